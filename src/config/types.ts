@@ -1,0 +1,100 @@
+/**
+ * The broker's configuration: every tib.conf field with TIB's JSON names and types, plus our own
+ * extensions (marked "ours"). Loaded and validated by config/load.ts.
+ */
+
+/** `BackEnd.IdentityBackendSettings`: the Redis connection (TIB's storage library settings). */
+export interface RedisSettings {
+  Database: number;
+  Username: string;
+  Password: string;
+  Host: string;
+  Port: number;
+  /** Seconds; 0 means 5 s. */
+  Timeout: number;
+  /** Accepted for compatibility; TIB never uses it. */
+  MaxIdle: number;
+  /** Pool size; 0 means 500. */
+  MaxActive: number;
+  UseSSL: boolean;
+  SSLInsecureSkipVerify: boolean;
+  CAFile: string;
+  CertFile: string;
+  KeyFile: string;
+  /** "1.0".."1.3"; defaults max 1.3, min 1.2. */
+  MaxVersion: string;
+  MinVersion: string;
+  EnableCluster: boolean;
+  /** "host:port" list; wins over Hosts. */
+  Addrs: string[];
+  /** Deprecated {"host":"port"} map. */
+  Hosts: Record<string, string>;
+  MasterName: string;
+  SentinelPassword: string;
+}
+
+/** `TykAPISettings.GatewayConfig` / `DashboardConfig`. `Port` is a string, as in TIB. */
+export interface TykApiEndpoint {
+  Endpoint: string;
+  Port: string;
+  AdminSecret: string;
+}
+
+export interface MongoSettings {
+  mongo_url: string;
+  mongo_use_ssl: boolean;
+  mongo_ssl_insecure_skip_verify: boolean;
+  session_consistency: string;
+  driver: string;
+  direct_connection: boolean;
+  db_name: string;
+  max_insert_batch_size_bytes: number;
+  max_document_size_bytes: number;
+  collection_cap_max_size_bytes: number;
+  collection_cap_enable: boolean;
+}
+
+export type BackendName = 'in_memory' | 'redis';
+export type LogFormat = 'text' | 'json';
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
+
+export interface Config {
+  /** Admin API secret, compared with the raw `Authorization` header. Empty disables the admin API. */
+  Secret: string;
+  /** Listen port; 0 means 3010. */
+  Port: number;
+  /** Directory for profile backups and flushes. */
+  ProfileDir: string;
+  /** TLS verification of IdP calls (OIDC discovery, token, userinfo). */
+  SSLInsecureSkipVerify: boolean;
+  HttpServerOptions: {
+    UseSSL: boolean;
+    CertFile: string;
+    KeyFile: string;
+    /** TIB applies this to the outbound Dashboard/Gateway client when UseSSL is on. */
+    SSLInsecureSkipVerify: boolean;
+  };
+  BackEnd: {
+    /** "in_memory" (default) or "redis": where flow state and the identity cache live. */
+    Name: BackendName;
+    ProfileBackendSettings: unknown;
+    IdentityBackendSettings: RedisSettings;
+  };
+  TykAPISettings: {
+    GatewayConfig: TykApiEndpoint;
+    DashboardConfig: TykApiEndpoint;
+  };
+  Storage: {
+    /** "file" (default); anything else is refused at startup. */
+    storage_type: string;
+    mongo: MongoSettings;
+  };
+  /** ours: `TYK_IB_SESSION_SECRET` (or the deprecated `SESSION_SECRET`): signs flow-state cookies. */
+  SessionSecret: string;
+  /** ours: how many `profiles_backup_<unix>.json` files to keep (default 10). */
+  ProfileBackupCount: number;
+  /** `TYK_LOGLEVEL`. */
+  LogLevel: LogLevel;
+  /** ours: `text` (TIB-like, default) or `json`. */
+  LogFormat: LogFormat;
+}

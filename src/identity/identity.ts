@@ -1,0 +1,18 @@
+/** What a provider hands to the rest of the broker: who the user is, independent of how they logged in. */
+export interface Identity {
+  /** The provider's user id (LDAP username or slug, OIDC `sub`, ...). */
+  userId: string;
+  /** The provider's email ("" when it has none); Custom*Field overrides are applied later. */
+  email: string;
+  displayName: string;
+  firstName: string;
+  lastName: string;
+  /** Raw claims or attributes; group claims keep their array form. */
+  raw: Record<string, unknown>;
+  /** TIB's provider string: "ADProvider", "openid-connect", "github", ... */
+  provider: string;
+  /** The IdP access token, when there is one (copied into Tyk key meta_data by the token actions). */
+  accessToken?: string;
+  /** OAuth 1.0a token secret (twitter). */
+  accessTokenSecret?: string;
+}

@@ -1,0 +1,69 @@
+/** SocialProvider's ProviderConfig (spec 4.1), read with TIB's case-insensitive keys. */
+import type { FieldReader } from '../profiles/fields.js';
+
+/** Every goth provider name TIB accepts. */
+export const SOCIAL_PROVIDER_NAMES = [
+  'gplus',
+  'github',
+  'twitter',
+  'linkedin',
+  'dropbox',
+  'digitalocean',
+  'bitbucket',
+  'salesforce',
+  'openid-connect',
+] as const;
+export type SocialProviderName = (typeof SOCIAL_PROVIDER_NAMES)[number];
+
+export interface SocialProviderEntry {
+  Name: SocialProviderName;
+  Key: string;
+  Secret: string;
+  Scopes: string[];
+  DiscoverURL: string;
+  SkipUserInfoRequest: boolean;
+  DisableAuthHeaderProviderDomain: string;
+}
+
+export interface SocialConfig {
+  UseProviders: SocialProviderEntry[];
+  CallbackBaseURL: string;
+  FailureRedirect: string;
+  JWE: { Enabled: boolean; PrivateKeyLocation: string };
+}
+
+export function readSocialConfig(r: FieldReader): SocialConfig {
+  const providers: SocialProviderEntry[] = [];
+  const entries = r.objectList('UseProviders');
+  if (entries.length === 0) r.error('UseProviders', 'must list at least one provider');
+  for (const e of entries) {
+    const name = e.string('Name');
+    if (!(SOCIAL_PROVIDER_NAMES as readonly string[]).includes(name)) {
+      e.error('Name', `must be one of ${SOCIAL_PROVIDER_NAMES.join(', ')}, got ${JSON.stringify(name)}`);
+      continue;
+    }
+    const entry: SocialProviderEntry = {
+      Name: name as SocialProviderName,
+      Key: e.string('Key'),
+      Secret: e.string('Secret'),
+      Scopes: e.stringList('Scopes'),
+      DiscoverURL: name === 'openid-connect' ? e.url('DiscoverURL', true) : e.string('DiscoverURL'),
+      SkipUserInfoRequest: e.bool('SkipUserInfoRequest'),
+      DisableAuthHeaderProviderDomain: e.string('DisableAuthHeaderProviderDomain'),
+    };
+    if (entry.Key === '') e.error('Key', 'is required (the OAuth client id)');
+    if (providers.some((p) => p.Name === entry.Name)) e.error('Name', `${name} is listed twice`);
+    providers.push(entry);
+  }
+  const jwe = r.object('JWE');
+  const c: SocialConfig = {
+    UseProviders: providers,
+    CallbackBaseURL: r.url('CallbackBaseURL', true),
+    FailureRedirect: r.url('FailureRedirect'),
+    JWE: { Enabled: jwe.bool('Enabled'), PrivateKeyLocation: jwe.string('PrivateKeyLocation') },
+  };
+  if (c.JWE.Enabled && c.JWE.PrivateKeyLocation === '') {
+    jwe.error('PrivateKeyLocation', 'is required when JWE.Enabled is true');
+  }
+  return c;
+}
