@@ -1,0 +1,17 @@
+/**
+ * ActionType -> factory. An action is built once per profile version (see runtime.ts). A type with no
+ * factory yet answers 501.
+ */
+import type { Config } from '../config/types.js';
+import type { Logger } from '../log.js';
+import type { ActionType, Profile } from '../profiles/profile.js';
+import type { Action } from './action.js';
+
+export interface ActionDeps {
+  config: Config;
+  log: Logger;
+}
+
+export type ActionFactory = (profile: Profile, deps: ActionDeps) => Action;
+
+export const actionFactories: Partial<Record<ActionType, ActionFactory>> = {};

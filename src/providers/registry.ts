@@ -1,0 +1,8 @@
+/**
+ * ProviderName -> factory. A provider is built once per profile version (see runtime.ts), never per
+ * request. A name with no factory yet answers 501 on its routes.
+ */
+import type { ProviderName } from '../profiles/profile.js';
+import type { ProviderFactory } from './provider.js';
+
+export const providerFactories: Partial<Record<ProviderName, ProviderFactory>> = {};
