@@ -1,0 +1,162 @@
+/**
+ * createBroker: everything a running broker needs, as one embeddable object. `router` can be mounted in a
+ * host Express app under any prefix; `listen()` serves it standalone with TIB's port and TLS settings.
+ */
+import fs from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import express, { type Router } from 'express';
+import type { Config } from './config/types.js';
+import { createRouter } from './http/app.js';
+import { getLogger } from './log.js';
+import { loadProfilesFile } from './profiles/file-store.js';
+import { reloadProfiles, watchProfiles } from './profiles/reload.js';
+import { ProfileStore } from './profiles/store.js';
+import { formatProblem } from './profiles/validate.js';
+import { ProfileRuntime } from './runtime.js';
+import { MemoryFlowStateStore } from './state/flow-state.js';
+import { createTykApi } from './tyk/client.js';
+
+export const DEFAULT_PORT = 3010;
+
+export interface BrokerOptions {
+  config: Config;
+  /** The profiles file (`-p`); changes made through the admin API are written back to it. */
+  profilesPath: string;
+  /** Reload when the profiles file changes on disk (default true). */
+  watch?: boolean;
+}
+
+export interface ReloadResult {
+  ok: boolean;
+  problems: string[];
+}
+
+export interface Broker {
+  router: Router;
+  store: ProfileStore;
+  /** Re-read the profiles file; a bad file is rejected and the last good set keeps serving. */
+  reload(): Promise<ReloadResult>;
+  /** Serve the router standalone on Config.Port (3010 when 0), over TLS when HttpServerOptions.UseSSL. */
+  listen(port?: number, host?: string): Promise<http.Server>;
+  close(): Promise<void>;
+}
+
+/** Startup refused: every problem is listed, each naming the file, profile and field. */
+export class StartupError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join('\n'));
+  }
+}
+
+export async function createBroker(opts: BrokerOptions): Promise<Broker> {
+  const { config } = opts;
+  const log = getLogger('MAIN');
+  const profilesPath = path.resolve(opts.profilesPath);
+
+  const loaded = await loadProfilesFile(profilesPath);
+  for (const w of loaded.warnings) log.warn(formatProblem(w));
+  if (loaded.problems.length > 0) throw new StartupError(loaded.problems.map(formatProblem));
+
+  const flowState = new MemoryFlowStateStore();
+  const tyk = createTykApi(config);
+  const runtime = new ProfileRuntime({
+    provider: { config, log: getLogger('AUTH HANDLERS'), flowState },
+    action: { config, log: getLogger('TYK ID HANDLER'), tyk },
+    log: getLogger('TIB INITIALIZER'),
+  });
+  runtime.sync(loaded.profiles);
+  const setupProblems = loaded.profiles
+    .map((p) => runtime.get(p.ID))
+    .filter((c) => c?.setupError)
+    .map((c) => `${path.basename(profilesPath)}: profile "${c?.profile.ID}": ${c?.setupError}`);
+  if (setupProblems.length > 0) {
+    await runtime.close();
+    await Promise.all([flowState.close(), tyk.close()]);
+    throw new StartupError(setupProblems);
+  }
+
+  const store = new ProfileStore(loaded.profiles, {
+    path: profilesPath,
+    backupDir: config.ProfileDir || path.dirname(profilesPath),
+    keep: config.ProfileBackupCount,
+  });
+  store.on('change', () => runtime.sync(store.list()));
+  log.info(`loaded ${loaded.profiles.length} profile(s) from ${profilesPath}`);
+
+  if (config.Secret === '') {
+    log.warn('Secret is empty: the admin API (/api/profiles) is disabled and answers 401 to every call');
+  }
+
+  const storeLog = getLogger('TIB DATA LOADER');
+  const reload = async (): Promise<ReloadResult> => {
+    const r = await reloadProfiles(store, profilesPath, storeLog);
+    return { ok: r.ok, problems: r.problems.map(formatProblem) };
+  };
+  const watcher = opts.watch === false ? undefined : watchProfiles(profilesPath, () => void reload());
+
+  const router = createRouter({
+    runtime,
+    store,
+    secret: config.Secret,
+    log: { http: getLogger('HTTP'), api: getLogger('API'), auth: getLogger('AUTH HANDLERS') },
+  });
+
+  const servers: http.Server[] = [];
+  return {
+    router,
+    store,
+    reload,
+    async listen(port?: number, host?: string) {
+      const app = express();
+      app.disable('x-powered-by');
+      app.use(router);
+      const server = createServer(config, app);
+      servers.push(server);
+      const listenPort = port ?? (config.Port || DEFAULT_PORT);
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(listenPort, host, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      const actual = (server.address() as AddressInfo).port;
+      log.info(`listening on ${config.HttpServerOptions.UseSSL ? 'https' : 'http'}://${host ?? '0.0.0.0'}:${actual}`);
+      return server;
+    },
+    async close() {
+      watcher?.close();
+      await Promise.all(servers.map(closeServer));
+      await runtime.close();
+      await Promise.all([flowState.close(), tyk.close()]);
+    },
+  };
+}
+
+function createServer(config: Config, app: express.Express): http.Server {
+  const o = config.HttpServerOptions;
+  const server = o.UseSSL
+    ? https.createServer({ cert: fs.readFileSync(o.CertFile), key: fs.readFileSync(o.KeyFile), minVersion: 'TLSv1.2' }, app)
+    : http.createServer(app);
+  // TIB sets no server timeouts; slow clients must not hold sockets forever.
+  server.headersTimeout = 20_000;
+  server.requestTimeout = 60_000;
+  server.keepAliveTimeout = 5_000;
+  return server;
+}
+
+/** Stop accepting, let in-flight requests finish for a few seconds, then drop what is left. */
+function closeServer(server: http.Server): Promise<void> {
+  return new Promise((resolve) => {
+    const force = setTimeout(() => server.closeAllConnections(), 5_000);
+    force.unref();
+    server.close(() => {
+      clearTimeout(force);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+}

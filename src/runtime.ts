@@ -1,0 +1,102 @@
+/**
+ * Compiles each profile once per version: its provider and action are built when the profile is loaded or
+ * changed, never per request (TIB rebuilds both, and re-runs OIDC discovery, on every hit). Profiles are
+ * immutable objects, so a changed profile is a different object and the cache compares by reference.
+ */
+import { actionFactories, type ActionDeps } from './actions/registry.js';
+import type { Action } from './actions/action.js';
+import type { Logger } from './log.js';
+import type { Profile } from './profiles/profile.js';
+import { parseProviderConfig } from './providers/config.js';
+import type { Provider, ProviderDeps } from './providers/provider.js';
+import { providerFactories } from './providers/registry.js';
+
+export interface CompiledProfile {
+  profile: Profile;
+  /** Undefined when no provider of this kind is built yet (the routes answer 501). */
+  provider?: Provider;
+  action?: Action;
+  /** ProviderConfig.FailureRedirect ("" when unset). */
+  failureRedirect: string;
+  /** Set when the provider or action could not be built; the routes answer 500 and the reason is logged. */
+  setupError?: string;
+}
+
+export interface RuntimeDeps {
+  provider: ProviderDeps;
+  action: ActionDeps;
+  log: Logger;
+}
+
+export class ProfileRuntime {
+  private compiled = new Map<string, CompiledProfile>();
+
+  constructor(private readonly deps: RuntimeDeps) {}
+
+  /** Build what a profile needs; never throws (a setup error is recorded on the result). */
+  compile(profile: Profile): CompiledProfile {
+    const { config } = parseProviderConfig(profile.ProviderName, profile.ProviderConfig);
+    const out: CompiledProfile = { profile, failureRedirect: config.FailureRedirect };
+    try {
+      const makeProvider = providerFactories[profile.ProviderName];
+      const makeAction = actionFactories[profile.ActionType];
+      if (makeProvider) out.provider = makeProvider(profile, this.deps.provider);
+      if (makeAction) out.action = makeAction(profile, this.deps.action);
+    } catch (err) {
+      out.setupError = err instanceof Error ? err.message : String(err);
+      void out.provider?.close();
+      delete out.provider;
+    }
+    return out;
+  }
+
+  /** Problems that would stop these profiles from working, one line each (for startup and --check). */
+  check(profiles: readonly Profile[]): string[] {
+    const problems: string[] = [];
+    for (const p of profiles) {
+      const c = this.compile(p);
+      if (c.setupError) problems.push(`profile "${p.ID}": ${c.setupError}`);
+      void c.provider?.close();
+    }
+    return problems;
+  }
+
+  /**
+   * Bring the cache in line with the current profile set: unchanged profiles keep their provider (and its
+   * pools and caches), changed ones are rebuilt, removed ones are closed.
+   */
+  sync(profiles: readonly Profile[]): void {
+    const next = new Map<string, CompiledProfile>();
+    for (const p of profiles) {
+      const prev = this.compiled.get(p.ID);
+      if (prev && prev.profile === p) {
+        next.set(p.ID, prev);
+        continue;
+      }
+      const c = this.compile(p);
+      if (c.setupError) this.deps.log.error('profile cannot be used', { profile: p.ID, reason: c.setupError });
+      next.set(p.ID, c);
+    }
+    const old = this.compiled;
+    this.compiled = next;
+    for (const [id, c] of old) {
+      if (next.get(id) !== c) this.release(c);
+    }
+  }
+
+  get(id: string): CompiledProfile | undefined {
+    return this.compiled.get(id);
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.compiled.values()];
+    this.compiled = new Map();
+    await Promise.all(all.map((c) => c.provider?.close().catch(() => undefined)));
+  }
+
+  private release(c: CompiledProfile): void {
+    c.provider?.close().catch((err: unknown) => {
+      this.deps.log.warn('closing a replaced provider failed', { profile: c.profile.ID, reason: String(err) });
+    });
+  }
+}
