@@ -29,7 +29,7 @@ function accessLog(log: Logger) {
   return (req: Request, res: Response, next: NextFunction) => {
     const started = process.hrtime.bigint();
     res.on('finish', () => {
-      const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
+      const durationMs = Math.round(Number(process.hrtime.bigint() - started) / 1e5) / 10;
       log.debug('request', { method: req.method, path: req.baseUrl + req.path, statusCode: res.statusCode, durationMs });
     });
     next();

@@ -8,13 +8,11 @@ import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import express from 'express';
-import winston from 'winston';
 import { createBroker, type Broker } from '../../src/broker.js';
 import { defaultConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/types.js';
-import { rootLogger } from '../../src/log.js';
+import { captureLogs } from './logs.js';
 
 export type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : DeepPartial<T[K]>) : T[K] };
 
@@ -50,31 +48,6 @@ function merge<T>(base: T, over: DeepPartial<T> | undefined): T {
         : v;
   }
   return out as T;
-}
-
-/** Capture formatted log lines (the same text the console would get) and mute the console meanwhile. */
-export function captureLogs(): { lines: string[]; stop(): void } {
-  const lines: string[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
-      cb();
-    },
-  });
-  const transport = new winston.transports.Stream({ stream: sink });
-  const consoles = rootLogger.transports.filter((t) => t instanceof winston.transports.Console);
-  const previousLevel = rootLogger.level;
-  consoles.forEach((t) => (t.silent = true));
-  rootLogger.level = 'debug';
-  rootLogger.add(transport);
-  return {
-    lines,
-    stop() {
-      rootLogger.remove(transport);
-      rootLogger.level = previousLevel;
-      consoles.forEach((t) => (t.silent = false));
-    },
-  };
 }
 
 export async function startTestBroker(opts: TestBrokerOptions): Promise<TestBroker> {

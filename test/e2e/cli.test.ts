@@ -1,0 +1,136 @@
+/**
+ * The real CLI, built and run as an operator runs it: TIB's sample tib.conf and README profiles load
+ * unmodified, /health answers, SIGHUP reloads (a bad file keeps the last good set), --check validates,
+ * SIGTERM stops cleanly, and no secret reaches the output at debug level.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+
+const run = promisify(execFile);
+const root = path.resolve(import.meta.dirname, '../..');
+const fixtures = path.join(root, 'test/fixtures/tib');
+const SESSION_SECRET = 'cli-test-session-secret-0123456789';
+const SECRETS = ['test-secret', '54321', '12345', 'ADVANCED-API-USER-API-TOKEN', 'TYK-OAUTH-CLIENT-SECRET', 'GOOGLE OAUTH SECRET', SESSION_SECRET];
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 15000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
+  try {
+    const r = await run(process.execPath, [path.join(root, 'dist/main.js'), ...args], { env: { ...process.env, ...env } });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('identity-broker CLI', () => {
+  let dir: string;
+  let conf: string;
+  let profiles: string;
+  beforeAll(async () => {
+    await run(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.build.json')]);
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'cli-test-'));
+    conf = path.join(dir, 'tib.conf');
+    profiles = path.join(dir, 'profiles.json');
+    await fs.copyFile(path.join(fixtures, 'tib_sample.conf'), conf);
+    await fs.copyFile(path.join(fixtures, 'readme-profiles.json'), profiles);
+  }, 180_000);
+  afterAll(() => fs.rm(dir, { recursive: true, force: true }));
+
+  it('rejects an unknown flag with usage and exit code 2, as Go flag does', async () => {
+    const r = await cli(['--bogus']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/-c/);
+  });
+
+  it('--check accepts TIB sample files and rejects a bad profile naming file, id and field', async () => {
+    const ok = await cli(['--check', '-c', conf, '-p', profiles], { TYK_IB_SESSION_SECRET: SESSION_SECRET });
+    expect(ok.stderr).toBe('');
+    expect(ok.code).toBe(0);
+    const bad = path.join(dir, 'bad-profiles.json');
+    const list = JSON.parse(await fs.readFile(profiles, 'utf8')) as Array<Record<string, Record<string, unknown>>>;
+    list[1]!.ProviderConfig!.LDAPPort = 389;
+    await fs.writeFile(bad, JSON.stringify(list));
+    const r = await cli(['--check', `--conf=${conf}`, '-p', bad], { TYK_IB_SESSION_SECRET: SESSION_SECRET });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('bad-profiles.json');
+    expect(r.stderr).toContain('"2"');
+    expect(r.stderr).toContain('ProviderConfig.LDAPPort');
+  });
+
+  describe('running', () => {
+    let child: ChildProcess;
+    let output = '';
+    let base: string;
+    let exit: Promise<number | null>;
+    beforeAll(async () => {
+      const port = await freePort();
+      base = `http://127.0.0.1:${port}`;
+      child = spawn(process.execPath, [path.join(root, 'dist/main.js'), '-c', conf, '-p', profiles], {
+        env: { ...process.env, TYK_IB_PORT: String(port), TYK_LOGLEVEL: 'debug', TYK_IB_SESSION_SECRET: SESSION_SECRET },
+      });
+      child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+      child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+      exit = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+      await until('health', async () => ((await fetch(`${base}/health`)).status === 200 ? true : undefined));
+    }, 30_000);
+    afterAll(() => {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    });
+
+    const ids = async () => {
+      const res = await fetch(`${base}/api/profiles`, { headers: { Authorization: 'test-secret' } });
+      return ((await res.json()) as { Data: Array<{ ID: string; Name: string }> }).Data;
+    };
+
+    it('serves TIB sample profiles', async () => {
+      expect((await ids()).map((p) => p.ID)).toEqual(['1', '2']);
+    });
+
+    it('reloads a good file on SIGHUP and keeps the last good set on a bad one', async () => {
+      const list = JSON.parse(await fs.readFile(path.join(fixtures, 'readme-profiles.json'), 'utf8')) as Array<Record<string, unknown>>;
+      list[0]!.Name = 'renamed by SIGHUP';
+      await fs.writeFile(profiles, JSON.stringify([list[0]]));
+      child.kill('SIGHUP');
+      await until('reload', async () => ((await ids()).length === 1 ? true : undefined));
+      expect((await ids())[0]?.Name).toBe('renamed by SIGHUP');
+
+      await fs.writeFile(profiles, '[{"ID": "x y", "ProviderName": "Nope"}]');
+      child.kill('SIGHUP');
+      await until('rejection logged', async () => (output.includes('"x y"') ? true : undefined));
+      expect((await ids()).map((p) => p.ID)).toEqual(['1']);
+    });
+
+    it('stops cleanly on SIGTERM without having logged a secret', async () => {
+      child.kill('SIGTERM');
+      expect(await exit).toBe(0);
+      expect(output).toContain('DEBUG');
+      for (const s of SECRETS) expect(output).not.toContain(s);
+    });
+  });
+});

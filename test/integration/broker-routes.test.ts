@@ -1,0 +1,89 @@
+/**
+ * The broker's own routes, standalone and embedded under /tib (as the Tyk portal serves it): health,
+ * TIB's 404/405 answers, the /auth envelopes for unknown profiles and for providers not built yet.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import request from 'supertest';
+import { startTestBroker, type TestBroker } from '../support/broker.js';
+
+const samlProfile = {
+  ID: 'saml-1',
+  ActionType: 'GenerateOrLoginUserProfile',
+  ProviderName: 'SAMLProvider',
+  OrgID: '1',
+  ReturnURL: 'http://dash.example.com/tap',
+  ProviderConfig: {
+    IDPMetadataURL: 'http://idp.example.com/metadata',
+    CertLocation: '/etc/tib/sp.pem',
+    SAMLBaseURL: 'http://tib.example.com/',
+  },
+};
+
+for (const mountPath of [undefined, '/tib']) {
+  describe(`broker routes ${mountPath ? `mounted under ${mountPath}` : 'standalone'}`, () => {
+    let b: TestBroker;
+    beforeAll(async () => {
+      b = await startTestBroker({ profiles: [samlProfile], config: { Secret: 'admin-secret-value' }, mountPath });
+    });
+    afterAll(() => b.close());
+
+    it('GET /health answers 200 with an empty body', async () => {
+      const res = await request(b.url).get('/health');
+      expect(res.status).toBe(200);
+      expect(res.text).toBe('');
+    });
+
+    it('a wrong method on a known path answers 405 with an empty body', async () => {
+      const res = await request(b.url).post('/health');
+      expect(res.status).toBe(405);
+      expect(res.text).toBe('');
+    });
+
+    it('an unknown path answers 404 text as gorilla/mux does', async () => {
+      const res = await request(b.url).get('/nothing/here');
+      expect(res.status).toBe(404);
+      expect(res.text).toBe('404 page not found\n');
+      expect(res.headers['content-type']).toMatch(/^text\/plain/);
+    });
+
+    it('an unknown profile gives TIB 404 envelope on the start and the callback routes', async () => {
+      for (const p of ['/auth/nope/ldap', '/auth/nope/ldap/callback']) {
+        const res = await request(b.url).get(p);
+        expect(res.status).toBe(404);
+        expect(res.headers['content-type']).toMatch(/^application\/json/);
+        expect(res.body).toEqual({ Status: 'error', Error: 'Profile nope not found' });
+      }
+    });
+
+    it('a provider not built yet answers 501 with the envelope', async () => {
+      const res = await request(b.url).post('/auth/saml-1/saml');
+      expect(res.status).toBe(501);
+      expect(res.body).toEqual({ Status: 'error', Error: 'SAMLProvider is not supported yet' });
+    });
+
+    it('serves the admin API under the same prefix', async () => {
+      const res = await request(b.url).get('/api/profiles').set('Authorization', 'admin-secret-value');
+      expect(res.status).toBe(200);
+      expect(res.body.Status).toBe('ok');
+      expect(res.body.Data.map((p: { ID: string }) => p.ID)).toEqual(['saml-1']);
+    });
+
+    it('never logs the admin secret', () => {
+      expect(b.logs.length).toBeGreaterThan(0);
+      expect(b.logs.join('\n')).not.toContain('admin-secret-value');
+    });
+  });
+}
+
+describe('host application', () => {
+  it('keeps its own routes when the broker is mounted', async () => {
+    const b = await startTestBroker({ profiles: [], mountPath: '/tib' });
+    try {
+      const host = b.url.replace(/\/tib$/, '');
+      expect((await request(host).get('/')).text).toBe('host application');
+      expect((await request(b.url).get('/health')).status).toBe(200);
+    } finally {
+      await b.close();
+    }
+  });
+});
