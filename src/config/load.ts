@@ -1,0 +1,254 @@
+/**
+ * Loads tib.conf the way operators already use it with TIB (case-insensitive JSON keys, TYK_IB_* variables
+ * with TIB's names and formats, TYK_IB_OMITCONFIGFILE), but strictly: every wrong type, unparsable value or
+ * unsupported setting is collected and reported with the file and key or the variable, instead of being
+ * skipped as TIB does.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseLogLevel, redact, registerSecret } from '../log.js';
+import { parseGoBool, parseGoInt, parseGoList, parseGoMap, type Parsed } from './go-values.js';
+import { isGroup, leaves, SCHEMA, type Group, type Leaf } from './schema.js';
+import type { Config } from './types.js';
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join('\n'));
+  }
+}
+
+export interface LoadedConfig {
+  config: Config;
+  warnings: string[];
+}
+
+type Obj = Record<string, unknown>;
+
+function isObj(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function defaultsOf(group: Group): Obj {
+  const out: Obj = {};
+  for (const n of group.fields) out[n.json] = isGroup(n) ? defaultsOf(n) : structuredClone(n.default);
+  return out;
+}
+
+/** Every default, no file, no environment. */
+export function defaultConfig(): Config {
+  return { ...defaultsOf(SCHEMA), SessionSecret: '', LogLevel: 'info' } as unknown as Config;
+}
+
+function jsonType(v: unknown): string {
+  return v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v;
+}
+
+/** Checks a JSON value against a leaf's kind; returns an error text or undefined. */
+function checkJson(leaf: Leaf, v: unknown): string | undefined {
+  const got = jsonType(v);
+  switch (leaf.kind) {
+    case 'string':
+      return typeof v === 'string' ? undefined : `must be a string, got ${got}`;
+    case 'bool':
+      return typeof v === 'boolean' ? undefined : `must be true or false, got ${got}`;
+    case 'int':
+      return typeof v === 'number' && Number.isInteger(v) ? undefined : `must be an integer, got ${got}`;
+    case 'list':
+      return Array.isArray(v) && v.every((x) => typeof x === 'string') ? undefined : `must be an array of strings, got ${got}`;
+    case 'map':
+      return isObj(v) && Object.values(v).every((x) => typeof x === 'string') ? undefined : `must be an object of string values, got ${got}`;
+    case 'any':
+      return undefined;
+  }
+}
+
+/** Go's decoding: exact key first, then case-insensitive; null leaves the default; unknown keys ignored. */
+function applyJson(target: Obj, source: Obj, group: Group, at: string[], file: string, problems: string[], warnings: string[]): void {
+  const used = new Set<string>();
+  for (const n of group.fields) {
+    const key = Object.hasOwn(source, n.json) ? n.json : Object.keys(source).find((k) => k.toLowerCase() === n.json.toLowerCase());
+    if (key === undefined) continue;
+    used.add(key);
+    const v = source[key];
+    if (v === null) continue;
+    const where = [...at, n.json].join('.');
+    if (isGroup(n)) {
+      if (!isObj(v)) problems.push(`${file}: ${where}: must be an object, got ${jsonType(v)}`);
+      else applyJson(target[n.json] as Obj, v, n, [...at, n.json], file, problems, warnings);
+      continue;
+    }
+    const err = checkJson(n, v);
+    if (err) problems.push(`${file}: ${where}: ${err}`);
+    else target[n.json] = structuredClone(v);
+  }
+  for (const k of Object.keys(source)) {
+    if (!used.has(k)) warnings.push(`${file}: unknown key ${[...at, k].join('.')} ignored`);
+  }
+}
+
+function parseEnv(leaf: Leaf, raw: string): Parsed<unknown> {
+  switch (leaf.kind) {
+    case 'string':
+      return { ok: true, value: raw };
+    case 'bool':
+      return parseGoBool(raw);
+    case 'int':
+      return parseGoInt(raw);
+    case 'list':
+      return parseGoList(raw);
+    case 'map':
+      return parseGoMap(raw);
+    case 'any':
+      return { ok: true, value: raw };
+  }
+}
+
+function setPath(root: Obj, jsonPath: string[], value: unknown): void {
+  let o = root;
+  for (const p of jsonPath.slice(0, -1)) o = o[p] as Obj;
+  o[jsonPath[jsonPath.length - 1] as string] = value;
+}
+
+/**
+ * "line L column C" for a JSON.parse error. V8 gives either "at position N" or a context snippet that
+ * starts 10 characters before the error ("...<context>...").
+ */
+function syntaxWhere(text: string, err: Error): string {
+  let pos: number | undefined;
+  const m = /position (\d+)/.exec(err.message);
+  if (m) pos = Number(m[1]);
+  else {
+    const ctx = /"(\.\.\.)?([\s\S]*?)(\.\.\.)?" is not valid JSON/.exec(err.message);
+    const idx = ctx?.[2] ? text.indexOf(ctx[2]) : -1;
+    if (ctx && idx >= 0) pos = idx + (ctx[1] ? 10 : 0);
+  }
+  if (pos === undefined) return `invalid JSON: ${err.message}`;
+  const before = text.slice(0, pos).split('\n');
+  return `invalid JSON at line ${before.length} column ${(before[before.length - 1]?.length ?? 0) + 1}: ${err.message.split('\n')[0]}`;
+}
+
+function readFile(confPath: string, problems: string[]): Obj | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(confPath, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    problems.push(`${confPath}: ${code === 'ENOENT' ? 'file not found (set -c, or TYK_IB_OMITCONFIGFILE=true to configure from the environment only)' : `cannot read: ${code ?? String(err)}`}`);
+    return undefined;
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    problems.push(`${confPath}: ${syntaxWhere(text, err as Error)}`);
+    return undefined;
+  }
+  if (!isObj(parsed)) {
+    problems.push(`${confPath}: must be a JSON object, got ${jsonType(parsed)}`);
+    return undefined;
+  }
+  return parsed;
+}
+
+const TLS_VERSIONS = ['1.0', '1.1', '1.2', '1.3'];
+
+function validate(c: Config, file: string, problems: string[], warnings: string[]): void {
+  const p = (key: string, msg: string) => problems.push(`${file}: ${key}: ${msg}`);
+  if (c.Port < 0 || c.Port > 65535) p('Port', `must be between 0 and 65535, got ${c.Port}`);
+  if ((c.BackEnd.Name as string) === '') c.BackEnd.Name = 'in_memory';
+  if (!['in_memory', 'redis'].includes(c.BackEnd.Name)) p('BackEnd.Name', `must be "in_memory" or "redis", got ${JSON.stringify(c.BackEnd.Name)}`);
+  const st = c.Storage.storage_type;
+  if (st === 'mongo') p('Storage.storage_type', 'Mongo profile storage is not supported yet; keep profiles in a file (storage_type "file")');
+  else if (st !== '' && st !== 'file') p('Storage.storage_type', `must be "file", got ${JSON.stringify(st)}`);
+  if (st === '') c.Storage.storage_type = 'file';
+
+  const r = c.BackEnd.IdentityBackendSettings;
+  const k = 'BackEnd.IdentityBackendSettings';
+  for (const [name, v] of [['MinVersion', r.MinVersion], ['MaxVersion', r.MaxVersion]] as const) {
+    if (v !== '' && !TLS_VERSIONS.includes(v)) p(`${k}.${name}`, `must be one of ${TLS_VERSIONS.join(', ')}, got ${JSON.stringify(v)}`);
+  }
+  const min = r.MinVersion || '1.2';
+  const max = r.MaxVersion || '1.3';
+  if (TLS_VERSIONS.includes(min) && TLS_VERSIONS.includes(max) && min > max) p(`${k}.MinVersion`, `${min} is above MaxVersion ${max}`);
+  for (const a of r.Addrs) if (!/^[^\s:]+:\d{1,5}$/.test(a) && !/^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(a)) p(`${k}.Addrs`, `${JSON.stringify(a)} is not host:port`);
+  for (const [h, port] of Object.entries(r.Hosts)) if (!/^\d{1,5}$/.test(port)) p(`${k}.Hosts`, `port of ${h} must be a number, got ${JSON.stringify(port)}`);
+  if (r.Database < 0) p(`${k}.Database`, 'must not be negative');
+  if ((r.CertFile === '') !== (r.KeyFile === '')) warnings.push(`${file}: ${k}: a client certificate needs both CertFile and KeyFile; it is ignored`);
+
+  for (const name of ['GatewayConfig', 'DashboardConfig'] as const) {
+    const e = c.TykAPISettings[name];
+    if (e.Endpoint !== '' && !/^https?:\/\/[^/\s]+\/?$/.test(e.Endpoint)) {
+      p(`TykAPISettings.${name}.Endpoint`, `must be a scheme and host such as "http://localhost", got ${JSON.stringify(e.Endpoint)}`);
+    }
+    if (e.Port !== '' && !/^\d{1,5}$/.test(e.Port)) p(`TykAPISettings.${name}.Port`, `must be a port number as a string, got ${JSON.stringify(e.Port)}`);
+  }
+
+  const h = c.HttpServerOptions;
+  if (h.UseSSL) {
+    for (const [name, f] of [['CertFile', h.CertFile], ['KeyFile', h.KeyFile]] as const) {
+      if (f === '') p(`HttpServerOptions.${name}`, 'is required when UseSSL is true');
+      else {
+        try {
+          fs.accessSync(f, fs.constants.R_OK);
+        } catch {
+          p(`HttpServerOptions.${name}`, `cannot read ${f}`);
+        }
+      }
+    }
+  }
+  if (!['text', 'json'].includes(c.LogFormat)) p('LogFormat', `must be "text" or "json", got ${JSON.stringify(c.LogFormat)}`);
+  if (c.ProfileBackupCount < 1) p('ProfileBackupCount', 'must be at least 1');
+  if (c.SSLInsecureSkipVerify) warnings.push(`${file}: SSLInsecureSkipVerify is true: TLS certificates of identity providers are NOT verified`);
+  if (h.UseSSL && h.SSLInsecureSkipVerify) warnings.push(`${file}: HttpServerOptions.SSLInsecureSkipVerify is true: TLS certificates of the Tyk Dashboard and Gateway are NOT verified`);
+}
+
+export function loadConfig(opts: { confPath: string; env: NodeJS.ProcessEnv }): LoadedConfig {
+  const { confPath, env } = opts;
+  const file = path.basename(confPath);
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  const tree = defaultsOf(SCHEMA);
+  const omit = (env.TYK_IB_OMITCONFIGFILE ?? '').toLowerCase() === 'true';
+
+  if (omit) {
+    if (fs.existsSync(confPath)) warnings.push(`${confPath}: ignored because TYK_IB_OMITCONFIGFILE=true`);
+  } else {
+    const json = readFile(confPath, problems);
+    if (json) applyJson(tree, json, SCHEMA, [], file, problems, warnings);
+  }
+
+  for (const { leaf, jsonPath, env: name } of leaves()) {
+    if (name === undefined || env[name] === undefined) continue;
+    const parsed = parseEnv(leaf, env[name]);
+    if (parsed.ok) setPath(tree, jsonPath, parsed.value);
+    else problems.push(`${name}: ${parsed.error}`);
+  }
+
+  const newSecret = env.TYK_IB_SESSION_SECRET;
+  const oldSecret = env.SESSION_SECRET;
+  if (newSecret !== undefined && oldSecret !== undefined) warnings.push('TYK_IB_SESSION_SECRET and SESSION_SECRET are both set: SESSION_SECRET is ignored');
+  else if (oldSecret !== undefined) warnings.push('SESSION_SECRET is deprecated: use TYK_IB_SESSION_SECRET');
+  const config = { ...tree, SessionSecret: newSecret ?? oldSecret ?? '', LogLevel: parseLogLevel(env.TYK_LOGLEVEL) } as unknown as Config;
+
+  validate(config, file, problems, warnings);
+  if (problems.length > 0) throw new ConfigError(problems);
+  registerConfigSecrets(config);
+  return { config, warnings };
+}
+
+/** Mask every secret the config holds in all future log lines. */
+export function registerConfigSecrets(config: Config): void {
+  for (const { leaf, jsonPath } of leaves()) {
+    if (!leaf.secret) continue;
+    let v: unknown = config;
+    for (const p of jsonPath) v = (v as Obj)[p];
+    registerSecret(v);
+  }
+  registerSecret(config.SessionSecret);
+}
+
+/** A copy of the config safe for a debug dump. */
+export function describeConfig(config: Config): unknown {
+  registerConfigSecrets(config);
+  return redact(config);
+}

@@ -1,0 +1,149 @@
+/**
+ * Every tib.conf field: its JSON key, the Go field name its TYK_IB_* variable is derived from (envconfig:
+ * TYK_IB_ + the upper-cased Go field names joined by `_`; JSON tags are ignored), its kind and default.
+ * The loader, the docs table and the tests are all driven from this one table.
+ */
+export type Kind = 'string' | 'int' | 'bool' | 'list' | 'map' | 'any';
+
+export interface Leaf {
+  json: string;
+  go: string;
+  kind: Kind;
+  default: unknown;
+  /** Never logged; registered for masking. */
+  secret?: boolean;
+  /** No TYK_IB_* variable (TIB's envconfig cannot set it). */
+  noEnv?: boolean;
+  doc: string;
+}
+
+export interface Group {
+  json: string;
+  go: string;
+  fields: Node[];
+  doc?: string;
+}
+
+export type Node = Leaf | Group;
+
+export function isGroup(n: Node): n is Group {
+  return 'fields' in n;
+}
+
+const s = (json: string, doc: string, extra: Partial<Leaf> = {}): Leaf => ({ json, go: json, kind: 'string', default: '', doc, ...extra });
+const i = (json: string, def: number, doc: string, extra: Partial<Leaf> = {}): Leaf => ({ json, go: json, kind: 'int', default: def, doc, ...extra });
+const b = (json: string, doc: string, extra: Partial<Leaf> = {}): Leaf => ({ json, go: json, kind: 'bool', default: false, doc, ...extra });
+
+const tykEndpoint = (json: string, header: string): Group => ({
+  json,
+  go: json,
+  fields: [
+    s('Endpoint', 'Scheme and host, no trailing slash, e.g. `http://localhost`.'),
+    s('Port', 'Port, **as a string** (TIB concatenates `Endpoint + ":" + Port + path`).'),
+    s('AdminSecret', `Sent as \`${header}\`.`, { secret: true }),
+  ],
+});
+
+export const SCHEMA: Group = {
+  json: '',
+  go: '',
+  fields: [
+    s('Secret', 'Admin API secret: the raw `Authorization` header must equal it. Empty disables the admin API.', { secret: true }),
+    i('Port', 0, 'Listen port; 0 means 3010.'),
+    s('ProfileDir', 'Directory for `profiles_backup_<unix>.json` backups; empty means the profiles file\'s directory.'),
+    b('SSLInsecureSkipVerify', 'Skip TLS verification of identity-provider calls (OIDC discovery, token, userinfo). Logged loudly.'),
+    {
+      json: 'HttpServerOptions',
+      go: 'HttpServerOptions',
+      fields: [
+        b('UseSSL', 'Serve HTTPS (TLS 1.2 minimum) with CertFile/KeyFile.'),
+        s('CertFile', 'PEM certificate (chain) for HTTPS.'),
+        s('KeyFile', 'PEM private key for HTTPS.'),
+        b('SSLInsecureSkipVerify', 'With UseSSL, skip TLS verification of the outbound Dashboard/Gateway client (TIB quirk).'),
+      ],
+    },
+    {
+      json: 'BackEnd',
+      go: 'BackEnd',
+      fields: [
+        s('Name', '`in_memory` (default) or `redis`: where flow state and the identity cache live.', { default: 'in_memory' }),
+        { json: 'ProfileBackendSettings', go: 'ProfileBackendSettings', kind: 'any', default: {}, noEnv: true, doc: 'Accepted and ignored, as in TIB.' },
+        {
+          json: 'IdentityBackendSettings',
+          go: 'IdentityBackendSettings',
+          doc: 'The Redis connection.',
+          fields: [
+            i('Database', 0, 'Redis database number.'),
+            s('Username', 'Redis ACL user.'),
+            s('Password', 'Redis password.', { secret: true }),
+            s('Host', 'Used when Addrs and Hosts are empty and Port is not 0.'),
+            i('Port', 0, 'See Host.'),
+            i('Timeout', 0, 'Seconds for dial/read/write; 0 means 5.'),
+            i('MaxIdle', 0, 'Accepted for compatibility; unused (as in TIB).'),
+            i('MaxActive', 0, 'Pool size; 0 means 500.'),
+            b('UseSSL', 'TLS to Redis.'),
+            b('SSLInsecureSkipVerify', 'Skip Redis TLS verification.'),
+            s('CAFile', 'CA bundle for Redis TLS.'),
+            s('CertFile', 'Client certificate (with KeyFile).'),
+            s('KeyFile', 'Client key (with CertFile).'),
+            s('MaxVersion', 'Highest TLS version, `1.0`..`1.3`; empty means 1.3.'),
+            s('MinVersion', 'Lowest TLS version, `1.0`..`1.3`; empty means 1.2.'),
+            b('EnableCluster', 'Use Redis Cluster.'),
+            { ...s('Addrs', '`host:port` list; wins over Hosts. Env form: `h1:6379,h2:6379`.'), kind: 'list', default: [] },
+            { ...s('Hosts', 'Deprecated `{"host":"port"}` map. Env form: `h1:6379,h2:6380`.'), kind: 'map', default: {} },
+            s('MasterName', 'Sentinel master name: use Sentinel.'),
+            s('SentinelPassword', 'Sentinel password.', { secret: true }),
+          ],
+        },
+      ],
+    },
+    {
+      json: 'TykAPISettings',
+      go: 'TykAPISettings',
+      fields: [tykEndpoint('GatewayConfig', 'X-Tyk-Authorization'), tykEndpoint('DashboardConfig', 'Admin-Auth (the admin SSO fallback)')],
+    },
+    {
+      json: 'Storage',
+      go: 'Storage',
+      fields: [
+        { ...s('storage_type', '`file` (default). `mongo` is not supported yet and refused at startup.'), go: 'StorageType' },
+        {
+          json: 'mongo',
+          go: 'MongoConf',
+          doc: 'Accepted for compatibility; Mongo profile storage is not supported yet.',
+          fields: [
+            { ...s('mongo_url', 'Mongo connection string.', { secret: true }), go: 'MongoURL' },
+            { ...b('mongo_use_ssl', ''), go: 'MongoUseSSL' },
+            { ...b('mongo_ssl_insecure_skip_verify', ''), go: 'MongoSSLInsecureSkipVerify' },
+            { ...s('session_consistency', ''), go: 'SessionConsistency' },
+            { ...s('driver', '`mgo` or `mongo-go`.'), go: 'Driver' },
+            { ...b('direct_connection', ''), go: 'DirectConnection' },
+            { ...s('db_name', 'Unused, as in TIB.'), go: 'DBName' },
+            { ...i('max_insert_batch_size_bytes', 0, 'Unused, as in TIB.'), go: 'MaxInsertBatchSizeBytes' },
+            { ...i('max_document_size_bytes', 0, 'Unused, as in TIB.'), go: 'MaxDocumentSizeBytes' },
+            { ...i('collection_cap_max_size_bytes', 0, 'Unused, as in TIB.'), go: 'CollectionCapMaxSizeBytes' },
+            { ...b('collection_cap_enable', 'Unused, as in TIB.'), go: 'CollectionCapEnable' },
+          ],
+        },
+      ],
+    },
+    // Ours (not in TIB).
+    i('ProfileBackupCount', 10, 'Ours: how many profile backups to keep (at least 1).'),
+    s('LogFormat', 'Ours: `text` (TIB-like, default) or `json`.', { default: 'text' }),
+  ],
+};
+
+/** The env variable of a field path (Go names), e.g. ['BackEnd','IdentityBackendSettings','Hosts']. */
+export function envName(goPath: string[]): string {
+  return `TYK_IB_${goPath.map((p) => p.toUpperCase()).join('_')}`;
+}
+
+/** Every leaf with its JSON path and env variable, in schema order. */
+export function leaves(group: Group = SCHEMA, json: string[] = [], go: string[] = []): Array<{ leaf: Leaf; jsonPath: string[]; env?: string }> {
+  const out: Array<{ leaf: Leaf; jsonPath: string[]; env?: string }> = [];
+  for (const n of group.fields) {
+    if (isGroup(n)) out.push(...leaves(n, [...json, n.json], [...go, n.go]));
+    else out.push({ leaf: n, jsonPath: [...json, n.json], env: n.noEnv ? undefined : envName([...go, n.go]) });
+  }
+  return out;
+}

@@ -1,0 +1,250 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from '@jest/globals';
+import { ConfigError, defaultConfig, describeConfig, loadConfig } from '../../src/config/load.js';
+import { leaves, type Leaf } from '../../src/config/schema.js';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'config-test-'));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+let n = 0;
+function confFile(content: unknown): string {
+  const p = path.join(dir, `tib-${n++}.conf`);
+  fs.writeFileSync(p, typeof content === 'string' ? content : JSON.stringify(content));
+  return p;
+}
+function get(obj: unknown, p: string[]): unknown {
+  return p.reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], obj);
+}
+function nest(p: string[], v: unknown): Record<string, unknown> {
+  return p.reduceRight<unknown>((acc, k) => ({ [k]: acc }), v) as Record<string, unknown>;
+}
+function problems(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+/** A value of the leaf's kind that differs from the default and passes validation, in JSON and env form. */
+function sample(leaf: Leaf, jsonPath: string[]): { json: unknown; env: string; expected: unknown } {
+  const key = jsonPath.join('.');
+  if (key === 'BackEnd.Name') return { json: 'redis', env: 'redis', expected: 'redis' };
+  if (key === 'Storage.storage_type') return { json: 'file', env: 'file', expected: 'file' };
+  if (key === 'LogFormat') return { json: 'json', env: 'json', expected: 'json' };
+  if (key.endsWith('Version')) return { json: '1.3', env: '1.3', expected: '1.3' };
+  if (key.endsWith('Config.Endpoint')) return { json: 'https://tyk.example.com', env: 'https://tyk.example.com', expected: 'https://tyk.example.com' };
+  if (key.endsWith('Config.Port')) return { json: '8443', env: '8443', expected: '8443' };
+  if (key === 'HttpServerOptions.UseSSL') return { json: false, env: 'false', expected: false };
+  switch (leaf.kind) {
+    case 'string':
+      return { json: `value-of-${leaf.json}`, env: `value-of-${leaf.json}`, expected: `value-of-${leaf.json}` };
+    case 'int':
+      return { json: 42, env: '42', expected: 42 };
+    case 'bool':
+      return { json: true, env: 'true', expected: true };
+    case 'list':
+      return { json: ['h1:6379', 'h2:6380'], env: 'h1:6379,h2:6380', expected: ['h1:6379', 'h2:6380'] };
+    case 'map':
+      return { json: { h1: '6379', h2: '6380' }, env: 'h1:6379,h2:6380', expected: { h1: '6379', h2: '6380' } };
+    case 'any':
+      return { json: { x: 1 }, env: '', expected: { x: 1 } };
+  }
+}
+
+describe('every tib.conf field', () => {
+  const all = leaves();
+  it('covers the fields of TIB (spec 1.2) and their variable names', () => {
+    const envs = all.map((l) => l.env);
+    for (const name of [
+      'TYK_IB_SECRET', 'TYK_IB_PORT', 'TYK_IB_PROFILEDIR', 'TYK_IB_SSLINSECURESKIPVERIFY',
+      'TYK_IB_HTTPSERVEROPTIONS_USESSL', 'TYK_IB_HTTPSERVEROPTIONS_CERTFILE', 'TYK_IB_HTTPSERVEROPTIONS_KEYFILE',
+      'TYK_IB_HTTPSERVEROPTIONS_SSLINSECURESKIPVERIFY', 'TYK_IB_BACKEND_NAME',
+      'TYK_IB_BACKEND_IDENTITYBACKENDSETTINGS_DATABASE', 'TYK_IB_BACKEND_IDENTITYBACKENDSETTINGS_HOSTS',
+      'TYK_IB_BACKEND_IDENTITYBACKENDSETTINGS_MAXIDLE', 'TYK_IB_BACKEND_IDENTITYBACKENDSETTINGS_MAXACTIVE',
+      'TYK_IB_BACKEND_IDENTITYBACKENDSETTINGS_PASSWORD', 'TYK_IB_BACKEND_IDENTITYBACKENDSETTINGS_ENABLECLUSTER',
+      'TYK_IB_BACKEND_IDENTITYBACKENDSETTINGS_CAFILE', 'TYK_IB_BACKEND_IDENTITYBACKENDSETTINGS_CERTFILE',
+      'TYK_IB_BACKEND_IDENTITYBACKENDSETTINGS_KEYFILE', 'TYK_IB_BACKEND_IDENTITYBACKENDSETTINGS_MAXVERSION',
+      'TYK_IB_BACKEND_IDENTITYBACKENDSETTINGS_MINVERSION', 'TYK_IB_BACKEND_IDENTITYBACKENDSETTINGS_ADDRS',
+      'TYK_IB_BACKEND_IDENTITYBACKENDSETTINGS_MASTERNAME', 'TYK_IB_BACKEND_IDENTITYBACKENDSETTINGS_SENTINELPASSWORD',
+      'TYK_IB_TYKAPISETTINGS_GATEWAYCONFIG_ENDPOINT', 'TYK_IB_TYKAPISETTINGS_GATEWAYCONFIG_PORT',
+      'TYK_IB_TYKAPISETTINGS_GATEWAYCONFIG_ADMINSECRET', 'TYK_IB_TYKAPISETTINGS_DASHBOARDCONFIG_ENDPOINT',
+      'TYK_IB_TYKAPISETTINGS_DASHBOARDCONFIG_PORT', 'TYK_IB_TYKAPISETTINGS_DASHBOARDCONFIG_ADMINSECRET',
+      'TYK_IB_STORAGE_STORAGETYPE', 'TYK_IB_STORAGE_MONGOCONF_MONGOURL', 'TYK_IB_STORAGE_MONGOCONF_MONGOUSESSL',
+      'TYK_IB_STORAGE_MONGOCONF_MONGOSSLINSECURESKIPVERIFY', 'TYK_IB_STORAGE_MONGOCONF_SESSIONCONSISTENCY',
+      'TYK_IB_STORAGE_MONGOCONF_DRIVER', 'TYK_IB_STORAGE_MONGOCONF_DIRECTCONNECTION',
+    ]) {
+      expect(envs).toContain(name);
+    }
+  });
+
+  for (const { leaf, jsonPath, env } of all) {
+    const key = jsonPath.join('.');
+    const v = sample(leaf, jsonPath);
+    it(`${key} from the file`, () => {
+      const { config } = loadConfig({ confPath: confFile(nest(jsonPath, v.json)), env: {} });
+      expect(get(config, jsonPath)).toEqual(v.expected);
+    });
+    it(`${key} from the file with a lower-cased key`, () => {
+      const { config } = loadConfig({ confPath: confFile(nest(jsonPath.map((p) => p.toLowerCase()), v.json)), env: {} });
+      expect(get(config, jsonPath)).toEqual(v.expected);
+    });
+    if (env && leaf.kind !== 'any') {
+      it(`${key} from ${env}, over the file`, () => {
+        const other = leaf.kind === 'int' ? 7 : leaf.kind === 'bool' ? false : v.json;
+        const { config } = loadConfig({ confPath: confFile(nest(jsonPath, other)), env: { [env]: v.env } });
+        expect(get(config, jsonPath)).toEqual(v.expected);
+      });
+    }
+    if (leaf.kind !== 'any') {
+      it(`${key} of the wrong JSON type is an error naming the file and key`, () => {
+        const wrong = leaf.kind === 'string' ? 12 : 'text';
+        const p = problems(() => loadConfig({ confPath: confFile(nest(jsonPath, wrong)), env: {} }));
+        expect(p.join('\n')).toMatch(new RegExp(`tib-\\d+\\.conf: ${key.replace(/\./g, '\\.')}: must be`));
+      });
+    }
+  }
+});
+
+describe('TIB compatibility', () => {
+  it("loads TIB's tib_sample.conf unmodified", () => {
+    const { config } = loadConfig({ confPath: path.resolve(import.meta.dirname, '../fixtures/tib/tib_sample.conf'), env: {} });
+    expect(config.Secret).toBe('test-secret');
+    expect(config.Port).toBe(0);
+    expect(config.BackEnd.Name).toBe('in_memory');
+    expect(config.BackEnd.IdentityBackendSettings.Hosts).toEqual({ localhost: '6379' });
+    expect(config.BackEnd.IdentityBackendSettings.MaxActive).toBe(2000);
+    expect(config.TykAPISettings.GatewayConfig).toEqual({ Endpoint: 'http://localhost', Port: '80', AdminSecret: '54321' });
+    expect(config.TykAPISettings.DashboardConfig).toEqual({ Endpoint: 'http://localhost', Port: '3000', AdminSecret: '12345' });
+    expect(config.HttpServerOptions.CertFile).toBe('./certs/server.pem');
+    expect(config.Storage.storage_type).toBe('file');
+  });
+
+  it('defaults match TIB', () => {
+    const c = defaultConfig();
+    expect(c.Port).toBe(0);
+    expect(c.BackEnd.Name).toBe('in_memory');
+    expect(c.TykAPISettings.DashboardConfig.Port).toBe('');
+    expect(c.ProfileBackupCount).toBe(10);
+  });
+
+  it('TYK_IB_OMITCONFIGFILE=true discards file values and the file may be missing', () => {
+    const file = confFile({ Secret: 'from-file', Port: 4000 });
+    const { config, warnings } = loadConfig({ confPath: file, env: { TYK_IB_OMITCONFIGFILE: 'TRUE', TYK_IB_PORT: '5000' } });
+    expect(config.Secret).toBe('');
+    expect(config.Port).toBe(5000);
+    expect(warnings.join()).toContain('TYK_IB_OMITCONFIGFILE');
+    expect(loadConfig({ confPath: path.join(dir, 'missing.conf'), env: { TYK_IB_OMITCONFIGFILE: 'true' } }).config.Port).toBe(0);
+  });
+
+  it('accepts Go integer and boolean syntaxes', () => {
+    const file = confFile({});
+    const envs: Array<[string, number]> = [['0x1F', 31], ['0o17', 15], ['017', 15], ['0b101', 5], ['-3', -3], ['0x_1F', 31]];
+    for (const [raw, value] of envs) {
+      expect(loadConfig({ confPath: file, env: { TYK_IB_BACKEND_IDENTITYBACKENDSETTINGS_TIMEOUT: raw } }).config.BackEnd.IdentityBackendSettings.Timeout).toBe(value);
+    }
+    for (const raw of ['1', 't', 'T', 'TRUE', 'true', 'True']) {
+      expect(loadConfig({ confPath: file, env: { TYK_IB_SSLINSECURESKIPVERIFY: raw } }).config.SSLInsecureSkipVerify).toBe(true);
+    }
+    for (const raw of ['0', 'f', 'F', 'FALSE', 'false', 'False']) {
+      expect(loadConfig({ confPath: file, env: { TYK_IB_SSLINSECURESKIPVERIFY: raw } }).config.SSLInsecureSkipVerify).toBe(false);
+    }
+  });
+
+  it('a present but empty variable sets "" for strings', () => {
+    const { config } = loadConfig({ confPath: confFile({ Secret: 'x' }), env: { TYK_IB_SECRET: '' } });
+    expect(config.Secret).toBe('');
+  });
+
+  it('TYK_IB_SESSION_SECRET wins over the deprecated SESSION_SECRET', () => {
+    const file = confFile({});
+    expect(loadConfig({ confPath: file, env: { SESSION_SECRET: 'old-one' } }).config.SessionSecret).toBe('old-one');
+    const both = loadConfig({ confPath: file, env: { SESSION_SECRET: 'old-one', TYK_IB_SESSION_SECRET: 'new-one' } });
+    expect(both.config.SessionSecret).toBe('new-one');
+    expect(both.warnings.join()).toContain('SESSION_SECRET');
+  });
+
+  it('TYK_LOGLEVEL maps as TIB does', () => {
+    const file = confFile({});
+    expect(loadConfig({ confPath: file, env: { TYK_LOGLEVEL: 'DEBUG' } }).config.LogLevel).toBe('debug');
+    expect(loadConfig({ confPath: file, env: { TYK_LOGLEVEL: 'verbose' } }).config.LogLevel).toBe('info');
+  });
+
+  it('warns about unknown keys', () => {
+    const { warnings } = loadConfig({ confPath: confFile({ Secrett: 'typo' }), env: {} });
+    expect(warnings.join()).toContain('unknown key Secrett');
+  });
+});
+
+describe('errors name the key, the variable or the file, and all are reported', () => {
+  it('collects every bad variable instead of stopping at the first', () => {
+    const p = problems(() =>
+      loadConfig({
+        confPath: confFile({}),
+        env: {
+          TYK_IB_PORT: 'eighty',
+          TYK_IB_SSLINSECURESKIPVERIFY: 'yes',
+          TYK_IB_BACKEND_IDENTITYBACKENDSETTINGS_HOSTS: 'a:1:2',
+          TYK_IB_BACKEND_IDENTITYBACKENDSETTINGS_DATABASE: '',
+        },
+      }),
+    );
+    expect(p).toHaveLength(4);
+    expect(p.join('\n')).toContain('TYK_IB_PORT: invalid integer "eighty"');
+    expect(p.join('\n')).toContain('TYK_IB_SSLINSECURESKIPVERIFY: invalid boolean "yes"');
+    expect(p.join('\n')).toContain('TYK_IB_BACKEND_IDENTITYBACKENDSETTINGS_HOSTS: invalid map item "a:1:2"');
+    expect(p.join('\n')).toContain('TYK_IB_BACKEND_IDENTITYBACKENDSETTINGS_DATABASE: invalid integer ""');
+  });
+
+  it('a missing file names the path', () => {
+    const missing = path.join(dir, 'nope.conf');
+    expect(problems(() => loadConfig({ confPath: missing, env: {} }))[0]).toContain(`${missing}: file not found`);
+  });
+
+  it('a JSON syntax error names the file and the line', () => {
+    const p = problems(() => loadConfig({ confPath: confFile('{\n  "Secret": "x",\n  "Port": ,\n}'), env: {} }));
+    expect(p[0]).toMatch(/tib-\d+\.conf: invalid JSON at line 3/);
+  });
+
+  it('refuses Mongo storage, unknown backends, bad TLS versions and missing HTTPS files', () => {
+    const p = problems(() =>
+      loadConfig({
+        confPath: confFile({
+          Storage: { storage_type: 'mongo' },
+          BackEnd: { Name: 'etcd', IdentityBackendSettings: { MinVersion: '1.3', MaxVersion: '1.2', Addrs: ['nohost'] } },
+          HttpServerOptions: { UseSSL: true, CertFile: '/nonexistent/cert.pem' },
+          TykAPISettings: { DashboardConfig: { Endpoint: 'localhost:3000', Port: 'x' } },
+        }),
+        env: {},
+      }),
+    ).join('\n');
+    expect(p).toContain('Storage.storage_type: Mongo profile storage is not supported yet');
+    expect(p).toContain('BackEnd.Name: must be "in_memory" or "redis", got "etcd"');
+    expect(p).toContain('BackEnd.IdentityBackendSettings.MinVersion: 1.3 is above MaxVersion 1.2');
+    expect(p).toContain('BackEnd.IdentityBackendSettings.Addrs: "nohost" is not host:port');
+    expect(p).toContain('HttpServerOptions.CertFile: cannot read /nonexistent/cert.pem');
+    expect(p).toContain('HttpServerOptions.KeyFile: is required when UseSSL is true');
+    expect(p).toContain('TykAPISettings.DashboardConfig.Endpoint: must be a scheme and host');
+    expect(p).toContain('TykAPISettings.DashboardConfig.Port: must be a port number as a string');
+  });
+});
+
+describe('describeConfig', () => {
+  it('never contains a secret', () => {
+    const { config } = loadConfig({
+      confPath: confFile({
+        Secret: 'admin-api-secret-1',
+        BackEnd: { IdentityBackendSettings: { Password: 'redis-pass-2', SentinelPassword: 'sentinel-pass-3' } },
+        TykAPISettings: { GatewayConfig: { AdminSecret: 'gw-secret-4' }, DashboardConfig: { AdminSecret: 'dash-secret-5' } },
+        Storage: { mongo: { mongo_url: 'mongodb://user:mongo-pass-6@db/tib' } },
+      }),
+      env: { TYK_IB_SESSION_SECRET: 'session-secret-7' },
+    });
+    const text = JSON.stringify(describeConfig(config));
+    for (let i = 1; i <= 7; i++) expect(text).not.toMatch(new RegExp(`-${i}[^0-9]`));
+    expect(text).toContain('[redacted]');
+  });
+});
