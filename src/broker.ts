@@ -27,6 +27,11 @@ export interface BrokerOptions {
   profilesPath: string;
   /** Reload when the profiles file changes on disk (default true). */
   watch?: boolean;
+  /**
+   * Refuse to start when a profile cannot be set up (e.g. a social profile without TYK_IB_SESSION_SECRET).
+   * Default false: such a profile is logged as an error and answers 500, the others keep working.
+   */
+  strict?: boolean;
 }
 
 export interface ReloadResult {
@@ -72,17 +77,20 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
     .map((p) => runtime.get(p.ID))
     .filter((c) => c?.setupError)
     .map((c) => `${path.basename(profilesPath)}: profile "${c?.profile.ID}": ${c?.setupError}`);
-  if (setupProblems.length > 0) {
+  if (setupProblems.length > 0 && opts.strict) {
     await runtime.close();
     await Promise.all([flowState.close(), tyk.close()]);
     throw new StartupError(setupProblems);
   }
+  for (const p of setupProblems) log.error(`profile unusable until fixed: ${p}`);
 
   const store = new ProfileStore(loaded.profiles, {
     path: profilesPath,
     backupDir: config.ProfileDir || path.dirname(profilesPath),
     keep: config.ProfileBackupCount,
+    hash: loaded.hash,
   });
+  store.on('warning', (w) => getLogger('TIB DATA LOADER').warn(w));
   store.on('change', () => runtime.sync(store.list()));
   log.info(`loaded ${loaded.profiles.length} profile(s) from ${profilesPath}`);
 

@@ -54,7 +54,7 @@ export async function main(argv: string[]): Promise<number> {
 
   let broker;
   try {
-    broker = await createBroker({ config, profilesPath: args.profilesPath, watch: !args.check });
+    broker = await createBroker({ config, profilesPath: args.profilesPath, watch: !args.check, strict: args.check });
   } catch (err) {
     if (err instanceof StartupError) {
       console.error(`profiles rejected (${args.profilesPath}):\n${err.message}`);

@@ -36,7 +36,7 @@ export class ProfileRuntime {
   /** Build what a profile needs; never throws (a setup error is recorded on the result). */
   compile(profile: Profile): CompiledProfile {
     const { config } = parseProviderConfig(profile.ProviderName, profile.ProviderConfig);
-    const out: CompiledProfile = { profile, failureRedirect: config.FailureRedirect };
+    const out: CompiledProfile = { profile, failureRedirect: 'FailureRedirect' in config ? config.FailureRedirect : '' };
     try {
       const makeProvider = providerFactories[profile.ProviderName];
       const makeAction = actionFactories[profile.ActionType];

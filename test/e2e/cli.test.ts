@@ -53,13 +53,12 @@ describe('identity-broker CLI', () => {
   let conf: string;
   let profiles: string;
   beforeAll(async () => {
-    await run(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.build.json')]);
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'cli-test-'));
     conf = path.join(dir, 'tib.conf');
     profiles = path.join(dir, 'profiles.json');
     await fs.copyFile(path.join(fixtures, 'tib_sample.conf'), conf);
     await fs.copyFile(path.join(fixtures, 'readme-profiles.json'), profiles);
-  }, 180_000);
+  });
   afterAll(() => fs.rm(dir, { recursive: true, force: true }));
 
   it('rejects an unknown flag with usage and exit code 2, as Go flag does', async () => {

@@ -1,0 +1,140 @@
+/**
+ * TIB's profile API (spec 2): routes, status codes, envelopes and messages as TIB, plus what TIB lacks:
+ * constant-time secret comparison, an empty Secret disabling the API instead of opening it, validation of
+ * every write, and an audit line per change.
+ */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import express, { type Request, type Response, type Router } from 'express';
+import type { Logger } from '../log.js';
+import { FieldReader, isPlainObject } from '../profiles/fields.js';
+import { StoreError, type ProfileStore } from '../profiles/store.js';
+import { validateProfile } from '../profiles/validate.js';
+import { sendError, sendOk } from './envelope.js';
+
+export interface AdminApiDeps {
+  store: ProfileStore;
+  secret: string;
+  log: Logger;
+}
+
+/** Compares HMACs of both values, so neither the length nor the content leaks through timing. */
+function secretMatcher(secret: string): (given: string | undefined) => boolean {
+  const key = randomBytes(32);
+  const digest = (v: string) => createHmac('sha256', key).update(v).digest();
+  const expected = digest(secret);
+  return (given) => secret !== '' && given !== undefined && timingSafeEqual(digest(given), expected);
+}
+
+export function adminApiRouter(deps: AdminApiDeps): Router {
+  const { store, log } = deps;
+  const authorised = secretMatcher(deps.secret);
+  // strict: "/profiles/" must not match "/profiles" (gorilla/mux has no StrictSlash either).
+  const router = express.Router({ strict: true });
+  const body = express.text({ type: () => true, limit: '1mb' });
+
+  router.use((req, res, next) => {
+    if (!authorised(req.get('Authorization'))) return sendError(res, 401, 'Authorization failed');
+    next();
+  });
+
+  const audit = (req: Request, action: string, id: string) => log.info(`profile ${action}`, { profile: id, remote: req.ip ?? '' });
+
+  /** The decoded body, or undefined after answering 400 as TIB. */
+  const decode = (req: Request, res: Response): Record<string, unknown> | undefined => {
+    try {
+      const parsed: unknown = JSON.parse(typeof req.body === 'string' ? req.body : '');
+      if (isPlainObject(parsed)) return parsed;
+    } catch {
+      // falls through to TIB's message
+    }
+    sendError(res, 400, 'Failed to decode body data');
+    return undefined;
+  };
+
+  /** Checks the ID against the URL and validates; answers 400 and returns undefined on failure. */
+  const checked = (res: Response, raw: Record<string, unknown>, id: string, then: 'exists' | 'missing') => {
+    if (new FieldReader(raw, '', []).string('ID') !== id) return void sendError(res, 400, 'Object ID and URI resource ID do not match');
+    if (then === 'exists' && store.get(id)) return void sendError(res, 400, 'Object ID already exists');
+    if (then === 'missing' && !store.get(id)) return void sendError(res, 404, 'Object ID does not exist, operation not permitted');
+    const v = validateProfile(raw, { index: 0 });
+    if (!v.profile) {
+      return void sendError(res, 400, `invalid profile: ${v.problems.map((p) => (p.field ? `${p.field}: ${p.message}` : p.message)).join('; ')}`);
+    }
+    return v.profile;
+  };
+
+  const storeFailure = (res: Response, err: unknown) => {
+    if (!(err instanceof StoreError)) throw err;
+    if (err.kind === 'flush') {
+      log.error('writing the profiles file failed; nothing was changed', { reason: err.message });
+      return sendError(res, 400, 'flush failed');
+    }
+    sendError(res, err.kind === 'exists' ? 400 : 404, err.message);
+  };
+
+  router.get('/profiles', (_req, res) => sendOk(res, 200, '', store.list()));
+
+  router.post('/profiles/save', async (req, res) => {
+    try {
+      await store.flush();
+      audit(req, 'set saved to disk', 'save');
+      sendOk(res, 200, 'save', {});
+    } catch (err) {
+      storeFailure(res, err);
+    }
+  });
+
+  router.get('/profiles/:id', (req, res) => {
+    const p = store.get(req.params.id);
+    if (!p) return sendError(res, 404, 'Profile not found');
+    sendOk(res, 200, req.params.id, p);
+  });
+
+  router.post('/profiles/:id', body, async (req, res) => {
+    const raw = decode(req, res);
+    const profile = raw && checked(res, raw, req.params.id, 'exists');
+    if (!profile) return;
+    try {
+      await store.create(profile);
+      audit(req, 'created', profile.ID);
+      sendOk(res, 201, profile.ID, profile);
+    } catch (err) {
+      storeFailure(res, err);
+    }
+  });
+
+  router.put('/profiles/:id', body, async (req, res) => {
+    const raw = decode(req, res);
+    const profile = raw && checked(res, raw, req.params.id, 'missing');
+    if (!profile) return;
+    try {
+      await store.update(profile);
+      audit(req, 'updated', profile.ID);
+      sendOk(res, 200, profile.ID, profile);
+    } catch (err) {
+      storeFailure(res, err);
+    }
+  });
+
+  router.delete('/profiles/:id', async (req, res) => {
+    try {
+      await store.remove(req.params.id);
+      audit(req, 'deleted', req.params.id);
+      sendOk(res, 200, req.params.id, {});
+    } catch (err) {
+      storeFailure(res, err);
+    }
+  });
+
+  // A known path with another method: 405 with an empty body, as gorilla/mux.
+  router.all(['/profiles', '/profiles/:id'], (_req, res) => {
+    res.status(405).end();
+  });
+  // An oversized or unreadable body.
+  router.use((err: unknown, _req: Request, res: Response, next: (e: unknown) => void) => {
+    if (res.headersSent) return next(err);
+    const status = typeof err === 'object' && err && 'status' in err && err.status === 413 ? 413 : 400;
+    sendError(res, status, status === 413 ? 'Request body too large' : 'Invalid request data');
+  });
+  return router;
+}

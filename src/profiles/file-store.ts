@@ -1,0 +1,154 @@
+/**
+ * profiles.json on disk. Loading validates everything; saving never corrupts the file: the previous
+ * content is backed up, the new content goes to a temp file in the same directory that is fsynced and
+ * renamed over the target (atomic on POSIX), then the directory is fsynced. Any failing step leaves the old
+ * file intact and no temp file behind.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { PROFILE_FIELDS, type Profile } from './profile.js';
+import { validateProfileList, type ValidationResult } from './validate.js';
+
+/** The file operations a save uses; injectable so tests can fail each step. */
+export interface FsOps {
+  readFile(p: string): Promise<string>;
+  writeNew(p: string, data: string): Promise<void>;
+  fsyncDir(dir: string): Promise<void>;
+  rename(from: string, to: string): Promise<void>;
+  unlink(p: string): Promise<void>;
+  readdir(dir: string): Promise<string[]>;
+}
+
+export const realFs: FsOps = {
+  readFile: (p) => fsp.readFile(p, 'utf8'),
+  /** Create (never overwrite), write and fsync. */
+  async writeNew(p, data) {
+    const fh = await fsp.open(p, 'wx', 0o644);
+    try {
+      await fh.writeFile(data, 'utf8');
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  },
+  async fsyncDir(dir) {
+    const fh = await fsp.open(dir, 'r');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  },
+  rename: (a, b) => fsp.rename(a, b),
+  unlink: (p) => fsp.unlink(p),
+  readdir: (d) => fsp.readdir(d),
+};
+
+export function contentHash(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+export interface LoadedProfiles extends ValidationResult {
+  /** Hash of the bytes loaded, so a file watcher can tell our own writes from an operator's edit. */
+  hash: string;
+}
+
+export async function loadProfilesFile(file: string, ops: FsOps = realFs): Promise<LoadedProfiles> {
+  const name = path.basename(file);
+  let text: string;
+  try {
+    text = await ops.readFile(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const message = code === 'ENOENT' ? `file not found: ${file}` : `cannot read ${file}: ${code ?? String(err)}`;
+    return { profiles: [], problems: [{ file: name, profileId: '', index: -1, field: '', message }], warnings: [], hash: '' };
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    return { profiles: [], problems: [{ file: name, profileId: '', index: -1, field: '', message: `invalid JSON: ${(err as Error).message.split('\n')[0]}` }], warnings: [], hash: contentHash(text) };
+  }
+  return { ...validateProfileList(json, name), hash: contentHash(text) };
+}
+
+/** Pretty JSON in TIB's field order. */
+export function serializeProfiles(profiles: readonly Profile[]): string {
+  const ordered = profiles.map((p) => Object.fromEntries(PROFILE_FIELDS.map((k) => [k, p[k]])));
+  return `${JSON.stringify(ordered, null, 2)}\n`;
+}
+
+const BACKUP = /^profiles_backup_(\d+)(?:_(\d+))?\.json$/;
+
+export interface SaveOptions {
+  backupDir: string;
+  /** How many backups to keep (the newest). */
+  keep: number;
+  ops?: FsOps;
+  now?: () => number;
+}
+
+/** Returns the hash of what was written, and any warning (a failed pruning of old backups). */
+export async function saveProfilesFile(file: string, profiles: readonly Profile[], opts: SaveOptions): Promise<{ hash: string; warnings: string[] }> {
+  const ops = opts.ops ?? realFs;
+  const dir = path.dirname(file);
+  const warnings: string[] = [];
+
+  // 1. Back up what is there now (TIB does this too); a new file is fine.
+  let previous: string | undefined;
+  try {
+    previous = await ops.readFile(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  if (previous !== undefined) await writeBackup(previous, opts.backupDir, ops, (opts.now ?? Date.now)());
+
+  // 2. Temp file, fsync, rename, fsync the directory.
+  const data = serializeProfiles(profiles);
+  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    await ops.writeNew(tmp, data);
+    await ops.rename(tmp, file);
+  } catch (err) {
+    await ops.unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+  try {
+    await ops.fsyncDir(dir);
+  } catch (err) {
+    // The rename is done; only its durability across a power cut is in doubt.
+    warnings.push(`fsync of ${dir} failed: ${(err as Error).message}`);
+  }
+
+  // 3. Keep the newest `keep` backups. The new file is in place already, so a failure here is a warning.
+  try {
+    await pruneBackups(opts.backupDir, opts.keep, ops);
+  } catch (err) {
+    warnings.push(`pruning backups in ${opts.backupDir} failed: ${(err as Error).message}`);
+  }
+  return { hash: contentHash(data), warnings };
+}
+
+async function writeBackup(content: string, backupDir: string, ops: FsOps, nowMs: number): Promise<void> {
+  const unix = Math.floor(nowMs / 1000);
+  // Never overwrite a backup (TIB does, for two changes in the same second).
+  for (let n = 0; n < 1000; n++) {
+    const name = n === 0 ? `profiles_backup_${unix}.json` : `profiles_backup_${unix}_${n}.json`;
+    try {
+      await ops.writeNew(path.join(backupDir, name), content);
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+  throw new Error(`too many backups for second ${unix} in ${backupDir}`);
+}
+
+async function pruneBackups(backupDir: string, keep: number, ops: FsOps): Promise<void> {
+  const backups = (await ops.readdir(backupDir))
+    .map((name) => ({ name, m: BACKUP.exec(name) }))
+    .filter((b): b is { name: string; m: RegExpExecArray } => b.m !== null)
+    .sort((a, b) => Number(b.m[1]) - Number(a.m[1]) || Number(b.m[2] ?? 0) - Number(a.m[2] ?? 0));
+  for (const b of backups.slice(keep)) await ops.unlink(path.join(backupDir, b.name));
+}

@@ -1,0 +1,51 @@
+/**
+ * Hot reload: a watch on profiles.json's directory (editors and Kubernetes ConfigMaps replace the file by
+ * rename, which a watch on the file itself would miss), debounced, ignoring the broker's own writes. A
+ * valid file replaces the profile set atomically; an invalid one is rejected and the last good set stays.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Logger } from '../log.js';
+import { loadProfilesFile } from './file-store.js';
+import type { ProfileStore } from './store.js';
+import { formatProblem, type ProfileProblem } from './validate.js';
+
+export interface ReloadOutcome {
+  ok: boolean;
+  /** True when the file holds what the store already has (e.g. our own write). */
+  unchanged: boolean;
+  problems: ProfileProblem[];
+}
+
+export async function reloadProfiles(store: ProfileStore, file: string, log: Logger): Promise<ReloadOutcome> {
+  const loaded = await loadProfilesFile(file);
+  if (loaded.problems.length === 0 && loaded.hash === store.contentHash) return { ok: true, unchanged: true, problems: [] };
+  if (loaded.problems.length > 0) {
+    log.error(`profiles file rejected, still serving the last good set (${store.list().length} profiles)`);
+    for (const p of loaded.problems) log.error(formatProblem(p));
+    return { ok: false, unchanged: false, problems: loaded.problems };
+  }
+  for (const w of loaded.warnings) log.warn(formatProblem(w));
+  await store.replaceAll(loaded.profiles, loaded.hash);
+  log.info(`profiles reloaded from ${file}: ${loaded.profiles.length} profiles`);
+  return { ok: true, unchanged: false, problems: [] };
+}
+
+export function watchProfiles(file: string, onChange: () => void, debounceMs = 150): { close(): void } {
+  const dir = path.dirname(path.resolve(file));
+  const base = path.basename(file);
+  let timer: NodeJS.Timeout | undefined;
+  const watcher = fs.watch(dir, { persistent: false }, (_event, name) => {
+    // Kubernetes swaps a `..data` symlink; watch those events too.
+    if (name !== null && name !== base && name !== '..data') return;
+    clearTimeout(timer);
+    timer = setTimeout(onChange, debounceMs);
+  });
+  watcher.on('error', () => undefined);
+  return {
+    close() {
+      clearTimeout(timer);
+      watcher.close();
+    },
+  };
+}

@@ -1,0 +1,127 @@
+/**
+ * The live profile set. Every change is written to profiles.json before it becomes visible, so memory and
+ * disk always agree (TIB keeps a change in memory when the write fails). Changes are serialised: concurrent
+ * admin-API calls never interleave file writes. Profiles are frozen; a change replaces the object.
+ */
+import { EventEmitter } from 'node:events';
+import type { Profile } from './profile.js';
+import { saveProfilesFile, type FsOps } from './file-store.js';
+import { freezeProfile } from './validate.js';
+
+export type StoreErrorKind = 'exists' | 'not-found' | 'flush';
+
+export class StoreError extends Error {
+  constructor(
+    readonly kind: StoreErrorKind,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface StoreOptions {
+  /** The profiles file changes are written to. */
+  path: string;
+  backupDir: string;
+  keep: number;
+  /** Hash of the file content the initial set came from. */
+  hash?: string;
+  ops?: FsOps;
+}
+
+export class ProfileStore extends EventEmitter<{ change: []; warning: [string] }> {
+  private profiles: ReadonlyMap<string, Profile>;
+  private queue: Promise<unknown> = Promise.resolve();
+  /** Hash of what the file holds as far as we know (what we loaded or last wrote). */
+  contentHash: string;
+
+  constructor(
+    initial: readonly Profile[],
+    private readonly opts: StoreOptions,
+  ) {
+    super();
+    this.profiles = new Map(initial.map((p) => [p.ID, freezeProfile(p)]));
+    this.contentHash = opts.hash ?? '';
+  }
+
+  get(id: string): Profile | undefined {
+    return this.profiles.get(id);
+  }
+
+  /** Ordered by ID (TIB's order is random). */
+  list(): Profile[] {
+    return [...this.profiles.values()].sort((a, b) => (a.ID < b.ID ? -1 : a.ID > b.ID ? 1 : 0));
+  }
+
+  create(p: Profile): Promise<Profile> {
+    return this.change(() => {
+      if (this.profiles.has(p.ID)) throw new StoreError('exists', 'Object ID already exists');
+      return [p.ID, freezeProfile(p)];
+    });
+  }
+
+  /** Full replace, as TIB's PUT. */
+  update(p: Profile): Promise<Profile> {
+    return this.change(() => {
+      if (!this.profiles.has(p.ID)) throw new StoreError('not-found', 'Object ID does not exist, operation not permitted');
+      return [p.ID, freezeProfile(p)];
+    });
+  }
+
+  async remove(id: string): Promise<void> {
+    await this.change(() => {
+      if (!this.profiles.has(id)) throw new StoreError('not-found', 'Object ID does not exist');
+      return [id, undefined];
+    });
+  }
+
+  /** Write the current set to disk (POST /api/profiles/save). */
+  flush(): Promise<void> {
+    return this.serial(() => this.persist(this.profiles));
+  }
+
+  /** Swap in a set just read from the file (reload): nothing to write. */
+  replaceAll(profiles: readonly Profile[], hash: string): Promise<void> {
+    return this.serial(async () => {
+      const next = new Map<string, Profile>();
+      for (const p of profiles) {
+        const prev = this.profiles.get(p.ID);
+        // Keep the same object for an unchanged profile, so its compiled provider is kept too.
+        next.set(p.ID, prev && JSON.stringify(prev) === JSON.stringify(p) ? prev : freezeProfile(p));
+      }
+      this.profiles = next;
+      this.contentHash = hash;
+      this.emit('change');
+    });
+  }
+
+  private change(apply: () => [string, Profile | undefined]): Promise<Profile> {
+    return this.serial(async () => {
+      const [id, value] = apply();
+      const next = new Map(this.profiles);
+      if (value) next.set(id, value);
+      else next.delete(id);
+      await this.persist(next);
+      this.profiles = next;
+      this.emit('change');
+      return value as Profile;
+    });
+  }
+
+  private async persist(set: ReadonlyMap<string, Profile>): Promise<void> {
+    const ordered = [...set.values()].sort((a, b) => (a.ID < b.ID ? -1 : a.ID > b.ID ? 1 : 0));
+    try {
+      const { hash, warnings } = await saveProfilesFile(this.opts.path, ordered, { backupDir: this.opts.backupDir, keep: this.opts.keep, ops: this.opts.ops });
+      this.contentHash = hash;
+      for (const w of warnings) this.emit('warning', w);
+    } catch (err) {
+      throw new StoreError('flush', `flush failed: ${(err as Error).message}`);
+    }
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+}

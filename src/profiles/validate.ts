@@ -1,0 +1,198 @@
+/**
+ * Profile decoding and validation. Decoding follows TIB (Go encoding/json: case-insensitive top-level and
+ * ProviderConfig keys, exact-case IdentityHandlerConfig keys, absent fields as zero values); validation is
+ * ours: everything TIB would accept and then fail on (or panic on) at login time is an error at load time,
+ * naming the file, the profile and the field.
+ */
+import { registerSecret } from '../log.js';
+import { parseProviderConfig } from '../providers/config.js';
+import { FieldReader, isHttpUrl, isPlainObject, type FieldError } from './fields.js';
+import { ACTION_TYPES, PROFILE_FIELDS, PROVIDER_NAMES, type ActionType, type Profile, type ProviderName } from './profile.js';
+
+export interface ProfileProblem {
+  file?: string;
+  /** The profile's ID, or "" when it has none. */
+  profileId: string;
+  /** Position in the file's array (0-based). */
+  index: number;
+  /** Dotted field path, or "" for the profile as a whole. */
+  field: string;
+  message: string;
+}
+
+export interface ValidationResult {
+  profiles: Profile[];
+  problems: ProfileProblem[];
+  warnings: ProfileProblem[];
+}
+
+/** `profiles.json: profile "ldap-dev" (#2): ProviderConfig.LDAPPort: must be a string, got number` */
+export function formatProblem(p: ProfileProblem): string {
+  const where = p.profileId ? `profile "${p.profileId}" (#${p.index + 1})` : `profile #${p.index + 1}`;
+  if (p.index < 0) return `${p.file ? `${p.file}: ` : ''}${p.message}`;
+  return `${p.file ? `${p.file}: ` : ''}${where}: ${p.field ? `${p.field}: ` : ''}${p.message}`;
+}
+
+const IHC_KEYS = ['DashboardCredential', 'DisableOneTokenPerAPI', 'OAuth', 'TokenAuth'];
+const OAUTH_STRINGS = ['APIListenPath', 'RedirectURI', 'ResponseType', 'ClientId', 'Secret', 'BaseAPIID'];
+
+/** IdentityHandlerConfig is read by exact-case map lookups in TIB: a near-miss key silently does nothing. */
+function readIdentityHandlerConfig(raw: Record<string, unknown>, action: ActionType, errors: FieldError[], warnings: FieldError[]): void {
+  const at = 'IdentityHandlerConfig';
+  for (const key of Object.keys(raw)) {
+    if (IHC_KEYS.includes(key)) continue;
+    const right = IHC_KEYS.find((k) => k.toLowerCase() === key.toLowerCase());
+    if (right) errors.push({ field: `${at}.${key}`, message: `keys are case-sensitive here: write ${right}` });
+    else warnings.push({ field: `${at}.${key}`, message: 'unknown key, ignored' });
+  }
+  const exact = new FieldReader(raw, at, errors, false);
+  exact.string('DashboardCredential');
+  exact.bool('DisableOneTokenPerAPI');
+  const oauth = exact.object('OAuth');
+  const oauthValues = Object.fromEntries(OAUTH_STRINGS.map((k) => [k, oauth.string(k)]));
+  oauth.bool('NoRedirect');
+  if (action === 'GenerateOAuthTokenForClient') {
+    for (const k of ['ClientId', 'APIListenPath', 'BaseAPIID']) {
+      if (!oauthValues[k]) errors.push({ field: `${at}.OAuth.${k}`, message: `is required for ${action}` });
+    }
+    const rt = oauthValues.ResponseType;
+    if (rt && !['token', 'code', 'authorization_code'].includes(rt)) {
+      errors.push({ field: `${at}.OAuth.ResponseType`, message: `must be "token" or "authorization_code", got ${JSON.stringify(rt)}` });
+    }
+  }
+  const tokenAuth = exact.object('TokenAuth');
+  const base = tokenAuth.string('BaseAPIID');
+  const expires = tokenAuth.number('Expires', 3600);
+  if (expires <= 0) tokenAuth.error('Expires', 'must be a positive number of seconds');
+  if (action === 'GenerateTemporaryAuthToken' && !base) errors.push({ field: `${at}.TokenAuth.BaseAPIID`, message: `is required for ${action}` });
+}
+
+/** Mask the profile's credentials in every future log line. */
+function registerProfileSecrets(p: Profile): void {
+  const ihc = p.IdentityHandlerConfig ?? {};
+  registerSecret(ihc.DashboardCredential);
+  if (isPlainObject(ihc.OAuth)) registerSecret(ihc.OAuth.Secret);
+  const walk = (v: unknown, key = ''): void => {
+    if (typeof v === 'string' && /secret|password|key$/i.test(key) && !/^(Key|LDAPUserDN)$/.test(key)) registerSecret(v);
+    else if (Array.isArray(v)) v.forEach((x) => walk(x));
+    else if (isPlainObject(v)) for (const [k, x] of Object.entries(v)) walk(x, k);
+  };
+  walk(p.ProviderConfig);
+}
+
+/** Decode and check one profile. `profile` is set when there are no errors. */
+export function validateProfile(raw: unknown, ctx: { file?: string; index: number } = { index: 0 }): { profile?: Profile; problems: ProfileProblem[]; warnings: ProfileProblem[] } {
+  const errors: FieldError[] = [];
+  const warns: FieldError[] = [];
+  const wrap = (id: string, list: FieldError[]) => list.map((e) => ({ file: ctx.file, profileId: id, index: ctx.index, field: e.field, message: e.message }));
+  if (!isPlainObject(raw)) {
+    return { problems: wrap('', [{ field: '', message: `must be a JSON object, got ${raw === null ? 'null' : Array.isArray(raw) ? 'array' : typeof raw}` }]), warnings: [] };
+  }
+  const r = new FieldReader(raw, '', errors);
+  const id = r.string('ID');
+  if (id === '') r.error('ID', 'is required');
+  else if (/\s/.test(id) || id.includes('/')) r.error('ID', `must not contain spaces or "/", got ${JSON.stringify(id)}`);
+
+  const providerName = r.string('ProviderName');
+  if (!(PROVIDER_NAMES as readonly string[]).includes(providerName)) {
+    r.error('ProviderName', `must be one of ${PROVIDER_NAMES.join(', ')} (case-sensitive), got ${JSON.stringify(providerName)}`);
+  }
+  const actionType = r.string('ActionType');
+  if (!(ACTION_TYPES as readonly string[]).includes(actionType)) {
+    r.error('ActionType', `must be one of ${ACTION_TYPES.join(', ')} (case-sensitive), got ${JSON.stringify(actionType)}`);
+  }
+
+  const objectOrNull = (key: string): Record<string, unknown> | null => {
+    const v = r.value(key);
+    if (v === undefined) return null;
+    if (!isPlainObject(v)) {
+      r.error(key, `must be an object, got ${Array.isArray(v) ? 'array' : typeof v}`);
+      return null;
+    }
+    return v;
+  };
+  const providerConfig = objectOrNull('ProviderConfig');
+  const identityHandlerConfig = objectOrNull('IdentityHandlerConfig');
+  const mapping = r.has('UserGroupMapping') ? r.stringMap('UserGroupMapping') : null;
+
+  // The portal's SSO-profile schema flattens the constraints; accept both shapes.
+  const pc = r.object('ProviderConstraints');
+  const constraints = {
+    Domain: pc.string('Domain') || r.string('ProviderConstraintsDomain'),
+    Group: pc.string('Group') || r.string('ProviderConstraintsGroup'),
+  };
+
+  const returnURL = r.string('ReturnURL');
+  if (returnURL !== '' && !isHttpUrl(returnURL)) r.error('ReturnURL', `must be an absolute http or https URL, got ${JSON.stringify(returnURL)}`);
+
+  const profile = {
+    ID: id,
+    Name: r.string('Name'),
+    OrgID: r.string('OrgID'),
+    ActionType: actionType as ActionType,
+    MatchedPolicyID: r.string('MatchedPolicyID'),
+    Type: r.string('Type'),
+    ProviderName: providerName as ProviderName,
+    CustomEmailField: r.string('CustomEmailField'),
+    CustomUserIDField: r.string('CustomUserIDField'),
+    ProviderConfig: providerConfig,
+    IdentityHandlerConfig: identityHandlerConfig,
+    ProviderConstraints: constraints,
+    ReturnURL: returnURL,
+    DefaultUserGroupID: r.string('DefaultUserGroupID'),
+    CustomUserGroupField: r.string('CustomUserGroupField'),
+    UserGroupMapping: mapping,
+    UserGroupSeparator: r.string('UserGroupSeparator'),
+    SSOOnlyForRegisteredUsers: r.bool('SSOOnlyForRegisteredUsers'),
+  } satisfies Profile;
+  for (const k of r.unknownKeys()) warns.push({ field: k, message: 'unknown key, ignored' });
+
+  if ((PROVIDER_NAMES as readonly string[]).includes(providerName)) {
+    const parsed = parseProviderConfig(providerName as ProviderName, providerConfig);
+    errors.push(...parsed.errors);
+    for (const k of parsed.unknownKeys) warns.push({ field: k, message: `not an option of ${providerName}, ignored` });
+  }
+  if (identityHandlerConfig && (ACTION_TYPES as readonly string[]).includes(actionType)) {
+    readIdentityHandlerConfig(identityHandlerConfig, actionType as ActionType, errors, warns);
+  } else if (actionType === 'GenerateOAuthTokenForClient' || actionType === 'GenerateTemporaryAuthToken') {
+    errors.push({ field: 'IdentityHandlerConfig', message: `is required for ${actionType}` });
+  }
+
+  const ordered = Object.fromEntries(PROFILE_FIELDS.map((k) => [k, profile[k]])) as unknown as Profile;
+  if (errors.length === 0) registerProfileSecrets(ordered);
+  return { profile: errors.length === 0 ? ordered : undefined, problems: wrap(id, errors), warnings: wrap(id, warns) };
+}
+
+/** Decode and check a whole profiles file (a JSON array). Duplicate IDs name both positions. */
+export function validateProfileList(raw: unknown, file?: string): ValidationResult {
+  if (!Array.isArray(raw)) {
+    return { profiles: [], problems: [{ file, profileId: '', index: -1, field: '', message: 'the profiles file must be a JSON array of profiles' }], warnings: [] };
+  }
+  const out: ValidationResult = { profiles: [], problems: [], warnings: [] };
+  const seen = new Map<string, number>();
+  raw.forEach((item, index) => {
+    const r = validateProfile(item, { file, index });
+    out.problems.push(...r.problems);
+    out.warnings.push(...r.warnings);
+    const id = isPlainObject(item) ? new FieldReader(item, '', []).string('ID') : '';
+    if (id !== '') {
+      const first = seen.get(id);
+      if (first !== undefined) out.problems.push({ file, profileId: id, index, field: 'ID', message: `duplicate ID: profile #${first + 1} has the same ID` });
+      else seen.set(id, index);
+    }
+    if (r.profile) out.profiles.push(r.profile);
+  });
+  return out;
+}
+
+/** Deeply frozen copy: profiles are immutable so the runtime can compare them by reference. */
+export function freezeProfile(p: Profile): Profile {
+  const freeze = (v: unknown): unknown => {
+    if (v && typeof v === 'object') {
+      Object.values(v).forEach(freeze);
+      Object.freeze(v);
+    }
+    return v;
+  };
+  return freeze(structuredClone(p)) as Profile;
+}

@@ -1,0 +1,188 @@
+/**
+ * TIB's admin API (spec 2): every status and message, against a real store on a real temp file.
+ */
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeEach, describe, expect, it } from '@jest/globals';
+import express from 'express';
+import request from 'supertest';
+import { adminApiRouter } from '../../src/http/admin-api.js';
+import { getLogger } from '../../src/log.js';
+import { loadProfilesFile, type FsOps, realFs } from '../../src/profiles/file-store.js';
+import { ProfileStore } from '../../src/profiles/store.js';
+import { validateProfileList } from '../../src/profiles/validate.js';
+
+const SECRET = 'admin-api-test-secret';
+const ldap = (id: string, extra: Record<string, unknown> = {}) => ({
+  ID: id,
+  ActionType: 'GenerateOrLoginUserProfile',
+  ProviderName: 'ADProvider',
+  ReturnURL: 'http://dash.example.com/tap',
+  IdentityHandlerConfig: { DashboardCredential: 'dash-credential-value' },
+  ProviderConfig: { LDAPServer: 'ldap.example.com', LDAPPort: '389', LDAPUserDN: 'uid=*USERNAME*,dc=example,dc=org' },
+  ...extra,
+});
+
+const dirs: string[] = [];
+afterAll(() => Promise.all(dirs.map((d) => fs.rm(d, { recursive: true, force: true }))));
+
+async function setup(initial: unknown[], opts: { secret?: string; ops?: FsOps } = {}) {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'admin-api-'));
+  dirs.push(dir);
+  const file = path.join(dir, 'profiles.json');
+  await fs.writeFile(file, JSON.stringify(initial));
+  const loaded = await loadProfilesFile(file);
+  const store = new ProfileStore(loaded.profiles, { path: file, backupDir: dir, keep: 10, hash: loaded.hash, ops: opts.ops });
+  const app = express();
+  app.use('/api', adminApiRouter({ store, secret: opts.secret ?? SECRET, log: getLogger('API') }));
+  const onDisk = async () => validateProfileList(JSON.parse(await fs.readFile(file, 'utf8'))).profiles.map((p) => p.ID);
+  return { app, store, file, dir, onDisk, agent: () => request(app) };
+}
+
+describe('authorisation', () => {
+  it('401 with TIB envelope for a missing or wrong Authorization', async () => {
+    const { agent } = await setup([]);
+    for (const auth of [undefined, 'wrong', `Bearer ${SECRET}`, SECRET.toUpperCase(), SECRET.slice(0, -1)]) {
+      const req = agent().get('/api/profiles');
+      const res = await (auth === undefined ? req : req.set('Authorization', auth));
+      expect(res.status).toBe(401);
+      expect(res.headers['content-type']).toMatch(/^application\/json/);
+      expect(res.text).toBe('{"Status":"error","Error":"Authorization failed"}');
+    }
+  });
+
+  it('an empty Secret disables the API (TIB leaves it open)', async () => {
+    const { agent } = await setup([ldap('1')], { secret: '' });
+    expect((await agent().get('/api/profiles')).status).toBe(401);
+    expect((await agent().get('/api/profiles').set('Authorization', '')).status).toBe(401);
+  });
+});
+
+describe('profiles', () => {
+  let t: Awaited<ReturnType<typeof setup>>;
+  beforeEach(async () => {
+    t = await setup([ldap('b'), ldap('a')]);
+  });
+  const auth = (r: request.Test) => r.set('Authorization', SECRET);
+
+  it('GET /api/profiles lists every profile ordered by ID, with ID ""', async () => {
+    const res = await auth(t.agent().get('/api/profiles'));
+    expect(res.status).toBe(200);
+    expect(res.body.Status).toBe('ok');
+    expect(res.body.ID).toBe('');
+    expect(res.body.Data.map((p: { ID: string }) => p.ID)).toEqual(['a', 'b']);
+    expect(Object.keys(res.body)).toEqual(['Status', 'ID', 'Data']);
+  });
+
+  it('GET /api/profiles/ (trailing slash) is 404 text as gorilla/mux', async () => {
+    const res = await auth(t.agent().get('/api/profiles/'));
+    expect(res.status).toBe(404);
+  });
+
+  it('GET one, and 404 "Profile not found"', async () => {
+    const ok = await auth(t.agent().get('/api/profiles/a'));
+    expect(ok.status).toBe(200);
+    expect(ok.body.ID).toBe('a');
+    expect(ok.body.Data.ProviderConfig.LDAPServer).toBe('ldap.example.com');
+    const missing = await auth(t.agent().get('/api/profiles/zzz'));
+    expect(missing.status).toBe(404);
+    expect(missing.body).toEqual({ Status: 'error', Error: 'Profile not found' });
+  });
+
+  it('POST creates (201, normalised Data) and writes the file', async () => {
+    const res = await auth(t.agent().post('/api/profiles/c')).send(ldap('c'));
+    expect(res.status).toBe(201);
+    expect(res.body.ID).toBe('c');
+    expect(res.body.Data.SSOOnlyForRegisteredUsers).toBe(false);
+    expect(res.body.Data.ProviderConstraints).toEqual({ Domain: '', Group: '' });
+    expect(await t.onDisk()).toEqual(['a', 'b', 'c']);
+  });
+
+  it('POST errors: decode, ID mismatch, exists, validation', async () => {
+    const cases: Array<[request.Test, number, string]> = [
+      [auth(t.agent().post('/api/profiles/c')), 400, 'Failed to decode body data'],
+      [auth(t.agent().post('/api/profiles/c')).type('json').send('{not json'), 400, 'Failed to decode body data'],
+      [auth(t.agent().post('/api/profiles/c')).send(ldap('d')), 400, 'Object ID and URI resource ID do not match'],
+      [auth(t.agent().post('/api/profiles/a')).send(ldap('a')), 400, 'Object ID already exists'],
+    ];
+    for (const [req, status, message] of cases) {
+      const res = await req;
+      expect([res.status, res.body]).toEqual([status, { Status: 'error', Error: message }]);
+    }
+    const invalid = await auth(t.agent().post('/api/profiles/c')).send(ldap('c', { ProviderName: 'Nope' }));
+    expect(invalid.status).toBe(400);
+    expect(invalid.body.Error).toMatch(/^invalid profile: ProviderName: must be one of/);
+    expect((await t.onDisk()).sort()).toEqual(['a', 'b']);
+  });
+
+  it('POST without a Content-Type still decodes JSON, as TIB', async () => {
+    const res = await auth(t.agent().post('/api/profiles/c')).set('Content-Type', 'text/plain').send(JSON.stringify(ldap('c')));
+    expect(res.status).toBe(201);
+  });
+
+  it('PUT replaces fully; 404 for a missing one; 400 for a mismatch', async () => {
+    const res = await auth(t.agent().put('/api/profiles/a')).send(ldap('a', { Name: 'renamed' }));
+    expect(res.status).toBe(200);
+    expect(res.body.Data.Name).toBe('renamed');
+    expect(t.store.get('a')?.Name).toBe('renamed');
+    const missing = await auth(t.agent().put('/api/profiles/zzz')).send(ldap('zzz'));
+    expect([missing.status, missing.body.Error]).toEqual([404, 'Object ID does not exist, operation not permitted']);
+    const mismatch = await auth(t.agent().put('/api/profiles/a')).send(ldap('b'));
+    expect([mismatch.status, mismatch.body.Error]).toEqual([400, 'Object ID and URI resource ID do not match']);
+  });
+
+  it('DELETE answers Data {} and removes from file; 404 when missing', async () => {
+    const res = await auth(t.agent().delete('/api/profiles/a'));
+    expect(res.status).toBe(200);
+    expect(res.text).toBe('{"Status":"ok","ID":"a","Data":{}}');
+    expect(await t.onDisk()).toEqual(['b']);
+    const missing = await auth(t.agent().delete('/api/profiles/a'));
+    expect([missing.status, missing.body.Error]).toEqual([404, 'Object ID does not exist']);
+  });
+
+  it('POST /api/profiles/save flushes to disk', async () => {
+    await fs.writeFile(t.file, '[]');
+    const res = await auth(t.agent().post('/api/profiles/save'));
+    expect([res.status, res.body]).toEqual([200, { Status: 'ok', ID: 'save', Data: {} }]);
+    expect(await t.onDisk()).toEqual(['a', 'b']);
+  });
+
+  it('a wrong method on a known path is 405 with an empty body', async () => {
+    for (const r of [auth(t.agent().patch('/api/profiles/a')), auth(t.agent().post('/api/profiles')), auth(t.agent().delete('/api/profiles'))]) {
+      const res = await r;
+      expect([res.status, res.text]).toEqual([405, '']);
+    }
+  });
+
+  it('escapes <, > and & in JSON as Go does', async () => {
+    await auth(t.agent().put('/api/profiles/a')).send(ldap('a', { Name: '<b>&' }));
+    const res = await auth(t.agent().get('/api/profiles/a'));
+    expect(res.text).toContain('"Name":"\\u003cb\\u003e\\u0026"');
+  });
+
+  it('concurrent writes are serialised and all land on disk', async () => {
+    const ids = Array.from({ length: 20 }, (_, i) => `p${String(i).padStart(2, '0')}`);
+    const results = await Promise.all(ids.map((id) => auth(t.agent().post(`/api/profiles/${id}`)).send(ldap(id))));
+    expect(results.map((r) => r.status)).toEqual(ids.map(() => 201));
+    expect(await t.onDisk()).toEqual(['a', 'b', ...ids]);
+  });
+});
+
+describe('a failed write changes nothing', () => {
+  it('answers 400 "flush failed" and keeps memory and disk as they were', async () => {
+    let fail = false;
+    const ops: FsOps = { ...realFs, rename: async (a, b) => (fail ? Promise.reject(new Error('EIO: injected')) : realFs.rename(a, b)) };
+    const t = await setup([ldap('a')], { ops });
+    const before = await fs.readFile(t.file, 'utf8');
+    fail = true;
+    const res = await t.agent().post('/api/profiles/b').set('Authorization', SECRET).send(ldap('b'));
+    expect([res.status, res.body]).toEqual([400, { Status: 'error', Error: 'flush failed' }]);
+    expect(t.store.get('b')).toBeUndefined();
+    expect(await fs.readFile(t.file, 'utf8')).toBe(before);
+    const del = await t.agent().delete('/api/profiles/a').set('Authorization', SECRET);
+    expect(del.status).toBe(400);
+    expect(t.store.get('a')).toBeDefined();
+    expect((await fs.readdir(t.dir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+});

@@ -1,0 +1,96 @@
+/**
+ * Hot reload: a good file replaces the set atomically, a bad one is rejected and the last good set keeps
+ * serving; the directory watch sees an editor's rename-replace and ignores the broker's own writes.
+ */
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { getLogger } from '../../src/log.js';
+import { loadProfilesFile } from '../../src/profiles/file-store.js';
+import { reloadProfiles, watchProfiles } from '../../src/profiles/reload.js';
+import { ProfileStore } from '../../src/profiles/store.js';
+
+const ldap = (id: string, name = '') => ({
+  ID: id,
+  Name: name,
+  ActionType: 'GenerateOrLoginUserProfile',
+  ProviderName: 'ADProvider',
+  ProviderConfig: { LDAPServer: 'ldap.example.com', LDAPPort: '389', LDAPUserDN: 'uid=*USERNAME*,dc=example,dc=org' },
+});
+const log = getLogger('TEST');
+
+let dir: string;
+beforeAll(async () => {
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'reload-'));
+});
+afterAll(() => fs.rm(dir, { recursive: true, force: true }));
+
+async function storeFor(name: string, initial: unknown[]) {
+  const file = path.join(dir, `${name}.json`);
+  await fs.writeFile(file, JSON.stringify(initial));
+  const loaded = await loadProfilesFile(file);
+  return { file, store: new ProfileStore(loaded.profiles, { path: file, backupDir: dir, keep: 3, hash: loaded.hash }) };
+}
+
+function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const end = Date.now() + ms;
+    const tick = () => (cond() ? resolve() : Date.now() > end ? reject(new Error('timed out')) : setTimeout(tick, 20));
+    tick();
+  });
+}
+
+describe('reloadProfiles', () => {
+  it('replaces the set with a valid file and keeps unchanged profiles as the same objects', async () => {
+    const { file, store } = await storeFor('good', [ldap('a'), ldap('b')]);
+    const a = store.get('a');
+    let changes = 0;
+    store.on('change', () => changes++);
+    await fs.writeFile(file, JSON.stringify([ldap('a'), ldap('b', 'changed'), ldap('c')]));
+    const r = await reloadProfiles(store, file, log);
+    expect(r).toMatchObject({ ok: true, unchanged: false });
+    expect(store.list().map((p) => p.ID)).toEqual(['a', 'b', 'c']);
+    expect(store.get('a')).toBe(a);
+    expect(store.get('b')?.Name).toBe('changed');
+    expect(changes).toBe(1);
+  });
+
+  it('rejects an invalid file with every problem and keeps the last good set', async () => {
+    const { file, store } = await storeFor('bad', [ldap('a')]);
+    await fs.writeFile(file, JSON.stringify([ldap('a', 'new'), { ...ldap('b'), ProviderName: 'Nope' }, { ...ldap('c'), ID: 'c d' }]));
+    const r = await reloadProfiles(store, file, log);
+    expect(r.ok).toBe(false);
+    expect(r.problems.map((p) => p.field)).toEqual(['ProviderName', 'ID']);
+    expect(store.list().map((p) => [p.ID, p.Name])).toEqual([['a', '']]);
+    await fs.writeFile(file, '[{"ID": "x",');
+    expect((await reloadProfiles(store, file, log)).ok).toBe(false);
+    expect(store.list().map((p) => p.ID)).toEqual(['a']);
+  });
+});
+
+describe('watchProfiles', () => {
+  it("reloads on an editor's rename-replace and ignores the broker's own writes", async () => {
+    const { file, store } = await storeFor('watched', [ldap('a')]);
+    let reloads = 0;
+    const results: boolean[] = [];
+    const watcher = watchProfiles(file, () => {
+      reloads++;
+      void reloadProfiles(store, file, log).then((r) => results.push(r.unchanged));
+    }, 50);
+    try {
+      // The broker's own write (through the store) fires the watch but is recognised as unchanged.
+      await store.create(ldap('b') as never);
+      await waitFor(() => results.length >= 1);
+      expect(results.every((u) => u)).toBe(true);
+      // An operator replaces the file by rename, as editors and ConfigMaps do.
+      const tmp = path.join(dir, 'watched.json.swp');
+      await fs.writeFile(tmp, JSON.stringify([ldap('a'), ldap('b'), ldap('z')]));
+      await fs.rename(tmp, file);
+      await waitFor(() => store.get('z') !== undefined);
+      expect(reloads).toBeGreaterThanOrEqual(2);
+    } finally {
+      watcher.close();
+    }
+  });
+});
