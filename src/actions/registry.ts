@@ -5,13 +5,20 @@
 import type { Config } from '../config/types.js';
 import type { Logger } from '../log.js';
 import type { ActionType, Profile } from '../profiles/profile.js';
+import type { TykApi } from '../tyk/client.js';
 import type { Action } from './action.js';
+import { createDashboardSso } from './dashboard-sso.js';
+import { createPortalSso } from './portal-sso.js';
 
 export interface ActionDeps {
   config: Config;
   log: Logger;
+  tyk: TykApi;
 }
 
 export type ActionFactory = (profile: Profile, deps: ActionDeps) => Action;
 
-export const actionFactories: Partial<Record<ActionType, ActionFactory>> = {};
+export const actionFactories: Partial<Record<ActionType, ActionFactory>> = {
+  GenerateOrLoginUserProfile: createDashboardSso,
+  GenerateOrLoginDeveloperProfile: createPortalSso,
+};

@@ -15,6 +15,7 @@ export function captureLogs(): { lines: string[]; stop(): void } {
   const transport = new winston.transports.Stream({ stream: sink });
   const consoles = rootLogger.transports.filter((t) => t instanceof winston.transports.Console);
   const previousLevel = rootLogger.level;
+  const previousSilent = consoles.map((t) => t.silent);
   consoles.forEach((t) => (t.silent = true));
   rootLogger.level = 'debug';
   rootLogger.add(transport);
@@ -23,7 +24,7 @@ export function captureLogs(): { lines: string[]; stop(): void } {
     stop() {
       rootLogger.remove(transport);
       rootLogger.level = previousLevel;
-      consoles.forEach((t) => (t.silent = false));
+      consoles.forEach((t, i) => (t.silent = previousSilent[i]));
     },
   };
 }

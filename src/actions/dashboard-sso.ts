@@ -1,0 +1,17 @@
+/** GenerateOrLoginUserProfile: Dashboard SSO (spec 5.4). */
+import type { Profile } from '../profiles/profile.js';
+import type { Action } from './action.js';
+import { withParam } from './failures.js';
+import type { ActionDeps } from './registry.js';
+import { requestNonce } from './sso-nonce.js';
+
+export function createDashboardSso(profile: Profile, deps: ActionDeps): Action {
+  return {
+    async run(input) {
+      const r = await requestNonce(deps.tyk, 'dashboard', input, deps.log);
+      if ('failure' in r) return r.failure;
+      if (!profile.ReturnURL) return { kind: 'text', status: 200, body: "Check with your admin why there's no URI defined" };
+      return { kind: 'redirect', url: withParam(profile.ReturnURL, 'nonce', r.nonce) };
+    },
+  };
+}

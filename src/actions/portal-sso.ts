@@ -1,0 +1,73 @@
+/**
+ * GenerateOrLoginDeveloperProfile: classic Portal SSO (spec 5.5). After the nonce, the developer is found by
+ * SSO key and updated (keeping every field we do not model), or created when there is none.
+ */
+import { resolveUserId } from '../identity/claims.js';
+import type { Profile } from '../profiles/profile.js';
+import type { TykResponse } from '../tyk/client.js';
+import type { Action, ActionResult } from './action.js';
+import { badAnswer, callFailure, upstreamFailure, withParam } from './failures.js';
+import type { ActionDeps } from './registry.js';
+import { dashboardCredential, requestNonce } from './sso-nonce.js';
+
+/** TIB's body for a new developer (spec 5.5), including the zero values it sends. */
+export function newDeveloper(profile: Profile, email: string, nonce: string, ssoKey: string, now: Date) {
+  return {
+    id: '',
+    email,
+    date_created: now.toISOString(),
+    inactive: false,
+    org_id: profile.OrgID,
+    keys: {},
+    subscriptions: {},
+    fields: {},
+    nonce,
+    sso_key: ssoKey,
+    password_max_days: 0,
+    password_updated: '0001-01-01T00:00:00Z',
+    PWHistory: null,
+    last_login_date: '0001-01-01T00:00:00Z',
+  };
+}
+
+export function createPortalSso(profile: Profile, deps: ActionDeps): Action {
+  const credential = dashboardCredential(profile);
+  return {
+    async run(input): Promise<ActionResult> {
+      const userId = resolveUserId(profile, input.identity);
+      if (!userId.ok) return { kind: 'failure', failure: { reason: userId.reason, status: 400, message: 'Login failed' } };
+      const r = await requestNonce(deps.tyk, 'portal', input, deps.log);
+      if ('failure' in r) return r.failure;
+      const ssoKey = `${userId.value}@${input.identity.provider}.com`;
+
+      try {
+        // A path segment: encodeURIComponent, so a space is %20 (TIB's query escaping gives "+").
+        const path = `/api/portal/developers/ssokey/${encodeURIComponent(ssoKey)}`;
+        const found: TykResponse = await deps.tyk.dashboard(path, { method: 'GET', credential });
+        if (found.status === 404) {
+          // The email is the one the SSO nonce carries (CustomEmailField applied); TIB uses the raw provider email.
+          const body = newDeveloper(profile, input.email, r.nonce, ssoKey, new Date());
+          const created = await deps.tyk.dashboard('/api/portal/developers', { method: 'POST', credential, body });
+          if (created.status !== 200 && created.status !== 201) return upstreamFailure('POST /api/portal/developers', created.status);
+        } else if (found.status === 200) {
+          const dev = found.json;
+          if (typeof dev !== 'object' || dev === null || Array.isArray(dev)) return badAnswer('developer lookup answered a non-object');
+          const record = { ...(dev as Record<string, unknown>) };
+          const id = record.id;
+          if (typeof id !== 'string' || !/^[0-9a-f]{24}$/i.test(id)) return badAnswer('developer lookup answered without a valid id');
+          if (!record.email) record.email = input.email;
+          record.nonce = r.nonce;
+          const updated = await deps.tyk.dashboard(`/api/portal/developers/${id}`, { method: 'PUT', credential, body: record });
+          if (updated.status !== 200 && updated.status !== 201) return upstreamFailure('PUT /api/portal/developers/<id>', updated.status);
+        } else {
+          return upstreamFailure('GET /api/portal/developers/ssokey/<key>', found.status);
+        }
+      } catch (err) {
+        return callFailure(err);
+      }
+
+      if (!profile.ReturnURL) return { kind: 'text', status: 200, body: 'Success! (Have you set a return URL?)' };
+      return { kind: 'redirect', url: withParam(profile.ReturnURL, 'nonce', r.nonce) };
+    },
+  };
+}

@@ -1,0 +1,59 @@
+/**
+ * The one-time SSO nonce shared by the dashboard and portal actions (spec 5.3): `POST /api/sso` with the
+ * profile's DashboardCredential. The admin endpoint `POST /admin/sso` (Admin-Auth) is used only when the
+ * profile has no credential or the Dashboard has no /api/sso (404/405). TIB falls back on any error,
+ * including 401 for a wrong credential, which quietly escalates to the admin secret: we do not.
+ */
+import type { Logger } from '../log.js';
+import type { Profile } from '../profiles/profile.js';
+import type { TykApi, TykResponse } from '../tyk/client.js';
+import type { ActionInput, ActionResult } from './action.js';
+import { badAnswer, callFailure, upstreamFailure } from './failures.js';
+
+export type Section = 'dashboard' | 'portal';
+
+export function dashboardCredential(profile: Profile): string {
+  const v = profile.IdentityHandlerConfig?.DashboardCredential;
+  return typeof v === 'string' ? v : '';
+}
+
+/** TIB's SSOAccessData, keys and order exactly. */
+export function ssoBody(section: Section, input: ActionInput) {
+  return {
+    ForSection: section,
+    OrgID: input.profile.OrgID,
+    EmailAddress: input.email,
+    DisplayName: input.displayName,
+    GroupID: input.teams[0] ?? '',
+    GroupsIDs: input.teams,
+    SSOOnlyForRegisteredUsers: input.profile.SSOOnlyForRegisteredUsers,
+  };
+}
+
+const OK = (r: TykResponse) => r.status === 200 || r.status === 201;
+
+export async function requestNonce(tyk: TykApi, section: Section, input: ActionInput, log: Logger): Promise<{ nonce: string } | { failure: ActionResult }> {
+  const body = ssoBody(section, input);
+  const credential = dashboardCredential(input.profile);
+  let res: TykResponse;
+  let which = '/api/sso';
+  try {
+    if (credential) {
+      res = await tyk.dashboard('/api/sso', { method: 'POST', credential, body });
+    } else {
+      log.warn('profile has no IdentityHandlerConfig.DashboardCredential: using the Dashboard admin SSO endpoint', { profile: input.profile.ID });
+      res = { status: 404, json: undefined };
+    }
+    if (res.status === 404 || res.status === 405) {
+      if (credential) log.warn('the Dashboard has no /api/sso: falling back to /admin/sso', { profile: input.profile.ID });
+      which = '/admin/sso';
+      res = await tyk.dashboardAdmin('/admin/sso', { method: 'POST', body });
+    }
+  } catch (err) {
+    return { failure: callFailure(err) };
+  }
+  if (!OK(res)) return { failure: upstreamFailure(`POST ${which}`, res.status) };
+  const meta = (res.json as { Meta?: unknown } | undefined)?.Meta;
+  if (typeof meta !== 'string' || meta === '') return { failure: badAnswer(`POST ${which} answered without a nonce in Meta`) };
+  return { nonce: meta };
+}
