@@ -198,6 +198,7 @@ function validate(c: Config, file: string, problems: string[], warnings: string[
   }
   if (!['text', 'json'].includes(c.LogFormat)) p('LogFormat', `must be "text" or "json", got ${JSON.stringify(c.LogFormat)}`);
   if (c.ProfileBackupCount < 1) p('ProfileBackupCount', 'must be at least 1');
+  if (c.TykAPISettings.Timeout < 1) p('TykAPISettings.Timeout', 'must be at least 1 second');
   if (c.SSLInsecureSkipVerify) warnings.push(`${file}: SSLInsecureSkipVerify is true: TLS certificates of identity providers are NOT verified`);
   if (h.UseSSL && h.SSLInsecureSkipVerify) warnings.push(`${file}: HttpServerOptions.SSLInsecureSkipVerify is true: TLS certificates of the Tyk Dashboard and Gateway are NOT verified`);
 }

@@ -100,7 +100,11 @@ export const SCHEMA: Group = {
     {
       json: 'TykAPISettings',
       go: 'TykAPISettings',
-      fields: [tykEndpoint('GatewayConfig', 'X-Tyk-Authorization'), tykEndpoint('DashboardConfig', 'Admin-Auth (the admin SSO fallback)')],
+      fields: [
+        tykEndpoint('GatewayConfig', 'X-Tyk-Authorization'),
+        tykEndpoint('DashboardConfig', 'Admin-Auth (the admin SSO fallback)'),
+        i('Timeout', 10, 'Ours: seconds each call to the Dashboard, Portal or Gateway may take (connect included).'),
+      ],
     },
     {
       json: 'Storage',

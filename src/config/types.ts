@@ -83,6 +83,8 @@ export interface Config {
   TykAPISettings: {
     GatewayConfig: TykApiEndpoint;
     DashboardConfig: TykApiEndpoint;
+    /** ours: seconds per call (default 10). */
+    Timeout: number;
   };
   Storage: {
     /** "file" (default); anything else is refused at startup. */

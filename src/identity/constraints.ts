@@ -1,7 +1,7 @@
 /**
  * ProviderConstraints. Domain is compared with the part after the `@` (TIB's bare suffix test lets
  * `x@evil-example.com` through `example.com`); a Domain written `.example.com` also admits subdomains.
- * Group, which TIB ignores, is enforced: the user must be in one of the listed IdP groups.
+ * Group, which TIB ignores, is enforced: the user must be in that IdP group (from CustomUserGroupField).
  */
 import type { ProviderConstraints } from '../profiles/profile.js';
 import { fail, ok, type Result } from './result.js';
@@ -16,15 +16,12 @@ export function checkDomain(domain: string, email: string): Result<void> {
   return matches ? ok(undefined) : fail(`email domain ${host} is not ${want.startsWith('.') ? `${want.slice(1)} or a subdomain` : want}`);
 }
 
-/** `group` may list several, comma-separated: any one is enough. Compared case-insensitively (LDAP DNs). */
+/** One IdP group (an LDAP DN is one group, commas and all), compared case-insensitively as DNs are. */
 export function checkGroup(group: string, userGroups: string[] | undefined): Result<void> {
-  const wanted = group
-    .split(',')
-    .map((g) => g.trim().toLowerCase())
-    .filter(Boolean);
-  if (wanted.length === 0) return ok(undefined);
-  const have = new Set((userGroups ?? []).map((g) => g.trim().toLowerCase()));
-  return wanted.some((g) => have.has(g)) ? ok(undefined) : fail(`user is not in the required group(s) ${group}`);
+  const wanted = group.trim().toLowerCase();
+  if (wanted === '') return ok(undefined);
+  const member = (userGroups ?? []).some((g) => g.trim().toLowerCase() === wanted);
+  return member ? ok(undefined) : fail(`user is not in the required group ${group}`);
 }
 
 export function checkConstraints(c: ProviderConstraints, email: string, userGroups: string[] | undefined): Result<void> {

@@ -21,6 +21,23 @@ export interface LdapConfig {
   DefaultDomain: string;
   GetAuthFromBAHeader: boolean;
   SlugifyUserName: boolean;
+  // Ours (not in TIB):
+  /** Upgrade a plain ldap:// connection with StartTLS before any bind. */
+  LDAPStartTLS: boolean;
+  /** PEM CA bundle to verify the server certificate (LDAPS and StartTLS); system roots when empty. */
+  LDAPCAFile: string;
+  /** Milliseconds to connect (default 5000). */
+  LDAPConnectTimeout: number;
+  /** Milliseconds per LDAP operation (default 10000). */
+  LDAPTimeout: number;
+  /** Group search for directories without memberOf: base DN, filter with *USERDN* / *USERNAME*, name attribute. */
+  LDAPGroupBaseDN: string;
+  LDAPGroupFilter: string;
+  LDAPGroupNameAttribute: string;
+  /** Service-account connections kept open (default 10). */
+  LDAPPoolSize: number;
+  /** When set, a form POST whose Origin is not listed is refused (login CSRF protection). */
+  LDAPAllowedOrigins: string[];
 }
 
 export function readLdapConfig(r: FieldReader): LdapConfig {
@@ -42,7 +59,22 @@ export function readLdapConfig(r: FieldReader): LdapConfig {
     DefaultDomain: r.string('DefaultDomain'),
     GetAuthFromBAHeader: r.bool('GetAuthFromBAHeader'),
     SlugifyUserName: r.bool('SlugifyUserName'),
+    LDAPStartTLS: r.bool('LDAPStartTLS'),
+    LDAPCAFile: r.string('LDAPCAFile'),
+    LDAPConnectTimeout: r.int('LDAPConnectTimeout', 5000),
+    LDAPTimeout: r.int('LDAPTimeout', 10000),
+    LDAPGroupBaseDN: r.string('LDAPGroupBaseDN'),
+    LDAPGroupFilter: r.string('LDAPGroupFilter'),
+    LDAPGroupNameAttribute: r.string('LDAPGroupNameAttribute', 'cn') || 'cn',
+    LDAPPoolSize: r.int('LDAPPoolSize', 10),
+    LDAPAllowedOrigins: r.stringList('LDAPAllowedOrigins'),
   };
+  if (c.LDAPUseSSL && c.LDAPStartTLS) r.error('LDAPStartTLS', 'cannot be combined with LDAPUseSSL (LDAPS is already encrypted)');
+  if (c.LDAPConnectTimeout < 1) r.error('LDAPConnectTimeout', 'must be a positive number of milliseconds');
+  if (c.LDAPTimeout < 1) r.error('LDAPTimeout', 'must be a positive number of milliseconds');
+  if (c.LDAPPoolSize < 1 || c.LDAPPoolSize > 1000) r.error('LDAPPoolSize', 'must be between 1 and 1000');
+  if ((c.LDAPGroupBaseDN === '') !== (c.LDAPGroupFilter === '')) r.error(c.LDAPGroupBaseDN ? 'LDAPGroupFilter' : 'LDAPGroupBaseDN', 'the group search needs both LDAPGroupBaseDN and LDAPGroupFilter');
+  for (const o of c.LDAPAllowedOrigins) if (!/^https?:\/\/[^/]+$/.test(o)) r.error('LDAPAllowedOrigins', `${JSON.stringify(o)} is not an origin like https://portal.example.com`);
   if (c.LDAPServer === '') r.error('LDAPServer', 'is required');
   if (!/^\d+$/.test(c.LDAPPort) || Number(c.LDAPPort) < 1 || Number(c.LDAPPort) > 65535) {
     r.error('LDAPPort', 'must be a port number as a string, e.g. "389"');

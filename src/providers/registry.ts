@@ -3,6 +3,9 @@
  * request. A name with no factory yet answers 501 on its routes.
  */
 import type { ProviderName } from '../profiles/profile.js';
+import { createLdapProvider } from './ldap.js';
 import type { ProviderFactory } from './provider.js';
 
-export const providerFactories: Partial<Record<ProviderName, ProviderFactory>> = {};
+export const providerFactories: Partial<Record<ProviderName, ProviderFactory>> = {
+  ADProvider: createLdapProvider,
+};

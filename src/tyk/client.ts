@@ -45,7 +45,7 @@ export interface TykApi {
 }
 
 export interface TykApiOptions {
-  /** Per-call limit, connect included (default 10 s). */
+  /** Per-call limit, connect included (default TykAPISettings.Timeout). */
   timeoutMs?: number;
 }
 
@@ -55,7 +55,7 @@ export function baseUrl(e: TykApiEndpoint): string {
 }
 
 export function createTykApi(config: Config, opts: TykApiOptions = {}): TykApi {
-  const timeout = opts.timeoutMs ?? 10_000;
+  const timeout = opts.timeoutMs ?? config.TykAPISettings.Timeout * 1000;
   // TIB's quirk (spec 1.5): HttpServerOptions.SSLInsecureSkipVerify applies to this client when UseSSL is on.
   const verify = !(config.HttpServerOptions.UseSSL && config.HttpServerOptions.SSLInsecureSkipVerify);
   const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 64 });

@@ -1,0 +1,220 @@
+/**
+ * ADProvider: username and password checked against LDAP / Active Directory (spec 4.2), on ldapts.
+ * With LDAPAdminUser the service account searches for exactly one entry and the user's own DN is bound
+ * with the password; without it the DN is built from LDAPUserDN and bound directly. Usernames are escaped,
+ * blank passwords never reach a bind, connections are pooled, verified (LDAPS/StartTLS with a CA) and never
+ * leaked, and unknown users look exactly like wrong passwords to the client.
+ */
+import fs from 'node:fs';
+import net from 'node:net';
+import type tls from 'node:tls';
+import type { Request } from 'express';
+import { InvalidCredentialsError, NoSuchObjectError, ResultCodeError, SizeLimitExceededError, type Client, type Entry } from 'ldapts';
+import type { Identity } from '../identity/identity.js';
+import { getLogger } from '../log.js';
+import type { Profile } from '../profiles/profile.js';
+import { parseProviderConfig } from './config.js';
+import { readCredentials } from './credentials.js';
+import type { LdapConfig } from './ldap-config.js';
+import { fillDn, fillFilter, slugify } from './ldap-escape.js';
+import { LdapPool, PoolExhaustedError, type PooledClient } from './ldap-pool.js';
+import { LOGIN_PAGE_HEADERS, renderLoginPage } from './login-page.js';
+import { ProviderSetupError, type LoginFailure, type Provider, type ProviderDeps, type ProviderOutcome } from './provider.js';
+
+const SCOPES = ['base', 'one', 'sub'] as const;
+
+/** A login that did not work out, with the status the client gets. */
+class LoginError extends Error {
+  constructor(
+    readonly status: number,
+    reason: string,
+  ) {
+    super(reason);
+  }
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
+function tlsOptionsFor(cfg: LdapConfig, profileId: string): tls.ConnectionOptions | undefined {
+  if (!cfg.LDAPUseSSL && !cfg.LDAPStartTLS) return undefined;
+  let ca: Buffer | undefined;
+  if (cfg.LDAPCAFile) {
+    try {
+      ca = fs.readFileSync(cfg.LDAPCAFile);
+    } catch (err) {
+      throw new ProviderSetupError(`ADProvider profile "${profileId}": cannot read LDAPCAFile ${cfg.LDAPCAFile}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    }
+  }
+  // Certificate and host name are always verified (servername for a DNS name, the IP SAN for an address).
+  return { ca, servername: net.isIP(cfg.LDAPServer) ? undefined : cfg.LDAPServer, rejectUnauthorized: true, minVersion: 'TLSv1.2' };
+}
+
+function first(entry: Entry, attr: string): string {
+  const key = Object.keys(entry).find((k) => k.toLowerCase() === attr.toLowerCase());
+  const v = key ? entry[key] : undefined;
+  const one = Array.isArray(v) ? v[0] : v;
+  return one === undefined ? '' : one.toString();
+}
+
+function values(v: Entry[string]): string[] {
+  return (Array.isArray(v) ? v : [v]).map((x) => x.toString());
+}
+
+export function createLdapProvider(profile: Profile, _deps: ProviderDeps): Provider {
+  const { config: cfg } = parseProviderConfig('ADProvider', profile.ProviderConfig);
+  const log = getLogger('AD AUTH');
+  const tlsOptions = tlsOptionsFor(cfg, profile.ID);
+  const host = net.isIPv6(cfg.LDAPServer) ? `[${cfg.LDAPServer}]` : cfg.LDAPServer;
+  const pool = new LdapPool({
+    url: `${cfg.LDAPUseSSL ? 'ldaps' : 'ldap'}://${host}:${cfg.LDAPPort}`,
+    tlsOptions,
+    startTLS: cfg.LDAPStartTLS,
+    connectTimeout: cfg.LDAPConnectTimeout,
+    timeout: cfg.LDAPTimeout,
+    max: cfg.LDAPPoolSize,
+  });
+  if (!tlsOptions && !isLoopback(cfg.LDAPServer)) {
+    log.warn(`profile "${profile.ID}": plain LDAP to ${cfg.LDAPServer}: passwords cross the network unencrypted; set LDAPStartTLS or LDAPUseSSL`);
+  }
+  const groupAttr = profile.CustomUserGroupField || 'memberOf';
+  const admin = cfg.LDAPAdminUser !== '';
+  const extraAttrs = [cfg.LDAPEmailAttribute, cfg.LDAPFirstNameAttribute, cfg.LDAPLastNameAttribute, groupAttr];
+  // TIB asks for LDAPAttributes (all user attributes when empty); memberOf is operational, so name it.
+  const attributes = cfg.LDAPAttributes.length > 0 ? [...new Set([...cfg.LDAPAttributes, ...extraAttrs])] : ['*', groupAttr];
+
+  const bindAs = async (pc: PooledClient, dn: string, password: string) => {
+    pc.boundAs = undefined;
+    await pc.client.bind(dn, password);
+    pc.boundAs = dn;
+  };
+  const asServiceAccount = async (pc: PooledClient) => {
+    if (pc.boundAs !== cfg.LDAPAdminUser) await bindAs(pc, cfg.LDAPAdminUser, cfg.LDAPAdminPassword);
+  };
+
+  const search = async (client: Client, base: string, filter: string): Promise<Entry[]> => {
+    try {
+      const { searchEntries } = await client.search(base, { scope: SCOPES[cfg.LDAPSearchScope] ?? 'base', filter, attributes, derefAliases: 'always', sizeLimit: 2 });
+      return searchEntries;
+    } catch (err) {
+      if (err instanceof SizeLimitExceededError) return [{ dn: '' }, { dn: '' }];
+      if (err instanceof NoSuchObjectError) return [];
+      throw err;
+    }
+  };
+
+  const groupsOf = async (client: Client, username: string, dn: string): Promise<string[]> => {
+    const filter = fillFilter(cfg.LDAPGroupFilter, username, dn);
+    const { searchEntries } = await client.search(cfg.LDAPGroupBaseDN, { scope: 'sub', filter, attributes: [cfg.LDAPGroupNameAttribute] });
+    return searchEntries.map((e) => first(e, cfg.LDAPGroupNameAttribute)).filter(Boolean);
+  };
+
+  const identityFrom = (entry: Entry, username: string, groups: string[] | undefined): Identity => {
+    const raw: Record<string, unknown> = {};
+    for (const [attr, v] of Object.entries(entry)) {
+      if (attr === 'dn') continue;
+      const multi = attr.toLowerCase() === groupAttr.toLowerCase() || attr.toLowerCase() === 'memberof';
+      raw[attr] = multi ? values(v) : (values(v)[0] ?? '');
+    }
+    if (groups) raw[groupAttr] = groups;
+    const email = first(entry, cfg.LDAPEmailAttribute) || (username.includes('@') ? username : `${username}@${profile.OrgID}-ADProvider.com`);
+    const firstName = first(entry, cfg.LDAPFirstNameAttribute);
+    const lastName = first(entry, cfg.LDAPLastNameAttribute);
+    return {
+      userId: cfg.SlugifyUserName ? slugify(username) : username,
+      email,
+      displayName: [firstName, lastName].filter(Boolean).join(' '),
+      firstName,
+      lastName,
+      raw,
+      provider: 'ADProvider',
+    };
+  };
+
+  /** One entry for this user, their password verified. Throws LoginError. */
+  const authenticate = (username: string, password: string): Promise<Identity> =>
+    pool.use(async (pc) => {
+      let entry: Entry;
+      if (admin) {
+        await asServiceAccount(pc);
+        const found = await search(pc.client, cfg.LDAPBaseDN, fillFilter(cfg.LDAPFilter, username));
+        if (found.length !== 1) {
+          // Spend a bind either way, so an unknown user is not faster than a wrong password.
+          await bindAs(pc, `cn=${Date.now()}-no-such-user,${cfg.LDAPBaseDN}`, password).catch(() => undefined);
+          throw new LoginError(401, found.length === 0 ? 'no directory entry matches the username' : 'the filter matches several entries');
+        }
+        entry = found[0] as Entry;
+        try {
+          await bindAs(pc, entry.dn, password);
+        } catch (err) {
+          if (err instanceof InvalidCredentialsError) throw new LoginError(401, 'wrong password');
+          throw err;
+        }
+        if (cfg.LDAPGroupBaseDN) await asServiceAccount(pc);
+      } else {
+        const dn = fillDn(cfg.LDAPUserDN, username);
+        try {
+          await bindAs(pc, dn, password);
+        } catch (err) {
+          if (err instanceof InvalidCredentialsError) throw new LoginError(401, 'bind refused (unknown user or wrong password)');
+          throw err;
+        }
+        const found = await search(pc.client, cfg.LDAPBaseDN || dn, cfg.LDAPFilter ? fillFilter(cfg.LDAPFilter, username) : '(objectClass=*)');
+        if (found.length !== 1) throw new LoginError(401, found.length === 0 ? 'no directory entry matches the username' : 'the filter matches several entries');
+        entry = found[0] as Entry;
+      }
+      const groups = cfg.LDAPGroupBaseDN ? await groupsOf(pc.client, username, entry.dn) : undefined;
+      return identityFrom(entry, username, groups);
+    });
+
+  const fail = (req: Request, status: number, reason: string, username = ''): ProviderOutcome => {
+    const unavailable = status >= 500;
+    const failure: LoginFailure = { reason, status, message: 'Login failed' };
+    if (req.accepts(['json', 'html']) === 'html') {
+      const message = unavailable ? 'Sign-in is unavailable right now. Please try again later.' : 'Sign-in failed. Check your username and password.';
+      failure.html = renderLoginPage({ title: profile.Name || 'Sign in', action: req.baseUrl + req.path, message, username });
+    }
+    return { kind: 'failure', failure };
+  };
+
+  const handle = async (req: Request): Promise<ProviderOutcome> => {
+    if (cfg.LDAPAllowedOrigins.length > 0 && req.method === 'POST') {
+      const origin = req.get('Origin');
+      const own = `${req.protocol}://${req.get('host') ?? ''}`;
+      if (origin && origin !== own && !cfg.LDAPAllowedOrigins.includes(origin)) return fail(req, 403, `form posted from an origin not in LDAPAllowedOrigins: ${origin}`);
+    }
+    const creds = readCredentials(req, cfg.GetAuthFromBAHeader);
+    if (creds.kind === 'refused') return fail(req, 400, creds.reason);
+    if (creds.kind === 'none') {
+      if (cfg.GetAuthFromBAHeader) {
+        return { kind: 'page', status: 401, html: 'Authentication required\n', headers: { 'WWW-Authenticate': `Basic realm="${profile.ID}", charset="UTF-8"` } };
+      }
+      if (req.method === 'GET' || req.method === 'HEAD') {
+        return { kind: 'page', status: 200, html: renderLoginPage({ title: profile.Name || 'Sign in', action: req.baseUrl + req.path }), headers: LOGIN_PAGE_HEADERS };
+      }
+      return fail(req, 400, 'no username or password in the request');
+    }
+    const { username, password } = creds;
+    if (username.trim() === '') return fail(req, 401, 'blank username');
+    // A simple bind with an empty password is an unauthenticated bind that servers accept (RFC 4513 5.1.2).
+    if (password.trim() === '') return fail(req, 401, 'blank password refused before any bind', username);
+    try {
+      return { kind: 'identity', identity: await authenticate(username, password) };
+    } catch (err) {
+      if (err instanceof LoginError) return fail(req, err.status, err.message, username);
+      if (err instanceof PoolExhaustedError) return fail(req, 503, err.message, username);
+      if (err instanceof ResultCodeError) return fail(req, 502, `directory answered: ${err.message}`, username);
+      const e = err as NodeJS.ErrnoException;
+      const timedOut = /time(d)? ?out/i.test(e.message) || e.code === 'ETIMEDOUT';
+      return fail(req, timedOut ? 504 : 503, `directory unreachable: ${e.code ?? e.message}`, username);
+    }
+  };
+
+  return {
+    start: (req) => handle(req),
+    // TIB answers any /auth/{id}/<anything> for LDAP; its README posts to /auth/{id}/callback.
+    callback: (req) => handle(req),
+    close: () => pool.close(),
+  };
+}

@@ -1,0 +1,229 @@
+/**
+ * A throwaway OpenLDAP (Debian slapd) on ephemeral loopback ports, in a temp dir: ldap:// (with StartTLS)
+ * and ldaps://, both with a certificate from a test CA. Seeded with users in several groups (memberOf
+ * overlay), a service account, a user with DN-special characters, a user with diacritics, a locked-out
+ * user (its password cannot be used to bind), and contractors whose groups are posixGroups without
+ * memberOf (for the group-search option).
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { makeTestCa, type TestCa } from './test-ca.js';
+
+const run = promisify(execFile);
+export const SUFFIX = 'dc=example,dc=org';
+export const ROOT_DN = `cn=admin,${SUFFIX}`;
+export const ROOT_PW = 'root-password-for-tests';
+export const SERVICE_DN = `cn=broker,ou=services,${SUFFIX}`;
+export const SERVICE_PW = 'service-account-password';
+/** The DN-special user: every RFC 4514 special character in its uid. */
+export const SPECIAL_UID = 'sp,e+c"i\\a<l>;';
+
+export interface User {
+  uid: string;
+  password: string;
+  mail?: string;
+  givenName: string;
+  sn: string;
+  ou?: string;
+}
+
+export const USERS: User[] = [
+  { uid: 'alice', password: 'alice-pass', mail: 'alice@example.org', givenName: 'Alice', sn: 'Admin' },
+  { uid: 'bob', password: 'bob-pass', mail: 'bob@example.org', givenName: 'Bob', sn: 'Builder' },
+  { uid: 'carol', password: 'carol-pass', mail: 'carol@example.org', givenName: 'Carol', sn: 'Cloud' },
+  { uid: 'dave', password: 'dave-pass', givenName: 'Dave', sn: 'Nomail' },
+  { uid: 'Zoë Müller', password: 'zoe-pass', mail: 'zoe@example.org', givenName: 'Zoë', sn: 'Müller' },
+  { uid: SPECIAL_UID, password: 'special-pass', mail: 'special@example.org', givenName: 'Spe', sn: 'Cial' },
+  { uid: 'locked', password: 'locked-pass', mail: 'locked@example.org', givenName: 'Locked', sn: 'Out' },
+  { uid: 'erin', password: 'erin-pass', mail: 'erin@example.org', givenName: 'Erin', sn: 'Contractor', ou: 'contractors' },
+];
+
+/** groupOfNames (memberOf is maintained by the overlay). */
+export const GROUPS: Record<string, string[]> = {
+  admins: ['alice', 'carol'],
+  developers: ['alice', 'bob', 'Zoë Müller', SPECIAL_UID],
+  testers: ['bob'],
+};
+/** posixGroups for contractors (no memberOf). */
+export const TEAMS: Record<string, string[]> = { 'api-partners': ['erin'], 'beta-testers': ['erin'] };
+
+export interface Slapd {
+  url: string;
+  ldapsUrl: string;
+  port: number;
+  ldapsPort: number;
+  ca: TestCa;
+  /** A CA that did not sign the server certificate (for verification failures). */
+  otherCa: TestCa;
+  dir: string;
+  userDn(uid: string, ou?: string): string;
+  /** Total connections slapd has accepted so far (cn=Monitor). */
+  totalConnections(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+const escapeDn = (v: string) => v.replace(/[,+"\\<>;=]/g, (c) => `\\${c}`);
+/** LDIF: base64 for values that are not plain ASCII-safe. */
+const attr = (name: string, value: string) => (/^[\x20-\x7e]*$/.test(value) && !/^[ :<]/.test(value) ? `${name}: ${value}` : `${name}:: ${Buffer.from(value).toString('base64')}`);
+
+function hash(password: string): string {
+  return execFileSync('slappasswd', ['-h', '{SSHA}', '-s', password]).toString().trim();
+}
+
+export async function startSlapd(): Promise<Slapd> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'slapd-'));
+  const [port, ldapsPort] = [await freePort(), await freePort()];
+  const ca = makeTestCa(dir, 'ldap');
+  const otherCa = makeTestCa(dir, 'other');
+  const userDn = (uid: string, ou = 'people') => `uid=${escapeDn(uid)},ou=${ou},${SUFFIX}`;
+  fs.mkdirSync(path.join(dir, 'data'));
+
+  fs.writeFileSync(
+    path.join(dir, 'slapd.conf'),
+    `include /etc/ldap/schema/core.schema
+include /etc/ldap/schema/cosine.schema
+include /etc/ldap/schema/inetorgperson.schema
+include /etc/ldap/schema/nis.schema
+pidfile ${dir}/slapd.pid
+argsfile ${dir}/slapd.args
+modulepath /usr/lib/ldap
+moduleload back_mdb
+moduleload memberof
+moduleload refint
+loglevel none
+TLSCACertificateFile ${ca.caCert}
+TLSCertificateFile ${ca.serverCert}
+TLSCertificateKeyFile ${ca.serverKey}
+
+database mdb
+maxsize 104857600
+suffix "${SUFFIX}"
+rootdn "${ROOT_DN}"
+rootpw ${hash(ROOT_PW)}
+directory ${dir}/data
+index objectClass eq
+index uid,cn,mail,member,memberUid eq
+
+overlay memberof
+memberof-group-oc groupOfNames
+memberof-member-ad member
+memberof-memberof-ad memberOf
+memberof-refint TRUE
+overlay refint
+refint_attributes member
+
+access to dn.exact="${userDn('locked')}" attrs=userPassword
+  by * none
+access to attrs=userPassword
+  by self write
+  by anonymous auth
+  by * none
+access to *
+  by * read
+
+database monitor
+access to *
+  by dn.exact="${ROOT_DN}" read
+  by * none
+`,
+  );
+
+  const people = USERS.map(
+    (u) => `dn: ${userDn(u.uid, u.ou)}
+objectClass: inetOrgPerson
+${attr('uid', u.uid)}
+${attr('cn', `${u.givenName} ${u.sn}`)}
+${attr('sn', u.sn)}
+${attr('givenName', u.givenName)}
+${u.mail ? `mail: ${u.mail}\n` : ''}userPassword: ${hash(u.password)}
+`,
+  );
+  const groups = Object.entries(GROUPS).map(
+    ([cn, members]) => `dn: cn=${cn},ou=groups,${SUFFIX}
+objectClass: groupOfNames
+cn: ${cn}
+${members.map((m) => attr('member', userDn(m))).join('\n')}
+`,
+  );
+  const teams = Object.entries(TEAMS).map(
+    ([cn, members], i) => `dn: cn=${cn},ou=teams,${SUFFIX}
+objectClass: posixGroup
+cn: ${cn}
+gidNumber: ${5000 + i}
+${members.map((m) => `memberUid: ${m}`).join('\n')}
+`,
+  );
+  const ous = ['people', 'groups', 'services', 'contractors', 'teams'].map((ou) => `dn: ou=${ou},${SUFFIX}\nobjectClass: organizationalUnit\nou: ${ou}\n`);
+  const seed = [
+    `dn: ${SUFFIX}\nobjectClass: top\nobjectClass: dcObject\nobjectClass: organization\no: Example Org\ndc: example\n`,
+    ...ous,
+    `dn: ${SERVICE_DN}\nobjectClass: person\ncn: broker\nsn: service\nuserPassword: ${hash(SERVICE_PW)}\n`,
+    ...people,
+    ...groups,
+    ...teams,
+  ].join('\n');
+  fs.writeFileSync(path.join(dir, 'seed.ldif'), seed);
+
+  const url = `ldap://127.0.0.1:${port}`;
+  const ldapsUrl = `ldaps://127.0.0.1:${ldapsPort}`;
+  await run('slaptest', ['-Q', '-u', '-f', path.join(dir, 'slapd.conf')]);
+  await run('/usr/sbin/slapd', ['-f', path.join(dir, 'slapd.conf'), '-h', `${url}/ ${ldapsUrl}/`]);
+  for (let i = 0; ; i++) {
+    try {
+      await run('ldapwhoami', ['-x', '-H', url, '-D', ROOT_DN, '-w', ROOT_PW]);
+      break;
+    } catch (err) {
+      if (i > 200) throw err;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+  // Loaded online (not slapadd) so the memberof overlay computes memberOf.
+  await run('ldapadd', ['-x', '-H', url, '-D', ROOT_DN, '-w', ROOT_PW, '-f', path.join(dir, 'seed.ldif')]);
+
+  return {
+    url,
+    ldapsUrl,
+    port,
+    ldapsPort,
+    ca,
+    otherCa,
+    dir,
+    userDn,
+    async totalConnections() {
+      const { stdout } = await run('ldapsearch', ['-x', '-LLL', '-H', url, '-D', ROOT_DN, '-w', ROOT_PW, '-b', 'cn=Total,cn=Connections,cn=Monitor', '-s', 'base', 'monitorCounter']);
+      return Number(/monitorCounter: (\d+)/.exec(stdout)?.[1] ?? NaN);
+    },
+    async stop() {
+      const pidFile = path.join(dir, 'slapd.pid');
+      if (fs.existsSync(pidFile)) {
+        const pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
+        try {
+          process.kill(pid, 'SIGTERM');
+          for (let i = 0; i < 100; i++) {
+            process.kill(pid, 0);
+            await new Promise((r) => setTimeout(r, 20));
+          }
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // gone
+        }
+      }
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
