@@ -1,5 +1,5 @@
 // Prints the configuration reference table from the schema (run after `npm run build`):
-//   node scripts/config-doc.mjs > docs/configuration-table.md
+//   node scripts/config-doc.mjs   (paste into the README's configuration reference)
 import { leaves } from '../dist/config/schema.js';
 
 const fmt = (v) => (typeof v === 'string' ? (v === '' ? '`""`' : `\`"${v}"\``) : `\`${JSON.stringify(v)}\``);
