@@ -23,6 +23,11 @@ export interface SocialProviderEntry {
   DiscoverURL: string;
   SkipUserInfoRequest: boolean;
   DisableAuthHeaderProviderDomain: string;
+  // Ours: endpoint overrides for the OAuth presets (GitHub Enterprise, Salesforce sandboxes, ...).
+  AuthURL: string;
+  TokenURL: string;
+  ProfileURL: string;
+  EmailURL: string;
 }
 
 export interface SocialConfig {
@@ -30,6 +35,8 @@ export interface SocialConfig {
   CallbackBaseURL: string;
   FailureRedirect: string;
   JWE: { Enabled: boolean; PrivateKeyLocation: string };
+  /** Ours: seconds a login may spend at the IdP before its state expires (default 600). */
+  LoginTimeout: number;
 }
 
 export function readSocialConfig(r: FieldReader): SocialConfig {
@@ -50,6 +57,10 @@ export function readSocialConfig(r: FieldReader): SocialConfig {
       DiscoverURL: name === 'openid-connect' ? e.url('DiscoverURL', true) : e.string('DiscoverURL'),
       SkipUserInfoRequest: e.bool('SkipUserInfoRequest'),
       DisableAuthHeaderProviderDomain: e.string('DisableAuthHeaderProviderDomain'),
+      AuthURL: e.url('AuthURL'),
+      TokenURL: e.url('TokenURL'),
+      ProfileURL: e.url('ProfileURL'),
+      EmailURL: e.url('EmailURL'),
     };
     if (entry.Key === '') e.error('Key', 'is required (the OAuth client id)');
     if (providers.some((p) => p.Name === entry.Name)) e.error('Name', `${name} is listed twice`);
@@ -61,7 +72,9 @@ export function readSocialConfig(r: FieldReader): SocialConfig {
     CallbackBaseURL: r.url('CallbackBaseURL', true),
     FailureRedirect: r.url('FailureRedirect'),
     JWE: { Enabled: jwe.bool('Enabled'), PrivateKeyLocation: jwe.string('PrivateKeyLocation') },
+    LoginTimeout: r.int('LoginTimeout', 600),
   };
+  if (c.LoginTimeout < 1 || c.LoginTimeout > 3600) r.error('LoginTimeout', 'must be between 1 and 3600 seconds');
   if (c.JWE.Enabled && c.JWE.PrivateKeyLocation === '') {
     jwe.error('PrivateKeyLocation', 'is required when JWE.Enabled is true');
   }

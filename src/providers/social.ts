@@ -1,0 +1,100 @@
+/**
+ * SocialProvider: OpenID Connect and social OAuth logins (spec 4.1). URLs are TIB's: start at
+ * `/auth/{id}/{provider}`, callback at `CallbackBaseURL + /auth/{id}/{provider}/callback`. Unlike TIB, every
+ * login has its own random state and nonce (and PKCE verifier), kept server-side for a few minutes, bound to
+ * this browser by a signed cookie, used once; the provider chosen lives in that flow state, not in a key
+ * shared by every user of the profile.
+ */
+import type { Request, Response } from 'express';
+import * as client from 'openid-client';
+import { getLogger } from '../log.js';
+import type { Profile } from '../profiles/profile.js';
+import { bindingOf, browserId, ensureBrowserId, sameBinding } from '../state/flow-cookie.js';
+import { parseProviderConfig } from './config.js';
+import { ProviderSetupError, type Provider, type ProviderDeps, type ProviderOutcome } from './provider.js';
+import { describe, FlowError, type FlowSecrets, type RedirectHandler } from './social/handler.js';
+import { OidcHandler, readJweKeyPem } from './social/oidc.js';
+import { createOAuthHandler } from './social/oauth-presets.js';
+
+interface Flow {
+  binding: string;
+  profileId: string;
+  provider: string;
+  secrets: FlowSecrets;
+}
+
+const FLOW_KEY = 'tib-flow:';
+
+function failure(reason: string, status = 400, message = 'Login failed'): ProviderOutcome {
+  return { kind: 'failure', failure: { reason, status, message } };
+}
+
+export function createSocialProvider(profile: Profile, deps: ProviderDeps): Provider {
+  const secret = deps.config.SessionSecret;
+  if (!secret) {
+    throw new ProviderSetupError(`SocialProvider profile "${profile.ID}" needs TYK_IB_SESSION_SECRET (a long random string) to sign its login cookie; set it and restart`);
+  }
+  const { config: cfg } = parseProviderConfig('SocialProvider', profile.ProviderConfig);
+  const log = getLogger('SOCIAL AUTH');
+  const jwePem = cfg.JWE.Enabled ? readJweKeyPem(cfg.JWE.PrivateKeyLocation, profile.ID) : undefined;
+  const handlers = new Map<string, RedirectHandler>();
+  for (const entry of cfg.UseProviders) {
+    handlers.set(entry.Name, entry.Name === 'openid-connect' ? new OidcHandler({ entry, profileId: profile.ID, log, jwePem }) : createOAuthHandler(entry));
+  }
+  const base = cfg.CallbackBaseURL.replace(/\/+$/, '');
+  const redirectUri = (name: string) => `${base}/auth/${encodeURIComponent(profile.ID)}/${encodeURIComponent(name)}/callback`;
+  const secure = base.startsWith('https:');
+  /** The cookie must reach the callback; CallbackBaseURL's path carries any mount prefix (e.g. /tib). */
+  const cookiePath = `${new URL(base).pathname.replace(/\/+$/, '')}/auth/`;
+
+  const start = async (req: Request, res: Response, name: string): Promise<ProviderOutcome> => {
+    const handler = handlers.get(name);
+    if (!handler) return failure(`no provider for ${name} exists in this profile`);
+    try {
+      const secrets: FlowSecrets = { state: client.randomState(), nonce: client.randomNonce() };
+      if (await handler.usesPkce()) secrets.codeVerifier = client.randomPKCECodeVerifier();
+      const url = await handler.authorizationUrl(redirectUri(name), secrets);
+      const id = ensureBrowserId(req, res, { secret, secure, path: cookiePath, maxAgeSeconds: cfg.LoginTimeout });
+      const flow: Flow = { binding: bindingOf(id), profileId: profile.ID, provider: name, secrets };
+      await deps.flowState.put(FLOW_KEY + secrets.state, flow, cfg.LoginTimeout);
+      return { kind: 'redirect', url: url.toString() };
+    } catch (err) {
+      return err instanceof FlowError ? failure(err.message, err.status) : failure(`cannot start the login: ${describe(err)}`, 500);
+    }
+  };
+
+  const callback = async (req: Request, _res: Response, name: string): Promise<ProviderOutcome> => {
+    const q = req.query;
+    const state = typeof q.state === 'string' ? q.state : '';
+    // Consume the flow first: whatever happens next, this state cannot be used again.
+    const flow = state ? ((await deps.flowState.take(FLOW_KEY + state)) as Flow | undefined) : undefined;
+    if (typeof q.error === 'string') return failure(`the identity provider answered error=${q.error.slice(0, 64)}`);
+    if (!state) return failure('callback without a state parameter');
+    if (!flow) return failure('unknown, expired or already used state');
+    const id = browserId(req, secret);
+    if (!id || !sameBinding(bindingOf(id), flow.binding)) return failure('the state belongs to another browser (missing or different login cookie)');
+    if (flow.profileId !== profile.ID || flow.provider !== name) return failure(`the state was issued for ${flow.profileId}/${flow.provider}, not ${profile.ID}/${name}`);
+    const handler = handlers.get(name);
+    if (!handler) return failure(`no provider for ${name} exists in this profile`);
+    // The callback URL as registered at the IdP (from config, never from the Host header), with the IdP's query.
+    const callbackUrl = new URL(redirectUri(name));
+    callbackUrl.search = new URL(req.originalUrl, 'http://x').search;
+    try {
+      const identity = await handler.finish(callbackUrl, redirectUri(name), flow.secrets);
+      if (!identity.email && !profile.CustomEmailField) {
+        return failure(`${name} returned no email: ask for the "email" scope (Scopes: ["openid", "email"]) or map a claim with CustomEmailField`);
+      }
+      return { kind: 'identity', identity };
+    } catch (err) {
+      return err instanceof FlowError ? failure(err.message, err.status) : failure(`login failed: ${describe(err)}`, 500);
+    }
+  };
+
+  return {
+    start,
+    callback,
+    async close() {
+      for (const h of handlers.values()) h.close();
+    },
+  };
+}

@@ -1,0 +1,58 @@
+/**
+ * The browser binding of a login in flight: a random id in a signed, HttpOnly, SameSite=Lax cookie (TIB's
+ * name `_gothic_session`, for parity). The server-side flow state stores only a hash of it, so a `state`
+ * value is useless in another browser (login CSRF). Signed with TYK_IB_SESSION_SECRET.
+ */
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Request, Response } from 'express';
+
+export const FLOW_COOKIE = '_gothic_session';
+
+function sign(value: string, secret: string): string {
+  return createHmac('sha256', secret).update(value).digest('base64url');
+}
+
+function readCookie(req: Request, name: string): string | undefined {
+  const header = req.headers.cookie ?? '';
+  for (const part of header.split(';')) {
+    const i = part.indexOf('=');
+    if (i > 0 && part.slice(0, i).trim() === name) return decodeURIComponent(part.slice(i + 1).trim());
+  }
+  return undefined;
+}
+
+/** The verified browser id from the cookie, or undefined (missing, tampered, or signed with another secret). */
+export function browserId(req: Request, secret: string): string | undefined {
+  const raw = readCookie(req, FLOW_COOKIE);
+  const dot = raw?.lastIndexOf('.') ?? -1;
+  if (!raw || dot <= 0) return undefined;
+  const id = raw.slice(0, dot);
+  const given = Buffer.from(raw.slice(dot + 1));
+  const expected = Buffer.from(sign(id, secret));
+  return given.length === expected.length && timingSafeEqual(given, expected) ? id : undefined;
+}
+
+/** Reuses this browser's id (so logins in two tabs both work) or sets a new one. */
+export function ensureBrowserId(req: Request, res: Response, opts: { secret: string; secure: boolean; path: string; maxAgeSeconds: number }): string {
+  const id = browserId(req, opts.secret) ?? randomBytes(32).toString('base64url');
+  res.cookie(FLOW_COOKIE, `${id}.${sign(id, opts.secret)}`, {
+    httpOnly: true,
+    sameSite: 'lax',
+    secure: opts.secure,
+    path: opts.path,
+    maxAge: opts.maxAgeSeconds * 1000,
+    encode: (v) => v,
+  });
+  return id;
+}
+
+/** What the flow state keeps: a hash, so a leaked store does not reveal cookies. */
+export function bindingOf(id: string): string {
+  return createHash('sha256').update(id).digest('base64url');
+}
+
+export function sameBinding(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
