@@ -23,6 +23,8 @@ export interface SocialProviderEntry {
   DiscoverURL: string;
   SkipUserInfoRequest: boolean;
   DisableAuthHeaderProviderDomain: string;
+  /** Ours: accept an OIDC email claim the IdP marks `email_verified: false` (default false). */
+  AllowUnverifiedEmail: boolean;
   // Ours: endpoint overrides for the OAuth presets (GitHub Enterprise, Salesforce sandboxes, ...).
   AuthURL: string;
   TokenURL: string;
@@ -57,6 +59,7 @@ export function readSocialConfig(r: FieldReader): SocialConfig {
       DiscoverURL: name === 'openid-connect' ? e.url('DiscoverURL', true) : e.string('DiscoverURL'),
       SkipUserInfoRequest: e.bool('SkipUserInfoRequest'),
       DisableAuthHeaderProviderDomain: e.string('DisableAuthHeaderProviderDomain'),
+      AllowUnverifiedEmail: e.bool('AllowUnverifiedEmail'),
       AuthURL: e.url('AuthURL'),
       TokenURL: e.url('TokenURL'),
       ProfileURL: e.url('ProfileURL'),

@@ -13,7 +13,7 @@ import { bindingOf, browserId, ensureBrowserId, sameBinding } from '../state/flo
 import { parseProviderConfig } from './config.js';
 import { ProviderSetupError, type Provider, type ProviderDeps, type ProviderOutcome } from './provider.js';
 import { describe, FlowError, type FlowSecrets, type RedirectHandler } from './social/handler.js';
-import { OidcHandler, readJweKeyPem } from './social/oidc.js';
+import { OidcHandler, readJweKey } from './social/oidc.js';
 import { createOAuthHandler } from './social/oauth-presets.js';
 
 interface Flow {
@@ -36,10 +36,10 @@ export function createSocialProvider(profile: Profile, deps: ProviderDeps): Prov
   }
   const { config: cfg } = parseProviderConfig('SocialProvider', profile.ProviderConfig);
   const log = getLogger('SOCIAL AUTH');
-  const jwePem = cfg.JWE.Enabled ? readJweKeyPem(cfg.JWE.PrivateKeyLocation, profile.ID) : undefined;
+  const jweKey = cfg.JWE.Enabled ? readJweKey(cfg.JWE.PrivateKeyLocation, profile.ID) : undefined;
   const handlers = new Map<string, RedirectHandler>();
   for (const entry of cfg.UseProviders) {
-    handlers.set(entry.Name, entry.Name === 'openid-connect' ? new OidcHandler({ entry, profileId: profile.ID, log, jwePem }) : createOAuthHandler(entry));
+    handlers.set(entry.Name, entry.Name === 'openid-connect' ? new OidcHandler({ entry, profileId: profile.ID, log, jweKey }) : createOAuthHandler(entry));
   }
   const base = cfg.CallbackBaseURL.replace(/\/+$/, '');
   const redirectUri = (name: string) => `${base}/auth/${encodeURIComponent(profile.ID)}/${encodeURIComponent(name)}/callback`;
@@ -59,7 +59,7 @@ export function createSocialProvider(profile: Profile, deps: ProviderDeps): Prov
       await deps.flowState.put(FLOW_KEY + secrets.state, flow, cfg.LoginTimeout);
       return { kind: 'redirect', url: url.toString() };
     } catch (err) {
-      return err instanceof FlowError ? failure(err.message, err.status) : failure(`cannot start the login: ${describe(err)}`, 500);
+      return err instanceof FlowError ? failure(err.message, err.status) : failure(`cannot start the login: ${describe(err)}`);
     }
   };
 
@@ -82,11 +82,13 @@ export function createSocialProvider(profile: Profile, deps: ProviderDeps): Prov
     try {
       const identity = await handler.finish(callbackUrl, redirectUri(name), flow.secrets);
       if (!identity.email && !profile.CustomEmailField) {
-        return failure(`${name} returned no email: ask for the "email" scope (Scopes: ["openid", "email"]) or map a claim with CustomEmailField`);
+        // Not a secret, and the first thing an operator trying a new profile needs to read.
+        const fix = `${name} returned no email: ask for the "email" scope (Scopes: ["openid", "email"]) or map a claim with CustomEmailField`;
+        return failure(fix, 400, fix);
       }
       return { kind: 'identity', identity };
     } catch (err) {
-      return err instanceof FlowError ? failure(err.message, err.status) : failure(`login failed: ${describe(err)}`, 500);
+      return err instanceof FlowError ? failure(err.message, err.status) : failure(`login failed: ${describe(err)}`);
     }
   };
 

@@ -35,6 +35,8 @@ export interface TestBrokerOptions {
   mountPath?: string;
   /** Watch the profiles file (default false in tests, to keep them deterministic). */
   watch?: boolean;
+  /** Listen on this port (e.g. one reserved with freePort(), when profiles must name the broker's URL). */
+  port?: number;
 }
 
 function merge<T>(base: T, over: DeepPartial<T> | undefined): T {
@@ -73,10 +75,10 @@ export async function startTestBroker(opts: TestBrokerOptions): Promise<TestBrok
     });
     host.use(opts.mountPath, broker.router);
     server = await new Promise<http.Server>((resolve) => {
-      const s = host.listen(0, '127.0.0.1', () => resolve(s));
+      const s = host.listen(opts.port ?? 0, '127.0.0.1', () => resolve(s));
     });
   } else {
-    server = await broker.listen(0, '127.0.0.1');
+    server = await broker.listen(opts.port ?? 0, '127.0.0.1');
   }
   const port = (server.address() as AddressInfo).port;
   const scheme = config.HttpServerOptions.UseSSL && !opts.mountPath ? 'https' : 'http';

@@ -1,102 +1,120 @@
 /**
  * openid-connect on openid-client 6: discovery once per profile (cached, refreshed on failure and hourly),
- * PKCE S256 when the IdP supports it, state and nonce checked, the id_token signature verified against the
- * IdP's JWKS (refetched on an unknown kid, with openid-client's own cooldown), iss/aud/azp/exp checked with
- * 30 s of clock skew (openid-client's default), userinfo fetched (its `sub` must match) and merged under the protected claims,
- * encrypted id_tokens decrypted (JWE).
+ * the client authentication the IdP lists (client_secret_basic by default, as OpenID Discovery says), PKCE
+ * S256 when the IdP supports it, state and nonce checked, iss/aud/azp/exp checked with 30 s of clock skew
+ * (openid-client's default), the id_token signature verified against the IdP's JWKS (jwks.ts: refetched at
+ * once after a key rotation, rate-limited), userinfo fetched (its `sub` must match) and merged under the
+ * protected claims, encrypted id_tokens decrypted (JWE).
  */
-import { webcrypto } from 'node:crypto';
+import { createPrivateKey, type KeyObject } from 'node:crypto';
 import fs from 'node:fs';
+import * as jose from 'jose';
 import * as client from 'openid-client';
 import type { Identity } from '../../identity/identity.js';
 import type { Logger } from '../../log.js';
 import { ProviderSetupError } from '../provider.js';
 import type { SocialProviderEntry } from '../social-config.js';
 import { describe, FlowError, type FlowSecrets, type RedirectHandler } from './handler.js';
+import { asymmetricAlgorithms, IdpKeys } from './jwks.js';
 
 const REFRESH_MS = 60 * 60 * 1000;
 const PROTECTED = ['iss', 'aud', 'azp', 'exp', 'iat', 'nbf', 'nonce', 'sub', 'auth_time', 'acr', 'amr', 'at_hash', 'c_hash'];
 
 /** The RSA private key of a TIB JWE key file (a PEM that may also hold a CERTIFICATE block). */
-export function readJweKeyPem(file: string, profileId: string): string {
+export function readJweKey(file: string, profileId: string): KeyObject {
+  const where = `SocialProvider profile "${profileId}": JWE.PrivateKeyLocation ${file}`;
   let pem: string;
   try {
     pem = fs.readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ProviderSetupError(`SocialProvider profile "${profileId}": cannot read JWE.PrivateKeyLocation ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    throw new ProviderSetupError(`${where} cannot be read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
   }
   const m = /-----BEGIN (RSA )?PRIVATE KEY-----[\s\S]+?-----END \1?PRIVATE KEY-----/.exec(pem);
-  if (!m) throw new ProviderSetupError(`SocialProvider profile "${profileId}": JWE.PrivateKeyLocation ${file} holds no RSA private key`);
-  return m[0];
-}
-
-async function decryptionKeys(pem: string): Promise<client.DecryptionKey[]> {
-  const { createPrivateKey } = await import('node:crypto');
-  const der = createPrivateKey(pem).export({ type: 'pkcs8', format: 'der' });
-  const importAs = (hash: string) => webcrypto.subtle.importKey('pkcs8', der, { name: 'RSA-OAEP', hash }, false, ['decrypt', 'unwrapKey']);
-  return [
-    { key: await importAs('SHA-256'), alg: 'RSA-OAEP-256' },
-    { key: await importAs('SHA-1'), alg: 'RSA-OAEP' },
-  ];
+  let key: KeyObject | undefined;
+  try {
+    key = m ? createPrivateKey(m[0]) : undefined;
+  } catch {
+    key = undefined;
+  }
+  // TIB panics on a non-RSA key at the first login; say so at load time instead.
+  if (key?.asymmetricKeyType !== 'rsa') throw new ProviderSetupError(`${where} holds no RSA private key`);
+  return key;
 }
 
 export interface OidcOptions {
   entry: SocialProviderEntry;
   profileId: string;
   log: Logger;
-  /** The PEM of the JWE key, when JWE.Enabled. */
-  jwePem?: string;
+  /** The JWE key, when JWE.Enabled. */
+  jweKey?: KeyObject;
   timeoutSeconds?: number;
 }
 
+/** What one discovery yields: the client configuration, the IdP's keys and the signing algorithms to accept. */
+interface Discovered {
+  config: client.Configuration;
+  keys: IdpKeys;
+  algorithms: string[];
+}
+
+/** OpenID Discovery: without token_endpoint_auth_methods_supported, client_secret_basic is the default. */
+function clientAuth(server: client.ServerMetadata, secret: string): client.ClientAuth {
+  if (!secret) return client.None();
+  const methods = server.token_endpoint_auth_methods_supported ?? ['client_secret_basic'];
+  return !methods.includes('client_secret_basic') && methods.includes('client_secret_post') ? client.ClientSecretPost(secret) : client.ClientSecretBasic(secret);
+}
+
 export class OidcHandler implements RedirectHandler {
-  private config?: Promise<client.Configuration>;
+  private discovered?: Promise<Discovered>;
   private fetchedAt = 0;
   private readonly scope: string;
+  private readonly timeout: number;
 
   constructor(private readonly o: OidcOptions) {
     const scopes = o.entry.Scopes.length > 0 ? o.entry.Scopes : ['openid'];
     this.scope = (scopes.includes('openid') ? scopes : ['openid', ...scopes]).join(' ');
+    this.timeout = o.timeoutSeconds ?? 10;
     if (o.entry.DiscoverURL.startsWith('http:')) o.log.warn(`profile "${o.profileId}": DiscoverURL is plain http: IdP traffic is not protected by TLS`);
   }
 
   /** Discovery, fetched once and cached; a failed fetch is retried on the next login. */
-  private discover(): Promise<client.Configuration> {
-    if (this.config && Date.now() - this.fetchedAt < REFRESH_MS) return this.config;
-    const previous = this.config;
-    const fresh = this.fetchConfig().then(
-      (c) => c,
-      (err: unknown) => {
-        if (this.config === fresh) this.config = previous; // keep serving the last good one, if any
-        throw new FlowError(`OpenID discovery from ${this.o.entry.DiscoverURL} failed: ${describe(err)}`, 503);
-      },
-    );
-    this.config = fresh;
+  private discover(): Promise<Discovered> {
+    if (this.discovered && Date.now() - this.fetchedAt < REFRESH_MS) return this.discovered;
+    const previous = this.discovered;
+    const fresh = this.fetchDiscovery().catch((err: unknown) => {
+      if (this.discovered === fresh) this.discovered = previous; // keep serving the last good one, if any
+      throw new FlowError(`OpenID discovery from ${this.o.entry.DiscoverURL} failed: ${describe(err)}`);
+    });
+    this.discovered = fresh;
     this.fetchedAt = Date.now();
     return previous ? fresh.catch(() => previous) : fresh;
   }
 
-  private async fetchConfig(): Promise<client.Configuration> {
+  private async fetchDiscovery(): Promise<Discovered> {
     const { entry } = this.o;
     const insecure = entry.DiscoverURL.startsWith('http:');
-    const auth = entry.Secret ? undefined : client.None();
-    const config = await client.discovery(new URL(entry.DiscoverURL), entry.Key, entry.Secret || undefined, auth, {
-      execute: insecure ? [client.allowInsecureRequests] : [],
-      timeout: this.o.timeoutSeconds ?? 10,
-    });
-    config.timeout = this.o.timeoutSeconds ?? 10;
-    client.enableNonRepudiationChecks(config);
-    if (this.o.jwePem) client.enableDecryptingResponses(config, undefined, ...(await decryptionKeys(this.o.jwePem)));
-    this.o.log.info(`profile "${this.o.profileId}": OpenID configuration discovered`, { issuer: config.serverMetadata().issuer });
-    return config;
+    const options = { execute: insecure ? [client.allowInsecureRequests] : [], timeout: this.timeout };
+    const server = (await client.discovery(new URL(entry.DiscoverURL), entry.Key, undefined, client.None(), options)).serverMetadata();
+    if (!server.jwks_uri) throw new Error('the discovery document has no jwks_uri, so id_token signatures cannot be verified');
+    // Rebuilt with the authentication method the IdP lists, which is known only after discovery.
+    const config = new client.Configuration(server, entry.Key, entry.Secret ? { client_secret: entry.Secret } : undefined, clientAuth(server, entry.Secret));
+    if (insecure) client.allowInsecureRequests(config);
+    config.timeout = this.timeout;
+    if (this.o.jweKey) config[client.customFetch] = (url, init) => this.decryptingFetch(url, init, server.token_endpoint);
+    this.o.log.info(`profile "${this.o.profileId}": OpenID configuration discovered`, { issuer: server.issuer });
+    return {
+      config,
+      keys: new IdpKeys({ uri: server.jwks_uri, timeoutMs: this.timeout * 1000, allowHttp: insecure }),
+      algorithms: asymmetricAlgorithms(server.id_token_signing_alg_values_supported),
+    };
   }
 
   async usesPkce(): Promise<boolean> {
-    return (await this.discover()).serverMetadata().supportsPKCE('S256');
+    return (await this.discover()).config.serverMetadata().supportsPKCE('S256');
   }
 
   async authorizationUrl(redirectUri: string, s: FlowSecrets): Promise<URL> {
-    const config = await this.discover();
+    const { config } = await this.discover();
     const params: Record<string, string> = { redirect_uri: redirectUri, scope: this.scope, state: s.state, nonce: s.nonce };
     if (s.codeVerifier) {
       params.code_challenge = await client.calculatePKCECodeChallenge(s.codeVerifier);
@@ -106,7 +124,7 @@ export class OidcHandler implements RedirectHandler {
   }
 
   async finish(callbackUrl: URL, _redirectUri: string, s: FlowSecrets): Promise<Identity> {
-    const config = await this.discover();
+    const { config, keys, algorithms } = await this.discover();
     let tokens: Awaited<ReturnType<typeof client.authorizationCodeGrant>>;
     try {
       tokens = await client.authorizationCodeGrant(config, callbackUrl, {
@@ -116,10 +134,11 @@ export class OidcHandler implements RedirectHandler {
         idTokenExpected: true,
       });
     } catch (err) {
-      throw new FlowError(`token exchange or id_token validation failed: ${describe(err)}`, isNetwork(err) ? 503 : 400);
+      throw new FlowError(`token exchange or id_token validation failed: ${describe(err)}`);
     }
     const idClaims = tokens.claims();
-    if (!idClaims) throw new FlowError('no id_token in the token response');
+    if (!idClaims || !tokens.id_token) throw new FlowError('no id_token in the token response');
+    await keys.verify(tokens.id_token, algorithms);
     let claims: Record<string, unknown> = { ...idClaims };
     const hasUserinfo = config.serverMetadata().userinfo_endpoint !== undefined;
     if (!this.o.entry.SkipUserInfoRequest && hasUserinfo) {
@@ -129,10 +148,14 @@ export class OidcHandler implements RedirectHandler {
         for (const k of PROTECTED) if (k in idClaims) merged[k] = (idClaims as Record<string, unknown>)[k];
         claims = merged;
       } catch (err) {
-        throw new FlowError(`userinfo failed: ${describe(err)}`, isNetwork(err) ? 503 : 400);
+        throw new FlowError(`userinfo failed: ${describe(err)}`);
       }
     }
     const str = (k: string) => (typeof claims[k] === 'string' ? (claims[k] as string) : '');
+    // The Dashboard and Portal sign users in by email: an address the IdP has not verified could be anyone's.
+    if (str('email') && claims.email_verified === false && !this.o.entry.AllowUnverifiedEmail) {
+      throw new FlowError('the IdP says the email address is not verified (email_verified: false); verify it at the IdP, or set AllowUnverifiedEmail on this UseProviders entry');
+    }
     return {
       userId: idClaims.sub,
       email: str('email'),
@@ -145,12 +168,29 @@ export class OidcHandler implements RedirectHandler {
     };
   }
 
-  close(): void {
-    this.config = undefined;
+  /**
+   * Decrypts an encrypted id_token in the token response before openid-client reads it. openid-client
+   * picks a decryption key by the JWE's `kid`, for which TIB's JWE settings have no place (TIB ignores it).
+   */
+  private async decryptingFetch(url: string, init: client.CustomFetchOptions, tokenEndpoint: string | undefined): Promise<Response> {
+    const res = await fetch(url, init as RequestInit);
+    if (url !== tokenEndpoint || !res.ok || !this.o.jweKey) return res;
+    const body = (await res.json()) as Record<string, unknown>;
+    if (typeof body.id_token === 'string' && body.id_token.split('.').length === 5) {
+      try {
+        const { plaintext } = await jose.compactDecrypt(body.id_token, this.o.jweKey, { keyManagementAlgorithms: ['RSA-OAEP-256', 'RSA-OAEP'] });
+        body.id_token = new TextDecoder().decode(plaintext);
+      } catch (err) {
+        throw new FlowError(`error decrypting JWE: ${describe(err)}`);
+      }
+    }
+    const headers = new Headers(res.headers);
+    headers.delete('content-length');
+    headers.delete('content-encoding');
+    return new Response(JSON.stringify(body), { status: res.status, statusText: res.statusText, headers });
   }
-}
 
-function isNetwork(err: unknown): boolean {
-  const text = describe(err);
-  return /fetch failed|ECONNREFUSED|ECONNRESET|ETIMEDOUT|aborted|timeout|ENOTFOUND/i.test(text);
+  close(): void {
+    this.discovered = undefined;
+  }
 }

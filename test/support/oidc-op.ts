@@ -1,0 +1,215 @@
+/**
+ * A real OpenID Provider (oidc-provider, certified) running in the test process on an ephemeral loopback
+ * port. Test accounts carry email, names and groups (an array, or a space-separated string). The HTTP
+ * front counts discovery requests, can tamper with the next token or userinfo answer (bad signature,
+ * wrong nonce re-signed with the OP's key, mismatched userinfo sub), rotates the signing key on demand,
+ * stops and restarts; `login()` drives the OP's own login and consent pages over plain HTTP.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as jose from 'jose';
+import Provider from 'oidc-provider';
+
+export const OP_ACCOUNTS: Record<string, Record<string, unknown>> = {
+  alice: { email: 'alice@example.com', email_verified: true, given_name: 'Alice', family_name: 'Anders', name: 'Alice Anders', groups: ['devs', 'admins', 'devs'] },
+  bob: { email: 'bob@example.com', email_verified: true, given_name: 'Bob', family_name: 'Berg', name: 'Bob Berg', groups: 'partners devs' },
+  noemail: { given_name: 'No', family_name: 'Email', groups: [] },
+  /** Claims alice's address without having verified it. */
+  mallory: { email: 'alice@example.com', email_verified: false, given_name: 'Mallory', family_name: 'M', name: 'Mallory M', groups: ['admins'] },
+};
+
+export interface OpClient {
+  client_id: string;
+  client_secret: string;
+  /** The broker's RSA public key: id_tokens for this client are encrypted to it. */
+  encryptTo?: jose.JWK;
+}
+
+export interface Tamper {
+  idTokenSignature?: boolean;
+  nonce?: string;
+  userinfoSub?: string;
+  /** Re-sign the id_token with a fresh key under a random kid that the OP never publishes. */
+  unknownKid?: boolean;
+}
+
+export interface TestOp {
+  issuer: string;
+  discoveryUrl: string;
+  discoveryRequests: number;
+  jwksRequests: number;
+  /** Applied to the next token/userinfo answer, then cleared. */
+  tamper: Tamper;
+  rotateKeys(): Promise<void>;
+  /** Close the listener and every connection (the IdP is down). */
+  stop(): Promise<void>;
+  /** Listen again on the same port. */
+  restart(): Promise<void>;
+  close(): Promise<void>;
+}
+
+async function signingKey(): Promise<jose.JWK> {
+  const { privateKey } = await jose.generateKeyPair('RS256', { extractable: true });
+  return { ...(await jose.exportJWK(privateKey)), kid: `k-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`, use: 'sig', alg: 'RS256' };
+}
+
+export async function startTestOp(opts: { redirectUris: string[]; clients: OpClient[] }): Promise<TestOp> {
+  let key = await signingKey();
+  const server = http.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  const issuer = `http://127.0.0.1:${port}`;
+
+  const build = (jwk: jose.JWK) =>
+    new Provider(issuer, {
+      clients: opts.clients.map((c) => ({
+        client_id: c.client_id,
+        client_secret: c.client_secret,
+        redirect_uris: opts.redirectUris,
+        response_types: ['code'],
+        grant_types: ['authorization_code'],
+        token_endpoint_auth_method: 'client_secret_basic',
+        // The client's keys by jwks_uri, not inline: oidc-provider's plain-object check fails on objects that
+        // crossed jest's VM realms, while JSON it fetches and parses itself is fine.
+        ...(c.encryptTo ? { id_token_encrypted_response_alg: 'RSA-OAEP-256', id_token_encrypted_response_enc: 'A256GCM', jwks_uri: `${issuer}/test-client-jwks/${c.client_id}` } : {}),
+      })),
+      jwks: { keys: [jwk] },
+      findAccount: (_ctx, id) => {
+        const claims = OP_ACCOUNTS[id];
+        return claims ? { accountId: id, claims: () => ({ sub: id, ...claims }) } : undefined;
+      },
+      claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name', 'given_name', 'family_name'], groups: ['groups'] },
+      scopes: ['openid', 'email', 'profile', 'groups'],
+      conformIdTokenClaims: false,
+      features: { devInteractions: { enabled: true }, encryption: { enabled: true } },
+      pkce: { required: () => true },
+      cookies: { keys: ['oidc-op-test-cookie-key'] },
+    });
+  let provider = build(key);
+  const op: TestOp = {
+    issuer,
+    discoveryUrl: `${issuer}/.well-known/openid-configuration`,
+    discoveryRequests: 0,
+    jwksRequests: 0,
+    tamper: {},
+    async rotateKeys() {
+      key = await signingKey();
+      provider = build(key);
+    },
+    async stop() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+    async restart() {
+      await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    },
+    close: () => op.stop(),
+  };
+
+  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const path = (req.url ?? '').split('?')[0];
+    const jwksOf = path?.startsWith('/test-client-jwks/') ? opts.clients.find((c) => path === `/test-client-jwks/${c.client_id}`) : undefined;
+    if (jwksOf?.encryptTo) {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ keys: [jwksOf.encryptTo] }));
+      return;
+    }
+    if (path === '/.well-known/openid-configuration') op.discoveryRequests++;
+    if (path === '/jwks') op.jwksRequests++;
+    const t = op.tamper;
+    const tamperToken = path === '/token' && (t.idTokenSignature || t.nonce || t.unknownKid);
+    const tamperUserinfo = path === '/me' && t.userinfoSub;
+    if (tamperToken || tamperUserinfo) {
+      op.tamper = {};
+      const chunks: Buffer[] = [];
+      const end = res.end.bind(res);
+      res.write = ((chunk: Buffer | string) => (chunks.push(Buffer.from(chunk)), true)) as typeof res.write;
+      res.end = ((chunk?: Buffer | string) => {
+        if (chunk) chunks.push(Buffer.from(chunk));
+        void (async () => {
+          const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+          if (tamperUserinfo) body.sub = t.userinfoSub;
+          if (tamperToken && typeof body.id_token === 'string') {
+            const [h, p, sig] = body.id_token.split('.') as [string, string, string];
+            if (t.idTokenSignature) {
+              body.id_token = `${h}.${p}.${sig.slice(0, -4)}${sig.slice(-4) === 'AAAA' ? 'BBBB' : 'AAAA'}`;
+            } else {
+              const payload = JSON.parse(Buffer.from(p, 'base64url').toString('utf8')) as jose.JWTPayload;
+              if (t.nonce) payload.nonce = t.nonce;
+              const signWith = t.unknownKid ? await signingKey() : key;
+              body.id_token = await new jose.SignJWT(payload).setProtectedHeader({ alg: 'RS256', kid: signWith.kid as string }).sign(await jose.importJWK(signWith, 'RS256'));
+            }
+          }
+          const out = JSON.stringify(body);
+          res.setHeader('content-length', Buffer.byteLength(out));
+          end(out);
+        })();
+        return res;
+      }) as typeof res.end;
+    }
+    provider.callback()(req, res);
+  });
+  return op;
+}
+
+/** A minimal cookie jar for driving browsers' redirects over fetch. */
+export class CookieJar {
+  private cookies = new Map<string, Map<string, string>>();
+  header(url: string): string {
+    const jar = this.cookies.get(new URL(url).host);
+    return jar ? [...jar].map(([k, v]) => `${k}=${v}`).join('; ') : '';
+  }
+  store(url: string, res: Response): void {
+    const host = new URL(url).host;
+    const jar = this.cookies.get(host) ?? new Map<string, string>();
+    for (const c of res.headers.getSetCookie()) {
+      const [pair] = c.split(';');
+      const i = (pair ?? '').indexOf('=');
+      if (i > 0) jar.set(pair!.slice(0, i).trim(), pair!.slice(i + 1).trim());
+    }
+    this.cookies.set(host, jar);
+  }
+  get(url: string, name: string): string | undefined {
+    return this.cookies.get(new URL(url).host)?.get(name);
+  }
+}
+
+export async function fetchWithJar(url: string, jar: CookieJar, init: RequestInit = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  const cookie = jar.header(url);
+  if (cookie) headers.set('cookie', cookie);
+  const res = await fetch(url, { ...init, headers, redirect: 'manual' });
+  jar.store(url, res);
+  return res;
+}
+
+/**
+ * From an authorization URL at the OP to the broker callback URL the OP redirects to, filling the OP's own
+ * login form (any password) and consent form as a person would.
+ */
+export async function loginAtOp(authUrl: string, jar: CookieJar, user: string, callbackPrefix: string): Promise<string> {
+  let url = authUrl;
+  let init: RequestInit = {};
+  for (let step = 0; step < 12; step++) {
+    const res = await fetchWithJar(url, jar, init);
+    init = {};
+    const location = res.headers.get('location');
+    if (location) {
+      url = new URL(location, url).toString();
+      if (url.startsWith(callbackPrefix)) return url;
+      continue;
+    }
+    const html = await res.text();
+    const action = /<form[^>]*action="([^"]+)"/.exec(html)?.[1];
+    if (!action) throw new Error(`OP page without a form (status ${res.status}): ${html.slice(0, 200)}`);
+    const form = new URLSearchParams();
+    for (const m of html.matchAll(/<input[^>]*type="hidden"[^>]*name="([^"]+)"[^>]*value="([^"]*)"/g)) form.set(m[1]!, m[2]!);
+    if (/name="login"/.test(html)) {
+      form.set('login', user);
+      form.set('password', 'any-password');
+    }
+    url = new URL(action, url).toString();
+    init = { method: 'POST', body: form, headers: { 'content-type': 'application/x-www-form-urlencoded' } };
+  }
+  throw new Error('too many steps at the OP');
+}
