@@ -83,6 +83,7 @@ export async function startTestOp(opts: { redirectUris: string[]; clients: OpCli
       conformIdTokenClaims: false,
       features: { devInteractions: { enabled: true }, encryption: { enabled: true } },
       pkce: { required: () => true },
+      ttl: { AccessToken: 600, AuthorizationCode: 60, Grant: 3600, IdToken: 600, Interaction: 600, Session: 3600 },
       cookies: { keys: ['oidc-op-test-cookie-key'] },
     });
   let provider = build(key);
