@@ -100,7 +100,7 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
 
   const storeLog = getLogger('TIB DATA LOADER');
   const reload = async (): Promise<ReloadResult> => {
-    const r = await reloadProfiles(store, profilesPath, storeLog);
+    const r = await reloadProfiles(store, storeLog);
     return { ok: r.ok, problems: r.problems.map(formatProblem) };
   };
   const watcher = opts.watch === false ? undefined : watchProfiles(profilesPath, () => void reload());

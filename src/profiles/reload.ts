@@ -6,7 +6,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../log.js';
-import { loadProfilesFile } from './file-store.js';
 import type { ProfileStore } from './store.js';
 import { formatProblem, type ProfileProblem } from './validate.js';
 
@@ -17,17 +16,16 @@ export interface ReloadOutcome {
   problems: ProfileProblem[];
 }
 
-export async function reloadProfiles(store: ProfileStore, file: string, log: Logger): Promise<ReloadOutcome> {
-  const loaded = await loadProfilesFile(file);
-  if (loaded.problems.length === 0 && loaded.hash === store.contentHash) return { ok: true, unchanged: true, problems: [] };
+export async function reloadProfiles(store: ProfileStore, log: Logger): Promise<ReloadOutcome> {
+  const loaded = await store.reload();
+  if (loaded.unchanged) return { ok: true, unchanged: true, problems: [] };
   if (loaded.problems.length > 0) {
     log.error(`profiles file rejected, still serving the last good set (${store.list().length} profiles)`);
     for (const p of loaded.problems) log.error(formatProblem(p));
     return { ok: false, unchanged: false, problems: loaded.problems };
   }
   for (const w of loaded.warnings) log.warn(formatProblem(w));
-  await store.replaceAll(loaded.profiles, loaded.hash);
-  log.info(`profiles reloaded from ${file}: ${loaded.profiles.length} profiles`);
+  log.info(`profiles reloaded: ${loaded.profiles.length} profiles`);
   return { ok: true, unchanged: false, problems: [] };
 }
 

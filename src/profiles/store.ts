@@ -1,12 +1,15 @@
 /**
  * The live profile set. Every change is written to profiles.json before it becomes visible, so memory and
  * disk always agree (TIB keeps a change in memory when the write fails). Changes are serialised: concurrent
- * admin-API calls never interleave file writes. Profiles are frozen; a change replaces the object.
+ * admin-API calls never interleave file writes, and a reload's read waits for them. An operator's edit on
+ * disk is never overwritten by an API write: it is adopted first. Profiles are frozen; a change replaces
+ * the object.
  */
 import { EventEmitter } from 'node:events';
+import path from 'node:path';
 import type { Profile } from './profile.js';
-import { saveProfilesFile, type FsOps } from './file-store.js';
-import { freezeProfile } from './validate.js';
+import { loadProfilesFile, saveProfilesFile, type FsOps, type LoadedProfiles } from './file-store.js';
+import { formatProblem, freezeProfile } from './validate.js';
 
 export type StoreErrorKind = 'exists' | 'not-found' | 'flush';
 
@@ -80,23 +83,50 @@ export class ProfileStore extends EventEmitter<{ change: []; warning: [string] }
     return this.serial(() => this.persist(this.profiles));
   }
 
-  /** Swap in a set just read from the file (reload): nothing to write. */
-  replaceAll(profiles: readonly Profile[], hash: string): Promise<void> {
+  /**
+   * Re-read the file (a watch event, SIGHUP). Queued behind API writes, so a read taken before a write can
+   * never replace that write in memory afterwards. An invalid file changes nothing.
+   */
+  reload(): Promise<LoadedProfiles & { unchanged: boolean }> {
     return this.serial(async () => {
-      const next = new Map<string, Profile>();
-      for (const p of profiles) {
-        const prev = this.profiles.get(p.ID);
-        // Keep the same object for an unchanged profile, so its compiled provider is kept too.
-        next.set(p.ID, prev && JSON.stringify(prev) === JSON.stringify(p) ? prev : freezeProfile(p));
-      }
-      this.profiles = next;
-      this.contentHash = hash;
-      this.emit('change');
+      const loaded = await loadProfilesFile(this.opts.path, this.opts.ops);
+      const unchanged = loaded.problems.length === 0 && loaded.hash === this.contentHash;
+      if (!unchanged && loaded.problems.length === 0) this.adopt(loaded);
+      return { ...loaded, unchanged };
     });
+  }
+
+  /** Swap in a set just read from the file: nothing to write. */
+  private adopt(loaded: LoadedProfiles): void {
+    const next = new Map<string, Profile>();
+    for (const p of loaded.profiles) {
+      const prev = this.profiles.get(p.ID);
+      // Keep the same object for an unchanged profile, so its compiled provider is kept too.
+      next.set(p.ID, prev && JSON.stringify(prev) === JSON.stringify(p) ? prev : freezeProfile(p));
+    }
+    this.profiles = next;
+    this.contentHash = loaded.hash;
+    this.emit('change');
+  }
+
+  /**
+   * Before an API write: an edit on disk the watcher has not delivered yet is adopted, so the write lands
+   * on top of it instead of over it. A half-finished (invalid) edit blocks API writes rather than being lost.
+   */
+  private async adoptEditOnDisk(): Promise<void> {
+    const loaded = await loadProfilesFile(this.opts.path, this.opts.ops);
+    // Unknown baseline, or no file to read (the save recreates it): nothing to adopt.
+    if (!this.contentHash || !loaded.hash || loaded.hash === this.contentHash) return;
+    const [first] = loaded.problems;
+    if (first) {
+      throw new StoreError('flush', `flush failed: ${path.basename(this.opts.path)} was edited on disk and does not validate (${formatProblem(first)}); fix it or restore a backup first`);
+    }
+    this.adopt(loaded);
   }
 
   private change(apply: () => [string, Profile | undefined]): Promise<Profile> {
     return this.serial(async () => {
+      await this.adoptEditOnDisk();
       const [id, value] = apply();
       const next = new Map(this.profiles);
       if (value) next.set(id, value);

@@ -48,7 +48,7 @@ describe('reloadProfiles', () => {
     let changes = 0;
     store.on('change', () => changes++);
     await fs.writeFile(file, JSON.stringify([ldap('a'), ldap('b', 'changed'), ldap('c')]));
-    const r = await reloadProfiles(store, file, log);
+    const r = await reloadProfiles(store, log);
     expect(r).toMatchObject({ ok: true, unchanged: false });
     expect(store.list().map((p) => p.ID)).toEqual(['a', 'b', 'c']);
     expect(store.get('a')).toBe(a);
@@ -59,12 +59,12 @@ describe('reloadProfiles', () => {
   it('rejects an invalid file with every problem and keeps the last good set', async () => {
     const { file, store } = await storeFor('bad', [ldap('a')]);
     await fs.writeFile(file, JSON.stringify([ldap('a', 'new'), { ...ldap('b'), ProviderName: 'Nope' }, { ...ldap('c'), ID: 'c d' }]));
-    const r = await reloadProfiles(store, file, log);
+    const r = await reloadProfiles(store, log);
     expect(r.ok).toBe(false);
     expect(r.problems.map((p) => p.field)).toEqual(['ProviderName', 'ID']);
     expect(store.list().map((p) => [p.ID, p.Name])).toEqual([['a', '']]);
     await fs.writeFile(file, '[{"ID": "x",');
-    expect((await reloadProfiles(store, file, log)).ok).toBe(false);
+    expect((await reloadProfiles(store, log)).ok).toBe(false);
     expect(store.list().map((p) => p.ID)).toEqual(['a']);
   });
 });
@@ -76,7 +76,7 @@ describe('watchProfiles', () => {
     const results: boolean[] = [];
     const watcher = watchProfiles(file, () => {
       reloads++;
-      void reloadProfiles(store, file, log).then((r) => results.push(r.unchanged));
+      void reloadProfiles(store, log).then((r) => results.push(r.unchanged));
     }, 50);
     try {
       // The broker's own write (through the store) fires the watch but is recognised as unchanged.
@@ -92,5 +92,37 @@ describe('watchProfiles', () => {
     } finally {
       watcher.close();
     }
+  });
+});
+
+describe('reloads and API writes together', () => {
+  const ids = async (file: string) => ((JSON.parse(await fs.readFile(file, 'utf8')) as Array<{ ID: string }>).map((p) => p.ID));
+
+  it("an API write lands on top of an operator's edit that was not reloaded yet, never over it", async () => {
+    const { file, store } = await storeFor('edited', [ldap('a')]);
+    await fs.writeFile(file, JSON.stringify([ldap('a', 'edited by hand'), ldap('b')]));
+    await store.create(ldap('c') as never);
+    expect(await ids(file)).toEqual(['a', 'b', 'c']);
+    expect(store.list().map((p) => [p.ID, p.Name])).toEqual([['a', 'edited by hand'], ['b', ''], ['c', '']]);
+    // And the API answers against the adopted set: b exists now.
+    await expect(store.create(ldap('b') as never)).rejects.toMatchObject({ kind: 'exists' });
+  });
+
+  it('a half-finished (invalid) edit on disk blocks API writes and is left as it is', async () => {
+    const { file, store } = await storeFor('half-edited', [ldap('a')]);
+    const halfDone = '[{"ID": "a", "ProviderName": "ADProvider",';
+    await fs.writeFile(file, halfDone);
+    await expect(store.create(ldap('c') as never)).rejects.toMatchObject({ kind: 'flush', message: expect.stringMatching(/edited on disk and does not validate/) });
+    expect(await fs.readFile(file, 'utf8')).toBe(halfDone);
+    expect(store.list().map((p) => p.ID)).toEqual(['a']);
+  });
+
+  it('an edit on disk, an API write and a reload at once: memory and disk end up the same, with both changes', async () => {
+    const { file, store } = await storeFor('racing', [ldap('a')]);
+    await fs.writeFile(file, JSON.stringify([ldap('a'), ldap('x')]));
+    // The reload reads while the write is queued: it must not swap in what it read after the write lands.
+    await Promise.all([store.create(ldap('b') as never), reloadProfiles(store, log), store.create(ldap('c') as never)]);
+    expect(store.list().map((p) => p.ID)).toEqual(['a', 'b', 'c', 'x']);
+    expect(await ids(file)).toEqual(['a', 'b', 'c', 'x']);
   });
 });
