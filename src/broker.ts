@@ -82,7 +82,7 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
     await Promise.all([flowState.close(), tyk.close()]);
     throw new StartupError(setupProblems);
   }
-  for (const p of setupProblems) log.error(`profile unusable until fixed: ${p}`);
+  // runtime.sync has logged each unusable profile once already.
 
   const store = new ProfileStore(loaded.profiles, {
     path: profilesPath,

@@ -133,3 +133,34 @@ describe('identity-broker CLI', () => {
     });
   });
 });
+
+describe('the shipped samples (what `npm start` runs)', () => {
+  const samples = ['-c', path.join(root, 'config/tib.conf.json'), '-p', path.join(root, 'profiles/profiles.json')];
+  const noSessionSecret = { TYK_IB_SESSION_SECRET: undefined, SESSION_SECRET: undefined };
+
+  it('pass --check with a session secret, and name the missing variable without one', async () => {
+    const ok = await cli(['--check', ...samples], { TYK_IB_SESSION_SECRET: SESSION_SECRET });
+    expect(ok).toMatchObject({ code: 0, stderr: '' });
+    const missing = await cli(['--check', ...samples], noSessionSecret);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/portal-admins.*TYK_IB_SESSION_SECRET/);
+  });
+
+  it('scripts/start.sh serves /health with every sample profile usable, and stops on SIGTERM', async () => {
+    const port = await freePort();
+    const child = spawn('sh', [path.join(root, 'scripts/start.sh')], { env: { ...process.env, ...noSessionSecret, TYK_IB_PORT: String(port) } });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const exit = new Promise((resolve) => child.on('exit', resolve));
+    try {
+      await until('health', async () => ((await fetch(`http://127.0.0.1:${port}/health`)).status === 200 ? true : undefined));
+      expect(output).toContain('TYK_IB_SESSION_SECRET is not set; using a random one for this run');
+      expect(output).toContain('loaded 3 profile(s)');
+      expect(output).not.toContain('[ERROR]');
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exit).toBe(0);
+  });
+});
