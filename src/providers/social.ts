@@ -25,8 +25,9 @@ interface Flow {
 
 const FLOW_KEY = 'tib-flow:';
 
-function failure(reason: string, status = 400, message = 'Login failed'): ProviderOutcome {
-  return { kind: 'failure', failure: { reason, status, message } };
+/** Every social login failure is a 400 (or the profile's FailureRedirect); TIB answered 200 with error text. */
+function failure(reason: string, message = 'Login failed'): ProviderOutcome {
+  return { kind: 'failure', failure: { reason, status: 400, message } };
 }
 
 export function createSocialProvider(profile: Profile, deps: ProviderDeps): Provider {
@@ -59,7 +60,7 @@ export function createSocialProvider(profile: Profile, deps: ProviderDeps): Prov
       await deps.flowState.put(FLOW_KEY + secrets.state, flow, cfg.LoginTimeout);
       return { kind: 'redirect', url: url.toString() };
     } catch (err) {
-      return err instanceof FlowError ? failure(err.message, err.status) : failure(`cannot start the login: ${describe(err)}`);
+      return failure(err instanceof FlowError ? err.message : `cannot start the login: ${describe(err)}`);
     }
   };
 
@@ -84,11 +85,11 @@ export function createSocialProvider(profile: Profile, deps: ProviderDeps): Prov
       if (!identity.email && !profile.CustomEmailField) {
         // Not a secret, and the first thing an operator trying a new profile needs to read.
         const fix = `${name} returned no email: ask for the "email" scope (Scopes: ["openid", "email"]) or map a claim with CustomEmailField`;
-        return failure(fix, 400, fix);
+        return failure(fix, fix);
       }
       return { kind: 'identity', identity };
     } catch (err) {
-      return err instanceof FlowError ? failure(err.message, err.status) : failure(`login failed: ${describe(err)}`);
+      return failure(err instanceof FlowError ? err.message : `login failed: ${describe(err)}`);
     }
   };
 

@@ -20,15 +20,8 @@ export interface RedirectHandler {
   close(): void;
 }
 
-/** A login that cannot complete. `reason` is logged (never a token or code); status is for the client. */
-export class FlowError extends Error {
-  constructor(
-    reason: string,
-    readonly status = 400,
-  ) {
-    super(reason);
-  }
-}
+/** A login that cannot complete; its message is the logged reason (never a token or code). The client gets a 400. */
+export class FlowError extends Error {}
 
 /** Error text without token material: the message of the error and of its cause. */
 export function describe(err: unknown): string {

@@ -31,6 +31,8 @@ interface OAuth2Preset {
   pkce: boolean;
   authParams?: Record<string, string>;
   profileMethod?: 'GET' | 'POST';
+  /** How the client authenticates at the token endpoint (default: client_id/client_secret in the body). */
+  clientAuth?: 'body' | 'basic';
   person(profile: Json, emails: unknown): Person;
 }
 
@@ -40,11 +42,13 @@ const splitName = (name: string): [string, string] => {
   const i = name.lastIndexOf(' ');
   return i > 0 ? [name.slice(0, i), name.slice(i + 1)] : [name, ''];
 };
-/** The primary (and verified, when the provider says) address of an email list. */
+/**
+ * The address that is both primary and verified, as goth takes it (github, bitbucket); never another
+ * verified address, which could sign the user in as a different Dashboard user than TIB would.
+ */
 function primaryEmail(list: unknown, key = 'email', primary = 'primary', verified = 'verified'): string {
   if (!Array.isArray(list)) return '';
-  const items = list.filter((e): e is Json => typeof e === 'object' && e !== null);
-  const pick = items.find((e) => e[primary] === true && e[verified] !== false) ?? items.find((e) => e[verified] === true);
+  const pick = list.find((e): e is Json => typeof e === 'object' && e !== null && (e as Json)[primary] === true && (e as Json)[verified] === true);
   return pick ? s(pick[key]) : '';
 }
 
@@ -107,6 +111,8 @@ export const OAUTH2_PRESETS: Record<string, OAuth2Preset> = {
     email: 'https://api.bitbucket.org/2.0/user/emails',
     scopes: ['account', 'email'],
     pkce: false,
+    // Bitbucket documents only HTTP Basic for the client at its token endpoint (curl -u "client_id:secret").
+    clientAuth: 'basic',
     person: (p, emails) => {
       const [firstName, lastName] = splitName(s(p.display_name));
       return { userId: s(p.uuid), email: primaryEmail(get(emails, 'values'), 'email', 'is_primary', 'is_confirmed'), firstName, lastName, displayName: s(p.display_name) || s(p.username) };
@@ -126,12 +132,12 @@ async function call(url: string, init: RequestInit, what: string): Promise<Respo
   try {
     return await fetch(url, { ...init, redirect: 'error', signal: AbortSignal.timeout(TIMEOUT_MS) });
   } catch (err) {
-    throw new FlowError(`${what} unreachable: ${describe(err)}`, 503);
+    throw new FlowError(`${what} unreachable: ${describe(err)}`);
   }
 }
 
 async function json(res: Response, what: string): Promise<Json> {
-  if (!res.ok) throw new FlowError(`${what} answered ${res.status}`, 400);
+  if (!res.ok) throw new FlowError(`${what} answered ${res.status}`);
   try {
     const v: unknown = await res.json();
     if (typeof v === 'object' && v !== null && !Array.isArray(v)) return v as Json;
@@ -139,7 +145,7 @@ async function json(res: Response, what: string): Promise<Json> {
   } catch {
     // fall through
   }
-  throw new FlowError(`${what} answered something that is not a JSON object`, 400);
+  throw new FlowError(`${what} answered something that is not a JSON object`);
 }
 
 class OAuth2Handler implements RedirectHandler {
@@ -173,12 +179,17 @@ class OAuth2Handler implements RedirectHandler {
     const code = callbackUrl.searchParams.get('code');
     if (!code) throw new FlowError('callback without a code');
     if (callbackUrl.searchParams.get('state') !== secrets.state) throw new FlowError('state mismatch');
-    const body = new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: redirectUri, client_id: this.entry.Key, client_secret: this.entry.Secret });
+    const body = new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: redirectUri });
+    const headers: Record<string, string> = { Accept: 'application/json', 'Content-Type': 'application/x-www-form-urlencoded' };
+    if (this.p.clientAuth === 'basic') {
+      // RFC 6749 2.3.1: id and secret form-encoded, then Base64; one client authentication method per request.
+      headers.Authorization = `Basic ${Buffer.from(`${encodeURIComponent(this.entry.Key)}:${encodeURIComponent(this.entry.Secret)}`).toString('base64')}`;
+    } else {
+      body.set('client_id', this.entry.Key);
+      body.set('client_secret', this.entry.Secret);
+    }
     if (secrets.codeVerifier) body.set('code_verifier', secrets.codeVerifier);
-    const token = await json(
-      await call(this.entry.TokenURL || this.p.token, { method: 'POST', headers: { Accept: 'application/json', 'Content-Type': 'application/x-www-form-urlencoded' }, body }, 'token endpoint'),
-      'token endpoint',
-    );
+    const token = await json(await call(this.entry.TokenURL || this.p.token, { method: 'POST', headers, body }, 'token endpoint'), 'token endpoint');
     const accessToken = s(token.access_token);
     if (!accessToken) throw new FlowError(`token endpoint answered without an access_token${token.error ? ` (error=${s(token.error).slice(0, 64)})` : ''}`);
     const auth = { Authorization: `Bearer ${accessToken}`, Accept: 'application/json' };
@@ -229,11 +240,11 @@ class TwitterHandler implements RedirectHandler {
     const url = this.endpoint('requestToken');
     const header = oauth1Header('POST', url, { consumerKey: this.entry.Key, consumerSecret: this.entry.Secret }, { oauth_callback: callback.toString() });
     const res = await call(url, { method: 'POST', headers: { Authorization: header } }, 'twitter request_token');
-    if (!res.ok) throw new FlowError(`twitter request_token answered ${res.status}`, 502);
+    if (!res.ok) throw new FlowError(`twitter request_token answered ${res.status}`);
     const form = new URLSearchParams(await res.text());
     const token = form.get('oauth_token');
     const tokenSecret = form.get('oauth_token_secret');
-    if (!token || !tokenSecret || form.get('oauth_callback_confirmed') !== 'true') throw new FlowError('twitter request_token answer incomplete', 502);
+    if (!token || !tokenSecret || form.get('oauth_callback_confirmed') !== 'true') throw new FlowError('twitter request_token answer incomplete');
     secrets.oauth1 = { token, tokenSecret };
     const auth = new URL(this.endpoint('authorize'));
     auth.searchParams.set('oauth_token', token);
