@@ -180,6 +180,16 @@ describe('the authorization-code flow', () => {
     expect(put?.body).toMatchObject({ sso_key: 'bob@openid-connect.com', nonce: stub.issuedNonces.at(-1), custom_field_set_by_portal: 'kept' });
   });
 
+  it("accepts a client's own state at the start (TIB#389) but sends and verifies its own", async () => {
+    const jar = new CookieJar();
+    const start = await fetchWithJar(`${base}/auth/dash/openid-connect?state=client-chosen-state`, jar);
+    const authUrl = new URL(start.headers.get('location') ?? '');
+    expect(authUrl.searchParams.get('state')).not.toBe('client-chosen-state');
+    const callback = await loginAtOp(authUrl.toString(), jar, 'alice', callbackOf('dash'));
+    wireSecrets.push(new URL(callback).searchParams.get('code') ?? '', authUrl.searchParams.get('state') ?? '');
+    expect((await fetchWithJar(callback, jar)).status).toBe(302);
+  });
+
   it('decrypts an encrypted id_token and verifies the signature inside', async () => {
     const { res } = await login('jwe', 'alice');
     expect(res.status).toBe(302);
