@@ -4,7 +4,7 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import express from 'express';
 import request from 'supertest';
 import { adminApiRouter } from '../../src/http/admin-api.js';
@@ -12,6 +12,7 @@ import { getLogger } from '../../src/log.js';
 import { loadProfilesFile, type FsOps, realFs } from '../../src/profiles/file-store.js';
 import { ProfileStore } from '../../src/profiles/store.js';
 import { validateProfileList } from '../../src/profiles/validate.js';
+import { startTestBroker, type TestBroker } from '../support/broker.js';
 
 const SECRET = 'admin-api-test-secret';
 const ldap = (id: string, extra: Record<string, unknown> = {}) => ({
@@ -75,9 +76,12 @@ describe('profiles', () => {
     expect(Object.keys(res.body)).toEqual(['Status', 'ID', 'Data']);
   });
 
-  it('GET /api/profiles/ (trailing slash) is 404 text as gorilla/mux', async () => {
-    const res = await auth(t.agent().get('/api/profiles/'));
-    expect(res.status).toBe(404);
+  it('GET /api/profiles on an empty store answers Data [] and ID ""', async () => {
+    const empty = await setup([]);
+    const res = await auth(empty.agent().get('/api/profiles'));
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^application\/json/);
+    expect(res.text).toBe('{"Status":"ok","ID":"","Data":[]}');
   });
 
   it('GET one, and 404 "Profile not found"', async () => {
@@ -116,6 +120,34 @@ describe('profiles', () => {
     expect((await t.onDisk()).sort()).toEqual(['a', 'b']);
   });
 
+  it('POST or PUT with a body that cannot be read answers 400 "Invalid request data" and changes nothing', async () => {
+    const before = await fs.readFile(t.file, 'utf8');
+    // Plain JSON declared as gzip: the body cannot be inflated.
+    const notGzip = (r: request.Test) => r.set('Content-Encoding', 'gzip').type('json').send(JSON.stringify(ldap('a')));
+    // A charset nothing can decode.
+    const unknownCharset = (r: request.Test) => r.set('Content-Type', 'application/json; charset=no-such-charset').send(JSON.stringify(ldap('a')));
+    for (const req of [
+      notGzip(auth(t.agent().post('/api/profiles/a'))),
+      notGzip(auth(t.agent().put('/api/profiles/a'))),
+      unknownCharset(auth(t.agent().post('/api/profiles/a'))),
+      unknownCharset(auth(t.agent().put('/api/profiles/a'))),
+    ]) {
+      const res = await req;
+      expect(res.status).toBe(400);
+      expect(res.headers['content-type']).toMatch(/^application\/json/);
+      expect(res.text).toBe('{"Status":"error","Error":"Invalid request data"}');
+    }
+    expect(t.store.list().map((p) => p.ID)).toEqual(['a', 'b']);
+    expect(await fs.readFile(t.file, 'utf8')).toBe(before);
+  });
+
+  it('a body over 1 MB answers 413 "Request body too large" (TIB has no limit)', async () => {
+    const huge = JSON.stringify(ldap('c', { Name: 'x'.repeat(1024 * 1024) }));
+    const res = await auth(t.agent().post('/api/profiles/c')).type('json').send(huge);
+    expect([res.status, res.body]).toEqual([413, { Status: 'error', Error: 'Request body too large' }]);
+    expect(t.store.get('c')).toBeUndefined();
+  });
+
   it('POST without a Content-Type still decodes JSON, as TIB', async () => {
     const res = await auth(t.agent().post('/api/profiles/c')).set('Content-Type', 'text/plain').send(JSON.stringify(ldap('c')));
     expect(res.status).toBe(201);
@@ -130,6 +162,16 @@ describe('profiles', () => {
     expect([missing.status, missing.body.Error]).toEqual([404, 'Object ID does not exist, operation not permitted']);
     const mismatch = await auth(t.agent().put('/api/profiles/a')).send(ldap('b'));
     expect([mismatch.status, mismatch.body.Error]).toEqual([400, 'Object ID and URI resource ID do not match']);
+  });
+
+  it('PUT with an empty, malformed or non-object body answers 400 "Failed to decode body data"', async () => {
+    const bodies: Array<string | undefined> = [undefined, '{not json', '[]', '"a"'];
+    for (const body of bodies) {
+      const req = auth(t.agent().put('/api/profiles/a'));
+      const res = await (body === undefined ? req : req.type('json').send(body));
+      expect([res.status, res.body]).toEqual([400, { Status: 'error', Error: 'Failed to decode body data' }]);
+    }
+    expect(t.store.get('a')?.Name).toBe('');
   });
 
   it('DELETE answers Data {} and removes from file; 404 when missing', async () => {
@@ -169,20 +211,69 @@ describe('profiles', () => {
   });
 });
 
-describe('a failed write changes nothing', () => {
-  it('answers 400 "flush failed" and keeps memory and disk as they were', async () => {
-    let fail = false;
-    const ops: FsOps = { ...realFs, rename: async (a, b) => (fail ? Promise.reject(new Error('EIO: injected')) : realFs.rename(a, b)) };
-    const t = await setup([ldap('a')], { ops });
-    const before = await fs.readFile(t.file, 'utf8');
-    fail = true;
-    const res = await t.agent().post('/api/profiles/b').set('Authorization', SECRET).send(ldap('b'));
-    expect([res.status, res.body]).toEqual([400, { Status: 'error', Error: 'flush failed' }]);
-    expect(t.store.get('b')).toBeUndefined();
+describe('a failed write answers 400 "flush failed" and changes nothing', () => {
+  const FLUSH_FAILED = { Status: 'error', Error: 'flush failed' };
+  /** Every write of profiles.json fails at its rename step (EIO), as on a full or broken disk. */
+  const renameFails: FsOps = { ...realFs, rename: () => Promise.reject(new Error('EIO: injected')) };
+
+  let t: Awaited<ReturnType<typeof setup>>;
+  let before: string;
+  beforeEach(async () => {
+    t = await setup([ldap('a')], { ops: renameFails });
+    before = await fs.readFile(t.file, 'utf8');
+  });
+  /** profiles.json is byte for byte what it was, and no temp file is left behind. */
+  const expectFileUntouched = async () => {
     expect(await fs.readFile(t.file, 'utf8')).toBe(before);
-    const del = await t.agent().delete('/api/profiles/a').set('Authorization', SECRET);
-    expect(del.status).toBe(400);
-    expect(t.store.get('a')).toBeDefined();
     expect((await fs.readdir(t.dir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  };
+
+  it('on POST: the new profile is not kept in memory', async () => {
+    const res = await t.agent().post('/api/profiles/b').set('Authorization', SECRET).send(ldap('b'));
+    expect([res.status, res.body]).toEqual([400, FLUSH_FAILED]);
+    expect(t.store.get('b')).toBeUndefined();
+    await expectFileUntouched();
+  });
+
+  it('on PUT: the stored profile keeps its old content', async () => {
+    const res = await t.agent().put('/api/profiles/a').set('Authorization', SECRET).send(ldap('a', { Name: 'renamed' }));
+    expect([res.status, res.body]).toEqual([400, FLUSH_FAILED]);
+    expect(t.store.get('a')?.Name).toBe('');
+    await expectFileUntouched();
+  });
+
+  it('on DELETE: the profile is still there', async () => {
+    const res = await t.agent().delete('/api/profiles/a').set('Authorization', SECRET);
+    expect([res.status, res.body]).toEqual([400, FLUSH_FAILED]);
+    expect(t.store.get('a')).toBeDefined();
+    await expectFileUntouched();
+  });
+});
+
+describe('the admin API in a running broker', () => {
+  let b: TestBroker | undefined;
+  afterEach(async () => {
+    await b?.close();
+    b = undefined;
+  });
+
+  it('GET /api/profiles/ (trailing slash) answers gorilla/mux\'s 404 text, not the list', async () => {
+    b = await startTestBroker({ profiles: [ldap('a')], config: { Secret: SECRET } });
+    const res = await request(b.url).get('/api/profiles/').set('Authorization', SECRET);
+    expect(res.status).toBe(404);
+    expect(res.headers['content-type']).toMatch(/^text\/plain/);
+    expect(res.text).toBe('404 page not found\n');
+  });
+
+  it('an empty Secret logs a startup warning that the admin API is disabled', async () => {
+    b = await startTestBroker({ profiles: [], config: { Secret: '' } });
+    const warnings = b.logs.filter((l) => l.includes('[WARN] MAIN: Secret is empty'));
+    expect(warnings).toEqual([expect.stringContaining('Secret is empty: the admin API (/api/profiles) is disabled and answers 401 to every call')]);
+    expect((await request(b.url).get('/api/profiles')).status).toBe(401);
+  });
+
+  it('a non-empty Secret logs no such warning', async () => {
+    b = await startTestBroker({ profiles: [], config: { Secret: SECRET } });
+    expect(b.logs.join('\n')).not.toContain('Secret is empty');
   });
 });

@@ -19,11 +19,35 @@ const samlProfile = {
   },
 };
 
+const proxyProfile = {
+  ID: 'proxy-1',
+  ActionType: 'GenerateOrLoginUserProfile',
+  ProviderName: 'ProxyProvider',
+  OrgID: '1',
+  ReturnURL: 'http://dash.example.com/tap',
+  ProviderConfig: { TargetHost: 'http://auth.example.com/check', OKCode: 200 },
+};
+
+/** A provider that is built (LDAP, never contacted here) with an action that is not. */
+const ldapWithAction = (id: string, ActionType: string, IdentityHandlerConfig: Record<string, unknown>) => ({
+  ID: id,
+  ActionType,
+  ProviderName: 'ADProvider',
+  OrgID: '1',
+  ReturnURL: 'http://app.example.com/done',
+  ProviderConfig: { LDAPServer: '127.0.0.1', LDAPPort: '389', LDAPUserDN: 'uid=*USERNAME*,dc=example,dc=org' },
+  IdentityHandlerConfig,
+});
+const tokenProfile = ldapWithAction('token-1', 'GenerateTemporaryAuthToken', { TokenAuth: { BaseAPIID: 'api-1' } });
+const oauthProfile = ldapWithAction('oauth-1', 'GenerateOAuthTokenForClient', {
+  OAuth: { APIListenPath: 'oauth-api', BaseAPIID: 'api-2', ClientId: 'client-1', RedirectURI: 'http://app.example.com/cb', ResponseType: 'token' },
+});
+
 for (const mountPath of [undefined, '/tib']) {
   describe(`broker routes ${mountPath ? `mounted under ${mountPath}` : 'standalone'}`, () => {
     let b: TestBroker;
     beforeAll(async () => {
-      b = await startTestBroker({ profiles: [samlProfile], config: { Secret: 'admin-secret-value' }, mountPath });
+      b = await startTestBroker({ profiles: [samlProfile, proxyProfile, tokenProfile, oauthProfile], config: { Secret: 'admin-secret-value' }, mountPath });
     });
     afterAll(() => b.close());
 
@@ -61,11 +85,35 @@ for (const mountPath of [undefined, '/tib']) {
       expect(res.body).toEqual({ Status: 'error', Error: 'SAMLProvider is not supported yet' });
     });
 
+    it('ProxyProvider, not built yet, answers 501 with the envelope on the start and the callback routes', async () => {
+      for (const p of ['/auth/proxy-1/proxy', '/auth/proxy-1/proxy/callback']) {
+        const res = await request(b.url).get(p);
+        expect(res.status).toBe(501);
+        expect(res.headers['content-type']).toMatch(/^application\/json/);
+        expect(res.text).toBe('{"Status":"error","Error":"ProxyProvider is not supported yet"}');
+      }
+    });
+
+    it('an action not built yet answers 501 with the envelope naming the ActionType', async () => {
+      const cases: Array<[string, string]> = [
+        ['token-1', 'GenerateTemporaryAuthToken'],
+        ['oauth-1', 'GenerateOAuthTokenForClient'],
+      ];
+      for (const [id, action] of cases) {
+        for (const p of [`/auth/${id}/ldap`, `/auth/${id}/ldap/callback`]) {
+          const res = await request(b.url).post(p).type('form').send({ username: 'user', password: 'pass' });
+          expect(res.status).toBe(501);
+          expect(res.headers['content-type']).toMatch(/^application\/json/);
+          expect(res.body).toEqual({ Status: 'error', Error: `${action} is not supported yet` });
+        }
+      }
+    });
+
     it('serves the admin API under the same prefix', async () => {
       const res = await request(b.url).get('/api/profiles').set('Authorization', 'admin-secret-value');
       expect(res.status).toBe(200);
       expect(res.body.Status).toBe('ok');
-      expect(res.body.Data.map((p: { ID: string }) => p.ID)).toEqual(['saml-1']);
+      expect(res.body.Data.map((p: { ID: string }) => p.ID)).toEqual(['oauth-1', 'proxy-1', 'saml-1', 'token-1']);
     });
 
     it('never logs the admin secret', () => {

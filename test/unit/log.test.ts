@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { getLogger, redact, registerSecret } from '../../src/log.js';
+import type { LogLevel } from '../../src/config/types.js';
+import { configureLogging, getLogger, redact, registerSecret, rootLogger } from '../../src/log.js';
 import { captureLogs } from '../support/logs.js';
 
 describe('log redaction', () => {
@@ -36,5 +37,51 @@ describe('log redaction', () => {
     const meta = { profile: 'p1', password: 'pw-1234' };
     expect(redact(meta)).toEqual({ profile: 'p1', password: '[redacted]' });
     expect(meta.password).toBe('pw-1234');
+  });
+});
+
+describe('LogFormat "json"', () => {
+  let capture: ReturnType<typeof captureLogs>;
+  beforeEach(() => {
+    capture = captureLogs();
+    configureLogging({ level: 'debug', format: 'json' });
+  });
+  afterEach(() => {
+    configureLogging({ level: rootLogger.level as LogLevel, format: 'text' });
+    capture.stop();
+  });
+  const entries = () => capture.lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+
+  it('writes one JSON object per line with level, prefix, message and timestamp', () => {
+    getLogger('API').info('profile created', { profile: 'p1' });
+    getLogger('AD AUTH').warn('bind failed\nfor "x"');
+    expect(capture.lines).toHaveLength(2);
+    const [first, second] = entries();
+    expect(first).toMatchObject({ level: 'info', prefix: 'API', message: 'profile created', profile: 'p1' });
+    expect(second).toMatchObject({ level: 'warn', prefix: 'AD AUTH', message: 'bind failed\nfor "x"' });
+    for (const e of [first, second]) expect(Number.isNaN(Date.parse(String(e?.timestamp)))).toBe(false);
+  });
+
+  it('still redacts secrets at debug level: secret-looking keys and registered values', () => {
+    registerSecret('json-registered-secret');
+    getLogger('MAIN').debug('config dump with json-registered-secret inside', {
+      config: { Secret: 'json-top-secret', TykAPISettings: { DashboardConfig: { AdminSecret: 'json-admin-secret' } } },
+      profiles: [{ IdentityHandlerConfig: { DashboardCredential: 'json-dash-cred' }, ProviderConfig: { LDAPAdminPassword: 'json-ldap-pass' } }],
+      client_secret: 'json-client-secret',
+    });
+    expect(capture.lines).toHaveLength(1);
+    const text = capture.lines.join('\n');
+    for (const s of ['json-registered-secret', 'json-top-secret', 'json-admin-secret', 'json-dash-cred', 'json-ldap-pass', 'json-client-secret']) {
+      expect(text).not.toContain(s);
+    }
+    const [entry] = entries();
+    expect(entry).toMatchObject({
+      level: 'debug',
+      prefix: 'MAIN',
+      message: 'config dump with [redacted] inside',
+      config: { Secret: '[redacted]', TykAPISettings: { DashboardConfig: { AdminSecret: '[redacted]' } } },
+      profiles: [{ IdentityHandlerConfig: { DashboardCredential: '[redacted]' }, ProviderConfig: { LDAPAdminPassword: '[redacted]' } }],
+      client_secret: '[redacted]',
+    });
   });
 });
