@@ -130,10 +130,13 @@ export function adminApiRouter(deps: AdminApiDeps): Router {
   router.all(['/profiles', '/profiles/:id'], (_req, res) => {
     res.status(405).end();
   });
-  // An oversized or unreadable body.
+  // An oversized or unreadable body (body-parser's errors are http-errors marked `expose` with a 4xx
+  // status). Anything else is our fault, not the client's: on to the logged 500 handler.
   router.use((err: unknown, _req: Request, res: Response, next: (e: unknown) => void) => {
-    if (res.headersSent) return next(err);
-    const status = typeof err === 'object' && err && 'status' in err && err.status === 413 ? 413 : 400;
+    const e = typeof err === 'object' && err !== null ? (err as { expose?: unknown; status?: unknown }) : {};
+    const fromBody = e.expose === true && typeof e.status === 'number' && e.status >= 400 && e.status < 500;
+    if (res.headersSent || !fromBody) return next(err);
+    const status = e.status === 413 ? 413 : 400;
     sendError(res, status, status === 413 ? 'Request body too large' : 'Invalid request data');
   });
   return router;

@@ -88,9 +88,10 @@ export class FieldReader {
   stringList(key: string): string[] {
     const v = this.value(key);
     if (v === undefined) return [];
-    if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) {
-      return this.typeError(key, 'an array of strings', v, []);
-    }
+    if (!Array.isArray(v)) return this.typeError(key, 'an array of strings', v, []);
+    // Name the element: "must be an array of strings, got array" would not say what is wrong.
+    const bad = v.findIndex((x) => typeof x !== 'string');
+    if (bad >= 0) return this.typeError(`${key}[${bad}]`, 'a string', v[bad], []);
     return v as string[];
   }
 

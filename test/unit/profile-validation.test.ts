@@ -70,6 +70,7 @@ describe('errors name the file, the profile and the field', () => {
     [{ ...ldap, ProviderConfig: { ...ldap.ProviderConfig, LDAPPort: 389 } }, 'profiles.json: profile "ldap-dev" (#1): ProviderConfig.LDAPPort: must be a string, got number'],
     [{ ...ldap, ProviderConfig: { ...ldap.ProviderConfig, LDAPUseSSL: 'yes' } }, 'ProviderConfig.LDAPUseSSL: must be a boolean'],
     [{ ...ldap, ProviderConfig: { ...ldap.ProviderConfig, LDAPAttributes: 'mail' } }, 'ProviderConfig.LDAPAttributes: must be an array of strings'],
+    [{ ...ldap, ProviderConfig: { ...ldap.ProviderConfig, LDAPAttributes: ['mail', 3] } }, 'ProviderConfig.LDAPAttributes[1]: must be a string, got number'],
     [{ ...ldap, ID: 'has space' }, 'profile "has space" (#1): ID: must not contain spaces'],
     [{ ...ldap, ID: '' }, 'profile #1: ID: is required'],
     [{ ...ldap, ReturnURL: '/relative/sso' }, 'ReturnURL: must be an absolute http or https URL'],
