@@ -37,7 +37,7 @@ export function sendFailure(
   });
   if (ctx.failureRedirect) return sendRedirect(res, ctx.failureRedirect);
   noStore(res);
-  if (failure.html !== undefined) return sendPage(res, failure.status, failure.html);
+  if (failure.html !== undefined) return sendPage(res, failure.status, failure.html, failure.headers);
   sendError(res, failure.status, failure.message);
 }
 

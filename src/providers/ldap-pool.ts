@@ -1,9 +1,10 @@
 /**
  * A small pool of LDAP connections for one profile. Connections are reused across logins (a TLS handshake
- * per login dominates under load); a user bind on a pooled connection is reverted by re-binding as the
- * service account before the next search ("bind and revert"), so the pool stays bounded. A connection that
- * drops is never re-established silently: ldapts would reconnect without StartTLS, so every client gets a
- * one-shot connection factory and a broken client is destroyed instead.
+ * per login dominates under load), failed logins included: a user bind on a pooled connection is reverted
+ * by re-binding as the service account before the connection goes back ("bind and revert"), so the pool
+ * stays bounded and brute force costs no new connections. A connection that drops is never re-established
+ * silently: ldapts would reconnect without StartTLS, so every client gets a one-shot connection factory and
+ * a broken client is destroyed instead.
  */
 import net from 'node:net';
 import tls from 'node:tls';
@@ -16,6 +17,8 @@ export interface PoolOptions {
   connectTimeout: number;
   timeout: number;
   max: number;
+  /** Run on a used connection before it goes back to the pool (bind and revert); if it fails, the connection is destroyed. */
+  revert?: (pc: PooledClient) => Promise<void>;
 }
 
 /** What the connection is currently bound as; undefined after a failed bind (anonymous). */
@@ -38,18 +41,24 @@ export class LdapPool {
 
   constructor(private readonly opts: PoolOptions) {}
 
-  /** Run `fn` on a pooled connection; a connection-level error destroys it, an LDAP result keeps it. */
+  /**
+   * Run `fn` on a pooled connection. A value returned (a refused login is a value, not an error) or an LDAP
+   * result error (the directory answered) keeps the connection, reverted; any other error (socket, timeout,
+   * TLS) destroys it.
+   */
   async use<T>(fn: (c: PooledClient) => Promise<T>): Promise<T> {
     const pc = await this.acquire();
+    let out: T;
     try {
-      const out = await fn(pc);
-      this.release(pc);
-      return out;
+      out = await fn(pc);
     } catch (err) {
-      if (err instanceof ResultCodeError) this.release(pc);
+      if (err instanceof ResultCodeError) await this.giveBack(pc);
       else this.destroy(pc);
       throw err;
     }
+    // Awaited, so the connection is idle again before the caller answers: the next login reuses it.
+    await this.giveBack(pc);
+    return out;
   }
 
   async close(): Promise<void> {
@@ -99,6 +108,13 @@ export class LdapPool {
       used = true;
       return factory(...a);
     };
+    // ldapts waits for the StartTLS handshake without a timer: a server that stalls it gets the connect timeout.
+    const handshake = (options: tls.ConnectionOptions): tls.TLSSocket => {
+      const socket = tls.connect(options);
+      const timer = setTimeout(() => socket.destroy(new Error('StartTLS handshake timed out')), this.opts.connectTimeout);
+      socket.once('secureConnect', () => clearTimeout(timer)).once('close', () => clearTimeout(timer));
+      return socket;
+    };
     const client = new Client({
       url: this.opts.url,
       connectTimeout: this.opts.connectTimeout,
@@ -107,7 +123,7 @@ export class LdapPool {
       tlsOptions: this.opts.startTLS ? undefined : this.opts.tlsOptions,
       strictDN: true,
       createConnection: once(net.connect as (...a: unknown[]) => net.Socket) as typeof net.connect,
-      createSecureConnection: this.opts.startTLS ? (tls.connect as typeof tls.connect) : (once(tls.connect as (...a: unknown[]) => tls.TLSSocket) as typeof tls.connect),
+      createSecureConnection: this.opts.startTLS ? (handshake as typeof tls.connect) : (once(tls.connect as (...a: unknown[]) => tls.TLSSocket) as typeof tls.connect),
     });
     this.opened++;
     try {
@@ -117,6 +133,16 @@ export class LdapPool {
       throw err;
     }
     return { client, boundAs: undefined };
+  }
+
+  /** Bind and revert, then back to the pool; a connection that cannot be reverted is destroyed. */
+  private async giveBack(pc: PooledClient): Promise<void> {
+    try {
+      if (pc.client.isConnected) await this.opts.revert?.(pc);
+    } catch {
+      return this.destroy(pc);
+    }
+    this.release(pc);
   }
 
   private release(pc: PooledClient): void {

@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs';
 import net from 'node:net';
-import type tls from 'node:tls';
+import tls from 'node:tls';
 import type { Request } from 'express';
 import { InvalidCredentialsError, NoSuchObjectError, ResultCodeError, SizeLimitExceededError, type Client, type Entry } from 'ldapts';
 import type { Identity } from '../identity/identity.js';
@@ -23,15 +23,18 @@ import { ProviderSetupError, type LoginFailure, type Provider, type ProviderDeps
 
 const SCOPES = ['base', 'one', 'sub'] as const;
 
-/** A login that did not work out, with the status the client gets. */
-class LoginError extends Error {
-  constructor(
-    readonly status: number,
-    reason: string,
-  ) {
-    super(reason);
-  }
+/**
+ * A login the directory refused (wrong password, unknown or ambiguous user). Returned, not thrown: the
+ * directory answered normally, so the pool keeps the connection.
+ */
+class Refused {
+  constructor(readonly reason: string) {}
 }
+
+/** A bind the directory refused is an answer (ignored); anything else (socket, timeout) still throws. */
+const ignoreRefusal = (err: unknown): void => {
+  if (!(err instanceof ResultCodeError)) throw err;
+};
 
 function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host.startsWith('127.');
@@ -47,8 +50,15 @@ function tlsOptionsFor(cfg: LdapConfig, profileId: string): tls.ConnectionOption
       throw new ProviderSetupError(`ADProvider profile "${profileId}": cannot read LDAPCAFile ${cfg.LDAPCAFile}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
     }
   }
-  // Certificate and host name are always verified (servername for a DNS name, the IP SAN for an address).
-  return { ca, servername: net.isIP(cfg.LDAPServer) ? undefined : cfg.LDAPServer, rejectUnauthorized: true, minVersion: 'TLSv1.2' };
+  // Certificate and host name are always verified (SNI only for a DNS name). The name is given explicitly:
+  // for StartTLS on a socket dialled to an IP address, Node would check the certificate against "localhost".
+  return {
+    ca,
+    servername: net.isIP(cfg.LDAPServer) ? undefined : cfg.LDAPServer,
+    checkServerIdentity: (_host, cert) => tls.checkServerIdentity(cfg.LDAPServer, cert),
+    rejectUnauthorized: true,
+    minVersion: 'TLSv1.2',
+  };
 }
 
 function first(entry: Entry, attr: string): string {
@@ -67,22 +77,7 @@ export function createLdapProvider(profile: Profile, _deps: ProviderDeps): Provi
   const log = getLogger('AD AUTH');
   const tlsOptions = tlsOptionsFor(cfg, profile.ID);
   const host = net.isIPv6(cfg.LDAPServer) ? `[${cfg.LDAPServer}]` : cfg.LDAPServer;
-  const pool = new LdapPool({
-    url: `${cfg.LDAPUseSSL ? 'ldaps' : 'ldap'}://${host}:${cfg.LDAPPort}`,
-    tlsOptions,
-    startTLS: cfg.LDAPStartTLS,
-    connectTimeout: cfg.LDAPConnectTimeout,
-    timeout: cfg.LDAPTimeout,
-    max: cfg.LDAPPoolSize,
-  });
-  if (!tlsOptions && !isLoopback(cfg.LDAPServer)) {
-    log.warn(`profile "${profile.ID}": plain LDAP to ${cfg.LDAPServer}: passwords cross the network unencrypted; set LDAPStartTLS or LDAPUseSSL`);
-  }
-  const groupAttr = profile.CustomUserGroupField || 'memberOf';
   const admin = cfg.LDAPAdminUser !== '';
-  const extraAttrs = [cfg.LDAPEmailAttribute, cfg.LDAPFirstNameAttribute, cfg.LDAPLastNameAttribute, groupAttr];
-  // TIB asks for LDAPAttributes (all user attributes when empty); memberOf is operational, so name it.
-  const attributes = cfg.LDAPAttributes.length > 0 ? [...new Set([...cfg.LDAPAttributes, ...extraAttrs])] : ['*', groupAttr];
 
   const bindAs = async (pc: PooledClient, dn: string, password: string) => {
     pc.boundAs = undefined;
@@ -92,6 +87,24 @@ export function createLdapProvider(profile: Profile, _deps: ProviderDeps): Provi
   const asServiceAccount = async (pc: PooledClient) => {
     if (pc.boundAs !== cfg.LDAPAdminUser) await bindAs(pc, cfg.LDAPAdminUser, cfg.LDAPAdminPassword);
   };
+
+  const pool = new LdapPool({
+    url: `${cfg.LDAPUseSSL ? 'ldaps' : 'ldap'}://${host}:${cfg.LDAPPort}`,
+    tlsOptions,
+    startTLS: cfg.LDAPStartTLS,
+    connectTimeout: cfg.LDAPConnectTimeout,
+    timeout: cfg.LDAPTimeout,
+    max: cfg.LDAPPoolSize,
+    // Direct binds start every login with the user's own bind: nothing to revert to.
+    revert: admin ? asServiceAccount : undefined,
+  });
+  if (!tlsOptions && !isLoopback(cfg.LDAPServer)) {
+    log.warn(`profile "${profile.ID}": plain LDAP to ${cfg.LDAPServer}: passwords cross the network unencrypted; set LDAPStartTLS or LDAPUseSSL`);
+  }
+  const groupAttr = profile.CustomUserGroupField || 'memberOf';
+  const extraAttrs = [cfg.LDAPEmailAttribute, cfg.LDAPFirstNameAttribute, cfg.LDAPLastNameAttribute, groupAttr];
+  // TIB asks for LDAPAttributes (all user attributes when empty); memberOf is operational, so name it.
+  const attributes = cfg.LDAPAttributes.length > 0 ? [...new Set([...cfg.LDAPAttributes, ...extraAttrs])] : ['*', groupAttr];
 
   const search = async (client: Client, base: string, filter: string): Promise<Entry[]> => {
     try {
@@ -132,8 +145,8 @@ export function createLdapProvider(profile: Profile, _deps: ProviderDeps): Provi
     };
   };
 
-  /** One entry for this user, their password verified. Throws LoginError. */
-  const authenticate = (username: string, password: string): Promise<Identity> =>
+  /** One entry for this user, their password verified, or why not. Throws only when the directory fails. */
+  const authenticate = (username: string, password: string): Promise<Identity | Refused> =>
     pool.use(async (pc) => {
       let entry: Entry;
       if (admin) {
@@ -141,14 +154,14 @@ export function createLdapProvider(profile: Profile, _deps: ProviderDeps): Provi
         const found = await search(pc.client, cfg.LDAPBaseDN, fillFilter(cfg.LDAPFilter, username));
         if (found.length !== 1) {
           // Spend a bind either way, so an unknown user is not faster than a wrong password.
-          await bindAs(pc, `cn=${Date.now()}-no-such-user,${cfg.LDAPBaseDN}`, password).catch(() => undefined);
-          throw new LoginError(401, found.length === 0 ? 'no directory entry matches the username' : 'the filter matches several entries');
+          await bindAs(pc, `cn=${Date.now()}-no-such-user,${cfg.LDAPBaseDN}`, password).catch(ignoreRefusal);
+          return new Refused(found.length === 0 ? 'no directory entry matches the username' : 'the filter matches several entries');
         }
         entry = found[0] as Entry;
         try {
           await bindAs(pc, entry.dn, password);
         } catch (err) {
-          if (err instanceof InvalidCredentialsError) throw new LoginError(401, 'wrong password');
+          if (err instanceof InvalidCredentialsError) return new Refused('wrong password');
           throw err;
         }
         if (cfg.LDAPGroupBaseDN) await asServiceAccount(pc);
@@ -157,11 +170,11 @@ export function createLdapProvider(profile: Profile, _deps: ProviderDeps): Provi
         try {
           await bindAs(pc, dn, password);
         } catch (err) {
-          if (err instanceof InvalidCredentialsError) throw new LoginError(401, 'bind refused (unknown user or wrong password)');
+          if (err instanceof InvalidCredentialsError) return new Refused('bind refused (unknown user or wrong password)');
           throw err;
         }
         const found = await search(pc.client, cfg.LDAPBaseDN || dn, cfg.LDAPFilter ? fillFilter(cfg.LDAPFilter, username) : '(objectClass=*)');
-        if (found.length !== 1) throw new LoginError(401, found.length === 0 ? 'no directory entry matches the username' : 'the filter matches several entries');
+        if (found.length !== 1) return new Refused(found.length === 0 ? 'no directory entry matches the username' : 'the filter matches several entries');
         entry = found[0] as Entry;
       }
       const groups = cfg.LDAPGroupBaseDN ? await groupsOf(pc.client, username, entry.dn) : undefined;
@@ -174,6 +187,8 @@ export function createLdapProvider(profile: Profile, _deps: ProviderDeps): Provi
     if (req.accepts(['json', 'html']) === 'html') {
       const message = unavailable ? 'Sign-in is unavailable right now. Please try again later.' : 'Sign-in failed. Check your username and password.';
       failure.html = renderLoginPage({ title: profile.Name || 'Sign in', action: req.baseUrl + req.path, message, username });
+      // The form again: as frame-proof as the first time it was served.
+      failure.headers = LOGIN_PAGE_HEADERS;
     }
     return { kind: 'failure', failure };
   };
@@ -200,9 +215,10 @@ export function createLdapProvider(profile: Profile, _deps: ProviderDeps): Provi
     // A simple bind with an empty password is an unauthenticated bind that servers accept (RFC 4513 5.1.2).
     if (password.trim() === '') return fail(req, 401, 'blank password refused before any bind', username);
     try {
-      return { kind: 'identity', identity: await authenticate(username, password) };
+      const result = await authenticate(username, password);
+      if (result instanceof Refused) return fail(req, 401, result.reason, username);
+      return { kind: 'identity', identity: result };
     } catch (err) {
-      if (err instanceof LoginError) return fail(req, err.status, err.message, username);
       if (err instanceof PoolExhaustedError) return fail(req, 503, err.message, username);
       if (err instanceof ResultCodeError) return fail(req, 502, `directory answered: ${err.message}`, username);
       const e = err as NodeJS.ErrnoException;

@@ -3,8 +3,13 @@
  * assets, posting back to the URL it was served from (so it also works mounted under a prefix). TIB and the
  * Tyk portal ship none.
  */
+/**
+ * Sent with the page and with the page shown again after a failure: no framing, nothing loaded. No
+ * form-action: browsers apply it to every redirect after the post, and a login redirects to ReturnURL or
+ * FailureRedirect on another origin, so 'self' would block every successful sign-in.
+ */
 export const LOGIN_PAGE_HEADERS: Record<string, string> = {
-  'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",
   'X-Frame-Options': 'DENY',
 };
 

@@ -20,6 +20,8 @@ export interface LoginFailure {
   message: string;
   /** Optional HTML page to answer with instead of the JSON envelope (e.g. the login form with the message). */
   html?: string;
+  /** Headers sent with `html` (e.g. the login form's CSP and X-Frame-Options). */
+  headers?: Record<string, string>;
 }
 
 export type ProviderOutcome =

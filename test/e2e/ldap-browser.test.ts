@@ -109,6 +109,21 @@ describe('in Chromium', () => {
     }
   });
 
+  it('the built-in login page logs a user in on the first try (its CSP lets the redirect to the portal through)', async () => {
+    const page = await browser.newPage();
+    try {
+      await page.goto(`${broker.url}/auth/ldap-developers/ldap`);
+      await page.getByLabel('Username').fill('alice');
+      await page.getByLabel('Password').fill('alice-pass');
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.waitForURL(/\/portal\/sso\/\?nonce=/);
+      expect(await page.locator('h1').textContent()).toBe('Signed in');
+      expect(stub.landings.at(-1)?.nonce).toBe(stub.issuedNonces.at(-1));
+    } finally {
+      await page.close();
+    }
+  });
+
   it("the seed's own HTML form, served from another origin, logs the user in too", async () => {
     const page = await browser.newPage();
     try {

@@ -1,9 +1,10 @@
 /**
  * A throwaway OpenLDAP (Debian slapd) on ephemeral loopback ports, in a temp dir: ldap:// (with StartTLS)
- * and ldaps://, both with a certificate from a test CA. Seeded with users in several groups (memberOf
- * overlay), a service account, a user with DN-special characters, a user with diacritics, a locked-out
- * user (its password cannot be used to bind), and contractors whose groups are posixGroups without
- * memberOf (for the group-search option).
+ * and ldaps://, both with a certificate from a test CA, on 127.0.0.1 and on a second loopback address the
+ * certificate does not name (for host-name verification failures). Seeded with users in several groups
+ * (memberOf overlay), two service accounts, a user with DN-special characters, a user with diacritics, a user
+ * whose password contains colons, a locked-out user (its password cannot be used to bind), and contractors
+ * whose groups are posixGroups without memberOf (for the group-search option).
  */
 import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -19,8 +20,13 @@ export const ROOT_DN = `cn=admin,${SUFFIX}`;
 export const ROOT_PW = 'root-password-for-tests';
 export const SERVICE_DN = `cn=broker,ou=services,${SUFFIX}`;
 export const SERVICE_PW = 'service-account-password';
+/** A second service account, for one profile only: its connections can be told apart in cn=Monitor. */
+export const PROBE_DN = `cn=probe,ou=services,${SUFFIX}`;
+export const PROBE_PW = 'probe-account-password';
 /** The DN-special user: every RFC 4514 special character in its uid. */
 export const SPECIAL_UID = 'sp,e+c"i\\a<l>;';
+/** Also loopback, but not in the server certificate (which names 127.0.0.1 and localhost). */
+export const UNNAMED_ADDRESS = '127.0.0.2';
 
 export interface User {
   uid: string;
@@ -38,6 +44,7 @@ export const USERS: User[] = [
   { uid: 'dave', password: 'dave-pass', givenName: 'Dave', sn: 'Nomail' },
   { uid: 'Zoë Müller', password: 'zoe-pass', mail: 'zoe@example.org', givenName: 'Zoë', sn: 'Müller' },
   { uid: SPECIAL_UID, password: 'special-pass', mail: 'special@example.org', givenName: 'Spe', sn: 'Cial' },
+  { uid: 'colin', password: 'colon:in:password', mail: 'colin@example.org', givenName: 'Colin', sn: 'Colon' },
   { uid: 'locked', password: 'locked-pass', mail: 'locked@example.org', givenName: 'Locked', sn: 'Out' },
   { uid: 'erin', password: 'erin-pass', mail: 'erin@example.org', givenName: 'Erin', sn: 'Contractor', ou: 'contractors' },
 ];
@@ -63,6 +70,8 @@ export interface Slapd {
   userDn(uid: string, ou?: string): string;
   /** Total connections slapd has accepted so far (cn=Monitor). */
   totalConnections(): Promise<number>;
+  /** What each open connection is bound as ('' for anonymous), the monitor query's own included (cn=Monitor). */
+  boundAs(): Promise<string[]>;
   stop(): Promise<void>;
 }
 
@@ -173,6 +182,7 @@ ${members.map((m) => `memberUid: ${m}`).join('\n')}
     `dn: ${SUFFIX}\nobjectClass: top\nobjectClass: dcObject\nobjectClass: organization\no: Example Org\ndc: example\n`,
     ...ous,
     `dn: ${SERVICE_DN}\nobjectClass: person\ncn: broker\nsn: service\nuserPassword: ${hash(SERVICE_PW)}\n`,
+    `dn: ${PROBE_DN}\nobjectClass: person\ncn: probe\nsn: service\nuserPassword: ${hash(PROBE_PW)}\n`,
     ...people,
     ...groups,
     ...teams,
@@ -182,7 +192,8 @@ ${members.map((m) => `memberUid: ${m}`).join('\n')}
   const url = `ldap://127.0.0.1:${port}`;
   const ldapsUrl = `ldaps://127.0.0.1:${ldapsPort}`;
   await run('slaptest', ['-Q', '-u', '-f', path.join(dir, 'slapd.conf')]);
-  await run('/usr/sbin/slapd', ['-f', path.join(dir, 'slapd.conf'), '-h', `${url}/ ${ldapsUrl}/`]);
+  const unnamed = `ldap://${UNNAMED_ADDRESS}:${port}/ ldaps://${UNNAMED_ADDRESS}:${ldapsPort}/`;
+  await run('/usr/sbin/slapd', ['-f', path.join(dir, 'slapd.conf'), '-h', `${url}/ ${ldapsUrl}/ ${unnamed}`]);
   for (let i = 0; ; i++) {
     try {
       await run('ldapwhoami', ['-x', '-H', url, '-D', ROOT_DN, '-w', ROOT_PW]);
@@ -207,6 +218,11 @@ ${members.map((m) => `memberUid: ${m}`).join('\n')}
     async totalConnections() {
       const { stdout } = await run('ldapsearch', ['-x', '-LLL', '-H', url, '-D', ROOT_DN, '-w', ROOT_PW, '-b', 'cn=Total,cn=Connections,cn=Monitor', '-s', 'base', 'monitorCounter']);
       return Number(/monitorCounter: (\d+)/.exec(stdout)?.[1] ?? NaN);
+    },
+    async boundAs() {
+      const { stdout } = await run('ldapsearch', ['-x', '-LLL', '-o', 'ldif-wrap=no', '-H', url, '-D', ROOT_DN, '-w', ROOT_PW, '-b', 'cn=Connections,cn=Monitor', '-s', 'one', '(objectClass=monitorConnection)', 'monitorConnectionAuthzDN']);
+      const entries = stdout.split(/\n\s*\n/).filter((e) => e.trim() !== '');
+      return entries.map((e) => /^monitorConnectionAuthzDN: (.*)$/m.exec(e)?.[1] ?? '');
     },
     async stop() {
       const pidFile = path.join(dir, 'slapd.pid');

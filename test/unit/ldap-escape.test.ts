@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { escapeDnValue, escapeFilterValue, fillDn, fillFilter, slugify } from '../../src/providers/ldap-escape.js';
-import { renderLoginPage } from '../../src/providers/login-page.js';
+import { LOGIN_PAGE_HEADERS, renderLoginPage } from '../../src/providers/login-page.js';
 
 describe('RFC 4515 filter escaping', () => {
   it.each([
@@ -55,5 +55,13 @@ describe('login page', () => {
     expect(html).toContain('<label for="username">');
     expect(html).toContain('autocomplete="current-password"');
     expect(html).toContain('role="alert"');
+  });
+
+  it('cannot be framed, and its post may redirect to another origin (no form-action)', () => {
+    const csp = LOGIN_PAGE_HEADERS['Content-Security-Policy'];
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).not.toContain('form-action');
+    expect(LOGIN_PAGE_HEADERS['X-Frame-Options']).toBe('DENY');
   });
 });
