@@ -13,7 +13,8 @@ import type { AddressInfo } from 'node:net';
 import { Client } from 'ldapts';
 import * as client from 'openid-client';
 import { startTestBroker, type TestBroker } from '../test/support/broker.js';
-import { CookieJar, fetchWithJar, loginAtOp, startTestOp, type TestOp } from '../test/support/oidc-op.js';
+import { CookieJar, fetchWithJar } from '../test/support/cookie-jar.js';
+import { loginAtOp, startTestOp, type TestOp } from '../test/support/oidc-op.js';
 import { freePort, SERVICE_DN, SERVICE_PW, startSlapd, SUFFIX, type Slapd } from '../test/support/slapd.js';
 import { startTykStub, type TykStub } from '../test/support/tyk-stub.js';
 

@@ -12,7 +12,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import * as jose from 'jose';
 import { startTestBroker, type TestBroker } from '../support/broker.js';
-import { CookieJar, fetchWithJar, loginAtOp, startTestOp, type TestOp } from '../support/oidc-op.js';
+import { CookieJar, fetchWithJar } from '../support/cookie-jar.js';
+import { loginAtOp, startTestOp, type TestOp } from '../support/oidc-op.js';
 import { freePort } from '../support/slapd.js';
 import { startTykStub, type TykStub } from '../support/tyk-stub.js';
 

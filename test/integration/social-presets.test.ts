@@ -16,6 +16,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import express, { type Request, type Response } from 'express';
 import { startTestBroker, type TestBroker } from '../support/broker.js';
 import { startTykStub, type TykStub } from '../support/tyk-stub.js';
+import { CookieJar, fetchWithJar } from '../support/cookie-jar.js';
 
 type Json = Record<string, unknown>;
 const CRED = 'dashboard-credential-for-social-tests';
@@ -715,25 +716,16 @@ interface Page {
 }
 
 /** Follows nothing by itself; keeps the cookies the broker sets (the fakes set none). */
+/** One browser: its cookies (the broker's flow cookie among them) go with every request it makes. */
 class Browser {
-  private readonly cookies = new Map<string, string>();
+  private readonly jar = new CookieJar();
 
   hasFlowCookie(): boolean {
-    return this.cookies.has('_gothic_session');
+    return this.jar.get(broker.url, '_gothic_session') !== undefined;
   }
 
   async get(url: string): Promise<Page> {
-    const toBroker = new URL(url).origin === new URL(broker.url).origin;
-    const headers: Record<string, string> = {};
-    if (toBroker && this.cookies.size > 0) headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
-    const res = await fetch(url, { headers, redirect: 'manual' });
-    if (toBroker) {
-      for (const c of res.headers.getSetCookie()) {
-        const pair = c.split(';')[0] ?? '';
-        const i = pair.indexOf('=');
-        if (i > 0) this.cookies.set(pair.slice(0, i).trim(), pair.slice(i + 1).trim());
-      }
-    }
+    const res = await fetchWithJar(url, this.jar);
     return { status: res.status, location: res.headers.get('location') ?? '', body: await res.text() };
   }
 }

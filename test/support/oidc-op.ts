@@ -9,6 +9,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as jose from 'jose';
 import Provider from 'oidc-provider';
+import { fetchWithJar, type CookieJar } from './cookie-jar.js';
 
 export const OP_ACCOUNTS: Record<string, Record<string, unknown>> = {
   alice: { email: 'alice@example.com', email_verified: true, given_name: 'Alice', family_name: 'Anders', name: 'Alice Anders', groups: ['devs', 'admins', 'devs'] },
@@ -151,37 +152,6 @@ export async function startTestOp(opts: { redirectUris: string[]; clients: OpCli
     provider.callback()(req, res);
   });
   return op;
-}
-
-/** A minimal cookie jar for driving browsers' redirects over fetch. */
-export class CookieJar {
-  private cookies = new Map<string, Map<string, string>>();
-  header(url: string): string {
-    const jar = this.cookies.get(new URL(url).host);
-    return jar ? [...jar].map(([k, v]) => `${k}=${v}`).join('; ') : '';
-  }
-  store(url: string, res: Response): void {
-    const host = new URL(url).host;
-    const jar = this.cookies.get(host) ?? new Map<string, string>();
-    for (const c of res.headers.getSetCookie()) {
-      const [pair] = c.split(';');
-      const i = (pair ?? '').indexOf('=');
-      if (i > 0) jar.set(pair!.slice(0, i).trim(), pair!.slice(i + 1).trim());
-    }
-    this.cookies.set(host, jar);
-  }
-  get(url: string, name: string): string | undefined {
-    return this.cookies.get(new URL(url).host)?.get(name);
-  }
-}
-
-export async function fetchWithJar(url: string, jar: CookieJar, init: RequestInit = {}): Promise<Response> {
-  const headers = new Headers(init.headers);
-  const cookie = jar.header(url);
-  if (cookie) headers.set('cookie', cookie);
-  const res = await fetch(url, { ...init, headers, redirect: 'manual' });
-  jar.store(url, res);
-  return res;
 }
 
 /**
