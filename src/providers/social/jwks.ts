@@ -27,9 +27,15 @@ export function asymmetricAlgorithms(supported: readonly string[] | undefined): 
   return algs.length > 0 ? algs : ['RS256'];
 }
 
+/** One download of the IdP's keys; jose keeps each key imported inside the set, so it is built once. */
+interface KeySet {
+  getKey: ReturnType<typeof jose.createLocalJWKSet>;
+  at: number;
+}
+
 export class IdpKeys {
-  private keys?: { set: jose.JSONWebKeySet; at: number };
-  private inflight?: Promise<jose.JSONWebKeySet>;
+  private keys?: KeySet;
+  private inflight?: Promise<KeySet>;
   private tokens: number;
   private refilledAt: number;
   private readonly now: () => number;
@@ -42,7 +48,7 @@ export class IdpKeys {
 
   /** Verifies the compact JWS's signature with the IdP's key for its `kid`; throws FlowError otherwise. */
   async verify(jws: string, algorithms: string[]): Promise<void> {
-    const check = (set: jose.JSONWebKeySet) => jose.compactVerify(jws, jose.createLocalJWKSet(set), { algorithms });
+    const check = (set: KeySet) => jose.compactVerify(jws, set.getKey, { algorithms });
     const set = await this.current();
     try {
       await check(set);
@@ -51,7 +57,7 @@ export class IdpKeys {
       if (!(err instanceof jose.errors.JWKSNoMatchingKey)) throw this.rejected(err);
     }
     // Another login may have refetched meanwhile; otherwise spend a token on a refetch.
-    const newer = this.keys && this.keys.set !== set ? this.keys.set : this.takeToken() ? await this.fetch() : undefined;
+    const newer = this.keys && this.keys !== set ? this.keys : this.takeToken() ? await this.fetch() : undefined;
     if (!newer) throw this.rejected(new jose.errors.JWKSNoMatchingKey());
     try {
       await check(newer);
@@ -65,14 +71,14 @@ export class IdpKeys {
     return new FlowError(`id_token signature rejected: ${what}`);
   }
 
-  private async current(): Promise<jose.JSONWebKeySet> {
+  private async current(): Promise<KeySet> {
     const maxAge = this.o.maxAgeMs ?? 10 * 60 * 1000;
-    if (this.keys && this.now() - this.keys.at < maxAge) return this.keys.set;
+    if (this.keys && this.now() - this.keys.at < maxAge) return this.keys;
     try {
       return await this.fetch();
     } catch (err) {
       // A stale set still verifies tokens signed with keys the IdP has not rotated away.
-      if (this.keys) return this.keys.set;
+      if (this.keys) return this.keys;
       throw err;
     }
   }
@@ -91,14 +97,14 @@ export class IdpKeys {
   }
 
   /** One download at a time; concurrent logins share it. */
-  private fetch(): Promise<jose.JSONWebKeySet> {
+  private fetch(): Promise<KeySet> {
     this.inflight ??= this.download().finally(() => {
       this.inflight = undefined;
     });
     return this.inflight;
   }
 
-  private async download(): Promise<jose.JSONWebKeySet> {
+  private async download(): Promise<KeySet> {
     const url = new URL(this.o.uri);
     if (url.protocol !== 'https:' && !(this.o.allowHttp && url.protocol === 'http:')) {
       throw new FlowError(`jwks_uri ${url.origin} is not https`);
@@ -114,8 +120,7 @@ export class IdpKeys {
     if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'object' && k !== null)) {
       throw new FlowError(`the IdP's jwks_uri answered ${res.status} without a JSON key set`);
     }
-    const set = { keys: keys as jose.JWK[] };
-    this.keys = { set, at: this.now() };
-    return set;
+    this.keys = { getKey: jose.createLocalJWKSet({ keys: keys as jose.JWK[] }), at: this.now() };
+    return this.keys;
   }
 }
