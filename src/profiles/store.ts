@@ -78,7 +78,7 @@ export class ProfileStore extends EventEmitter<{ change: []; warning: [string] }
     });
   }
 
-  /** Write the current set to disk (POST /api/profiles/save). */
+  /** Write the running set over the file (POST /api/profiles/save): on purpose, e.g. to restore it; backed up first. */
   flush(): Promise<void> {
     return this.serial(() => this.persist(this.profiles));
   }
