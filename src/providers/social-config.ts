@@ -37,7 +37,10 @@ export interface SocialConfig {
   CallbackBaseURL: string;
   FailureRedirect: string;
   JWE: { Enabled: boolean; PrivateKeyLocation: string };
-  /** Ours: seconds a login may spend at the IdP before its state expires (default 600). */
+  /**
+   * Ours: seconds a login may spend at the IdP before its state expires (default 300: enough to sign in with
+   * MFA, as Keycloak's 5-minute login action timeout; shorter means less room for a flood of login starts).
+   */
   LoginTimeout: number;
 }
 
@@ -75,7 +78,7 @@ export function readSocialConfig(r: FieldReader): SocialConfig {
     CallbackBaseURL: r.url('CallbackBaseURL', true),
     FailureRedirect: r.url('FailureRedirect'),
     JWE: { Enabled: jwe.bool('Enabled'), PrivateKeyLocation: jwe.string('PrivateKeyLocation') },
-    LoginTimeout: r.int('LoginTimeout', 600),
+    LoginTimeout: r.int('LoginTimeout', 300),
   };
   if (c.LoginTimeout < 1 || c.LoginTimeout > 3600) r.error('LoginTimeout', 'must be between 1 and 3600 seconds');
   if (c.JWE.Enabled && c.JWE.PrivateKeyLocation === '') {

@@ -57,7 +57,7 @@ export function createSocialProvider(profile: Profile, deps: ProviderDeps): Prov
       const url = await handler.authorizationUrl(redirectUri(name), secrets);
       const id = ensureBrowserId(req, res, { secret, secure, path: cookiePath, maxAgeSeconds: cfg.LoginTimeout });
       const flow: Flow = { binding: bindingOf(id), profileId: profile.ID, provider: name, secrets };
-      await deps.flowState.put(FLOW_KEY + secrets.state, flow, cfg.LoginTimeout);
+      await deps.flowState.put(FLOW_KEY + secrets.state, flow, cfg.LoginTimeout, profile.ID);
       return { kind: 'redirect', url: url.toString() };
     } catch (err) {
       return failure(err instanceof FlowError ? err.message : `cannot start the login: ${describe(err)}`);

@@ -12,24 +12,37 @@ function sign(value: string, secret: string): string {
   return createHmac('sha256', secret).update(value).digest('base64url');
 }
 
-function readCookie(req: Request, name: string): string | undefined {
+/** Every value of cookie `name` (a browser may send several, e.g. TIB's own `_gothic_session` at Path=/). */
+function readCookies(req: Request, name: string): string[] {
   const header = req.headers.cookie ?? '';
+  const values: string[] = [];
   for (const part of header.split(';')) {
     const i = part.indexOf('=');
-    if (i > 0 && part.slice(0, i).trim() === name) return decodeURIComponent(part.slice(i + 1).trim());
+    if (i > 0 && part.slice(0, i).trim() === name) values.push(part.slice(i + 1).trim());
   }
-  return undefined;
+  return values;
 }
 
-/** The verified browser id from the cookie, or undefined (missing, tampered, or signed with another secret). */
-export function browserId(req: Request, secret: string): string | undefined {
-  const raw = readCookie(req, FLOW_COOKIE);
-  const dot = raw?.lastIndexOf('.') ?? -1;
-  if (!raw || dot <= 0) return undefined;
+/** The id a cookie value carries when its signature verifies. Our values are base64url, never percent-encoded. */
+function verified(raw: string, secret: string): string | undefined {
+  const dot = raw.lastIndexOf('.');
+  if (dot <= 0) return undefined;
   const id = raw.slice(0, dot);
   const given = Buffer.from(raw.slice(dot + 1));
   const expected = Buffer.from(sign(id, secret));
   return given.length === expected.length && timingSafeEqual(given, expected) ? id : undefined;
+}
+
+/**
+ * The verified browser id from the cookie, or undefined (missing, malformed, tampered, or signed with another
+ * secret): a bad cookie is ignored, never an error.
+ */
+export function browserId(req: Request, secret: string): string | undefined {
+  for (const raw of readCookies(req, FLOW_COOKIE)) {
+    const id = verified(raw, secret);
+    if (id) return id;
+  }
+  return undefined;
 }
 
 /** Reuses this browser's id (so logins in two tabs both work) or sets a new one. */
