@@ -16,11 +16,17 @@ function customString(raw: Record<string, unknown>, setting: string, field: stri
   return ok(v);
 }
 
-/** CustomEmailField claim, else the provider's email, else TIB's fallback address. */
+/**
+ * CustomEmailField claim, else the provider's email, else TIB's fallback address; but when the profile asks
+ * for a claim and neither it nor an email came, the login fails naming the claim. TIB's fallback would sign
+ * every such user in as the same Dashboard user.
+ */
 export function resolveEmail(profile: Pick<Profile, 'CustomEmailField'>, identity: Identity): Result<string> {
-  if (profile.CustomEmailField) {
-    const custom = customString(identity.raw, 'CustomEmailField', profile.CustomEmailField);
+  const field = profile.CustomEmailField;
+  if (field) {
+    const custom = customString(identity.raw, 'CustomEmailField', field);
     if (!custom.ok || custom.value !== '') return custom;
+    if (!identity.email) return fail(`CustomEmailField "${field}": the identity provider sent no such claim (and no email)`);
   }
   return ok(identity.email || FALLBACK_EMAIL);
 }

@@ -23,7 +23,7 @@ export interface SocialProviderEntry {
   DiscoverURL: string;
   SkipUserInfoRequest: boolean;
   DisableAuthHeaderProviderDomain: string;
-  /** Ours: accept an OIDC email claim the IdP marks `email_verified: false` (default false). */
+  /** Ours: accept an email the provider does not mark verified (`email_verified: false`, or no flag in a preset's API); default false. */
   AllowUnverifiedEmail: boolean;
   // Ours: endpoint overrides for the OAuth presets (GitHub Enterprise, Salesforce sandboxes, ...).
   AuthURL: string;

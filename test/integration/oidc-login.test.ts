@@ -22,7 +22,7 @@ const ADMIN = 'dashboard-admin-secret-for-oidc-tests';
 const CLIENT_SECRET = 'oidc-client-secret-never-logged';
 const SESSION_SECRET = 'session-secret-for-oidc-tests-0123456789';
 const MAPPING = { devs: 'team-devs', admins: 'team-admins', partners: 'team-partners' };
-const PROFILES = ['dash', 'portal', 'redirecting', 'short', 'jwe', 'jwe-wrong-key', 'no-email-scope', 'fresh', 'flood', 'down'];
+const PROFILES = ['dash', 'portal', 'redirecting', 'short', 'jwe', 'jwe-wrong-key', 'no-email-scope', 'fresh', 'flood', 'down', 'lenient', 'custom-email'];
 
 let op: TestOp;
 let stub: TykStub;
@@ -113,6 +113,8 @@ beforeAll(async () => {
       profile('fresh'),
       profile('flood'),
       profile('down', {}, {}, { FailureRedirect: `${stub.url}/login-failed` }),
+      profile('lenient', {}, { AllowUnverifiedEmail: true }),
+      profile('custom-email', { CustomEmailField: 'upn' }),
     ],
   });
 }, 60_000);
@@ -142,7 +144,7 @@ describe('the authorization-code flow', () => {
     expect(cookie).toMatch(/HttpOnly/);
     expect(cookie).toMatch(/SameSite=Lax/);
     expect(cookie).toMatch(/Path=\/auth\//);
-    expect(cookie).toMatch(/Max-Age=600/);
+    expect(cookie).toMatch(/Max-Age=300/); // LoginTimeout's default
     expect(cookie).not.toMatch(/Secure/); // plain-http CallbackBaseURL in this test
 
     expect(res.status).toBe(302);
@@ -213,6 +215,38 @@ describe('the authorization-code flow', () => {
   });
 });
 
+describe('email verification', () => {
+  it('a string "TRUE" counts as verified', async () => {
+    expect((await login('dash', 'carol')).res.status).toBe(302);
+    expect(stub.requests.find((r) => r.path === '/api/sso')?.body).toMatchObject({ EmailAddress: 'carol@example.com' });
+  });
+
+  it('an email only in userinfo, verified there', async () => {
+    expect((await login('dash', 'uma')).res.status).toBe(302);
+    expect(stub.requests.find((r) => r.path === '/api/sso')?.body).toMatchObject({ EmailAddress: 'uma@example.com' });
+  });
+
+  it('AllowUnverifiedEmail on the UseProviders entry lets an unverified address in', async () => {
+    expect((await login('lenient', 'trudy')).res.status).toBe(302);
+    expect(stub.requests.find((r) => r.path === '/api/sso')?.body).toMatchObject({ EmailAddress: 'alice@example.com' });
+  });
+});
+
+describe('the login cookie', () => {
+  it('a malformed _gothic_session is ignored at the start: a new one is set', async () => {
+    const start = await fetch(`${base}/auth/dash/openid-connect`, { headers: { cookie: '_gothic_session=%E0%A4%A' }, redirect: 'manual' });
+    expect(start.status).toBe(302);
+    expect(start.headers.getSetCookie().find((c) => c.startsWith('_gothic_session='))).toMatch(/^_gothic_session=[\w-]{43}\.[\w-]{43};/);
+  });
+
+  it("beside another _gothic_session (TIB's own, at Path=/), the valid one is found", async () => {
+    const flow = await toCallback('dash', 'alice');
+    const ours = flow.jar.get(base, '_gothic_session') ?? '';
+    const res = await fetch(flow.callback, { headers: { cookie: `_gothic_session=%E0%A4%A; _gothic_session=MTY4-tib-gorilla-cookie; _gothic_session=${ours}` }, redirect: 'manual' });
+    expect(res.status).toBe(302);
+  });
+});
+
 describe('rejected logins', () => {
   it('a tampered id_token signature', async () => {
     const flow = await toCallback('dash', 'alice');
@@ -258,6 +292,26 @@ describe('rejected logins', () => {
   it('an email address the IdP has not verified', async () => {
     const { res } = await login('dash', 'mallory');
     await expectRejected(res, /not verified/);
+  });
+
+  it('an email_verified of "false" as a string, as some IdPs send it', async () => {
+    const { res } = await login('dash', 'trudy');
+    await expectRejected(res, /not verified \(email_verified: \\?"false\\?" in the/);
+  });
+
+  it("a userinfo address other than the id_token's verified one, without a flag of its own", async () => {
+    const { res } = await login('dash', 'eve');
+    await expectRejected(res, /not verified \(userinfo gives another address/);
+  });
+
+  it('a CustomEmailField claim the IdP does not send, for a user without an email: refused naming the claim, not the shared fallback address', async () => {
+    const { res } = await login('custom-email', 'noemail');
+    await expectRejected(res, /CustomEmailField \\?"upn\\?": the identity provider sent no such claim/);
+  });
+
+  it('a malformed _gothic_session cookie at the callback: the usual "another browser" refusal, not a 500', async () => {
+    const flow = await toCallback('dash', 'alice');
+    await expectRejected(await fetch(flow.callback, { headers: { cookie: '_gothic_session=%E0%A4%A' }, redirect: 'manual' }), /another browser/);
   });
 
   it('the user cancelling at the IdP (access_denied), and a callback without state', async () => {

@@ -64,6 +64,8 @@ interface OAuth2Provider {
   /** ProfileURL / EmailURL overrides (paths on the fake); AuthURL and TokenURL always point at the fake. */
   overrides: { ProfileURL?: string; EmailURL?: string };
   expected: Expected;
+  /** The user endpoint's answer with the provider's documented verified flag saying no. */
+  unverified?(body: Json): Json;
 }
 
 const OAUTH2: OAuth2Provider[] = [
@@ -100,6 +102,7 @@ const OAUTH2: OAuth2Provider[] = [
       },
     ],
     overrides: { ProfileURL: '/google/oauth2/v2/userinfo' },
+    unverified: (b) => ({ ...b, verified_email: false }),
     expected: { userId: '108204268033311374519', email: 'ada.lovelace@example.com', displayName: 'Ada Lovelace' },
   },
   {
@@ -229,6 +232,7 @@ const OAUTH2: OAuth2Provider[] = [
       },
     ],
     overrides: { ProfileURL: '/dropbox/2/users/get_current_account' },
+    unverified: (b) => ({ ...b, email_verified: false }),
     expected: { userId: 'dbid:AAH4f99T0taONIb-OurWxbNQ6ywGRopQngc', email: 'franz@dropbox.com', displayName: 'Franz Ferdinand' },
   },
   {
@@ -267,6 +271,7 @@ const OAUTH2: OAuth2Provider[] = [
       },
     ],
     overrides: { ProfileURL: '/digitalocean/v2/account' },
+    unverified: (b) => ({ account: { ...(b.account as Json), email_verified: false } }),
     // goth's digitalocean user has no first or last name: TIB's DisplayName is the email.
     expected: { userId: 'b6fr89dbf6d9156cace5f3c78dc9851d957381ef', email: 'sammy@digitalocean.com', displayName: 'sammy@digitalocean.com' },
   },
@@ -365,6 +370,8 @@ const OAUTH2: OAuth2Provider[] = [
       },
     ],
     overrides: {},
+    // Some APIs send the flag as a string; "false" is false.
+    unverified: (b) => ({ ...b, email_verified: 'false' }),
     expected: { userId: '005x00000012Q9P', email: 'alan.van@example.com', displayName: 'Alan Van' },
   },
 ];
@@ -439,6 +446,8 @@ interface FakeProviders {
   tokenRequests: Record<string, number>;
   /** The next token request of that provider answers this instead. */
   failNextToken: Partial<Record<string, { status: number; body: Json }>>;
+  /** The next user endpoint answer of that provider says its email is not verified. */
+  unverifiedNext: Partial<Record<string, boolean>>;
   close(): Promise<void>;
 }
 
@@ -517,6 +526,10 @@ function mountOAuth2(app: express.Express, fake: FakeProviders, p: OAuth2Provide
       }
       const wrong = wrongOf([...Object.entries(r.query ?? {}).map(([k, v]) => str(req.query[k]) !== v && `query ${k}=${String(req.query[k])}`), r.check?.(req)]);
       if (wrong.length > 0) return res.status(400).json({ message: problem(`${r.method} ${r.path}: ${wrong.join(', ')}`) });
+      if (r === p.resources[0] && p.unverified && fake.unverifiedNext[p.name]) {
+        delete fake.unverifiedNext[p.name];
+        return res.json(p.unverified(r.body as Json));
+      }
       if (typeof r.body === 'string') return res.type('application/json').send(r.body);
       res.json(r.body);
     };
@@ -617,6 +630,7 @@ async function startFakeProviders(): Promise<FakeProviders> {
     secrets: [],
     tokenRequests: {},
     failNextToken: {},
+    unverifiedNext: {},
     close: async () => undefined,
   };
   for (const p of OAUTH2) mountOAuth2(app, fake, p);
@@ -644,7 +658,8 @@ let idp: FakeProviders;
 let stub: TykStub;
 let broker: TestBroker;
 
-function useProviders() {
+/** `strict`: no entry sets AllowUnverifiedEmail; otherwise linkedin does, as its API states no verification. */
+function useProviders(strict = false) {
   const at = (path: string) => `${idp.url}${path}`;
   return [
     ...OAUTH2.map((p) => ({
@@ -654,6 +669,7 @@ function useProviders() {
       AuthURL: at(p.authorize),
       TokenURL: at(p.token),
       ...Object.fromEntries(Object.entries(p.overrides).map(([k, v]) => [k, at(v ?? '')])),
+      ...(p.name === 'linkedin' && !strict ? { AllowUnverifiedEmail: true } : {}),
     })),
     {
       Name: 'twitter',
@@ -666,10 +682,10 @@ function useProviders() {
   ];
 }
 
-const PROFILES = { dashboard: 'social-dashboard', portal: 'social-portal' } as const;
+const PROFILES = { dashboard: 'social-dashboard', portal: 'social-portal', strict: 'social-strict' } as const;
 
 function profiles(callbackBase: string) {
-  const profile = (id: string, ActionType: string, ReturnURL: string) => ({
+  const profile = (id: string, ActionType: string, ReturnURL: string, strict = false) => ({
     ID: id,
     Name: `Social ${id}`,
     OrgID: 'org-1',
@@ -677,11 +693,12 @@ function profiles(callbackBase: string) {
     ProviderName: 'SocialProvider',
     ReturnURL,
     IdentityHandlerConfig: { DashboardCredential: CRED },
-    ProviderConfig: { CallbackBaseURL: callbackBase, UseProviders: useProviders() },
+    ProviderConfig: { CallbackBaseURL: callbackBase, UseProviders: useProviders(strict) },
   });
   return [
     profile(PROFILES.dashboard, 'GenerateOrLoginUserProfile', `${stub.url}/tap`),
     profile(PROFILES.portal, 'GenerateOrLoginDeveloperProfile', `${stub.url}/portal/sso/`),
+    profile(PROFILES.strict, 'GenerateOrLoginUserProfile', `${stub.url}/tap`, true),
   ];
 }
 
@@ -837,6 +854,32 @@ describe('the state binds a callback to one login in one browser', () => {
     expectRefused(await new Browser().get(callbackUrl));
     expect(lastFailureLog()).toContain('belongs to another browser');
     expect(ssoCalls()).toHaveLength(0);
+  });
+});
+
+describe("email verification: each provider's documented flag (issue 8 item 6)", () => {
+  const flagged = OAUTH2.filter((p) => p.unverified).map((p) => p.name);
+
+  it('covers every preset with a verified flag', () => {
+    expect(flagged).toEqual(['gplus', 'dropbox', 'digitalocean', 'salesforce']);
+  });
+
+  it.each(flagged)('%s: an address the provider does not mark verified is refused', async (name) => {
+    idp.unverifiedNext[name] = true;
+    expectRefused(await login(PROFILES.strict, name));
+    expect(lastFailureLog()).toContain(`${name} does not say the email address is verified`);
+    expect(ssoCalls()).toHaveLength(0);
+  });
+
+  it('linkedin, whose API states no verification, is refused without AllowUnverifiedEmail', async () => {
+    expectRefused(await login(PROFILES.strict, 'linkedin'));
+    expect(lastFailureLog()).toContain('linkedin does not say whether the email address is verified');
+    expect(ssoCalls()).toHaveLength(0);
+  });
+
+  it.each(['github', 'bitbucket', 'twitter', 'gplus'])('%s: a verified address signs in without AllowUnverifiedEmail', async (name) => {
+    expect((await login(PROFILES.strict, name)).status).toBe(302);
+    expect(ssoCalls()).toHaveLength(1);
   });
 });
 

@@ -17,6 +17,20 @@ export const OP_ACCOUNTS: Record<string, Record<string, unknown>> = {
   noemail: { given_name: 'No', family_name: 'Email', groups: [] },
   /** Claims alice's address without having verified it. */
   mallory: { email: 'alice@example.com', email_verified: false, given_name: 'Mallory', family_name: 'M', name: 'Mallory M', groups: ['admins'] },
+  /** The same, with the flag as a string, as some IdPs send it. */
+  trudy: { email: 'alice@example.com', email_verified: 'false', given_name: 'Trudy', family_name: 'T', name: 'Trudy T', groups: ['admins'] },
+  /** A string "TRUE" counts as verified. */
+  carol: { email: 'carol@example.com', email_verified: 'TRUE', given_name: 'Carol', family_name: 'C', name: 'Carol C', groups: [] },
+  /** Her own verified address in the id_token; userinfo (OP_USERINFO) gives alice's, without a flag. */
+  eve: { email: 'eve@example.com', email_verified: true, given_name: 'Eve', family_name: 'E', name: 'Eve E', groups: ['admins'] },
+  /** No email in the id_token; userinfo (OP_USERINFO) gives a verified one. */
+  uma: { given_name: 'Uma', family_name: 'U', name: 'Uma U', groups: [] },
+};
+
+/** Claims that differ in the userinfo answer (undefined: left out), for accounts whose two sources disagree. */
+export const OP_USERINFO: Record<string, Record<string, unknown>> = {
+  eve: { email: 'alice@example.com', email_verified: undefined },
+  uma: { email: 'uma@example.com', email_verified: true },
 };
 
 export interface OpClient {
@@ -77,7 +91,7 @@ export async function startTestOp(opts: { redirectUris: string[]; clients: OpCli
       jwks: { keys: [jwk] },
       findAccount: (_ctx, id) => {
         const claims = OP_ACCOUNTS[id];
-        return claims ? { accountId: id, claims: () => ({ sub: id, ...claims }) } : undefined;
+        return claims ? { accountId: id, claims: (use: string) => ({ sub: id, ...claims, ...(use === 'userinfo' ? OP_USERINFO[id] : {}) }) } : undefined;
       },
       claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name', 'given_name', 'family_name'], groups: ['groups'] },
       scopes: ['openid', 'email', 'profile', 'groups'],

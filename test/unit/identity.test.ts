@@ -56,6 +56,13 @@ describe('claims (spec 5.9)', () => {
     expect(resolveEmail({ CustomEmailField: 'upn' }, identity({ raw: { upn: 42 } }))).toEqual({ ok: false, reason: 'CustomEmailField "upn" is a number, expected a string' });
   });
 
+  it('email: a CustomEmailField claim that is missing, null or empty, with no provider email, fails naming the claim (never the shared fallback)', () => {
+    const reason = 'CustomEmailField "upn": the identity provider sent no such claim (and no email)';
+    for (const raw of [{}, { upn: null }, { upn: '' }]) {
+      expect(resolveEmail({ CustomEmailField: 'upn' }, identity({ email: '', raw }))).toEqual({ ok: false, reason });
+    }
+  });
+
   it('user id: CustomUserIDField, else the provider id; wrong type fails', () => {
     expect(resolveUserId({ CustomUserIDField: 'user_id' }, identity({ raw: { user_id: '005x' } }))).toEqual({ ok: true, value: '005x' });
     expect(resolveUserId({ CustomUserIDField: '' }, identity())).toEqual({ ok: true, value: 'u1' });

@@ -7,6 +7,7 @@
  */
 import type { Identity } from '../../identity/identity.js';
 import type { SocialProviderEntry } from '../social-config.js';
+import { verifiedFlag } from './email-verified.js';
 import { describe, FlowError, type FlowSecrets, type RedirectHandler } from './handler.js';
 import { oauth1Header } from './oauth1.js';
 
@@ -34,6 +35,11 @@ interface OAuth2Preset {
   /** How the client authenticates at the token endpoint (default: client_id/client_secret in the body). */
   clientAuth?: 'body' | 'basic';
   person(profile: Json, emails: unknown): Person;
+  /**
+   * Where the provider says the email person() took is verified: the path of its documented flag in the user
+   * answer; 'picked' when person() takes only verified addresses; 'none' when the API has no such flag.
+   */
+  emailVerified: string[] | 'picked' | 'none';
 }
 
 const s = (v: unknown): string => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : '');
@@ -57,6 +63,7 @@ export const OAUTH2_PRESETS: Record<string, OAuth2Preset> = {
     auth: 'https://accounts.google.com/o/oauth2/auth',
     token: 'https://oauth2.googleapis.com/token',
     profile: 'https://www.googleapis.com/oauth2/v2/userinfo',
+    emailVerified: ['verified_email'],
     scopes: ['profile', 'email', 'openid'],
     pkce: true,
     authParams: { access_type: 'offline' },
@@ -66,6 +73,8 @@ export const OAUTH2_PRESETS: Record<string, OAuth2Preset> = {
     auth: 'https://github.com/login/oauth/authorize',
     token: 'https://github.com/login/oauth/access_token',
     profile: 'https://api.github.com/user',
+    // The public profile email can only be a verified address; else the primary and verified one.
+    emailVerified: 'picked',
     email: 'https://api.github.com/user/emails',
     scopes: ['read:user', 'user:email'],
     pkce: true,
@@ -78,6 +87,8 @@ export const OAUTH2_PRESETS: Record<string, OAuth2Preset> = {
     auth: 'https://www.linkedin.com/oauth/v2/authorization',
     token: 'https://www.linkedin.com/oauth/v2/accessToken',
     profile: 'https://api.linkedin.com/v2/me',
+    // The v2 emailAddress API states no verification; LinkedIn's OpenID Connect (openid-connect) sends email_verified.
+    emailVerified: 'none',
     email: 'https://api.linkedin.com/v2/emailAddress?q=members&projection=(elements*(handle~))',
     scopes: ['r_liteprofile', 'r_emailaddress'],
     pkce: false,
@@ -91,6 +102,7 @@ export const OAUTH2_PRESETS: Record<string, OAuth2Preset> = {
     auth: 'https://www.dropbox.com/oauth2/authorize',
     token: 'https://api.dropboxapi.com/oauth2/token',
     profile: 'https://api.dropboxapi.com/2/users/get_current_account',
+    emailVerified: ['email_verified'],
     profileMethod: 'POST',
     scopes: [],
     pkce: true,
@@ -100,6 +112,7 @@ export const OAUTH2_PRESETS: Record<string, OAuth2Preset> = {
     auth: 'https://cloud.digitalocean.com/v1/oauth/authorize',
     token: 'https://cloud.digitalocean.com/v1/oauth/token',
     profile: 'https://api.digitalocean.com/v2/account',
+    emailVerified: ['account', 'email_verified'],
     scopes: ['read'],
     pkce: false,
     person: (p) => ({ userId: s(get(p, 'account', 'uuid')), email: s(get(p, 'account', 'email')), firstName: '', lastName: '', displayName: s(get(p, 'account', 'email')) }),
@@ -108,6 +121,7 @@ export const OAUTH2_PRESETS: Record<string, OAuth2Preset> = {
     auth: 'https://bitbucket.org/site/oauth2/authorize',
     token: 'https://bitbucket.org/site/oauth2/access_token',
     profile: 'https://api.bitbucket.org/2.0/user',
+    emailVerified: 'picked',
     email: 'https://api.bitbucket.org/2.0/user/emails',
     scopes: ['account', 'email'],
     pkce: false,
@@ -122,6 +136,7 @@ export const OAUTH2_PRESETS: Record<string, OAuth2Preset> = {
     auth: 'https://login.salesforce.com/services/oauth2/authorize',
     token: 'https://login.salesforce.com/services/oauth2/token',
     profile: (token) => s(token.id),
+    emailVerified: ['email_verified'],
     scopes: [],
     pkce: true,
     person: (p) => ({ userId: s(p.user_id), email: s(p.email), firstName: s(p.first_name), lastName: s(p.last_name), displayName: s(p.display_name) }),
@@ -204,7 +219,18 @@ class OAuth2Handler implements RedirectHandler {
     }
     const person = this.p.person(profile, emails);
     if (!person.userId) throw new FlowError(`${this.entry.Name} returned no user id`);
+    this.checkVerified(person.email, profile);
     return { ...person, raw: profile, provider: this.entry.Name, accessToken };
+  }
+
+  /** The Dashboard and Portal sign users in by email: an address the provider has not verified could be anyone's. */
+  private checkVerified(email: string, profile: Json): void {
+    const where = this.p.emailVerified;
+    if (!email || where === 'picked' || this.entry.AllowUnverifiedEmail) return;
+    const fix = 'verify it at the provider, or set AllowUnverifiedEmail on this UseProviders entry';
+    if (where === 'none') throw new FlowError(`${this.entry.Name} does not say whether the email address is verified; ${fix}`);
+    const flag = get(profile, ...where);
+    if (verifiedFlag(flag) !== true) throw new FlowError(`${this.entry.Name} does not say the email address is verified (${where.join('.')}: ${JSON.stringify(flag) ?? 'missing'}); ${fix}`);
   }
 
   close(): void {}
@@ -214,6 +240,7 @@ const TWITTER = {
   requestToken: 'https://api.twitter.com/oauth/request_token',
   authorize: 'https://api.twitter.com/oauth/authorize',
   accessToken: 'https://api.twitter.com/oauth/access_token',
+  // include_email: twitter returns the address only when it is verified (else null): no flag to check.
   profile: 'https://api.twitter.com/1.1/account/verify_credentials.json?include_email=true',
 };
 

@@ -15,6 +15,7 @@ import type { Logger } from '../../log.js';
 import { ProviderSetupError } from '../provider.js';
 import type { SocialProviderEntry } from '../social-config.js';
 import { describe, FlowError, type FlowSecrets, type RedirectHandler } from './handler.js';
+import { oidcEmail } from './email-verified.js';
 import { asymmetricAlgorithms, IdpKeys } from './jwks.js';
 
 const REFRESH_MS = 60 * 60 * 1000;
@@ -140,10 +141,11 @@ export class OidcHandler implements RedirectHandler {
     if (!idClaims || !tokens.id_token) throw new FlowError('no id_token in the token response');
     await keys.verify(tokens.id_token, algorithms);
     let claims: Record<string, unknown> = { ...idClaims };
+    let userinfo: Record<string, unknown> | undefined;
     const hasUserinfo = config.serverMetadata().userinfo_endpoint !== undefined;
     if (!this.o.entry.SkipUserInfoRequest && hasUserinfo) {
       try {
-        const userinfo = await client.fetchUserInfo(config, tokens.access_token, idClaims.sub);
+        userinfo = await client.fetchUserInfo(config, tokens.access_token, idClaims.sub);
         const merged: Record<string, unknown> = { ...claims, ...userinfo };
         for (const k of PROTECTED) if (k in idClaims) merged[k] = (idClaims as Record<string, unknown>)[k];
         claims = merged;
@@ -153,12 +155,17 @@ export class OidcHandler implements RedirectHandler {
     }
     const str = (k: string) => (typeof claims[k] === 'string' ? (claims[k] as string) : '');
     // The Dashboard and Portal sign users in by email: an address the IdP has not verified could be anyone's.
-    if (str('email') && claims.email_verified === false && !this.o.entry.AllowUnverifiedEmail) {
-      throw new FlowError('the IdP says the email address is not verified (email_verified: false); verify it at the IdP, or set AllowUnverifiedEmail on this UseProviders entry');
+    const mail = oidcEmail(idClaims, userinfo);
+    if (mail.email && mail.verified === false && !this.o.entry.AllowUnverifiedEmail) {
+      throw new FlowError(`the email address is not verified (${mail.why}); verify it at the IdP, or set AllowUnverifiedEmail on this UseProviders entry`);
     }
+    // The raw claims carry the flag of the address used, never the id_token's flag beside userinfo's address.
+    if (mail.verified === undefined) delete claims.email_verified;
+    else claims.email_verified = mail.verified;
+    if (mail.email) claims.email = mail.email;
     return {
       userId: idClaims.sub,
-      email: str('email'),
+      email: mail.email,
       displayName: str('name'),
       firstName: str('given_name'),
       lastName: str('family_name'),
