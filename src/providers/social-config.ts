@@ -37,6 +37,8 @@ export interface SocialConfig {
   CallbackBaseURL: string;
   FailureRedirect: string;
   JWE: { Enabled: boolean; PrivateKeyLocation: string };
+  /** Ours: PEM CA bundle trusted for this profile's calls to its IdPs, instead of the system roots (empty: system roots). */
+  CAFile: string;
   /**
    * Ours: seconds a login may spend at the IdP before its state expires (default 300: enough to sign in with
    * MFA, as Keycloak's 5-minute login action timeout; shorter means less room for a flood of login starts).
@@ -78,6 +80,7 @@ export function readSocialConfig(r: FieldReader): SocialConfig {
     CallbackBaseURL: r.url('CallbackBaseURL', true),
     FailureRedirect: r.url('FailureRedirect'),
     JWE: { Enabled: jwe.bool('Enabled'), PrivateKeyLocation: jwe.string('PrivateKeyLocation') },
+    CAFile: r.string('CAFile'),
     LoginTimeout: r.int('LoginTimeout', 300),
   };
   if (c.LoginTimeout < 1 || c.LoginTimeout > 3600) r.error('LoginTimeout', 'must be between 1 and 3600 seconds');

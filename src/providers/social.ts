@@ -13,6 +13,7 @@ import { bindingOf, browserId, ensureBrowserId, sameBinding } from '../state/flo
 import { parseProviderConfig } from './config.js';
 import { ProviderSetupError, type Provider, type ProviderDeps, type ProviderOutcome } from './provider.js';
 import { describe, FlowError, type FlowSecrets, type RedirectHandler } from './social/handler.js';
+import { createIdpTransport, readCaFile } from './social/idp-fetch.js';
 import { OidcHandler, readJweKey } from './social/oidc.js';
 import { createOAuthHandler } from './social/oauth-presets.js';
 
@@ -38,9 +39,14 @@ export function createSocialProvider(profile: Profile, deps: ProviderDeps): Prov
   const { config: cfg } = parseProviderConfig('SocialProvider', profile.ProviderConfig);
   const log = getLogger('SOCIAL AUTH');
   const jweKey = cfg.JWE.Enabled ? readJweKey(cfg.JWE.PrivateKeyLocation, profile.ID) : undefined;
+  const ca = cfg.CAFile ? readCaFile(cfg.CAFile, profile.ID) : undefined;
+  const insecureSkipVerify = deps.config.SSLInsecureSkipVerify;
+  // TIB's switch for internal IdPs with self-signed certificates: said per profile, so no one misses it.
+  if (insecureSkipVerify) log.warn(`profile "${profile.ID}": SSLInsecureSkipVerify is true: TLS certificates of this profile's identity providers are NOT verified${ca ? ' (CAFile is ignored)' : ''}`);
+  const transport = createIdpTransport({ ca, insecureSkipVerify });
   const handlers = new Map<string, RedirectHandler>();
   for (const entry of cfg.UseProviders) {
-    handlers.set(entry.Name, entry.Name === 'openid-connect' ? new OidcHandler({ entry, profileId: profile.ID, log, jweKey }) : createOAuthHandler(entry));
+    handlers.set(entry.Name, entry.Name === 'openid-connect' ? new OidcHandler({ entry, profileId: profile.ID, log, jweKey, fetch: transport.fetch }) : createOAuthHandler(entry, transport.fetch));
   }
   const base = cfg.CallbackBaseURL.replace(/\/+$/, '');
   const redirectUri = (name: string) => `${base}/auth/${encodeURIComponent(profile.ID)}/${encodeURIComponent(name)}/callback`;
@@ -98,6 +104,7 @@ export function createSocialProvider(profile: Profile, deps: ProviderDeps): Prov
     callback,
     async close() {
       for (const h of handlers.values()) h.close();
+      await transport.close();
     },
   };
 }

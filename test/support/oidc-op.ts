@@ -3,9 +3,14 @@
  * port. Test accounts carry email, names and groups (an array, or a space-separated string). The HTTP
  * front counts discovery requests, can tamper with the next token or userinfo answer (bad signature,
  * wrong nonce re-signed with the OP's key, mismatched userinfo sub), rotates the signing key on demand,
- * stops and restarts; `login()` drives the OP's own login and consent pages over plain HTTP.
+ * stops and restarts; `login()` drives the OP's own login and consent pages. It serves plain HTTP, or HTTPS
+ * with a given certificate; it records how the client authenticated at each token request, can advertise
+ * other client authentication methods in discovery, and can play a token endpoint that compares Basic
+ * credentials without percent-decoding them (as many real ones do).
  */
+import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import * as jose from 'jose';
 import Provider from 'oidc-provider';
@@ -48,6 +53,14 @@ export interface Tamper {
   unknownKid?: boolean;
 }
 
+/** One call to the token endpoint: how the client authenticated, and the answer's status. */
+export interface TokenRequest {
+  auth: 'basic' | 'body';
+  /** The client id exactly as it appeared in the Basic credentials (before any decoding). */
+  basicUser?: string;
+  status: number;
+}
+
 export interface TestOp {
   issuer: string;
   discoveryUrl: string;
@@ -55,6 +68,11 @@ export interface TestOp {
   jwksRequests: number;
   /** Applied to the next token/userinfo answer, then cleared. */
   tamper: Tamper;
+  tokenRequests: TokenRequest[];
+  /** Compare Basic credentials literally (no percent-decoding), as HCL Domino, Gravitee and others do. */
+  rawBasicAuth: boolean;
+  /** Advertised in discovery as token_endpoint_auth_methods_supported instead of oidc-provider's list. */
+  authMethods?: string[];
   rotateKeys(): Promise<void>;
   /** Close the listener and every connection (the IdP is down). */
   stop(): Promise<void>;
@@ -68,12 +86,22 @@ async function signingKey(): Promise<jose.JWK> {
   return { ...(await jose.exportJWK(privateKey)), kid: `k-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`, use: 'sig', alg: 'RS256' };
 }
 
-export async function startTestOp(opts: { redirectUris: string[]; clients: OpClient[] }): Promise<TestOp> {
+/** Base64 of `id:secret` read literally, then form-encoded as RFC 6749 says, so oidc-provider's decoding undoes only that. */
+function literalBasic(authorization: string): string {
+  const basic = /^Basic (\S+)$/i.exec(authorization);
+  if (!basic) return authorization;
+  const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8');
+  const i = decoded.indexOf(':');
+  if (i < 0) return authorization;
+  return `Basic ${Buffer.from(`${encodeURIComponent(decoded.slice(0, i))}:${encodeURIComponent(decoded.slice(i + 1))}`).toString('base64')}`;
+}
+
+export async function startTestOp(opts: { redirectUris: string[]; clients: OpClient[]; tls?: { cert: string; key: string } }): Promise<TestOp> {
   let key = await signingKey();
-  const server = http.createServer();
+  const server = opts.tls ? https.createServer({ cert: fs.readFileSync(opts.tls.cert), key: fs.readFileSync(opts.tls.key) }) : http.createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
-  const issuer = `http://127.0.0.1:${port}`;
+  const issuer = `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
 
   const build = (jwk: jose.JWK) =>
     new Provider(issuer, {
@@ -100,6 +128,9 @@ export async function startTestOp(opts: { redirectUris: string[]; clients: OpCli
       pkce: { required: () => true },
       ttl: { AccessToken: 600, AuthorizationCode: 60, Grant: 3600, IdToken: 600, Interaction: 600, Session: 3600 },
       cookies: { keys: ['oidc-op-test-cookie-key'] },
+      // The OP fetches its test clients' keys from itself on loopback, which oidc-provider's SSRF guard refuses
+      // once a global undici dispatcher exists in this realm (the broker's undici import installs one).
+      fetch: (url, init) => fetch(url, { ...init, dispatcher: undefined } as RequestInit),
     });
   let provider = build(key);
   const op: TestOp = {
@@ -108,6 +139,8 @@ export async function startTestOp(opts: { redirectUris: string[]; clients: OpCli
     discoveryRequests: 0,
     jwksRequests: 0,
     tamper: {},
+    tokenRequests: [],
+    rawBasicAuth: false,
     async rotateKeys() {
       key = await signingKey();
       provider = build(key);
@@ -132,6 +165,26 @@ export async function startTestOp(opts: { redirectUris: string[]; clients: OpCli
     }
     if (path === '/.well-known/openid-configuration') op.discoveryRequests++;
     if (path === '/jwks') op.jwksRequests++;
+    if (path === '/token') {
+      const authorization = req.headers.authorization;
+      const basicUser = authorization ? Buffer.from(authorization.replace(/^Basic /i, ''), 'base64').toString('utf8').split(':')[0] : undefined;
+      const record: TokenRequest = { auth: authorization ? 'basic' : 'body', basicUser, status: 0 };
+      op.tokenRequests.push(record);
+      res.on('finish', () => (record.status = res.statusCode));
+      if (authorization && op.rawBasicAuth) req.headers.authorization = literalBasic(authorization);
+    }
+    const methods = op.authMethods;
+    if (path === '/.well-known/openid-configuration' && methods) {
+      const chunks: Buffer[] = [];
+      const end = res.end.bind(res);
+      res.write = ((chunk: Buffer | string) => (chunks.push(Buffer.from(chunk)), true)) as typeof res.write;
+      res.end = ((chunk?: Buffer | string) => {
+        if (chunk) chunks.push(Buffer.from(chunk));
+        const out = JSON.stringify({ ...(JSON.parse(Buffer.concat(chunks).toString('utf8')) as object), token_endpoint_auth_methods_supported: methods });
+        res.setHeader('content-length', Buffer.byteLength(out));
+        return end(out);
+      }) as typeof res.end;
+    }
     const t = op.tamper;
     const tamperToken = path === '/token' && (t.idTokenSignature || t.nonce || t.unknownKid);
     const tamperUserinfo = path === '/me' && t.userinfoSub;
@@ -170,13 +223,14 @@ export async function startTestOp(opts: { redirectUris: string[]; clients: OpCli
 
 /**
  * From an authorization URL at the OP to the broker callback URL the OP redirects to, filling the OP's own
- * login form (any password) and consent form as a person would.
+ * login form (any password) and consent form as a person would. `base` is added to every request (e.g. a
+ * dispatcher that trusts the test CA of an OP served over HTTPS).
  */
-export async function loginAtOp(authUrl: string, jar: CookieJar, user: string, callbackPrefix: string): Promise<string> {
+export async function loginAtOp(authUrl: string, jar: CookieJar, user: string, callbackPrefix: string, base: RequestInit = {}): Promise<string> {
   let url = authUrl;
   let init: RequestInit = {};
   for (let step = 0; step < 12; step++) {
-    const res = await fetchWithJar(url, jar, init);
+    const res = await fetchWithJar(url, jar, { ...base, ...init });
     init = {};
     const location = res.headers.get('location');
     if (location) {

@@ -7,12 +7,15 @@
  */
 import * as jose from 'jose';
 import { FlowError } from './handler.js';
+import type { IdpFetch } from './idp-fetch.js';
 
 export interface JwksOptions {
   uri: string;
   timeoutMs: number;
   /** Plain http is allowed only when the discovery document itself came over http (tests, labs). */
   allowHttp: boolean;
+  /** The profile's transport (its CA bundle, or SSLInsecureSkipVerify); the global fetch when absent. */
+  fetch?: IdpFetch;
   /** Refetch after this long even without an unknown kid. */
   maxAgeMs?: number;
   /** Unknown-kid refetches allowed at once, and how often one more is earned. */
@@ -111,7 +114,7 @@ export class IdpKeys {
     }
     let res: Response;
     try {
-      res = await fetch(url, { headers: { Accept: 'application/json' }, redirect: 'error', signal: AbortSignal.timeout(this.o.timeoutMs) });
+      res = await (this.o.fetch ?? fetch)(url, { headers: { Accept: 'application/json' }, redirect: 'error', signal: AbortSignal.timeout(this.o.timeoutMs) });
     } catch (err) {
       throw new FlowError(`the IdP's keys (jwks_uri) are unreachable: ${err instanceof Error ? err.message : String(err)}`);
     }

@@ -7,8 +7,10 @@
  */
 import type { Identity } from '../../identity/identity.js';
 import type { SocialProviderEntry } from '../social-config.js';
+import { basicAuthorization } from './client-auth.js';
 import { verifiedFlag } from './email-verified.js';
 import { describe, FlowError, type FlowSecrets, type RedirectHandler } from './handler.js';
+import type { IdpFetch } from './idp-fetch.js';
 import { oauth1Header } from './oauth1.js';
 
 type Json = Record<string, unknown>;
@@ -143,7 +145,8 @@ export const OAUTH2_PRESETS: Record<string, OAuth2Preset> = {
   },
 };
 
-async function call(url: string, init: RequestInit, what: string): Promise<Response> {
+/** Every preset call goes over the profile's transport (its CA bundle, or SSLInsecureSkipVerify). */
+async function call(fetch: IdpFetch, url: string, init: RequestInit, what: string): Promise<Response> {
   try {
     return await fetch(url, { ...init, redirect: 'error', signal: AbortSignal.timeout(TIMEOUT_MS) });
   } catch (err) {
@@ -165,7 +168,10 @@ async function json(res: Response, what: string): Promise<Json> {
 
 class OAuth2Handler implements RedirectHandler {
   private readonly p: OAuth2Preset;
-  constructor(private readonly entry: SocialProviderEntry) {
+  constructor(
+    private readonly entry: SocialProviderEntry,
+    private readonly fetch: IdpFetch,
+  ) {
     this.p = OAUTH2_PRESETS[entry.Name] as OAuth2Preset;
   }
 
@@ -197,24 +203,24 @@ class OAuth2Handler implements RedirectHandler {
     const body = new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: redirectUri });
     const headers: Record<string, string> = { Accept: 'application/json', 'Content-Type': 'application/x-www-form-urlencoded' };
     if (this.p.clientAuth === 'basic') {
-      // RFC 6749 2.3.1: id and secret form-encoded, then Base64; one client authentication method per request.
-      headers.Authorization = `Basic ${Buffer.from(`${encodeURIComponent(this.entry.Key)}:${encodeURIComponent(this.entry.Secret)}`).toString('base64')}`;
+      // Escaped as TIB's Go client does (url.QueryEscape), then Base64; one client authentication method per request.
+      headers.Authorization = basicAuthorization(this.entry.Key, this.entry.Secret);
     } else {
       body.set('client_id', this.entry.Key);
       body.set('client_secret', this.entry.Secret);
     }
     if (secrets.codeVerifier) body.set('code_verifier', secrets.codeVerifier);
-    const token = await json(await call(this.entry.TokenURL || this.p.token, { method: 'POST', headers, body }, 'token endpoint'), 'token endpoint');
+    const token = await json(await call(this.fetch, this.entry.TokenURL || this.p.token, { method: 'POST', headers, body }, 'token endpoint'), 'token endpoint');
     const accessToken = s(token.access_token);
     if (!accessToken) throw new FlowError(`token endpoint answered without an access_token${token.error ? ` (error=${s(token.error).slice(0, 64)})` : ''}`);
     const auth = { Authorization: `Bearer ${accessToken}`, Accept: 'application/json' };
     const profileUrl = this.entry.ProfileURL || (typeof this.p.profile === 'function' ? this.p.profile(token) : this.p.profile);
     if (!profileUrl) throw new FlowError('no user endpoint to read the profile from');
-    const profile = await json(await call(profileUrl, { method: this.p.profileMethod ?? 'GET', headers: auth }, 'user endpoint'), 'user endpoint');
+    const profile = await json(await call(this.fetch, profileUrl, { method: this.p.profileMethod ?? 'GET', headers: auth }, 'user endpoint'), 'user endpoint');
     let emails: unknown;
     const emailUrl = this.entry.EmailURL || this.p.email;
     if (emailUrl && (!s(profile.email) || this.entry.Name !== 'github')) {
-      const r = await call(emailUrl, { headers: auth }, 'email endpoint');
+      const r = await call(this.fetch, emailUrl, { headers: auth }, 'email endpoint');
       emails = r.ok ? ((await r.json().catch(() => undefined)) as unknown) : undefined;
     }
     const person = this.p.person(profile, emails);
@@ -246,7 +252,10 @@ const TWITTER = {
 
 /** twitter: OAuth 1.0a. The request-token secret lives in the server-side flow state, never in a cookie. */
 class TwitterHandler implements RedirectHandler {
-  constructor(private readonly entry: SocialProviderEntry) {}
+  constructor(
+    private readonly entry: SocialProviderEntry,
+    private readonly fetch: IdpFetch,
+  ) {}
 
   private endpoint(kind: 'requestToken' | 'authorize' | 'accessToken' | 'profile'): string {
     // Overrides: TokenURL for both token endpoints' base, AuthURL, ProfileURL.
@@ -266,7 +275,7 @@ class TwitterHandler implements RedirectHandler {
     callback.searchParams.set('state', secrets.state);
     const url = this.endpoint('requestToken');
     const header = oauth1Header('POST', url, { consumerKey: this.entry.Key, consumerSecret: this.entry.Secret }, { oauth_callback: callback.toString() });
-    const res = await call(url, { method: 'POST', headers: { Authorization: header } }, 'twitter request_token');
+    const res = await call(this.fetch, url, { method: 'POST', headers: { Authorization: header } }, 'twitter request_token');
     if (!res.ok) throw new FlowError(`twitter request_token answered ${res.status}`);
     const form = new URLSearchParams(await res.text());
     const token = form.get('oauth_token');
@@ -284,13 +293,13 @@ class TwitterHandler implements RedirectHandler {
     if (!secrets.oauth1 || token !== secrets.oauth1.token || !verifier) throw new FlowError('twitter callback does not match the request token');
     const url = this.endpoint('accessToken');
     const creds = { consumerKey: this.entry.Key, consumerSecret: this.entry.Secret, token, tokenSecret: secrets.oauth1.tokenSecret };
-    const res = await call(url, { method: 'POST', headers: { Authorization: oauth1Header('POST', url, creds, { oauth_verifier: verifier }) } }, 'twitter access_token');
+    const res = await call(this.fetch, url, { method: 'POST', headers: { Authorization: oauth1Header('POST', url, creds, { oauth_verifier: verifier }) } }, 'twitter access_token');
     if (!res.ok) throw new FlowError(`twitter access_token answered ${res.status}`);
     const form = new URLSearchParams(await res.text());
     const access = { ...creds, token: form.get('oauth_token') ?? '', tokenSecret: form.get('oauth_token_secret') ?? '' };
     if (!access.token) throw new FlowError('twitter access_token answer incomplete');
     const profileUrl = this.endpoint('profile');
-    const profile = await json(await call(profileUrl, { headers: { Authorization: oauth1Header('GET', profileUrl, access) } }, 'twitter verify_credentials'), 'twitter verify_credentials');
+    const profile = await json(await call(this.fetch, profileUrl, { headers: { Authorization: oauth1Header('GET', profileUrl, access) } }, 'twitter verify_credentials'), 'twitter verify_credentials');
     const [firstName, lastName] = splitName(s(profile.name));
     return { userId: s(profile.id_str), email: s(profile.email), firstName, lastName, displayName: s(profile.name) || s(profile.screen_name), raw: profile, provider: 'twitter', accessToken: access.token, accessTokenSecret: access.tokenSecret };
   }
@@ -298,6 +307,6 @@ class TwitterHandler implements RedirectHandler {
   close(): void {}
 }
 
-export function createOAuthHandler(entry: SocialProviderEntry): RedirectHandler {
-  return entry.Name === 'twitter' ? new TwitterHandler(entry) : new OAuth2Handler(entry);
+export function createOAuthHandler(entry: SocialProviderEntry, fetch: IdpFetch): RedirectHandler {
+  return entry.Name === 'twitter' ? new TwitterHandler(entry, fetch) : new OAuth2Handler(entry, fetch);
 }

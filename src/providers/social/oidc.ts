@@ -1,6 +1,8 @@
 /**
  * openid-connect on openid-client 6: discovery once per profile (cached, refreshed on failure and hourly),
- * the client authentication the IdP lists (client_secret_basic by default, as OpenID Discovery says), PKCE
+ * client authentication as TIB's Go client does it (client-auth.ts: the one method discovery lists, else
+ * Basic escaped like Go, then the body once if the token endpoint refuses it, remembered), every call over
+ * the profile's transport (idp-fetch.ts: its CA bundle, or SSLInsecureSkipVerify), PKCE
  * S256 when the IdP supports it, state and nonce checked, iss/aud/azp/exp checked with 30 s of clock skew
  * (openid-client's default), the id_token signature verified against the IdP's JWKS (jwks.ts: refetched at
  * once after a key rotation, rate-limited), userinfo fetched (its `sub` must match) and merged under the
@@ -14,7 +16,9 @@ import type { Identity } from '../../identity/identity.js';
 import type { Logger } from '../../log.js';
 import { ProviderSetupError } from '../provider.js';
 import type { SocialProviderEntry } from '../social-config.js';
+import { authPlan, clientAuthFor, isInvalidClient, type AuthMethod } from './client-auth.js';
 import { describe, FlowError, type FlowSecrets, type RedirectHandler } from './handler.js';
+import type { IdpFetch } from './idp-fetch.js';
 import { oidcEmail } from './email-verified.js';
 import { asymmetricAlgorithms, IdpKeys } from './jwks.js';
 
@@ -46,28 +50,39 @@ export interface OidcOptions {
   entry: SocialProviderEntry;
   profileId: string;
   log: Logger;
+  /** The profile's transport for every call to the IdP. */
+  fetch: IdpFetch;
   /** The JWE key, when JWE.Enabled. */
   jweKey?: KeyObject;
   timeoutSeconds?: number;
 }
 
-/** What one discovery yields: the client configuration, the IdP's keys and the signing algorithms to accept. */
+/**
+ * What one discovery yields: a client configuration per client authentication method to try (in order),
+ * the IdP's keys and the signing algorithms to accept.
+ */
 interface Discovered {
+  /** The configuration of the first method: for the authorization URL and userinfo, where no client auth is sent. */
   config: client.Configuration;
+  plan: AuthMethod[];
+  configs: Map<AuthMethod, client.Configuration>;
+  tokenEndpoint: string;
   keys: IdpKeys;
   algorithms: string[];
 }
 
-/** OpenID Discovery: without token_endpoint_auth_methods_supported, client_secret_basic is the default. */
-function clientAuth(server: client.ServerMetadata, secret: string): client.ClientAuth {
-  if (!secret) return client.None();
-  const methods = server.token_endpoint_auth_methods_supported ?? ['client_secret_basic'];
-  return !methods.includes('client_secret_basic') && methods.includes('client_secret_post') ? client.ClientSecretPost(secret) : client.ClientSecretBasic(secret);
+/** The OAuth error code (e.g. invalid_client) of a token endpoint's refusal, which describe() does not say. */
+function oauthError(err: unknown): string {
+  const code =
+    err instanceof client.ResponseBodyError ? err.error : err instanceof client.WWWAuthenticateChallengeError ? err.cause.find((c) => c.parameters.error)?.parameters.error : undefined;
+  return err instanceof client.ResponseBodyError || err instanceof client.WWWAuthenticateChallengeError ? ` (HTTP ${err.status}${code ? `, error=${code.slice(0, 64)}` : ''})` : '';
 }
 
 export class OidcHandler implements RedirectHandler {
   private discovered?: Promise<Discovered>;
   private fetchedAt = 0;
+  /** What auto-detection found to work at this token endpoint (Go caches it per token URL too). */
+  private detected?: { tokenEndpoint: string; method: AuthMethod };
   private readonly scope: string;
   private readonly timeout: number;
 
@@ -94,20 +109,63 @@ export class OidcHandler implements RedirectHandler {
   private async fetchDiscovery(): Promise<Discovered> {
     const { entry } = this.o;
     const insecure = entry.DiscoverURL.startsWith('http:');
-    const options = { execute: insecure ? [client.allowInsecureRequests] : [], timeout: this.timeout };
+    const customFetch: client.CustomFetch = (url, init) => this.o.fetch(url, init as RequestInit);
+    const options = { execute: insecure ? [client.allowInsecureRequests] : [], timeout: this.timeout, [client.customFetch]: customFetch };
     const server = (await client.discovery(new URL(entry.DiscoverURL), entry.Key, undefined, client.None(), options)).serverMetadata();
     if (!server.jwks_uri) throw new Error('the discovery document has no jwks_uri, so id_token signatures cannot be verified');
-    // Rebuilt with the authentication method the IdP lists, which is known only after discovery.
-    const config = new client.Configuration(server, entry.Key, entry.Secret ? { client_secret: entry.Secret } : undefined, clientAuth(server, entry.Secret));
-    if (insecure) client.allowInsecureRequests(config);
-    config.timeout = this.timeout;
-    if (this.o.jweKey) config[client.customFetch] = (url, init) => this.decryptingFetch(url, init, server.token_endpoint);
-    this.o.log.info(`profile "${this.o.profileId}": OpenID configuration discovered`, { issuer: server.issuer });
+    // Built with the authentication methods the IdP lists, which are known only after discovery.
+    const plan = authPlan(entry.Secret, server.token_endpoint_auth_methods_supported);
+    const configs = new Map<AuthMethod, client.Configuration>();
+    for (const method of plan) {
+      const config = new client.Configuration(server, entry.Key, entry.Secret ? { client_secret: entry.Secret } : undefined, clientAuthFor(method, entry.Secret));
+      if (insecure) client.allowInsecureRequests(config);
+      config.timeout = this.timeout;
+      config[client.customFetch] = this.o.jweKey ? (url, init) => this.decryptingFetch(url, init, server.token_endpoint) : customFetch;
+      configs.set(method, config);
+    }
+    this.o.log.info(`profile "${this.o.profileId}": OpenID configuration discovered`, { issuer: server.issuer, clientAuth: plan.join(' then ') });
     return {
-      config,
-      keys: new IdpKeys({ uri: server.jwks_uri, timeoutMs: this.timeout * 1000, allowHttp: insecure }),
+      config: configs.get(plan[0] as AuthMethod) as client.Configuration,
+      plan,
+      configs,
+      tokenEndpoint: server.token_endpoint ?? '',
+      keys: new IdpKeys({ uri: server.jwks_uri, timeoutMs: this.timeout * 1000, allowHttp: insecure, fetch: this.o.fetch }),
       algorithms: asymmetricAlgorithms(server.id_token_signing_alg_values_supported),
     };
+  }
+
+  /** The client authentication methods to try for this login: the one found to work, once auto-detected. */
+  private methods(d: Discovered): AuthMethod[] {
+    const known = this.detected?.tokenEndpoint === d.tokenEndpoint ? this.detected.method : undefined;
+    return known && d.plan.length > 1 && d.plan.includes(known) ? [known] : d.plan;
+  }
+
+  /** The code for tokens, with Go's AuthStyleAutoDetect: on invalid_client, the next method, once. */
+  private async exchange(d: Discovered, callbackUrl: URL, s: FlowSecrets): Promise<Awaited<ReturnType<typeof client.authorizationCodeGrant>>> {
+    const methods = this.methods(d);
+    for (const [i, method] of methods.entries()) {
+      try {
+        const tokens = await client.authorizationCodeGrant(d.configs.get(method) as client.Configuration, callbackUrl, {
+          pkceCodeVerifier: s.codeVerifier,
+          expectedState: s.state,
+          expectedNonce: s.nonce,
+          idTokenExpected: true,
+        });
+        if (methods.length > 1 && this.detected?.method !== method) {
+          this.detected = { tokenEndpoint: d.tokenEndpoint, method };
+          this.o.log.info(`profile "${this.o.profileId}": the token endpoint accepts ${method}; using it from now on`);
+        }
+        return tokens;
+      } catch (err) {
+        const next = methods[i + 1];
+        if (!next || !isInvalidClient(err)) {
+          throw new FlowError(`token exchange or id_token validation failed: ${describe(err)}${oauthError(err)}`);
+        }
+        // The endpoint refused the credentials before looking at the code, so the same code is tried again.
+        this.o.log.info(`profile "${this.o.profileId}": the token endpoint refused ${method} (invalid_client); trying ${next}`);
+      }
+    }
+    throw new FlowError('no client authentication method to try');
   }
 
   async usesPkce(): Promise<boolean> {
@@ -125,18 +183,9 @@ export class OidcHandler implements RedirectHandler {
   }
 
   async finish(callbackUrl: URL, _redirectUri: string, s: FlowSecrets): Promise<Identity> {
-    const { config, keys, algorithms } = await this.discover();
-    let tokens: Awaited<ReturnType<typeof client.authorizationCodeGrant>>;
-    try {
-      tokens = await client.authorizationCodeGrant(config, callbackUrl, {
-        pkceCodeVerifier: s.codeVerifier,
-        expectedState: s.state,
-        expectedNonce: s.nonce,
-        idTokenExpected: true,
-      });
-    } catch (err) {
-      throw new FlowError(`token exchange or id_token validation failed: ${describe(err)}`);
-    }
+    const d = await this.discover();
+    const { config, keys, algorithms } = d;
+    const tokens = await this.exchange(d, callbackUrl, s);
     const idClaims = tokens.claims();
     if (!idClaims || !tokens.id_token) throw new FlowError('no id_token in the token response');
     await keys.verify(tokens.id_token, algorithms);
@@ -180,7 +229,7 @@ export class OidcHandler implements RedirectHandler {
    * picks a decryption key by the JWE's `kid`, for which TIB's JWE settings have no place (TIB ignores it).
    */
   private async decryptingFetch(url: string, init: client.CustomFetchOptions, tokenEndpoint: string | undefined): Promise<Response> {
-    const res = await fetch(url, init as RequestInit);
+    const res = await this.o.fetch(url, init as RequestInit);
     if (url !== tokenEndpoint || !res.ok || !this.o.jweKey) return res;
     const body = (await res.json()) as Record<string, unknown>;
     if (typeof body.id_token === 'string' && body.id_token.split('.').length === 5) {
