@@ -31,15 +31,39 @@ export interface PooledClient {
 
 export class PoolExhaustedError extends Error {}
 
+/** A login waiting for a connection. It leaves the queue when served, failed or timed out, never later. */
+interface Waiter {
+  serve(pc: PooledClient): void;
+  fail(err: Error): void;
+}
+
+/** Slot counts: `size` is always idle + busy + opening, and never above the pool's maximum. */
+export interface PoolStats {
+  size: number;
+  idle: number;
+  busy: number;
+  opening: number;
+  waiting: number;
+  /** Connections opened over the pool's life. */
+  opened: number;
+}
+
 export class LdapPool {
   private idle: PooledClient[] = [];
+  /** Connections that hold a slot: idle, lent out, or still opening. */
   private size = 0;
-  private waiters: Array<(c: PooledClient | Error) => void> = [];
+  private opening = 0;
+  private waiters: Waiter[] = [];
   private closed = false;
   /** Connections opened over the pool's life (for tests and metrics). */
   opened = 0;
 
   constructor(private readonly opts: PoolOptions) {}
+
+  stats(): PoolStats {
+    const idle = this.idle.length;
+    return { size: this.size, idle, busy: this.size - idle - this.opening, opening: this.opening, waiting: this.waiters.length, opened: this.opened };
+  }
 
   /**
    * Run `fn` on a pooled connection. A value returned (a refused login is a value, not an error) or an LDAP
@@ -65,40 +89,64 @@ export class LdapPool {
     this.closed = true;
     const all = this.idle;
     this.idle = [];
-    this.waiters.splice(0).forEach((w) => w(new Error('LDAP pool closed')));
+    this.size -= all.length;
+    this.waiters.splice(0).forEach((w) => w.fail(new Error('LDAP pool closed')));
     await Promise.all(all.map((pc) => pc.client.unbind().catch(() => undefined)));
   }
 
-  private async acquire(): Promise<PooledClient> {
-    if (this.closed) throw new Error('LDAP pool closed');
+  /**
+   * An idle connection, or a place in the queue. A connection is opened for the queue, not for one waiter:
+   * whoever is first in line when it is ready gets it, and if nobody is left (they timed out during a
+   * directory stall) it goes idle, so a slot is never held by a connection nobody owns.
+   */
+  private acquire(): Promise<PooledClient> {
+    if (this.closed) return Promise.reject(new Error('LDAP pool closed'));
     while (this.idle.length > 0) {
       const pc = this.idle.pop() as PooledClient;
-      if (pc.client.isConnected) return pc;
-      this.destroy(pc);
-    }
-    if (this.size < this.opts.max) {
-      this.size++;
-      try {
-        return await this.connect();
-      } catch (err) {
-        this.size--;
-        this.wakeOne();
-        throw err;
-      }
+      if (pc.client.isConnected) return Promise.resolve(pc);
+      this.drop(pc);
     }
     return new Promise<PooledClient>((resolve, reject) => {
-      const waiter = (c: PooledClient | Error) => {
-        clearTimeout(timer);
-        if (c instanceof Error) reject(c);
-        else resolve(c);
-      };
       const limit = this.opts.connectTimeout + this.opts.timeout;
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w !== waiter);
         reject(new PoolExhaustedError(`no LDAP connection free within ${limit} ms`));
       }, limit);
+      const waiter: Waiter = {
+        serve: (pc) => {
+          clearTimeout(timer);
+          resolve(pc);
+        },
+        fail: (err) => {
+          clearTimeout(timer);
+          reject(err);
+        },
+      };
       this.waiters.push(waiter);
+      this.fill();
     });
+  }
+
+  /** Open connections while logins wait that no opening connection will serve, up to the maximum. */
+  private fill(): void {
+    while (!this.closed && this.waiters.length > this.opening && this.size < this.opts.max) {
+      this.size++;
+      this.opening++;
+      this.connect().then(
+        (pc) => {
+          this.opening--;
+          this.release(pc, true);
+        },
+        (err: unknown) => {
+          this.opening--;
+          this.size--;
+          // The first in line hears why (directory down, TLS refused) instead of waiting out its timer.
+          this.waiters.shift()?.fail(err instanceof Error ? err : new Error(String(err)));
+          // The slot is free again: the next in line gets its own attempt.
+          this.fill();
+        },
+      );
+    }
   }
 
   private async connect(): Promise<PooledClient> {
@@ -145,27 +193,25 @@ export class LdapPool {
     this.release(pc);
   }
 
-  private release(pc: PooledClient): void {
-    if (this.closed || !pc.client.isConnected) return this.destroy(pc);
+  /** To the first login in line, else idle; a connection that is not open (any more) is closed. */
+  private release(pc: PooledClient, justOpened = false): void {
+    // ldapts opens plain and LDAPS sockets on the first operation, so a connection just made for the queue
+    // may not be connected yet: fine for a waiter, pointless to keep idle.
+    const usable = pc.client.isConnected || (justOpened && this.waiters.length > 0);
+    if (this.closed || !usable) return this.destroy(pc);
     const waiter = this.waiters.shift();
-    if (waiter) waiter(pc);
+    if (waiter) waiter.serve(pc);
     else this.idle.push(pc);
   }
 
+  /** Close a connection and free its slot for the queue. */
   private destroy(pc: PooledClient): void {
-    this.size--;
-    pc.client.unbind().catch(() => undefined);
-    this.wakeOne();
+    this.drop(pc);
+    this.fill();
   }
 
-  /** A slot freed up: let a waiter open a new connection. */
-  private wakeOne(): void {
-    const waiter = this.waiters.shift();
-    if (!waiter) return;
-    this.size++;
-    this.connect().then(waiter, (err: unknown) => {
-      this.size--;
-      waiter(err instanceof Error ? err : new Error(String(err)));
-    });
+  private drop(pc: PooledClient): void {
+    this.size--;
+    pc.client.unbind().catch(() => undefined);
   }
 }
