@@ -151,7 +151,7 @@ export class OidcHandler implements RedirectHandler {
           expectedNonce: s.nonce,
           idTokenExpected: true,
         });
-        if (methods.length > 1 && this.detected?.method !== method) {
+        if (methods.length > 1) {
           this.detected = { tokenEndpoint: d.tokenEndpoint, method };
           this.o.log.info(`profile "${this.o.profileId}": the token endpoint accepts ${method}; using it from now on`);
         }
