@@ -3,8 +3,9 @@
  * and ldaps://, both with a certificate from a test CA, on 127.0.0.1 and on a second loopback address the
  * certificate does not name (for host-name verification failures). Seeded with users in several groups
  * (memberOf overlay), two service accounts, a user with DN-special characters, a user with diacritics, a user
- * whose password contains colons, a locked-out user (its password cannot be used to bind), and contractors
- * whose groups are posixGroups without memberOf (for the group-search option).
+ * whose password contains colons, a locked-out user (its password cannot be used to bind), contractors
+ * whose groups are posixGroups without memberOf (for the group-search option), and a user whose password is
+ * hashed with Argon2 (a slow hash, for the timing of refusals). It can be paused (SIGSTOP) to stall it.
  */
 import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -35,6 +36,8 @@ export interface User {
   givenName: string;
   sn: string;
   ou?: string;
+  /** How userPassword is hashed: salted SHA-1 (fast, the default) or Argon2 (slow on purpose). */
+  scheme?: 'SSHA' | 'ARGON2';
 }
 
 export const USERS: User[] = [
@@ -47,6 +50,7 @@ export const USERS: User[] = [
   { uid: 'colin', password: 'colon:in:password', mail: 'colin@example.org', givenName: 'Colin', sn: 'Colon' },
   { uid: 'locked', password: 'locked-pass', mail: 'locked@example.org', givenName: 'Locked', sn: 'Out' },
   { uid: 'erin', password: 'erin-pass', mail: 'erin@example.org', givenName: 'Erin', sn: 'Contractor', ou: 'contractors' },
+  { uid: 'argon', password: 'argon-pass', mail: 'argon@example.org', givenName: 'Argon', sn: 'Two', scheme: 'ARGON2' },
 ];
 
 /** groupOfNames (memberOf is maintained by the overlay). */
@@ -72,6 +76,10 @@ export interface Slapd {
   totalConnections(): Promise<number>;
   /** What each open connection is bound as ('' for anonymous), the monitor query's own included (cn=Monitor). */
   boundAs(): Promise<string[]>;
+  /** Freeze the server (SIGSTOP), resolved once every thread is stopped: connections are still accepted by the kernel, nothing is answered. */
+  pause(): Promise<void>;
+  /** Let a paused server run again (SIGCONT). */
+  resume(): void;
   stop(): Promise<void>;
 }
 
@@ -90,8 +98,11 @@ const escapeDn = (v: string) => v.replace(/[,+"\\<>;=]/g, (c) => `\\${c}`);
 /** LDIF: base64 for values that are not plain ASCII-safe. */
 const attr = (name: string, value: string) => (/^[\x20-\x7e]*$/.test(value) && !/^[ :<]/.test(value) ? `${name}: ${value}` : `${name}:: ${Buffer.from(value).toString('base64')}`);
 
-function hash(password: string): string {
-  return execFileSync('slappasswd', ['-h', '{SSHA}', '-s', password]).toString().trim();
+/** Argon2 with RFC 9106's second recommended setting (64 MiB, 3 passes): each check costs the server tens of ms. */
+const ARGON2 = ['-o', 'module-load=argon2 m=65536 t=3 p=1', '-h', '{ARGON2}'];
+
+function hash(password: string, scheme: User['scheme'] = 'SSHA'): string {
+  return execFileSync('slappasswd', [...(scheme === 'ARGON2' ? ARGON2 : ['-h', '{SSHA}']), '-s', password]).toString().trim();
 }
 
 export async function startSlapd(): Promise<Slapd> {
@@ -114,6 +125,7 @@ modulepath /usr/lib/ldap
 moduleload back_mdb
 moduleload memberof
 moduleload refint
+moduleload argon2
 loglevel none
 TLSCACertificateFile ${ca.caCert}
 TLSCertificateFile ${ca.serverCert}
@@ -159,7 +171,7 @@ ${attr('uid', u.uid)}
 ${attr('cn', `${u.givenName} ${u.sn}`)}
 ${attr('sn', u.sn)}
 ${attr('givenName', u.givenName)}
-${u.mail ? `mail: ${u.mail}\n` : ''}userPassword: ${hash(u.password)}
+${u.mail ? `mail: ${u.mail}\n` : ''}userPassword: ${hash(u.password, u.scheme)}
 `,
   );
   const groups = Object.entries(GROUPS).map(
@@ -206,6 +218,7 @@ ${members.map((m) => `memberUid: ${m}`).join('\n')}
   // Loaded online (not slapadd) so the memberof overlay computes memberOf.
   await run('ldapadd', ['-x', '-H', url, '-D', ROOT_DN, '-w', ROOT_PW, '-f', path.join(dir, 'seed.ldif')]);
 
+  const slapdPid = () => Number(fs.readFileSync(path.join(dir, 'slapd.pid'), 'utf8').trim());
   return {
     url,
     ldapsUrl,
@@ -224,11 +237,23 @@ ${members.map((m) => `memberUid: ${m}`).join('\n')}
       const entries = stdout.split(/\n\s*\n/).filter((e) => e.trim() !== '');
       return entries.map((e) => /^monitorConnectionAuthzDN: (.*)$/m.exec(e)?.[1] ?? '');
     },
+    async pause() {
+      const pid = slapdPid();
+      process.kill(pid, 'SIGSTOP');
+      // The signal is delivered asynchronously: wait until no thread is still running (state T in /proc).
+      const running = () => fs.readdirSync(`/proc/${pid}/task`).some((t) => !/^\d+ \(.*\) [Tt] /.test(fs.readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8')));
+      for (let i = 0; running(); i++) {
+        if (i > 200) throw new Error('slapd did not stop');
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    },
+    resume: () => process.kill(slapdPid(), 'SIGCONT'),
     async stop() {
       const pidFile = path.join(dir, 'slapd.pid');
       if (fs.existsSync(pidFile)) {
         const pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
         try {
+          process.kill(pid, 'SIGCONT'); // a paused server would not act on SIGTERM
           process.kill(pid, 'SIGTERM');
           for (let i = 0; i < 100; i++) {
             process.kill(pid, 0);
