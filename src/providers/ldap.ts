@@ -3,7 +3,8 @@
  * With LDAPAdminUser the service account searches for exactly one entry and the user's own DN is bound
  * with the password; without it the DN is built from LDAPUserDN and bound directly. Usernames are escaped,
  * blank passwords never reach a bind, connections are pooled, verified (LDAPS/StartTLS with a CA) and never
- * leaked, and unknown users look exactly like wrong passwords to the client.
+ * leaked, unknown users get the same answer as wrong passwords after a similar delay (ldap-timing.ts), and the
+ * user id is the directory's spelling of the username (ldap-identity.ts).
  */
 import fs from 'node:fs';
 import net from 'node:net';
@@ -17,11 +18,15 @@ import { parseProviderConfig } from './config.js';
 import { readCredentials } from './credentials.js';
 import type { LdapConfig } from './ldap-config.js';
 import { fillDn, fillFilter, slugify } from './ldap-escape.js';
+import { directoryUsername, normalizeUsername, usernameAttributes } from './ldap-identity.js';
 import { LdapPool, PoolExhaustedError, type PooledClient } from './ldap-pool.js';
+import { BindTiming } from './ldap-timing.js';
 import { LOGIN_PAGE_HEADERS, renderLoginPage } from './login-page.js';
 import { ProviderSetupError, type LoginFailure, type Provider, type ProviderDeps, type ProviderOutcome } from './provider.js';
 
 const SCOPES = ['base', 'one', 'sub'] as const;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
  * A login the directory refused (wrong password, unknown or ambiguous user). Returned, not thrown: the
@@ -101,8 +106,11 @@ export function createLdapProvider(profile: Profile, _deps: ProviderDeps): Provi
   if (!tlsOptions && !isLoopback(cfg.LDAPServer)) {
     log.warn(`profile "${profile.ID}": plain LDAP to ${cfg.LDAPServer}: passwords cross the network unencrypted; set LDAPStartTLS or LDAPUseSSL`);
   }
+  // Binds that checked a password, timed: refusals that checked none wait as long (unknown users).
+  const timing = new BindTiming({ maxMs: cfg.LDAPTimeout });
+  const usernameAttrs = usernameAttributes(cfg.LDAPFilter);
   const groupAttr = profile.CustomUserGroupField || 'memberOf';
-  const extraAttrs = [cfg.LDAPEmailAttribute, cfg.LDAPFirstNameAttribute, cfg.LDAPLastNameAttribute, groupAttr];
+  const extraAttrs = [cfg.LDAPEmailAttribute, cfg.LDAPFirstNameAttribute, cfg.LDAPLastNameAttribute, groupAttr, ...usernameAttrs];
   // TIB asks for LDAPAttributes (all user attributes when empty); memberOf is operational, so name it.
   const attributes = cfg.LDAPAttributes.length > 0 ? [...new Set([...cfg.LDAPAttributes, ...extraAttrs])] : ['*', groupAttr];
 
@@ -123,6 +131,7 @@ export function createLdapProvider(profile: Profile, _deps: ProviderDeps): Provi
     return searchEntries.map((e) => first(e, cfg.LDAPGroupNameAttribute)).filter(Boolean);
   };
 
+  /** `username` is the directory's spelling (directoryUsername), not what was typed. */
   const identityFrom = (entry: Entry, username: string, groups: string[] | undefined): Identity => {
     const raw: Record<string, unknown> = {};
     for (const [attr, v] of Object.entries(entry)) {
@@ -145,6 +154,23 @@ export function createLdapProvider(profile: Profile, _deps: ProviderDeps): Provi
     };
   };
 
+  /**
+   * The user's own bind: true when accepted, false when refused as invalid. Timed when the directory surely
+   * checked the password: an accepted bind, or a refused one for an entry the search found (`dnExists`).
+   */
+  const userBind = async (pc: PooledClient, dn: string, password: string, dnExists: boolean): Promise<boolean> => {
+    const started = performance.now();
+    let accepted = true;
+    try {
+      await bindAs(pc, dn, password);
+    } catch (err) {
+      if (!(err instanceof InvalidCredentialsError)) throw err;
+      accepted = false;
+    }
+    if (accepted || dnExists) timing.record(performance.now() - started);
+    return accepted;
+  };
+
   /** One entry for this user, their password verified, or why not. Throws only when the directory fails. */
   const authenticate = (username: string, password: string): Promise<Identity | Refused> =>
     pool.use(async (pc) => {
@@ -153,32 +179,31 @@ export function createLdapProvider(profile: Profile, _deps: ProviderDeps): Provi
         await asServiceAccount(pc);
         const found = await search(pc.client, cfg.LDAPBaseDN, fillFilter(cfg.LDAPFilter, username));
         if (found.length !== 1) {
-          // Spend a bind either way, so an unknown user is not faster than a wrong password.
+          // Spend a bind (the connection is reverted afterwards, as after a wrong password), then wait as long
+          // as a password check takes: the directory refuses an unknown DN without hashing anything.
+          const started = performance.now();
           await bindAs(pc, `cn=${Date.now()}-no-such-user,${cfg.LDAPBaseDN}`, password).catch(ignoreRefusal);
+          await sleep(timing.padding(performance.now() - started));
           return new Refused(found.length === 0 ? 'no directory entry matches the username' : 'the filter matches several entries');
         }
         entry = found[0] as Entry;
-        try {
-          await bindAs(pc, entry.dn, password);
-        } catch (err) {
-          if (err instanceof InvalidCredentialsError) return new Refused('wrong password');
-          throw err;
-        }
+        if (!(await userBind(pc, entry.dn, password, true))) return new Refused('wrong password');
         if (cfg.LDAPGroupBaseDN) await asServiceAccount(pc);
       } else {
         const dn = fillDn(cfg.LDAPUserDN, username);
-        try {
-          await bindAs(pc, dn, password);
-        } catch (err) {
-          if (err instanceof InvalidCredentialsError) return new Refused('bind refused (unknown user or wrong password)');
-          throw err;
+        const started = performance.now();
+        if (!(await userBind(pc, dn, password, false))) {
+          // Only a refusal that checked no password (no such DN) is fast: pad every refusal alike.
+          await sleep(timing.padding(performance.now() - started));
+          return new Refused('bind refused (unknown user or wrong password)');
         }
         const found = await search(pc.client, cfg.LDAPBaseDN || dn, cfg.LDAPFilter ? fillFilter(cfg.LDAPFilter, username) : '(objectClass=*)');
         if (found.length !== 1) return new Refused(found.length === 0 ? 'no directory entry matches the username' : 'the filter matches several entries');
         entry = found[0] as Entry;
       }
-      const groups = cfg.LDAPGroupBaseDN ? await groupsOf(pc.client, username, entry.dn) : undefined;
-      return identityFrom(entry, username, groups);
+      const name = directoryUsername(entry, usernameAttrs, username);
+      const groups = cfg.LDAPGroupBaseDN ? await groupsOf(pc.client, name, entry.dn) : undefined;
+      return identityFrom(entry, name, groups);
     });
 
   const fail = (req: Request, status: number, reason: string, username = ''): ProviderOutcome => {
@@ -210,8 +235,10 @@ export function createLdapProvider(profile: Profile, _deps: ProviderDeps): Provi
       }
       return fail(req, 400, 'no username or password in the request');
     }
-    const { username, password } = creds;
-    if (username.trim() === '') return fail(req, 401, 'blank username');
+    const { password } = creds;
+    // As the directory compares it: surrounding spaces are insignificant there (RFC 4518), Unicode composed.
+    const username = normalizeUsername(creds.username);
+    if (username === '') return fail(req, 401, 'blank username');
     // A simple bind with an empty password is an unauthenticated bind that servers accept (RFC 4513 5.1.2).
     if (password.trim() === '') return fail(req, 401, 'blank password refused before any bind', username);
     try {

@@ -107,6 +107,7 @@ beforeAll(async () => {
     profiles: [
       profile('admins'),
       profile('portal', { ActionType: 'GenerateOrLoginDeveloperProfile', ReturnURL: `${stub.url}/portal/sso/` }, direct),
+      profile('portal-search', { ActionType: 'GenerateOrLoginDeveloperProfile', ReturnURL: `${stub.url}/portal/sso/` }),
       profile('ldaps', {}, { LDAPUseSSL: true, LDAPPort: String(slapd.ldapsPort), LDAPCAFile: slapd.ca.caCert }),
       profile('starttls', {}, { LDAPStartTLS: true, LDAPCAFile: slapd.ca.caCert }),
       profile('wrong-ca', {}, { LDAPStartTLS: true, LDAPCAFile: slapd.otherCa.caCert }),
@@ -200,6 +201,40 @@ describe('portal login (direct bind)', () => {
   it('SlugifyUserName slugs the user id used for the SSO key', async () => {
     expect((await login('slug', 'Zoë Müller', 'zoe-pass')).status).toBe(302);
     expect(stub.requests[1]?.path).toBe('/api/portal/developers/ssokey/zoe-muller%40ADProvider.com');
+  });
+});
+
+describe('the user id is the directory entry\'s spelling of the username', () => {
+  const ssoKeys = () => stub.requests.filter((r) => r.path.startsWith('/api/portal/developers/ssokey/')).map((r) => decodeURIComponent(r.path.split('/').pop() as string));
+  const ZOE = 'Zoë Müller';
+
+  // Before: " ALICE " and "alice" found the same entry but made two developers (TIB's behaviour).
+  it.each([
+    ['portal', 'direct bind'],
+    ['portal-search', 'service-account search'],
+  ])('%s (%s): any case, spaces or Unicode form of a username is one portal developer', async (id) => {
+    const spellings: Array<[string, string, string]> = [
+      ['alice', 'alice-pass', 'alice'],
+      [' ALICE ', 'alice-pass', 'alice'],
+      ['Alice', 'alice-pass', 'alice'],
+      [ZOE, 'zoe-pass', ZOE],
+      [ZOE.normalize('NFD'), 'zoe-pass', ZOE],
+      [` ${ZOE.toUpperCase().normalize('NFD')}`, 'zoe-pass', ZOE],
+    ];
+    for (const [typed, password, stored] of spellings) {
+      stub.reset();
+      expect((await login(id, typed, password)).status).toBe(302);
+      expect(ssoKeys()).toEqual([`${stored}@ADProvider.com`]);
+    }
+  });
+
+  it("TIB's fallback email and the group search use the directory's spelling too", async () => {
+    expect((await login('admins', ' DAVE ', 'dave-pass')).status).toBe(302);
+    expect(ssoCalls()[0]?.body).toMatchObject({ EmailAddress: 'dave@org-1-ADProvider.com' });
+    stub.reset();
+    // memberUid is compared case-sensitively (caseExactMatch): the typed "ERIN" would find no team.
+    expect((await login('contractors', 'ERIN', 'erin-pass')).status).toBe(302);
+    expect(ssoCalls()[0]?.body).toMatchObject({ GroupsIDs: ['partners'] });
   });
 });
 

@@ -1,0 +1,68 @@
+/**
+ * Who logged in, in the directory's own spelling. Directories match usernames case-insensitively and ignore
+ * surrounding spaces (RFC 4518), and many fold Unicode forms, so " ALICE ", "alice" and a decomposed "Zoë"
+ * all find one entry. TIB builds the user id (the portal's SSO key) from the typed text, which makes each
+ * spelling a separate developer; here it comes from the entry: the value of the attribute the filter
+ * compared with *USERNAME*, else the value of the entry's RDN.
+ */
+import type { Entry } from 'ldapts';
+import { USERNAME } from './ldap-escape.js';
+
+/** The typed username as it is put into filters and DNs: no surrounding spaces, composed Unicode (NFC). */
+export function normalizeUsername(typed: string): string {
+  return typed.trim().normalize('NFC');
+}
+
+/** Attribute names that the filter compares with the username for equality: `(uid=*USERNAME*)` gives `uid`. */
+export function usernameAttributes(filter: string): string[] {
+  const placeholder = USERNAME.replace(/\*/g, '\\*');
+  const re = new RegExp(`\\(\\s*([A-Za-z][A-Za-z0-9-]*|\\d+(?:\\.\\d+)+)(?:;[A-Za-z0-9-]+)*\\s*=${placeholder}\\)`, 'g');
+  return [...new Set([...filter.matchAll(re)].map((m) => m[1] as string))];
+}
+
+/** The value of the first attribute of a DN's first RDN, unescaped (RFC 4514): `uid=a\,b+cn=x,dc=org` gives `a,b`. */
+export function firstRdnValue(dn: string): string {
+  const eq = dn.indexOf('=');
+  if (eq < 0) return '';
+  const bytes: number[] = [];
+  for (let i = eq + 1; i < dn.length; i++) {
+    const c = dn[i] as string;
+    if (c === ',' || c === '+' || c === ';') break;
+    if (c !== '\\') {
+      bytes.push(...Buffer.from(c));
+      continue;
+    }
+    const hex = dn.slice(i + 1, i + 3);
+    if (/^[0-9a-fA-F]{2}$/.test(hex)) {
+      bytes.push(parseInt(hex, 16));
+      i += 2;
+    } else if (i + 1 < dn.length) {
+      bytes.push(...Buffer.from(dn[i + 1] as string));
+      i += 1;
+    }
+  }
+  return Buffer.from(bytes).toString('utf8');
+}
+
+/** Case- and form-insensitive, as directories compare names. */
+const fold = (s: string) => s.trim().normalize('NFKC').toLowerCase();
+
+function valuesOf(entry: Entry, attr: string): string[] {
+  const key = Object.keys(entry).find((k) => k.toLowerCase() === attr.toLowerCase());
+  if (!key || key === 'dn') return [];
+  const v = entry[key];
+  if (v === undefined) return [];
+  return (Array.isArray(v) ? v : [v]).map((x) => x.toString());
+}
+
+/**
+ * The username as the directory spells it: among the values of `attrs`, the one equal to what was typed
+ * (ignoring case, spaces and Unicode form), else the only value there is, else the entry's RDN value;
+ * trimmed and NFC. When the typed username already equals the directory's value, this is TIB's user id.
+ */
+export function directoryUsername(entry: Entry, attrs: string[], typed: string): string {
+  const candidates = [...new Set(attrs.flatMap((a) => valuesOf(entry, a)).map(normalizeUsername))].filter(Boolean);
+  const wanted = fold(typed);
+  const chosen = candidates.find((v) => fold(v) === wanted) ?? (candidates.length === 1 ? candidates[0] : undefined) ?? normalizeUsername(firstRdnValue(entry.dn));
+  return chosen || normalizeUsername(typed);
+}
