@@ -2,18 +2,33 @@
  * profiles.json on disk. Loading validates everything; saving never corrupts the file: the previous
  * content is backed up, the new content goes to a temp file in the same directory that is fsynced and
  * renamed over the target (atomic on POSIX), then the directory is fsynced. Any failing step leaves the old
- * file intact and no temp file behind.
+ * file intact and no temp file behind. The file holds secrets: the new file keeps the old one's mode and
+ * owner (0600 when there was none), backups are always 0600, and temp files a crash left are removed at start.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import { jsonSyntaxProblem } from '../config/json-syntax.js';
 import { PROFILE_FIELDS, type Profile } from './profile.js';
-import { validateProfileList, type ValidationResult } from './validate.js';
+import { validateProfileList, type ValidationResult, type ValidationRules } from './validate.js';
+
+/** Permission bits and owner a new file is given. */
+export interface FileMode {
+  mode: number;
+  /** Applied only when running as root (only root can give a file away). */
+  uid?: number;
+  gid?: number;
+}
+
+/** Mode for a profiles file that did not exist, and for every backup: owner only. */
+export const PRIVATE: FileMode = { mode: 0o600 };
 
 /** The file operations a save uses; injectable so tests can fail each step. */
 export interface FsOps {
   readFile(p: string): Promise<string>;
-  writeNew(p: string, data: string): Promise<void>;
+  /** Mode and owner of an existing file (rejects with ENOENT when there is none). */
+  stat(p: string): Promise<Required<FileMode>>;
+  writeNew(p: string, data: string, mode?: FileMode): Promise<void>;
   fsyncDir(dir: string): Promise<void>;
   rename(from: string, to: string): Promise<void>;
   unlink(p: string): Promise<void>;
@@ -22,10 +37,17 @@ export interface FsOps {
 
 export const realFs: FsOps = {
   readFile: (p) => fsp.readFile(p, 'utf8'),
-  /** Create (never overwrite), write and fsync. */
-  async writeNew(p, data) {
-    const fh = await fsp.open(p, 'wx', 0o644);
+  async stat(p) {
+    const st = await fsp.stat(p);
+    return { mode: st.mode & 0o777, uid: st.uid, gid: st.gid };
+  },
+  /** Create (never overwrite) with the given mode and owner, write and fsync. */
+  async writeNew(p, data, mode = PRIVATE) {
+    const fh = await fsp.open(p, 'wx', 0o600);
     try {
+      // Mode and owner before any byte is written; chmod because the umask may have narrowed open's mode.
+      await fh.chmod(mode.mode);
+      if (process.getuid?.() === 0 && mode.uid !== undefined && mode.gid !== undefined) await fh.chown(mode.uid, mode.gid);
       await fh.writeFile(data, 'utf8');
       await fh.sync();
     } finally {
@@ -54,7 +76,7 @@ export interface LoadedProfiles extends ValidationResult {
   hash: string;
 }
 
-export async function loadProfilesFile(file: string, ops: FsOps = realFs): Promise<LoadedProfiles> {
+export async function loadProfilesFile(file: string, ops: FsOps = realFs, rules: ValidationRules = {}): Promise<LoadedProfiles> {
   const name = path.basename(file);
   let text: string;
   try {
@@ -68,9 +90,10 @@ export async function loadProfilesFile(file: string, ops: FsOps = realFs): Promi
   try {
     json = JSON.parse(text);
   } catch (err) {
-    return { profiles: [], problems: [{ file: name, profileId: '', index: -1, field: '', message: `invalid JSON: ${(err as Error).message.split('\n')[0]}` }], warnings: [], hash: contentHash(text) };
+    // Position only: V8's message quotes the text around the error, which may be a secret.
+    return { profiles: [], problems: [{ file: name, profileId: '', index: -1, field: '', message: jsonSyntaxProblem(text, err) }], warnings: [], hash: contentHash(text) };
   }
-  return { ...validateProfileList(json, name), hash: contentHash(text) };
+  return { ...validateProfileList(json, name, rules), hash: contentHash(text) };
 }
 
 /** Pretty JSON in TIB's field order. */
@@ -80,6 +103,36 @@ export function serializeProfiles(profiles: readonly Profile[]): string {
 }
 
 const BACKUP = /^profiles_backup_(\d+)(?:_(\d+))?\.json$/;
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * Remove the temp files an interrupted save left next to `file` (they hold every secret, and nothing
+ * else ever removes them). Only names of our exact pattern; call at start, before any save can run.
+ * Returns the names removed.
+ */
+export async function removeStaleTempFiles(file: string, ops: FsOps = realFs): Promise<string[]> {
+  const dir = path.dirname(file);
+  const ours = new RegExp(`^\\.${escapeRegExp(path.basename(file))}\\.\\d+\\.[0-9a-f]{12}\\.tmp$`);
+  let names: string[];
+  try {
+    names = await ops.readdir(dir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names.filter((n) => ours.test(n))) {
+    try {
+      await ops.unlink(path.join(dir, name));
+      removed.push(name);
+    } catch {
+      // Gone already, or not ours to remove: nothing to do.
+    }
+  }
+  return removed;
+}
 
 export interface SaveOptions {
   backupDir: string;
@@ -97,8 +150,10 @@ export async function saveProfilesFile(file: string, profiles: readonly Profile[
 
   // 1. Back up what is there now (TIB does this too); a new file is fine.
   let previous: string | undefined;
+  let mode = PRIVATE;
   try {
     previous = await ops.readFile(file);
+    mode = await ops.stat(file);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
@@ -108,7 +163,7 @@ export async function saveProfilesFile(file: string, profiles: readonly Profile[
   const data = serializeProfiles(profiles);
   const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
   try {
-    await ops.writeNew(tmp, data);
+    await ops.writeNew(tmp, data, mode);
     await ops.rename(tmp, file);
   } catch (err) {
     await ops.unlink(tmp).catch(() => undefined);
@@ -136,7 +191,7 @@ async function writeBackup(content: string, backupDir: string, ops: FsOps, nowMs
   for (let n = 0; n < 1000; n++) {
     const name = n === 0 ? `profiles_backup_${unix}.json` : `profiles_backup_${unix}_${n}.json`;
     try {
-      await ops.writeNew(path.join(backupDir, name), content);
+      await ops.writeNew(path.join(backupDir, name), content, PRIVATE);
       return;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;

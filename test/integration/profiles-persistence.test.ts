@@ -8,7 +8,10 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { realFs, saveProfilesFile, serializeProfiles, type FsOps } from '../../src/profiles/file-store.js';
+import { createBroker } from '../../src/broker.js';
+import { defaultConfig } from '../../src/config/load.js';
+import { realFs, removeStaleTempFiles, saveProfilesFile, serializeProfiles, type FsOps } from '../../src/profiles/file-store.js';
+import { captureLogs } from '../support/logs.js';
 import { validateProfileList } from '../../src/profiles/validate.js';
 import type { Profile } from '../../src/profiles/profile.js';
 
@@ -76,6 +79,64 @@ describe('backups', () => {
   });
 });
 
+describe('file permissions (issue 8.8): profiles.json holds every secret', () => {
+  const mode = async (p: string) => (await fs.stat(p)).mode & 0o777;
+
+  it('a save keeps the mode of the file it replaces, and backups are 0600 whatever the original', async () => {
+    for (const original of [0o600, 0o640]) {
+      const { d, file } = await fresh(`mode-${original.toString(8)}`, [profile('old')]);
+      await fs.chmod(file, original);
+      await saveProfilesFile(file, [profile('new')], { backupDir: d, keep: 5 });
+      expect(await mode(file)).toBe(original);
+      const backups = (await fs.readdir(d)).filter((f) => f.startsWith('profiles_backup_'));
+      expect(backups).toHaveLength(1);
+      expect(await mode(path.join(d, backups[0]!))).toBe(0o600);
+    }
+  });
+
+  it('a new file is 0600, whatever the umask allows', async () => {
+    const d = path.join(dir, 'mode-new');
+    await fs.mkdir(d);
+    const file = path.join(d, 'profiles.json');
+    await saveProfilesFile(file, [profile('new')], { backupDir: d, keep: 5 });
+    expect(await mode(file)).toBe(0o600);
+  });
+
+  // Only root can give a file to another user, so only a broker running as root can keep the owner.
+  (process.getuid?.() === 0 ? it : it.skip)('running as root, a save keeps the owner and group of the file it replaces', async () => {
+    const { d, file } = await fresh('owner', [profile('old')]);
+    await fs.chown(file, 4321, 4322);
+    await saveProfilesFile(file, [profile('new')], { backupDir: d, keep: 5 });
+    const st = await fs.stat(file);
+    expect([st.uid, st.gid]).toEqual([4321, 4322]);
+  });
+
+  it('temp files an interrupted save left are removed at start, and nothing else', async () => {
+    const { d, file } = await fresh('stale', [profile('a')]);
+    const stale = ['.profiles.json.4242.0123456789ab.tmp', '.profiles.json.1.fedcba987654.tmp'];
+    const others = ['.profiles.json.swp', '.other.json.4242.0123456789ab.tmp', 'profiles.json.4242.0123456789ab.tmp', '.profiles.json.x.0123456789ab.tmp'];
+    for (const f of [...stale, ...others]) await fs.writeFile(path.join(d, f), 'secret-bearing leftovers');
+    const logs = captureLogs();
+    try {
+      const broker = await createBroker({ config: { ...defaultConfig(), ProfileDir: d }, profilesPath: file, watch: false });
+      await broker.close();
+    } finally {
+      logs.stop();
+    }
+    expect((await fs.readdir(d)).sort()).toEqual([...others, 'profiles.json'].sort());
+    for (const f of stale) expect(logs.lines.join('\n')).toContain(`removed ${f}, left by an interrupted save`);
+  });
+
+  it('--check (validation only) removes nothing', async () => {
+    const { d, file } = await fresh('stale-check', [profile('a')]);
+    await fs.writeFile(path.join(d, '.profiles.json.4242.0123456789ab.tmp'), 'x');
+    const broker = await createBroker({ config: { ...defaultConfig(), ProfileDir: d }, profilesPath: file, watch: false, check: true });
+    await broker.close();
+    expect(await fs.readdir(d)).toContain('.profiles.json.4242.0123456789ab.tmp');
+    expect(await removeStaleTempFiles(file)).toEqual(['.profiles.json.4242.0123456789ab.tmp']);
+  });
+});
+
 describe('a crash in the middle of saving', () => {
   it('leaves a file that parses and holds the old or the new set (SIGKILL during a save loop)', async () => {
     // A plain node child imports the real save code from dist/ (built by the suite's global setup).
@@ -101,5 +162,8 @@ describe('a crash in the middle of saving', () => {
       const text = await fs.readFile(file, 'utf8');
       expect(valid.has(text)).toBe(true);
     }
+    // Whatever temp files the kills left are ours to remove at the next start.
+    await removeStaleTempFiles(file);
+    expect((await fs.readdir(d)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   }, 120_000);
 });
