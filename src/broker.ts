@@ -11,7 +11,7 @@ import express, { type Router } from 'express';
 import type { Config } from './config/types.js';
 import { createRouter } from './http/app.js';
 import { getLogger } from './log.js';
-import { loadProfilesFile } from './profiles/file-store.js';
+import { loadProfilesFile, realFs, removeStaleTempFiles } from './profiles/file-store.js';
 import { reloadProfiles, watchProfiles } from './profiles/reload.js';
 import { ProfileStore } from './profiles/store.js';
 import { formatProblem } from './profiles/validate.js';
@@ -32,6 +32,8 @@ export interface BrokerOptions {
    * Default false: such a profile is logged as an error and answers 500, the others keep working.
    */
   strict?: boolean;
+  /** Only validating (`--check`): change nothing on disk. */
+  check?: boolean;
 }
 
 export interface ReloadResult {
@@ -61,7 +63,12 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
   const log = getLogger('MAIN');
   const profilesPath = path.resolve(opts.profilesPath);
 
-  const loaded = await loadProfilesFile(profilesPath);
+  const rules = { allowedHosts: config.AllowedIdPHosts };
+  // Temp files a crash left mid-save hold every secret; nothing else would ever remove them.
+  if (!opts.check) {
+    for (const name of await removeStaleTempFiles(profilesPath)) log.warn(`removed ${name}, left by an interrupted save of the profiles file`);
+  }
+  const loaded = await loadProfilesFile(profilesPath, realFs, rules);
   for (const w of loaded.warnings) log.warn(formatProblem(w));
   if (loaded.problems.length > 0) throw new StartupError(loaded.problems.map(formatProblem));
 
@@ -89,6 +96,7 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
     backupDir: config.ProfileDir || path.dirname(profilesPath),
     keep: config.ProfileBackupCount,
     hash: loaded.hash,
+    rules,
   });
   store.on('warning', (w) => getLogger('TIB DATA LOADER').warn(w));
   store.on('change', () => runtime.sync(store.list()));

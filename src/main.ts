@@ -8,11 +8,32 @@ import { fileURLToPath } from 'node:url';
 import { createBroker, StartupError } from './broker.js';
 import { parseArgs, UsageError, USAGE } from './cli-args.js';
 import { ConfigError, describeConfig, loadConfig } from './config/load.js';
-import { configureLogging, getLogger } from './log.js';
+import { configureLogging, getLogger, type Logger } from './log.js';
 
 function version(): string {
   const pkg = fileURLToPath(new URL('../package.json', import.meta.url));
   return (JSON.parse(fs.readFileSync(pkg, 'utf8')) as { version: string }).version;
+}
+
+/** The error's message and call sites, for a log line (registered secrets are masked there). */
+function describeError(err: unknown): { reason: string; stack?: string } {
+  if (!(err instanceof Error)) return { reason: String(err) };
+  return { reason: err.message, stack: err.stack?.split('\n').slice(1).join('\n') };
+}
+
+/**
+ * Last-resort handlers. A rejected promise nobody awaited is a bug but not a broken process: log it and keep
+ * serving. An uncaught exception may have left state half-changed: log it and exit 1 so a supervisor
+ * restarts a clean process (Node's default would also exit, but print the raw error past the log masks).
+ */
+export function installProcessGuards(log: Logger, exit: (code: number) => void = (code) => process.exit(code)): void {
+  process.on('unhandledRejection', (reason) => {
+    log.error('unhandled promise rejection (a bug; the broker keeps running)', describeError(reason));
+  });
+  process.on('uncaughtException', (err) => {
+    log.error('uncaught exception (a bug); exiting', describeError(err));
+    exit(1);
+  });
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -48,13 +69,14 @@ export async function main(argv: string[]): Promise<number> {
   const { config } = loaded;
   configureLogging({ level: config.LogLevel, format: config.LogFormat });
   const log = getLogger('MAIN');
+  installProcessGuards(log);
   log.info(`identity-broker v${version()} (Tyk Identity Broker compatible)`);
   for (const w of loaded.warnings) getLogger('CONFIG').warn(w);
   getLogger('CONFIG').debug('configuration', { config: describeConfig(config) });
 
   let broker;
   try {
-    broker = await createBroker({ config, profilesPath: args.profilesPath, watch: !args.check, strict: args.check });
+    broker = await createBroker({ config, profilesPath: args.profilesPath, watch: !args.check, strict: args.check, check: args.check });
   } catch (err) {
     if (err instanceof StartupError) {
       console.error(`profiles rejected (${args.profilesPath}):\n${err.message}`);

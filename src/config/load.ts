@@ -7,6 +7,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseLogLevel, redact, registerSecret } from '../log.js';
+import { hostPatternProblem } from '../profiles/allowed-hosts.js';
+import { jsonSyntaxProblem } from './json-syntax.js';
 import { parseGoBool, parseGoInt, parseGoList, parseGoMap, type Parsed } from './go-values.js';
 import { isGroup, leaves, SCHEMA, type Group, type Leaf } from './schema.js';
 import type { Config } from './types.js';
@@ -109,24 +111,6 @@ function setPath(root: Obj, jsonPath: string[], value: unknown): void {
   o[jsonPath[jsonPath.length - 1] as string] = value;
 }
 
-/**
- * "line L column C" for a JSON.parse error. V8 gives either "at position N" or a context snippet that
- * starts 10 characters before the error ("...<context>...").
- */
-function syntaxWhere(text: string, err: Error): string {
-  let pos: number | undefined;
-  const m = /position (\d+)/.exec(err.message);
-  if (m) pos = Number(m[1]);
-  else {
-    const ctx = /"(\.\.\.)?([\s\S]*?)(\.\.\.)?" is not valid JSON/.exec(err.message);
-    const idx = ctx?.[2] ? text.indexOf(ctx[2]) : -1;
-    if (ctx && idx >= 0) pos = idx + (ctx[1] ? 10 : 0);
-  }
-  if (pos === undefined) return `invalid JSON: ${err.message}`;
-  const before = text.slice(0, pos).split('\n');
-  return `invalid JSON at line ${before.length} column ${(before[before.length - 1]?.length ?? 0) + 1}: ${err.message.split('\n')[0]}`;
-}
-
 function readFile(confPath: string, problems: string[]): Obj | undefined {
   let text: string;
   try {
@@ -140,7 +124,7 @@ function readFile(confPath: string, problems: string[]): Obj | undefined {
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    problems.push(`${confPath}: ${syntaxWhere(text, err as Error)}`);
+    problems.push(`${confPath}: ${jsonSyntaxProblem(text, err)}`);
     return undefined;
   }
   if (!isObj(parsed)) {
@@ -198,6 +182,10 @@ function validate(c: Config, file: string, problems: string[], warnings: string[
   }
   if (!['text', 'json'].includes(c.LogFormat)) p('LogFormat', `must be "text" or "json", got ${JSON.stringify(c.LogFormat)}`);
   if (c.ProfileBackupCount < 1) p('ProfileBackupCount', 'must be at least 1');
+  for (const h of c.AllowedIdPHosts) {
+    const problem = hostPatternProblem(h);
+    if (problem) p('AllowedIdPHosts', problem);
+  }
   if (c.TykAPISettings.Timeout < 1) p('TykAPISettings.Timeout', 'must be at least 1 second');
   if (c.SSLInsecureSkipVerify) warnings.push(`${file}: SSLInsecureSkipVerify is true: TLS certificates of identity providers are NOT verified`);
   if (h.UseSSL && h.SSLInsecureSkipVerify) warnings.push(`${file}: HttpServerOptions.SSLInsecureSkipVerify is true: TLS certificates of the Tyk Dashboard and Gateway are NOT verified`);

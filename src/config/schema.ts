@@ -134,6 +134,14 @@ export const SCHEMA: Group = {
     // Ours (not in TIB).
     i('ProfileBackupCount', 10, 'Ours: how many profile backups to keep (at least 1).'),
     s('LogFormat', 'Ours: `text` (TIB-like, default) or `json`.', { default: 'text' }),
+    {
+      ...s(
+        'AllowedIdPHosts',
+        'Ours: when set, profiles may only name these identity-provider and directory hosts (LDAPServer, DiscoverURL, the social endpoint URLs, IDPMetadataURL, TargetHost): exact host names or IP addresses, or `*.example.com` for any name below example.com. Empty allows any host (TIB). Env form: `idp.example.com,*.corp.example`.',
+      ),
+      kind: 'list',
+      default: [],
+    },
   ],
 };
 

@@ -99,4 +99,6 @@ export interface Config {
   LogLevel: LogLevel;
   /** ours: `text` (TIB-like, default) or `json`. */
   LogFormat: LogFormat;
+  /** ours: hosts profiles may connect to (exact, or `*.suffix`); empty allows any. */
+  AllowedIdPHosts: string[];
 }

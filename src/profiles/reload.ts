@@ -16,8 +16,16 @@ export interface ReloadOutcome {
   problems: ProfileProblem[];
 }
 
+/** Never rejects: whatever goes wrong (a bug included) is a rejected reload, logged, and the last good set stays. */
 export async function reloadProfiles(store: ProfileStore, log: Logger): Promise<ReloadOutcome> {
-  const loaded = await store.reload();
+  let loaded;
+  try {
+    loaded = await store.reload();
+  } catch (err) {
+    const message = `reload failed: ${err instanceof Error ? err.message : String(err)}`;
+    log.error(`profiles file rejected, still serving the last good set (${store.list().length} profiles)`, { reason: message });
+    return { ok: false, unchanged: false, problems: [{ profileId: '', index: -1, field: '', message }] };
+  }
   if (loaded.unchanged) return { ok: true, unchanged: true, problems: [] };
   if (loaded.problems.length > 0) {
     log.error(`profiles file rejected, still serving the last good set (${store.list().length} profiles)`);

@@ -9,7 +9,7 @@ import { EventEmitter } from 'node:events';
 import path from 'node:path';
 import type { Profile } from './profile.js';
 import { loadProfilesFile, saveProfilesFile, type FsOps, type LoadedProfiles } from './file-store.js';
-import { formatProblem, freezeProfile } from './validate.js';
+import { formatProblem, freezeProfile, type ValidationRules } from './validate.js';
 
 export type StoreErrorKind = 'exists' | 'not-found' | 'flush';
 
@@ -30,6 +30,8 @@ export interface StoreOptions {
   /** Hash of the file content the initial set came from. */
   hash?: string;
   ops?: FsOps;
+  /** tib.conf's rules every profile must follow (AllowedIdPHosts), on reload and API writes alike. */
+  rules?: ValidationRules;
 }
 
 export class ProfileStore extends EventEmitter<{ change: []; warning: [string] }> {
@@ -45,6 +47,10 @@ export class ProfileStore extends EventEmitter<{ change: []; warning: [string] }
     super();
     this.profiles = new Map(initial.map((p) => [p.ID, freezeProfile(p)]));
     this.contentHash = opts.hash ?? '';
+  }
+
+  get rules(): ValidationRules {
+    return this.opts.rules ?? {};
   }
 
   get(id: string): Profile | undefined {
@@ -89,7 +95,7 @@ export class ProfileStore extends EventEmitter<{ change: []; warning: [string] }
    */
   reload(): Promise<LoadedProfiles & { unchanged: boolean }> {
     return this.serial(async () => {
-      const loaded = await loadProfilesFile(this.opts.path, this.opts.ops);
+      const loaded = await loadProfilesFile(this.opts.path, this.opts.ops, this.opts.rules);
       const unchanged = loaded.problems.length === 0 && loaded.hash === this.contentHash;
       if (!unchanged && loaded.problems.length === 0) this.adopt(loaded);
       return { ...loaded, unchanged };
@@ -114,7 +120,7 @@ export class ProfileStore extends EventEmitter<{ change: []; warning: [string] }
    * on top of it instead of over it. A half-finished (invalid) edit blocks API writes rather than being lost.
    */
   private async adoptEditOnDisk(): Promise<void> {
-    const loaded = await loadProfilesFile(this.opts.path, this.opts.ops);
+    const loaded = await loadProfilesFile(this.opts.path, this.opts.ops, this.opts.rules);
     // Unknown baseline, or no file to read (the save recreates it): nothing to adopt.
     if (!this.contentHash || !loaded.hash || loaded.hash === this.contentHash) return;
     const [first] = loaded.problems;

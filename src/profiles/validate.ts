@@ -4,8 +4,8 @@
  * ours: everything TIB would accept and then fail on (or panic on) at login time is an error at load time,
  * naming the file, the profile and the field.
  */
-import { registerSecret } from '../log.js';
 import { parseProviderConfig } from '../providers/config.js';
+import { hostAllowed, outboundHosts } from './allowed-hosts.js';
 import { FieldReader, isHttpUrl, isPlainObject, type FieldError } from './fields.js';
 import { ACTION_TYPES, PROFILE_FIELDS, PROVIDER_NAMES, type ActionType, type Profile, type ProviderName } from './profile.js';
 
@@ -20,15 +20,41 @@ export interface ProfileProblem {
   message: string;
 }
 
+/** What validation needs from tib.conf. */
+export interface ValidationRules {
+  /** `AllowedIdPHosts`: when non-empty, every host a profile connects to must match an entry. */
+  allowedHosts?: readonly string[];
+}
+
+/**
+ * Profile IDs appear in URLs, in the Basic-auth realm header and in log lines: a safe set keeps quotes,
+ * control characters and terminal escapes out of all three (the portal guide already says "no spaces").
+ */
+const ID_RULE = /^[A-Za-z0-9._@-]{1,128}$/;
+/** `POST /api/profiles/save` writes the running set to disk (TIB's route), so no API call could create it. */
+const RESERVED_IDS = ['save'];
+/** Far beyond any real profile; bounds the recursion of everything that walks a profile. */
+export const MAX_DEPTH = 32;
+
 export interface ValidationResult {
   profiles: Profile[];
   problems: ProfileProblem[];
   warnings: ProfileProblem[];
 }
 
+/**
+ * A value from a profile, quoted for a message or log line: JSON escapes plus the C1 controls, line
+ * separators and bidi overrides JSON leaves alone, so no ID can inject a terminal escape or fake a line.
+ * Cut at 130 characters.
+ */
+export function quote(value: string): string {
+  const cut = value.length > 130 ? `${value.slice(0, 130)}...` : value;
+  return JSON.stringify(cut).replace(/[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 /** `profiles.json: profile "ldap-dev" (#2): ProviderConfig.LDAPPort: must be a string, got number` */
 export function formatProblem(p: ProfileProblem): string {
-  const where = p.profileId ? `profile "${p.profileId}" (#${p.index + 1})` : `profile #${p.index + 1}`;
+  const where = p.profileId ? `profile ${quote(p.profileId)} (#${p.index + 1})` : `profile #${p.index + 1}`;
   if (p.index < 0) return `${p.file ? `${p.file}: ` : ''}${p.message}`;
   return `${p.file ? `${p.file}: ` : ''}${where}: ${p.field ? `${p.field}: ` : ''}${p.message}`;
 }
@@ -67,21 +93,45 @@ function readIdentityHandlerConfig(raw: Record<string, unknown>, action: ActionT
   if (action === 'GenerateTemporaryAuthToken' && !base) errors.push({ field: `${at}.TokenAuth.BaseAPIID`, message: `is required for ${action}` });
 }
 
-/** Mask the profile's credentials in every future log line. */
-function registerProfileSecrets(p: Profile): void {
+/**
+ * Where a profile first nests objects or arrays deeper than `max` levels (the profile itself is level 1),
+ * as a field path cut to its first three steps; undefined when it does not.
+ */
+function tooDeep(root: Record<string, unknown>, max: number): string | undefined {
+  // Iterative on purpose: a recursive walk is what a hostile depth would overflow.
+  const stack: Array<[unknown, string, number]> = Object.entries(root).map(([k, v]) => [v, k, 2]);
+  while (stack.length > 0) {
+    const [v, at, depth] = stack.pop() as [unknown, string, number];
+    if (v === null || typeof v !== 'object') continue;
+    if (depth > max) return at;
+    // Only the first three steps are kept: the full path of a hostile value can be huge.
+    const step = (k: string) => (depth < 4 ? `${at}${k}` : at);
+    const entries = Array.isArray(v) ? v.map((x, i) => [`[${i}]`, x] as const) : Object.entries(v).map(([k, x]) => [`.${k}`, x] as const);
+    for (const [k, x] of entries) stack.push([x, step(k), depth + 1]);
+  }
+  return undefined;
+}
+
+/**
+ * The credentials a profile holds, to be masked in log lines while the profile is live. Only the fields
+ * known to be secrets: a generic "ends in Key/Password" walk let any profile writer mask arbitrary words.
+ */
+export function profileSecrets(p: Profile): string[] {
+  const out: string[] = [];
   const ihc = p.IdentityHandlerConfig ?? {};
-  registerSecret(ihc.DashboardCredential);
-  if (isPlainObject(ihc.OAuth)) registerSecret(ihc.OAuth.Secret);
-  const walk = (v: unknown, key = ''): void => {
-    if (typeof v === 'string' && /secret|password|key$/i.test(key) && !/^(Key|LDAPUserDN)$/.test(key)) registerSecret(v);
-    else if (Array.isArray(v)) v.forEach((x) => walk(x));
-    else if (isPlainObject(v)) for (const [k, x] of Object.entries(v)) walk(x, k);
-  };
-  walk(p.ProviderConfig);
+  if (typeof ihc.DashboardCredential === 'string') out.push(ihc.DashboardCredential);
+  if (isPlainObject(ihc.OAuth) && typeof ihc.OAuth.Secret === 'string') out.push(ihc.OAuth.Secret);
+  if (p.ProviderName === 'ADProvider') out.push(parseProviderConfig('ADProvider', p.ProviderConfig).config.LDAPAdminPassword);
+  if (p.ProviderName === 'SocialProvider') out.push(...parseProviderConfig('SocialProvider', p.ProviderConfig).config.UseProviders.map((u) => u.Secret));
+  // SAMLProvider and ProxyProvider configs hold no secret values (SAML's key is in a file).
+  return out.filter((v) => v !== '');
 }
 
 /** Decode and check one profile. `profile` is set when there are no errors. */
-export function validateProfile(raw: unknown, ctx: { file?: string; index: number } = { index: 0 }): { profile?: Profile; problems: ProfileProblem[]; warnings: ProfileProblem[] } {
+export function validateProfile(
+  raw: unknown,
+  ctx: { file?: string; index: number; rules?: ValidationRules } = { index: 0 },
+): { profile?: Profile; problems: ProfileProblem[]; warnings: ProfileProblem[] } {
   const errors: FieldError[] = [];
   const warns: FieldError[] = [];
   const wrap = (id: string, list: FieldError[]) => list.map((e) => ({ file: ctx.file, profileId: id, index: ctx.index, field: e.field, message: e.message }));
@@ -90,8 +140,13 @@ export function validateProfile(raw: unknown, ctx: { file?: string; index: numbe
   }
   const r = new FieldReader(raw, '', errors);
   const id = r.string('ID');
+  const deep = tooDeep(raw, MAX_DEPTH);
+  if (deep !== undefined) {
+    return { problems: wrap(id, [{ field: deep, message: `is nested more than ${MAX_DEPTH} levels deep` }]), warnings: [] };
+  }
   if (id === '') r.error('ID', 'is required');
-  else if (/\s/.test(id) || id.includes('/')) r.error('ID', `must not contain spaces or "/", got ${JSON.stringify(id)}`);
+  else if (!ID_RULE.test(id)) r.error('ID', `must be 1 to 128 letters, digits, ".", "_", "-" or "@" (no spaces, quotes or control characters), got ${quote(id)}`);
+  else if (RESERVED_IDS.includes(id)) r.error('ID', `"${id}" is reserved: POST /api/profiles/save saves the profile set to disk, so the admin API could never create it`);
 
   const providerName = r.string('ProviderName');
   if (!(PROVIDER_NAMES as readonly string[]).includes(providerName)) {
@@ -150,6 +205,12 @@ export function validateProfile(raw: unknown, ctx: { file?: string; index: numbe
   if ((PROVIDER_NAMES as readonly string[]).includes(providerName)) {
     const parsed = parseProviderConfig(providerName as ProviderName, providerConfig);
     errors.push(...parsed.errors);
+    const allowed = ctx.rules?.allowedHosts ?? [];
+    if (allowed.length > 0) {
+      for (const { field, host } of outboundHosts(providerName as ProviderName, parsed.config)) {
+        if (!hostAllowed(host, allowed)) errors.push({ field, message: `host ${JSON.stringify(host)} is not in AllowedIdPHosts (tib.conf)` });
+      }
+    }
     for (const k of parsed.unknownKeys) warns.push({ field: k, message: `not an option of ${providerName}, ignored` });
   }
   if (identityHandlerConfig && (ACTION_TYPES as readonly string[]).includes(actionType)) {
@@ -159,19 +220,18 @@ export function validateProfile(raw: unknown, ctx: { file?: string; index: numbe
   }
 
   const ordered = Object.fromEntries(PROFILE_FIELDS.map((k) => [k, profile[k]])) as unknown as Profile;
-  if (errors.length === 0) registerProfileSecrets(ordered);
   return { profile: errors.length === 0 ? ordered : undefined, problems: wrap(id, errors), warnings: wrap(id, warns) };
 }
 
 /** Decode and check a whole profiles file (a JSON array). Duplicate IDs name both positions. */
-export function validateProfileList(raw: unknown, file?: string): ValidationResult {
+export function validateProfileList(raw: unknown, file?: string, rules: ValidationRules = {}): ValidationResult {
   if (!Array.isArray(raw)) {
     return { profiles: [], problems: [{ file, profileId: '', index: -1, field: '', message: 'the profiles file must be a JSON array of profiles' }], warnings: [] };
   }
   const out: ValidationResult = { profiles: [], problems: [], warnings: [] };
   const seen = new Map<string, number>();
   raw.forEach((item, index) => {
-    const r = validateProfile(item, { file, index });
+    const r = validateProfile(item, { file, index, rules });
     out.problems.push(...r.problems);
     out.warnings.push(...r.warnings);
     const id = isPlainObject(item) ? new FieldReader(item, '', []).string('ID') : '';

@@ -82,6 +82,50 @@ describe('identity-broker CLI', () => {
     expect(r.stderr).toContain('ProviderConfig.LDAPPort');
   });
 
+  it('--check on a deeply nested profiles file prints the clean problem, not a stack trace', async () => {
+    const deep = path.join(dir, 'deep-profiles.json');
+    const list = JSON.parse(await fs.readFile(profiles, 'utf8')) as Array<Record<string, unknown>>;
+    const text = JSON.stringify(list).replace(/}\]$/, `,"Extra":${'['.repeat(200_000)}${']'.repeat(200_000)}}]`);
+    await fs.writeFile(deep, text);
+    const r = await cli(['--check', '-c', conf, '-p', deep], { TYK_IB_SESSION_SECRET: SESSION_SECRET });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('deep-profiles.json: profile "2" (#2): Extra[0][0]: is nested more than 32 levels deep');
+    expect(r.stderr).not.toMatch(/RangeError|\n\s+at /);
+  });
+
+  it('a JSON syntax error in tib.conf names line and column, never the text around it', async () => {
+    const bad = path.join(dir, 'syntax.conf');
+    await fs.writeFile(bad, '{\n  "Secret": "cli-admin-secret-value",,\n  "Port": 1\n}');
+    const r = await cli(['--check', '-c', bad, '-p', profiles]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/syntax\.conf: invalid JSON at line 2 column 38$/m);
+    // V8's message would quote the 10 characters before the error: the end of the secret.
+    expect(r.stderr).not.toContain('value');
+  });
+
+  it('the process guards log an unhandled rejection and keep running, and exit 1 on an uncaught exception', async () => {
+    const script = `
+      import { installProcessGuards } from ${JSON.stringify(path.join(root, 'dist/main.js'))};
+      import { getLogger } from ${JSON.stringify(path.join(root, 'dist/log.js'))};
+      installProcessGuards(getLogger('MAIN'));
+      Promise.reject(new Error('injected rejection'));
+      setTimeout(() => { console.log('still running'); throw new Error('injected exception'); }, 50);
+      setTimeout(() => console.log('not reached'), 5000);
+    `;
+    const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script]);
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+      child.on('exit', (code) => resolve({ code, out }));
+    });
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/\[ERROR\] MAIN: unhandled promise rejection .*reason="injected rejection"/);
+    expect(r.out).toContain('still running');
+    expect(r.out).toMatch(/\[ERROR\] MAIN: uncaught exception \(a bug\); exiting .*reason="injected exception"/);
+    expect(r.out).not.toContain('not reached');
+  });
+
   describe('running', () => {
     let child: ChildProcess;
     let output = '';
@@ -122,6 +166,16 @@ describe('identity-broker CLI', () => {
       await fs.writeFile(profiles, '[{"ID": "x y", "ProviderName": "Nope"}]');
       child.kill('SIGHUP');
       await until('rejection logged', async () => (output.includes('"x y"') ? true : undefined));
+      expect((await ids()).map((p) => p.ID)).toEqual(['1']);
+    });
+
+    it('survives a SIGHUP reload of a deeply nested file: rejected, logged, still serving the last good set', async () => {
+      const list = JSON.parse(await fs.readFile(path.join(fixtures, 'readme-profiles.json'), 'utf8')) as Array<Record<string, unknown>>;
+      await fs.writeFile(profiles, JSON.stringify([list[0]]).replace(/}\]$/, `,"Extra":${'{"x":'.repeat(100_000)}1${'}'.repeat(100_000)}}]`));
+      child.kill('SIGHUP');
+      await until('rejection logged', async () => (output.includes('Extra.x.x: is nested more than 32 levels deep') ? true : undefined));
+      expect(child.exitCode).toBeNull();
+      expect((await fetch(`${base}/health`)).status).toBe(200);
       expect((await ids()).map((p) => p.ID)).toEqual(['1']);
     });
 

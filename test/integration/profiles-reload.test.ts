@@ -69,6 +69,29 @@ describe('reloadProfiles', () => {
   });
 });
 
+describe('a JSON syntax error (issue 8.13)', () => {
+  it('is reported with line and column only, never the text around it (it may be a secret)', async () => {
+    const { file, store } = await storeFor('syntax', [ldap('a')]);
+    await fs.writeFile(file, '[\n  {"ID": "a", "ProviderConfig": {"LDAPAdminPassword": "hunter2-ldap-pw",, "x": 1}}\n]');
+    const r = await reloadProfiles(store, log);
+    expect(r.problems.map((p) => p.message)).toEqual(['invalid JSON at line 2 column 73']);
+  });
+});
+
+describe('a deeply nested value (issue 8.9)', () => {
+  it('is a rejected reload naming the profile and field, not an exception that kills the process', async () => {
+    const { file, store } = await storeFor('deep', [ldap('a')]);
+    const deep = `${'{"x":'.repeat(100_000)}1${'}'.repeat(100_000)}`;
+    await fs.writeFile(file, `[{"ID":"a","ActionType":"GenerateOrLoginUserProfile","ProviderName":"ADProvider","ProviderConfig":{"LDAPServer":"h","LDAPPort":"389","LDAPUserDN":"u","Extra":${deep}}}]`);
+    const r = await reloadProfiles(store, log);
+    expect(r.ok).toBe(false);
+    expect(r.problems.map((p) => [p.profileId, p.field])).toEqual([['a', 'ProviderConfig.Extra.x']]);
+    expect(store.list().map((p) => p.ID)).toEqual(['a']);
+    // The same file blocks an API write with the same clean message (the store adopts edits first).
+    await expect(store.create(ldap('b') as never)).rejects.toMatchObject({ kind: 'flush', message: expect.stringMatching(/nested more than 32 levels deep/) });
+  });
+});
+
 describe('watchProfiles', () => {
   it("reloads on an editor's rename-replace and ignores the broker's own writes", async () => {
     const { file, store } = await storeFor('watched', [ldap('a')]);

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { ConfigError, defaultConfig, describeConfig, loadConfig } from '../../src/config/load.js';
+import { jsonSyntaxProblem } from '../../src/config/json-syntax.js';
 import { leaves, type Leaf } from '../../src/config/schema.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'config-test-'));
@@ -35,6 +36,7 @@ function sample(leaf: Leaf, jsonPath: string[]): { json: unknown; env: string; e
   if (key === 'BackEnd.Name') return { json: 'redis', env: 'redis', expected: 'redis' };
   if (key === 'Storage.storage_type') return { json: 'file', env: 'file', expected: 'file' };
   if (key === 'LogFormat') return { json: 'json', env: 'json', expected: 'json' };
+  if (key === 'AllowedIdPHosts') return { json: ['idp.example.com', '*.corp.example'], env: 'idp.example.com,*.corp.example', expected: ['idp.example.com', '*.corp.example'] };
   if (key.endsWith('Version')) return { json: '1.3', env: '1.3', expected: '1.3' };
   if (key.endsWith('Config.Endpoint')) return { json: 'https://tyk.example.com', env: 'https://tyk.example.com', expected: 'https://tyk.example.com' };
   if (key.endsWith('Config.Port')) return { json: '8443', env: '8443', expected: '8443' };
@@ -207,6 +209,45 @@ describe('errors name the key, the variable or the file, and all are reported', 
   it('a JSON syntax error names the file and the line', () => {
     const p = problems(() => loadConfig({ confPath: confFile('{\n  "Secret": "x",\n  "Port": ,\n}'), env: {} }));
     expect(p[0]).toMatch(/tib-\d+\.conf: invalid JSON at line 3/);
+  });
+
+  it('a JSON syntax error gives line and column only, never the text around it (it may be a secret)', () => {
+    for (const [text, where] of [
+      ['{\n  "Secret": "hunter2-admin-secret" "Port": 1\n}', 'line 2 column 36'],
+      ['{\n  "Secret": "hunter2-admin-secret",\n  "Port": ,\n}', 'line 3 column 11'],
+      ['{"Secret": "hunter2-admin-secret', 'line 1 column 33'],
+    ] as const) {
+      const [p] = problems(() => loadConfig({ confPath: confFile(text), env: {} }));
+      expect(p).toMatch(new RegExp(`tib-\\d+\\.conf: invalid JSON at ${where}$`));
+      expect(p).not.toContain('hunter2');
+    }
+  });
+
+  it.each([
+    ['{"a": , "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb": 1}', 'invalid JSON at line 1 column 7'],
+    ['{"aaaaaaaaaaaaaaaaaaaaaaaa": ,}', 'invalid JSON at line 1 column 30'],
+    ['{"aaaaaaaaaaaaaaaaaaaa":\n , "bbbbbbbbbbbbbbbbbbbbbbbbbbbb": 1}', 'invalid JSON at line 2 column 2'],
+    ['{"a": ,}', 'invalid JSON at line 1 column 7'],
+    ['[,,]', 'invalid JSON'],
+    ['[1,2', 'invalid JSON at line 1 column 5'],
+    ['tru', 'invalid JSON at line 1 column 4'],
+  ])('locates a syntax error in %j without quoting it', (text, expected) => {
+    let err: unknown;
+    try {
+      JSON.parse(text);
+    } catch (e) {
+      err = e;
+    }
+    expect(jsonSyntaxProblem(text, err)).toBe(expected);
+  });
+
+  it('AllowedIdPHosts entries must be host names, IP addresses or *.suffix wildcards', () => {
+    const p = problems(() => loadConfig({ confPath: confFile({ AllowedIdPHosts: ['idp.example.com', 'https://idp.example.com', '*'] }), env: {} }));
+    expect(p).toEqual([
+      expect.stringMatching(/tib-\d+\.conf: AllowedIdPHosts: "https:\/\/idp.example.com" is not a host name/),
+      expect.stringMatching(/tib-\d+\.conf: AllowedIdPHosts: "\*" is not a host name/),
+    ]);
+    expect(loadConfig({ confPath: confFile({}), env: { TYK_IB_ALLOWEDIDPHOSTS: 'idp.example.com,*.corp.example' } }).config.AllowedIdPHosts).toEqual(['idp.example.com', '*.corp.example']);
   });
 
   it('refuses Mongo storage, unknown backends, bad TLS versions and missing HTTPS files', () => {
