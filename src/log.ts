@@ -15,16 +15,54 @@ const SECRET_KEY =
 /** Metadata keys that name things, not secrets, even though they contain a matching word. */
 const SAFE_KEY = /^(message|level|prefix|timestamp|profile|profileId|provider|field|status|statusCode|reason|durationMs|tokenType)$/;
 
-const secrets = new Set<string>();
+/** tib.conf secrets: chosen by the operator, masked for the life of the process. */
+const permanent = new Set<string>();
+/** Profile secrets, reference-counted: two profiles may share one, and a removed profile's go away. */
+const counted = new Map<string, number>();
+const owned = new Map<string, Set<string>>();
+/** Every mask, longest first (so a secret containing another is masked whole); rebuilt on change. */
+let masks: string[] = [];
 
-/** Mask this value in every future log line (config secrets, profile credentials, ...). */
+/**
+ * Below this a profile value is too likely to be an ordinary word ("login", "admin", a port) whose masking
+ * would blind unrelated log lines; 8 is also the shortest password any common directory policy accepts.
+ */
+export const MIN_PROFILE_SECRET_LENGTH = 8;
+
+function rebuildMasks(): void {
+  masks = [...new Set([...permanent, ...counted.keys()])].sort((a, b) => b.length - a.length);
+}
+
+/** Mask this value in every future log line, for good (tib.conf secrets). */
 export function registerSecret(value: unknown): void {
-  if (typeof value === 'string' && value.length >= 4) secrets.add(value);
+  if (typeof value === 'string' && value.length >= 4 && !permanent.has(value)) {
+    permanent.add(value);
+    rebuildMasks();
+  }
+}
+
+/**
+ * Replace the secrets masked on behalf of `owner` (a profile ID) with `values`; an empty list drops them.
+ * Values shorter than MIN_PROFILE_SECRET_LENGTH are not masked.
+ */
+export function setOwnedSecrets(owner: string, values: readonly unknown[]): void {
+  const next = new Set(values.filter((v): v is string => typeof v === 'string' && v.length >= MIN_PROFILE_SECRET_LENGTH));
+  const prev = owned.get(owner) ?? new Set<string>();
+  for (const v of next) if (!prev.has(v)) counted.set(v, (counted.get(v) ?? 0) + 1);
+  for (const v of prev) {
+    if (next.has(v)) continue;
+    const n = (counted.get(v) ?? 1) - 1;
+    if (n > 0) counted.set(v, n);
+    else counted.delete(v);
+  }
+  if (next.size > 0) owned.set(owner, next);
+  else owned.delete(owner);
+  rebuildMasks();
 }
 
 function maskString(s: string): string {
   let out = s;
-  for (const secret of secrets) {
+  for (const secret of masks) {
     if (out.includes(secret)) out = out.split(secret).join(REDACTED);
   }
   return out;

@@ -5,8 +5,9 @@
  */
 import { actionFactories, type ActionDeps } from './actions/registry.js';
 import type { Action } from './actions/action.js';
-import type { Logger } from './log.js';
+import { setOwnedSecrets, type Logger } from './log.js';
 import type { Profile } from './profiles/profile.js';
+import { profileSecrets } from './profiles/validate.js';
 import { parseProviderConfig } from './providers/config.js';
 import type { Provider, ProviderDeps } from './providers/provider.js';
 import { providerFactories } from './providers/registry.js';
@@ -28,8 +29,12 @@ export interface RuntimeDeps {
   log: Logger;
 }
 
+let runtimes = 0;
+
 export class ProfileRuntime {
   private compiled = new Map<string, CompiledProfile>();
+  /** Owner of this runtime's log masks: one per runtime, so two brokers in one process never share one. */
+  private readonly maskOwner = `runtime-${++runtimes}`;
 
   constructor(private readonly deps: RuntimeDeps) {}
 
@@ -63,7 +68,8 @@ export class ProfileRuntime {
 
   /**
    * Bring the cache in line with the current profile set: unchanged profiles keep their provider (and its
-   * pools and caches), changed ones are rebuilt, removed ones are closed.
+   * pools and caches), changed ones are rebuilt, removed ones are closed. A live profile's credentials are
+   * masked in log lines; a removed or changed profile's old ones no longer are.
    */
   sync(profiles: readonly Profile[]): void {
     const next = new Map<string, CompiledProfile>();
@@ -73,6 +79,7 @@ export class ProfileRuntime {
         next.set(p.ID, prev);
         continue;
       }
+      setOwnedSecrets(this.secretOwner(p.ID), profileSecrets(p));
       const c = this.compile(p);
       if (c.setupError) this.deps.log.error('profile cannot be used', { profile: p.ID, reason: c.setupError });
       next.set(p.ID, c);
@@ -81,6 +88,7 @@ export class ProfileRuntime {
     this.compiled = next;
     for (const [id, c] of old) {
       if (next.get(id) !== c) this.release(c);
+      if (!next.has(id)) setOwnedSecrets(this.secretOwner(id), []);
     }
   }
 
@@ -91,7 +99,12 @@ export class ProfileRuntime {
   async close(): Promise<void> {
     const all = [...this.compiled.values()];
     this.compiled = new Map();
+    for (const c of all) setOwnedSecrets(this.secretOwner(c.profile.ID), []);
     await Promise.all(all.map((c) => c.provider?.close().catch(() => undefined)));
+  }
+
+  private secretOwner(id: string): string {
+    return `${this.maskOwner}:${id}`;
   }
 
   private release(c: CompiledProfile): void {

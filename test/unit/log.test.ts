@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import type { LogLevel } from '../../src/config/types.js';
-import { configureLogging, getLogger, redact, registerSecret, rootLogger } from '../../src/log.js';
+import { configureLogging, getLogger, MIN_PROFILE_SECRET_LENGTH, redact, registerSecret, rootLogger, setOwnedSecrets } from '../../src/log.js';
 import { captureLogs } from '../support/logs.js';
 
 describe('log redaction', () => {
@@ -37,6 +37,59 @@ describe('log redaction', () => {
     const meta = { profile: 'p1', password: 'pw-1234' };
     expect(redact(meta)).toEqual({ profile: 'p1', password: '[redacted]' });
     expect(meta.password).toBe('pw-1234');
+  });
+});
+
+describe('profile-owned masks (issue 8.10)', () => {
+  let capture: ReturnType<typeof captureLogs>;
+  beforeEach(() => {
+    capture = captureLogs();
+  });
+  afterEach(() => {
+    for (const owner of ['p1', 'p2', 'short']) setOwnedSecrets(owner, []);
+    capture.stop();
+  });
+  const line = (text: string) => {
+    capture.lines.length = 0;
+    getLogger('TEST').info(text);
+    return capture.lines.join('\n');
+  };
+
+  it(`does not mask values shorter than ${MIN_PROFILE_SECRET_LENGTH} characters (a word like "login" or a port)`, () => {
+    setOwnedSecrets('short', ['login', '389', '10.0.0']);
+    expect(line('login from 10.0.0 on port 389')).toContain('login from 10.0.0 on port 389');
+  });
+
+  it('masks while the owner holds the value, and not after it lets go', () => {
+    setOwnedSecrets('p1', ['owned-secret-value']);
+    expect(line('bind with owned-secret-value')).toContain('bind with [redacted]');
+    setOwnedSecrets('p1', ['replaced-secret-value']);
+    expect(line('bind with owned-secret-value')).toContain('bind with owned-secret-value');
+    expect(line('bind with replaced-secret-value')).toContain('bind with [redacted]');
+    setOwnedSecrets('p1', []);
+    expect(line('bind with replaced-secret-value')).toContain('bind with replaced-secret-value');
+  });
+
+  it('counts owners: a value two profiles share stays masked until both let go', () => {
+    setOwnedSecrets('p1', ['shared-secret-value']);
+    setOwnedSecrets('p2', ['shared-secret-value']);
+    setOwnedSecrets('p1', []);
+    expect(line('x shared-secret-value')).toContain('x [redacted]');
+    setOwnedSecrets('p2', []);
+    expect(line('x shared-secret-value')).toContain('x shared-secret-value');
+  });
+
+  it('never drops a tib.conf secret, even when a profile held the same value', () => {
+    registerSecret('conf-and-profile-secret');
+    setOwnedSecrets('p1', ['conf-and-profile-secret']);
+    setOwnedSecrets('p1', []);
+    expect(line('x conf-and-profile-secret')).toContain('x [redacted]');
+  });
+
+  it('masks a longer secret whole even when a shorter one is inside it', () => {
+    setOwnedSecrets('p1', ['abcdefgh']);
+    setOwnedSecrets('p2', ['abcdefgh-and-more']);
+    expect(line('x abcdefgh-and-more y')).toContain('x [redacted] y');
   });
 });
 
