@@ -15,6 +15,38 @@ export interface AdminApiDeps {
   store: ProfileStore;
   secret: string;
   log: Logger;
+  /** Milliseconds now; injectable for the failed-authentication rate limit's tests. */
+  now?: () => number;
+}
+
+/** One warning per source address per minute at most, whatever an attacker sends. */
+const FAILURE_WINDOW_MS = 60_000;
+/** Sources tracked at once; beyond that, failures share one bucket so memory and log lines stay bounded. */
+const MAX_SOURCES = 1000;
+
+/**
+ * Failed admin authentications, logged at warn with the source address, rate-limited per source: the first
+ * failure of a window is logged with how many the previous window suppressed. The header given is never logged.
+ */
+export function failedAuthLogger(log: Logger, now: () => number = Date.now): (remote: string) => void {
+  const sources = new Map<string, { since: number; suppressed: number }>();
+  return (remote) => {
+    const t = now();
+    if (!sources.has(remote) && sources.size >= MAX_SOURCES) {
+      for (const [k, v] of sources) if (t - v.since >= FAILURE_WINDOW_MS) sources.delete(k);
+      if (sources.size >= MAX_SOURCES) remote = 'other addresses';
+    }
+    const seen = sources.get(remote);
+    if (seen && t - seen.since < FAILURE_WINDOW_MS) {
+      seen.suppressed++;
+      return;
+    }
+    const earlier = seen?.suppressed ?? 0;
+    log.warn(`admin API authentication failed${earlier > 0 ? ` (and ${earlier} more from this source in the minute before, not logged)` : ''}`, { remote });
+    // Re-inserted, so the map's order stays oldest window first.
+    sources.delete(remote);
+    sources.set(remote, { since: t, suppressed: 0 });
+  };
 }
 
 /** Compares HMACs of both values, so neither the length nor the content leaks through timing. */
@@ -28,12 +60,20 @@ function secretMatcher(secret: string): (given: string | undefined) => boolean {
 export function adminApiRouter(deps: AdminApiDeps): Router {
   const { store, log } = deps;
   const authorised = secretMatcher(deps.secret);
-  // strict: "/profiles/" must not match "/profiles" (gorilla/mux has no StrictSlash either).
-  const router = express.Router({ strict: true });
+  const failedAuth = failedAuthLogger(log, deps.now);
+  // strict: "/profiles/" must not match "/profiles" (gorilla/mux has no StrictSlash either); case-sensitive
+  // as gorilla/mux: POST /profiles/Save creates a profile "Save", only /profiles/save saves.
+  const router = express.Router({ strict: true, caseSensitive: true });
   const body = express.text({ type: () => true, limit: '1mb' });
 
   router.use((req, res, next) => {
-    if (!authorised(req.get('Authorization'))) return sendError(res, 401, 'Authorization failed');
+    // Every answer, errors included: profiles carry secrets, and no cache or proxy may keep them.
+    res.set('Cache-Control', 'no-store');
+    res.set('Pragma', 'no-cache');
+    if (!authorised(req.get('Authorization'))) {
+      if (deps.secret !== '') failedAuth(req.ip ?? req.socket.remoteAddress ?? 'unknown');
+      return sendError(res, 401, 'Authorization failed');
+    }
     next();
   });
 
@@ -56,7 +96,7 @@ export function adminApiRouter(deps: AdminApiDeps): Router {
     if (new FieldReader(raw, '', []).string('ID') !== id) return void sendError(res, 400, 'Object ID and URI resource ID do not match');
     if (then === 'exists' && store.get(id)) return void sendError(res, 400, 'Object ID already exists');
     if (then === 'missing' && !store.get(id)) return void sendError(res, 404, 'Object ID does not exist, operation not permitted');
-    const v = validateProfile(raw, { index: 0 });
+    const v = validateProfile(raw, { index: 0, rules: store.rules });
     if (!v.profile) {
       return void sendError(res, 400, `invalid profile: ${v.problems.map((p) => (p.field ? `${p.field}: ${p.message}` : p.message)).join('; ')}`);
     }

@@ -14,12 +14,29 @@ import { sendActionResult, sendFailure, sendPage, sendRedirect } from './respond
 
 const FORM_LIMIT = '64kb';
 
+/** A request body the client got wrong, in body-parser's shape (an exposed 4xx), so one check finds both. */
+class BodyError extends Error {
+  readonly expose = true;
+  constructor(
+    readonly status: number,
+    cause: unknown,
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+  }
+}
+
 /** urlencoded and multipart form fields (no files), size-limited; a bad body is a 400, not a crash. */
 function formParsers(): express.RequestHandler[] {
   const multipart = multer({ limits: { fields: 50, fieldSize: 16 * 1024, files: 0, parts: 50 } }).none();
   return [
     express.urlencoded({ extended: false, limit: FORM_LIMIT }),
-    (req, res, next) => multipart(req, res, next),
+    // Everything multer reports is about the body (its limits, or busboy's malformed-multipart errors).
+    (req, res, next) =>
+      multipart(req, res, (err?: unknown) => {
+        if (err === undefined || err === null) return next();
+        const tooLarge = err instanceof multer.MulterError && (err.code === 'LIMIT_FIELD_VALUE' || err.code === 'LIMIT_FILE_SIZE');
+        next(new BodyError(tooLarge ? 413 : 400, err));
+      }),
   ];
 }
 
@@ -67,13 +84,21 @@ export function authRouter(runtime: ProfileRuntime, log: Logger): Router {
   const parsers = formParsers();
   router.all('/auth/:id/:provider/callback', ...parsers, run('callback'));
   router.all('/auth/:id/:provider', ...parsers, run('start'));
-  // A malformed or oversized form is the client's error; answer with TIB's envelope.
+  // A malformed or oversized form is the client's error; answer with TIB's envelope. Anything else is
+  // ours: on to the logged 500 handler, never a silent 400.
   router.use('/auth', (err: unknown, _req: Request, res: Response, next: NextFunction) => {
-    if (res.headersSent) return next(err);
-    const status = typeof err === 'object' && err && 'status' in err && err.status === 413 ? 413 : 400;
+    const status = clientErrorStatus(err);
+    if (res.headersSent || status === undefined) return next(err);
     sendError(res, status, status === 413 ? 'Request body too large' : 'Invalid request data');
   });
   return router;
+}
+
+/** 400 or 413 for a body the client got wrong (body-parser's http-errors, our BodyError), else undefined. */
+function clientErrorStatus(err: unknown): number | undefined {
+  const e = typeof err === 'object' && err !== null ? (err as { expose?: unknown; status?: unknown }) : {};
+  if (e.expose === true && typeof e.status === 'number' && e.status >= 400 && e.status < 500) return e.status === 413 ? 413 : 400;
+  return undefined;
 }
 
 function unexpected(err: unknown) {

@@ -7,12 +7,13 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import express from 'express';
 import request from 'supertest';
-import { adminApiRouter } from '../../src/http/admin-api.js';
+import { adminApiRouter, failedAuthLogger } from '../../src/http/admin-api.js';
 import { getLogger } from '../../src/log.js';
 import { loadProfilesFile, type FsOps, realFs } from '../../src/profiles/file-store.js';
 import { ProfileStore } from '../../src/profiles/store.js';
 import { validateProfileList } from '../../src/profiles/validate.js';
 import { startTestBroker, type TestBroker } from '../support/broker.js';
+import { captureLogs } from '../support/logs.js';
 
 const SECRET = 'admin-api-test-secret';
 const ldap = (id: string, extra: Record<string, unknown> = {}) => ({
@@ -275,5 +276,146 @@ describe('the admin API in a running broker', () => {
   it('a non-empty Secret logs no such warning', async () => {
     b = await startTestBroker({ profiles: [], config: { Secret: SECRET } });
     expect(b.logs.join('\n')).not.toContain('Secret is empty');
+  });
+});
+
+describe('hardening (issue 8)', () => {
+  let b: TestBroker | undefined;
+  afterEach(async () => {
+    await b?.close();
+    b = undefined;
+  });
+  const auth = (r: request.Test) => r.set('Authorization', SECRET);
+  const withAdmin = (id: string, password: string) =>
+    ldap(id, { ProviderConfig: { ...ldap(id).ProviderConfig, LDAPAdminUser: 'cn=admin,dc=example,dc=org', LDAPAdminPassword: password, LDAPFilter: '(uid=*USERNAME*)' } });
+
+  it('a profile holding a short value under a *Password key does not blind later log lines to that word', async () => {
+    b = await startTestBroker({ profiles: [], config: { Secret: SECRET } });
+    expect((await auth(request(b.url).post('/api/profiles/weak')).send(withAdmin('weak', 'login'))).status).toBe(201);
+    const worded = ldap('worded', { ProviderConfig: { ...ldap('worded').ProviderConfig, SomeKey: '10.1.2.3', LDAPSearchPassword: 'redirect-target' } });
+    expect((await auth(request(b.url).post('/api/profiles/worded')).send(worded)).status).toBe(201);
+    getLogger('TEST').info('user login from 10.1.2.3 to redirect-target');
+    expect(b.logs.join('\n')).toContain('user login from 10.1.2.3 to redirect-target');
+  });
+
+  it("a profile's real secret is masked while the profile exists, and no longer once it is deleted or changed", async () => {
+    b = await startTestBroker({ profiles: [], config: { Secret: SECRET } });
+    const logged = (text: string) => {
+      b!.logs.length = 0;
+      getLogger('TEST').info(`bind with ${text}`);
+      return b!.logs.join('\n');
+    };
+    expect((await auth(request(b.url).post('/api/profiles/p')).send(withAdmin('p', 'directory-admin-pw-1'))).status).toBe(201);
+    expect(logged('directory-admin-pw-1')).toContain('bind with [redacted]');
+    expect((await auth(request(b.url).put('/api/profiles/p')).send(withAdmin('p', 'directory-admin-pw-2'))).status).toBe(200);
+    expect(logged('directory-admin-pw-1')).toContain('bind with directory-admin-pw-1');
+    expect(logged('directory-admin-pw-2')).toContain('bind with [redacted]');
+    expect((await auth(request(b.url).delete('/api/profiles/p'))).status).toBe(200);
+    expect(logged('directory-admin-pw-2')).toContain('bind with directory-admin-pw-2');
+  });
+
+  it('every /api answer, errors included, carries Cache-Control: no-store and Pragma: no-cache', async () => {
+    b = await startTestBroker({ profiles: [ldap('a')], config: { Secret: SECRET } });
+    const answers = [
+      await auth(request(b.url).get('/api/profiles')),
+      await auth(request(b.url).get('/api/profiles/a')),
+      await auth(request(b.url).get('/api/profiles/nope')),
+      await auth(request(b.url).post('/api/profiles/x')).send('{bad'),
+      await request(b.url).get('/api/profiles'),
+      await auth(request(b.url).patch('/api/profiles')),
+    ];
+    expect(answers.map((r) => r.status)).toEqual([200, 200, 404, 400, 401, 405]);
+    for (const r of answers) expect([r.headers['cache-control'], r.headers.pragma]).toEqual(['no-store', 'no-cache']);
+  });
+
+  it('refuses IDs outside the safe set, naming the field, so a quote can never reach the realm header', async () => {
+    b = await startTestBroker({ profiles: [], config: { Secret: SECRET } });
+    for (const id of ['a"b', 'a\u0007b', 'x'.repeat(129)]) {
+      const res = await auth(request(b.url).post(`/api/profiles/${encodeURIComponent(id)}`)).send(ldap(id));
+      expect([res.status, res.body.Error]).toEqual([400, expect.stringMatching(/^invalid profile: ID: must be 1 to 128 letters, digits/)]);
+    }
+    expect(b.broker.store.list()).toEqual([]);
+  });
+
+  it('a profile can be named "Save" (routes are case-sensitive, as gorilla/mux); "save" is reserved', async () => {
+    b = await startTestBroker({ profiles: [], config: { Secret: SECRET } });
+    expect((await auth(request(b.url).post('/api/profiles/Save')).send(ldap('Save'))).status).toBe(201);
+    expect(b.broker.store.list().map((p) => p.ID)).toEqual(['Save']);
+    await expect(startTestBroker({ profiles: [ldap('save')] })).rejects.toMatchObject({
+      problems: [expect.stringContaining('ID: "save" is reserved: POST /api/profiles/save saves the profile set to disk')],
+    });
+  });
+
+  it('a deeply nested body is a 400 naming the field, not a crash or a 500', async () => {
+    b = await startTestBroker({ profiles: [], config: { Secret: SECRET } });
+    const deep = `${'{"x":'.repeat(50_000)}1${'}'.repeat(50_000)}`;
+    const body = JSON.stringify(ldap('deep')).replace(/}$/, `,"Extra":${deep}}`);
+    const res = await auth(request(b.url).post('/api/profiles/deep')).type('json').send(body);
+    expect([res.status, res.body.Error]).toEqual([400, 'invalid profile: Extra.x.x: is nested more than 32 levels deep']);
+  });
+
+  it('with AllowedIdPHosts set, refuses a profile pointing at another host, naming the field', async () => {
+    b = await startTestBroker({ profiles: [ldap('a')], config: { Secret: SECRET, AllowedIdPHosts: ['ldap.example.com', '*.idp.example.com'] } });
+    const elsewhere = ldap('b', { ProviderConfig: { ...ldap('b').ProviderConfig, LDAPServer: '10.0.0.7' } });
+    const res = await auth(request(b.url).post('/api/profiles/b')).send(elsewhere);
+    expect([res.status, res.body.Error]).toEqual([400, 'invalid profile: ProviderConfig.LDAPServer: host "10.0.0.7" is not in AllowedIdPHosts (tib.conf)']);
+    expect((await auth(request(b.url).post('/api/profiles/c')).send(ldap('c'))).status).toBe(201);
+    // The same rule holds for an edit on disk: the reload is rejected.
+    await fs.writeFile(b.profilesPath, JSON.stringify([ldap('a'), elsewhere]));
+    expect(await b.broker.reload()).toEqual({ ok: false, problems: [expect.stringContaining('ProviderConfig.LDAPServer: host "10.0.0.7" is not in AllowedIdPHosts')] });
+  });
+
+  it('at start, a profiles file naming a host outside AllowedIdPHosts is refused', async () => {
+    await expect(startTestBroker({ profiles: [ldap('a')], config: { AllowedIdPHosts: ['other.example.com'] } })).rejects.toMatchObject({
+      problems: [expect.stringContaining('profile "a" (#1): ProviderConfig.LDAPServer: host "ldap.example.com" is not in AllowedIdPHosts')],
+    });
+  });
+
+  it('an admin write keeps profiles.json at 0600 and writes backups at 0600', async () => {
+    b = await startTestBroker({ profiles: [ldap('a')], config: { Secret: SECRET } });
+    await fs.chmod(b.profilesPath, 0o600);
+    expect((await auth(request(b.url).post('/api/profiles/b')).send(ldap('b'))).status).toBe(201);
+    expect((await fs.stat(b.profilesPath)).mode & 0o777).toBe(0o600);
+    const backups = (await fs.readdir(b.dir)).filter((f) => f.startsWith('profiles_backup_'));
+    expect(backups).toHaveLength(1);
+    expect((await fs.stat(path.join(b.dir, backups[0]!))).mode & 0o777).toBe(0o600);
+  });
+});
+
+describe('failed admin authentications (issue 8.13)', () => {
+  it('are logged at WARN with the source address, once per source per minute, never with the header given', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'admin-api-'));
+    dirs.push(dir);
+    const file = path.join(dir, 'profiles.json');
+    await fs.writeFile(file, '[]');
+    let clock = 1_000_000;
+    const app = express();
+    app.use('/api', adminApiRouter({ store: new ProfileStore([], { path: file, backupDir: dir, keep: 3 }), secret: SECRET, log: getLogger('API'), now: () => clock }));
+    const logs = captureLogs();
+    try {
+      for (let i = 0; i < 5; i++) expect((await request(app).get('/api/profiles').set('Authorization', `guess-${i}-value`)).status).toBe(401);
+      const warned = () => logs.lines.filter((l) => l.includes('admin API authentication failed'));
+      expect(warned()).toEqual([expect.stringMatching(/\[WARN\] API: admin API authentication failed remote="(::ffff:)?127\.0\.0\.1"/)]);
+      clock += 60_000;
+      await request(app).get('/api/profiles').set('Authorization', 'guess-again-value');
+      expect(warned()).toHaveLength(2);
+      expect(warned()[1]).toContain('(and 4 more from this source in the minute before, not logged)');
+      expect(logs.lines.join('\n')).not.toMatch(/guess-/);
+    } finally {
+      logs.stop();
+    }
+  });
+
+  it('stay bounded in memory and log lines when every failure comes from a new address', () => {
+    const logs = captureLogs();
+    try {
+      const failed = failedAuthLogger(getLogger('API'), () => 5);
+      for (let i = 0; i < 5000; i++) failed(`10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`);
+      const lines = logs.lines.filter((l) => l.includes('admin API authentication failed'));
+      expect(lines.length).toBe(1001);
+      expect(lines[1000]).toContain('remote="other addresses"');
+    } finally {
+      logs.stop();
+    }
   });
 });

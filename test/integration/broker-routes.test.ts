@@ -4,6 +4,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
+import express from 'express';
+import { createRouter } from '../../src/http/app.js';
+import { getLogger } from '../../src/log.js';
+import type { ProfileRuntime } from '../../src/runtime.js';
 import { startTestBroker, type TestBroker } from '../support/broker.js';
 
 const samlProfile = {
@@ -130,6 +134,40 @@ describe('host application', () => {
       const host = b.url.replace(/\/tib$/, '');
       expect((await request(host).get('/')).text).toBe('host application');
       expect((await request(b.url).get('/health')).status).toBe(200);
+    } finally {
+      await b.close();
+    }
+  });
+});
+
+describe('an unexpected error under /auth (issue 8.11)', () => {
+  it('is logged at ERROR and answered 500, not turned into a silent 400 "Invalid request data"', async () => {
+    const b = await startTestBroker({ profiles: [tokenProfile] });
+    try {
+      // Fault injection: the broker's own router and store, with a profile lookup that fails as a bug would.
+      const failing = {
+        get: () => {
+          throw new Error('injected lookup failure');
+        },
+      } as unknown as ProfileRuntime;
+      const app = express();
+      app.use(createRouter({ runtime: failing, store: b.broker.store, secret: '', log: { http: getLogger('HTTP'), api: getLogger('API'), auth: getLogger('AUTH HANDLERS') } }));
+      const res = await request(app).post('/auth/token-1/ADProvider').type('form').send('username=u&password=p');
+      expect([res.status, res.body]).toEqual([500, { Status: 'error', Error: 'Internal error' }]);
+      expect(b.logs.join('\n')).toMatch(/\[ERROR\] HTTP: unhandled error .*injected lookup failure/);
+    } finally {
+      await b.close();
+    }
+  });
+
+  it('a malformed form body is still the client\'s 400, and an oversized one 413', async () => {
+    const b = await startTestBroker({ profiles: [tokenProfile] });
+    try {
+      const bad = await request(b.url).post('/auth/token-1/ADProvider').set('Content-Type', 'multipart/form-data; boundary=x').send('--x\r\nnot a part header\r\n\r\n');
+      expect([bad.status, bad.body]).toEqual([400, { Status: 'error', Error: 'Invalid request data' }]);
+      const big = await request(b.url).post('/auth/token-1/ADProvider').type('form').send(`username=${'u'.repeat(70 * 1024)}`);
+      expect([big.status, big.body]).toEqual([413, { Status: 'error', Error: 'Request body too large' }]);
+      expect(b.logs.join('\n')).not.toContain('[ERROR]');
     } finally {
       await b.close();
     }
