@@ -18,7 +18,7 @@ export interface ReloadOutcome {
 
 /** Never rejects: whatever goes wrong (a bug included) is a rejected reload, logged, and the last good set stays. */
 export async function reloadProfiles(store: ProfileStore, log: Logger): Promise<ReloadOutcome> {
-  let loaded;
+  let loaded: Awaited<ReturnType<ProfileStore['reload']>>;
   try {
     loaded = await store.reload();
   } catch (err) {
