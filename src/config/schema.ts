@@ -51,7 +51,7 @@ export const SCHEMA: Group = {
     s('Secret', 'Admin API secret: the raw `Authorization` header must equal it. Empty disables the admin API.', { secret: true }),
     i('Port', 0, 'Listen port; 0 means 3010.'),
     s('ProfileDir', 'Directory for `profiles_backup_<unix>.json` backups; empty means the profiles file\'s directory.'),
-    b('SSLInsecureSkipVerify', 'Skip TLS verification of identity-provider calls (OIDC discovery, token, userinfo). Logged loudly.'),
+    b('SSLInsecureSkipVerify', 'Skip TLS verification of every call to identity providers (OIDC discovery, token, userinfo, keys; the social presets), as TIB does. Each affected profile is named in a WARN at load. Prefer a profile\'s `ProviderConfig.CAFile`.'),
     {
       json: 'HttpServerOptions',
       go: 'HttpServerOptions',
