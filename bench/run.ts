@@ -15,7 +15,7 @@ import * as client from 'openid-client';
 import { startTestBroker, type TestBroker } from '../test/support/broker.js';
 import { CookieJar, fetchWithJar } from '../test/support/cookie-jar.js';
 import { loginAtOp, startTestOp, type TestOp } from '../test/support/oidc-op.js';
-import { freePort, SERVICE_DN, SERVICE_PW, startSlapd, SUFFIX, type Slapd } from '../test/support/slapd.js';
+import { freePort, SERVICE_DN, SERVICE_PW, serviceAccountSearch, startSlapd, SUFFIX, type Slapd } from '../test/support/slapd.js';
 import { startTykStub, type TykStub } from '../test/support/tyk-stub.js';
 
 const CRED = 'bench-dashboard-credential';
@@ -115,13 +115,7 @@ async function main(): Promise<void> {
         ID: 'bench-ldap',
         ProviderName: 'ADProvider',
         ProviderConfig: {
-          LDAPServer: '127.0.0.1',
-          LDAPPort: String(slapd.port),
-          LDAPAdminUser: SERVICE_DN,
-          LDAPAdminPassword: SERVICE_PW,
-          LDAPBaseDN: `ou=people,${SUFFIX}`,
-          LDAPFilter: '(&(objectClass=inetOrgPerson)(uid=*USERNAME*))',
-          LDAPSearchScope: 2,
+          ...serviceAccountSearch(slapd),
           LDAPAttributes: ['mail', 'givenName', 'sn', 'memberOf'],
         },
       },

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/glo
 import request from 'supertest';
 import { LdapPool, PoolExhaustedError } from '../../src/providers/ldap-pool.js';
 import { startTestBroker, type TestBroker } from '../support/broker.js';
-import { SERVICE_DN, SERVICE_PW, startSlapd, SUFFIX, type Slapd } from '../support/slapd.js';
+import { serviceAccountSearch, startSlapd, SUFFIX, type Slapd } from '../support/slapd.js';
 import { startTykStub, type TykStub } from '../support/tyk-stub.js';
 
 const CRED = 'dashboard-credential-for-ldap-hardening';
@@ -31,13 +31,7 @@ function profile(id: string, providerConfig: Record<string, unknown> = {}) {
     ReturnURL: `${stub.url}/tap`,
     IdentityHandlerConfig: { DashboardCredential: CRED },
     ProviderConfig: {
-      LDAPServer: '127.0.0.1',
-      LDAPPort: String(slapd.port),
-      LDAPAdminUser: SERVICE_DN,
-      LDAPAdminPassword: SERVICE_PW,
-      LDAPBaseDN: `ou=people,${SUFFIX}`,
-      LDAPFilter: '(&(objectClass=inetOrgPerson)(uid=*USERNAME*))',
-      LDAPSearchScope: 2,
+      ...serviceAccountSearch(slapd),
       ...providerConfig,
     },
   };

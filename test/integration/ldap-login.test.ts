@@ -9,7 +9,7 @@ import net from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import { startTestBroker, type TestBroker } from '../support/broker.js';
-import { freePort, PROBE_DN, PROBE_PW, ROOT_DN, SERVICE_DN, SERVICE_PW, SPECIAL_UID, startSlapd, SUFFIX, UNNAMED_ADDRESS, type Slapd } from '../support/slapd.js';
+import { freePort, PROBE_DN, PROBE_PW, ROOT_DN, serviceAccountSearch, SPECIAL_UID, startSlapd, SUFFIX, UNNAMED_ADDRESS, type Slapd } from '../support/slapd.js';
 import { startTykStub, type TykStub } from '../support/tyk-stub.js';
 
 const CRED = 'dashboard-credential-for-ldap-tests';
@@ -76,13 +76,7 @@ function profile(id: string, over: Record<string, unknown> = {}, providerConfig:
     UserGroupMapping: MAPPING,
     ...over,
     ProviderConfig: {
-      LDAPServer: '127.0.0.1',
-      LDAPPort: String(slapd.port),
-      LDAPAdminUser: SERVICE_DN,
-      LDAPAdminPassword: SERVICE_PW,
-      LDAPBaseDN: `ou=people,${SUFFIX}`,
-      LDAPFilter: '(&(objectClass=inetOrgPerson)(uid=*USERNAME*))',
-      LDAPSearchScope: 2,
+      ...serviceAccountSearch(slapd),
       LDAPTimeout: 3000,
       LDAPConnectTimeout: 1000,
       ...providerConfig,

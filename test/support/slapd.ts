@@ -83,6 +83,19 @@ export interface Slapd {
   stop(): Promise<void>;
 }
 
+/** ADProvider settings most tests use: the service account searches people by uid over plain LDAP. */
+export function serviceAccountSearch(slapd: Pick<Slapd, 'port'>): Record<string, unknown> {
+  return {
+    LDAPServer: '127.0.0.1',
+    LDAPPort: String(slapd.port),
+    LDAPAdminUser: SERVICE_DN,
+    LDAPAdminPassword: SERVICE_PW,
+    LDAPBaseDN: `ou=people,${SUFFIX}`,
+    LDAPFilter: '(&(objectClass=inetOrgPerson)(uid=*USERNAME*))',
+    LDAPSearchScope: 2,
+  };
+}
+
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = net.createServer();

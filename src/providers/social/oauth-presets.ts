@@ -5,6 +5,7 @@
  * goth providers return (spec 4.1). Every endpoint can be overridden per entry (AuthURL, TokenURL,
  * ProfileURL, EmailURL), e.g. for GitHub Enterprise or a Salesforce sandbox.
  */
+import { calculatePKCECodeChallenge } from 'openid-client';
 import type { Identity } from '../../identity/identity.js';
 import type { SocialProviderEntry } from '../social-config.js';
 import { basicAuthorization } from './client-auth.js';
@@ -189,7 +190,6 @@ class OAuth2Handler implements RedirectHandler {
     url.searchParams.set('state', secrets.state);
     for (const [k, v] of Object.entries(this.p.authParams ?? {})) url.searchParams.set(k, v);
     if (secrets.codeVerifier) {
-      const { calculatePKCECodeChallenge } = await import('openid-client');
       url.searchParams.set('code_challenge', await calculatePKCECodeChallenge(secrets.codeVerifier));
       url.searchParams.set('code_challenge_method', 'S256');
     }
