@@ -33,7 +33,11 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * directory answered normally, so the pool keeps the connection.
  */
 class Refused {
-  constructor(readonly reason: string) {}
+  constructor(
+    readonly reason: string,
+    /** How long to wait before answering (ldap-timing.ts), spent after the pooled connection is given back. */
+    readonly delayMs = 0,
+  ) {}
 }
 
 /** A bind the directory refused is an answer (ignored); anything else (socket, timeout) still throws. */
@@ -183,8 +187,8 @@ export function createLdapProvider(profile: Profile, _deps: ProviderDeps): Provi
           // as a password check takes: the directory refuses an unknown DN without hashing anything.
           const started = performance.now();
           await bindAs(pc, `cn=${Date.now()}-no-such-user,${cfg.LDAPBaseDN}`, password).catch(ignoreRefusal);
-          await sleep(timing.padding(performance.now() - started));
-          return new Refused(found.length === 0 ? 'no directory entry matches the username' : 'the filter matches several entries');
+          const reason = found.length === 0 ? 'no directory entry matches the username' : 'the filter matches several entries';
+          return new Refused(reason, timing.padding(performance.now() - started));
         }
         entry = found[0] as Entry;
         if (!(await userBind(pc, entry.dn, password, true))) return new Refused('wrong password');
@@ -194,8 +198,7 @@ export function createLdapProvider(profile: Profile, _deps: ProviderDeps): Provi
         const started = performance.now();
         if (!(await userBind(pc, dn, password, false))) {
           // Only a refusal that checked no password (no such DN) is fast: pad every refusal alike.
-          await sleep(timing.padding(performance.now() - started));
-          return new Refused('bind refused (unknown user or wrong password)');
+          return new Refused('bind refused (unknown user or wrong password)', timing.padding(performance.now() - started));
         }
         const found = await search(pc.client, cfg.LDAPBaseDN || dn, cfg.LDAPFilter ? fillFilter(cfg.LDAPFilter, username) : '(objectClass=*)');
         if (found.length !== 1) return new Refused(found.length === 0 ? 'no directory entry matches the username' : 'the filter matches several entries');
@@ -243,7 +246,11 @@ export function createLdapProvider(profile: Profile, _deps: ProviderDeps): Provi
     if (password.trim() === '') return fail(req, 401, 'blank password refused before any bind', username);
     try {
       const result = await authenticate(username, password);
-      if (result instanceof Refused) return fail(req, 401, result.reason, username);
+      if (result instanceof Refused) {
+        // Waited out with the connection back in the pool: a flood of unknown users must not hold them.
+        if (result.delayMs > 0) await sleep(result.delayMs);
+        return fail(req, 401, result.reason, username);
+      }
       return { kind: 'identity', identity: result };
     } catch (err) {
       if (err instanceof PoolExhaustedError) return fail(req, 503, err.message, username);
