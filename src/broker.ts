@@ -17,6 +17,7 @@ import { ProfileStore } from './profiles/store.js';
 import { formatProblem } from './profiles/validate.js';
 import { ProfileRuntime } from './runtime.js';
 import { MemoryFlowStateStore } from './state/flow-state.js';
+import { createRedisClient, usesRedis } from './state/redis-client.js';
 import { createTykApi } from './tyk/client.js';
 
 export const DEFAULT_PORT = 3010;
@@ -72,11 +73,13 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
   for (const w of loaded.warnings) log.warn(formatProblem(w));
   if (loaded.problems.length > 0) throw new StartupError(loaded.problems.map(formatProblem));
 
+  const redis = usesRedis(config) ? createRedisClient(config.BackEnd.IdentityBackendSettings) : undefined;
+  const keyPrefix = config.BackEnd.KeyPrefix;
   const flowState = new MemoryFlowStateStore();
   const tyk = createTykApi(config);
   const runtime = new ProfileRuntime({
-    provider: { config, log: getLogger('AUTH HANDLERS'), flowState },
-    action: { config, log: getLogger('TYK ID HANDLER'), tyk },
+    provider: { config, log: getLogger('AUTH HANDLERS'), flowState, redis, keyPrefix },
+    action: { config, log: getLogger('TYK ID HANDLER'), tyk, redis, keyPrefix },
     log: getLogger('TIB INITIALIZER'),
   });
   runtime.sync(loaded.profiles);
@@ -87,6 +90,7 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
   if (setupProblems.length > 0 && opts.strict) {
     await runtime.close();
     await Promise.all([flowState.close(), tyk.close()]);
+    redis?.disconnect();
     throw new StartupError(setupProblems);
   }
   // runtime.sync has logged each unusable profile once already.
@@ -148,6 +152,7 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
       await Promise.all(servers.map(closeServer));
       await runtime.close();
       await Promise.all([flowState.close(), tyk.close()]);
+      redis?.disconnect();
     },
   };
 }

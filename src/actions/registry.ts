@@ -5,6 +5,7 @@
 import type { Config } from '../config/types.js';
 import type { Logger } from '../log.js';
 import type { ActionType, Profile } from '../profiles/profile.js';
+import type { RedisClient } from '../state/redis-client.js';
 import type { TykApi } from '../tyk/client.js';
 import type { Action } from './action.js';
 import { createDashboardSso } from './dashboard-sso.js';
@@ -14,6 +15,10 @@ export interface ActionDeps {
   config: Config;
   log: Logger;
   tyk: TykApi;
+  /** The broker's Redis client, when the configuration uses Redis. */
+  redis?: RedisClient;
+  /** Prefix of every key the broker writes to Redis (`BackEnd.KeyPrefix`, default `tib:`). */
+  keyPrefix: string;
 }
 
 export type ActionFactory = (profile: Profile, deps: ActionDeps) => Action;

@@ -67,6 +67,7 @@ export const SCHEMA: Group = {
       go: 'BackEnd',
       fields: [
         s('Name', '`in_memory` (default) or `redis`: where flow state and the identity cache live.', { default: 'in_memory' }),
+        s('KeyPrefix', 'Ours: prefix of every key the broker writes to Redis.', { default: 'tib:' }),
         { json: 'ProfileBackendSettings', go: 'ProfileBackendSettings', kind: 'any', default: {}, noEnv: true, doc: 'Accepted and ignored, as in TIB.' },
         {
           json: 'IdentityBackendSettings',

@@ -77,6 +77,8 @@ export interface Config {
   BackEnd: {
     /** "in_memory" (default) or "redis": where flow state and the identity cache live. */
     Name: BackendName;
+    /** ours: prefix of every key the broker writes to Redis (default `tib:`). */
+    KeyPrefix: string;
     ProfileBackendSettings: unknown;
     IdentityBackendSettings: RedisSettings;
   };

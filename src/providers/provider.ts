@@ -9,6 +9,7 @@ import type { Identity } from '../identity/identity.js';
 import type { Logger } from '../log.js';
 import type { Profile } from '../profiles/profile.js';
 import type { FlowStateStore } from '../state/flow-state.js';
+import type { RedisClient } from '../state/redis-client.js';
 
 /** Why a login failed. `reason` is logged once (never a secret); `message` is what the client may see. */
 export interface LoginFailure {
@@ -46,6 +47,10 @@ export interface ProviderDeps {
   config: Config;
   log: Logger;
   flowState: FlowStateStore;
+  /** The broker's Redis client, when the configuration uses Redis (shared state across replicas). */
+  redis?: RedisClient;
+  /** Prefix of every key the broker writes to Redis (`BackEnd.KeyPrefix`, default `tib:`). */
+  keyPrefix: string;
 }
 
 /** Builds a provider once per profile version (not per request). May throw a ProviderSetupError. */

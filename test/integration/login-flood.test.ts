@@ -69,7 +69,7 @@ afterAll(async () => {
 
 describe('200 000 login starts at one profile', () => {
   it('keep the store at its per-profile cap and the heap bounded; other profiles keep working', async () => {
-    const deps = { config: { ...defaultConfig(), SessionSecret: SECRET }, log: getLogger('AUTH HANDLERS'), flowState: store };
+    const deps = { config: { ...defaultConfig(), SessionSecret: SECRET }, log: getLogger('AUTH HANDLERS'), flowState: store, keyPrefix: 'tib:' };
     const flooded = createSocialProvider(profile('flooded'), deps);
     const other = createSocialProvider(profile('other'), deps);
 
