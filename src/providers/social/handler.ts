@@ -26,7 +26,8 @@ export class FlowError extends Error {}
 /** Error text without token material: the message of the error and of its cause. */
 export function describe(err: unknown): string {
   if (!(err instanceof Error)) return String(err);
-  const cause = err.cause instanceof Error ? `: ${err.cause.message}` : '';
+  // idp-fetch.ts already folds the cause into the message; do not say it twice.
+  const cause = err.cause instanceof Error && !err.message.includes(err.cause.message) ? `: ${err.cause.message}` : '';
   const code = (err as { code?: unknown }).code;
   return `${typeof code === 'string' ? `${code} ` : ''}${err.message}${cause}`;
 }
