@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import express, { type Router } from 'express';
 import type { Config } from './config/types.js';
-import { createRouter } from './http/app.js';
+import { createRouter, type Readiness } from './http/app.js';
 import { getLogger } from './log.js';
 import { loadProfilesFile, realFs, removeStaleTempFiles } from './profiles/file-store.js';
 import { reloadProfiles, watchProfiles } from './profiles/reload.js';
@@ -17,10 +17,13 @@ import { ProfileStore } from './profiles/store.js';
 import { formatProblem } from './profiles/validate.js';
 import { ProfileRuntime } from './runtime.js';
 import { MemoryFlowStateStore } from './state/flow-state.js';
-import { createRedisClient, usesRedis } from './state/redis-client.js';
+import { RedisFlowStateStore } from './state/redis-flow-state.js';
+import { closeRedis, createRedisClient, pingRedis, timeoutMs, usesRedis, waitForRedis } from './state/redis-client.js';
 import { createTykApi } from './tyk/client.js';
 
 export const DEFAULT_PORT = 3010;
+/** /ready waits at most this long for Redis's PONG (or Timeout when shorter): probes must answer quickly. */
+const READY_PING_MS = 1000;
 
 export interface BrokerOptions {
   config: Config;
@@ -73,9 +76,12 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
   for (const w of loaded.warnings) log.warn(formatProblem(w));
   if (loaded.problems.length > 0) throw new StartupError(loaded.problems.map(formatProblem));
 
-  const redis = usesRedis(config) ? createRedisClient(config.BackEnd.IdentityBackendSettings) : undefined;
+  // --check builds everything but connects nowhere.
+  const redis = usesRedis(config) ? createRedisClient(config.BackEnd.IdentityBackendSettings, { connect: !opts.check }) : undefined;
+  // Give Redis a moment so the first logins find it; down at start, the broker starts anyway (it reconnects).
+  if (redis && !opts.check) await waitForRedis(redis, timeoutMs(config.BackEnd.IdentityBackendSettings));
   const keyPrefix = config.BackEnd.KeyPrefix;
-  const flowState = new MemoryFlowStateStore();
+  const flowState = redis && config.BackEnd.Name === 'redis' ? new RedisFlowStateStore(redis, keyPrefix) : new MemoryFlowStateStore();
   const tyk = createTykApi(config);
   const runtime = new ProfileRuntime({
     provider: { config, log: getLogger('AUTH HANDLERS'), flowState, redis, keyPrefix },
@@ -90,7 +96,7 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
   if (setupProblems.length > 0 && opts.strict) {
     await runtime.close();
     await Promise.all([flowState.close(), tyk.close()]);
-    redis?.disconnect();
+    if (redis) await closeRedis(redis);
     throw new StartupError(setupProblems);
   }
   // runtime.sync has logged each unusable profile once already.
@@ -117,7 +123,10 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
   };
   const watcher = opts.watch === false ? undefined : watchProfiles(profilesPath, () => void reload());
 
+  const redisTimeout = Math.min(timeoutMs(config.BackEnd.IdentityBackendSettings), READY_PING_MS);
+  const ready = async (): Promise<Readiness> => (redis ? pingRedis(redis, redisTimeout) : { ok: true });
   const router = createRouter({
+    ready,
     runtime,
     store,
     secret: config.Secret,
@@ -152,7 +161,7 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
       await Promise.all(servers.map(closeServer));
       await runtime.close();
       await Promise.all([flowState.close(), tyk.close()]);
-      redis?.disconnect();
+      if (redis) await closeRedis(redis);
     },
   };
 }

@@ -136,6 +136,11 @@ function readFile(confPath: string, problems: string[]): Obj | undefined {
 
 const TLS_VERSIONS = ['1.0', '1.1', '1.2', '1.3'];
 
+/** BackEnd or profile storage on Redis (as state/redis-client.ts's usesRedis, which config/ must not import). */
+function usesRedisConfig(c: Config): boolean {
+  return c.BackEnd.Name === 'redis' || c.Storage.storage_type === 'redis';
+}
+
 function validate(c: Config, file: string, problems: string[], warnings: string[]): void {
   const p = (key: string, msg: string) => problems.push(`${file}: ${key}: ${msg}`);
   if (c.Port < 0 || c.Port > 65535) p('Port', `must be between 0 and 65535, got ${c.Port}`);
@@ -158,6 +163,21 @@ function validate(c: Config, file: string, problems: string[], warnings: string[
   for (const [h, port] of Object.entries(r.Hosts)) if (!/^\d{1,5}$/.test(port)) p(`${k}.Hosts`, `port of ${h} must be a number, got ${JSON.stringify(port)}`);
   if (r.Database < 0) p(`${k}.Database`, 'must not be negative');
   if ((r.CertFile === '') !== (r.KeyFile === '')) warnings.push(`${file}: ${k}: a client certificate needs both CertFile and KeyFile; it is ignored`);
+  if (r.Port < 0 || r.Port > 65535) p(`${k}.Port`, `must be between 0 and 65535, got ${r.Port}`);
+  if (r.EnableCluster && !r.MasterName && r.Database !== 0) p(`${k}.Database`, `Redis Cluster has only database 0, got ${r.Database}`);
+  if (r.Host !== '' && r.Port === 0 && r.Addrs.length === 0 && Object.keys(r.Hosts).length === 0) {
+    warnings.push(`${file}: ${k}.Host: ignored because Port is 0 (as in TIB, the default localhost is used); set Port, e.g. 6379`);
+  }
+  if (usesRedisConfig(c) && r.UseSSL) {
+    for (const [name, f] of [['CAFile', r.CAFile], ['CertFile', r.CertFile], ['KeyFile', r.KeyFile]] as const) {
+      if (f === '') continue;
+      try {
+        fs.accessSync(f, fs.constants.R_OK);
+      } catch {
+        p(`${k}.${name}`, `cannot read ${f}`);
+      }
+    }
+  }
 
   for (const name of ['GatewayConfig', 'DashboardConfig'] as const) {
     const e = c.TykAPISettings[name];

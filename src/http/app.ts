@@ -6,11 +6,20 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { adminApiRouter } from './admin-api.js';
 import { authRouter } from './auth-routes.js';
+import { sendError } from './envelope.js';
 import type { Logger } from '../log.js';
 import type { ProfileStore } from '../profiles/store.js';
 import type { ProfileRuntime } from '../runtime.js';
 
+/** What /ready reports: ok, or why not (short, no secrets). */
+export type Readiness = { ok: true } | { ok: false; reason: string };
+
 export interface RouterDeps {
+  /**
+   * Can this replica serve logins (profiles loaded; Redis, when configured, answering)? For load balancers
+   * and orchestrators; /health stays TIB's liveness answer. Missing: always ready.
+   */
+  ready?: () => Promise<Readiness>;
   runtime: ProfileRuntime;
   store: ProfileStore;
   secret: string;
@@ -44,6 +53,19 @@ export function createRouter(deps: RouterDeps): Router {
     res.status(200).end();
   });
   router.all('/health', methodNotAllowed);
+
+  router.get('/ready', async (_req, res) => {
+    let r: Readiness;
+    try {
+      r = deps.ready ? await deps.ready() : { ok: true };
+    } catch (err) {
+      r = { ok: false, reason: err instanceof Error ? err.message : String(err) };
+    }
+    res.set('Cache-Control', 'no-store');
+    if (r.ok) res.status(200).type('application/json').send('{"Status":"ok"}');
+    else sendError(res, 503, r.reason);
+  });
+  router.all('/ready', methodNotAllowed);
 
   router.use('/api', adminApiRouter({ store: deps.store, secret: deps.secret, log: deps.log.api }));
   router.use(authRouter(deps.runtime, deps.log.auth));

@@ -31,6 +31,11 @@ function failure(reason: string, message = 'Login failed'): ProviderOutcome {
   return { kind: 'failure', failure: { reason, status: 400, message } };
 }
 
+/** The flow state store (Redis) failed: our fault, not the client's, and quick (the client never queues). */
+function storeDown(err: unknown): ProviderOutcome {
+  return { kind: 'failure', failure: { reason: `login state store unavailable: ${describe(err)}`, status: 503, message: 'Login failed' } };
+}
+
 export function createSocialProvider(profile: Profile, deps: ProviderDeps): Provider {
   const secret = deps.config.SessionSecret;
   if (!secret) {
@@ -63,7 +68,11 @@ export function createSocialProvider(profile: Profile, deps: ProviderDeps): Prov
       const url = await handler.authorizationUrl(redirectUri(name), secrets);
       const id = ensureBrowserId(req, res, { secret, secure, path: cookiePath, maxAgeSeconds: cfg.LoginTimeout });
       const flow: Flow = { binding: bindingOf(id), profileId: profile.ID, provider: name, secrets };
-      await deps.flowState.put(FLOW_KEY + secrets.state, flow, cfg.LoginTimeout, profile.ID);
+      try {
+        await deps.flowState.put(FLOW_KEY + secrets.state, flow, cfg.LoginTimeout, profile.ID);
+      } catch (err) {
+        return storeDown(err);
+      }
       return { kind: 'redirect', url: url.toString() };
     } catch (err) {
       return failure(err instanceof FlowError ? err.message : `cannot start the login: ${describe(err)}`);
@@ -74,7 +83,12 @@ export function createSocialProvider(profile: Profile, deps: ProviderDeps): Prov
     const q = req.query;
     const state = typeof q.state === 'string' ? q.state : '';
     // Consume the flow first: whatever happens next, this state cannot be used again.
-    const flow = state ? ((await deps.flowState.take(FLOW_KEY + state)) as Flow | undefined) : undefined;
+    let flow: Flow | undefined;
+    try {
+      flow = state ? ((await deps.flowState.take(FLOW_KEY + state)) as Flow | undefined) : undefined;
+    } catch (err) {
+      return storeDown(err);
+    }
     if (typeof q.error === 'string') return failure(`the identity provider answered error=${q.error.slice(0, 64)}`);
     if (!state) return failure('callback without a state parameter');
     if (!flow) return failure('unknown, expired or already used state');

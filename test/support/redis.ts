@@ -3,7 +3,7 @@
  * optionally with a password (requirepass, or an ACL user), over TLS only (a certificate from a test CA), and
  * stoppable and restartable on the same port (fault tests). Sentinel and Cluster setups build on it.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -111,4 +111,98 @@ export async function startRedis(opts: RedisOptions = {}): Promise<TestRedis> {
       });
     },
   };
+}
+
+export interface TestSentinel {
+  host: string;
+  port: number;
+  masterName: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * One Sentinel (`redis-server <conf> --sentinel`) watching `master` under `masterName`, optionally with its
+ * own password (requirepass) and the master's password (auth-pass). Resolves once it knows the master.
+ */
+export async function startSentinel(opts: { master: TestRedis; masterName?: string; password?: string; masterPassword?: string }): Promise<TestSentinel> {
+  const masterName = opts.masterName ?? 'mymaster';
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sentinel-'));
+  const port = await freePort();
+  const conf = path.join(dir, 'sentinel.conf');
+  const lines = [
+    `port ${port}`,
+    'bind 127.0.0.1',
+    `dir ${dir}`,
+    `logfile ${path.join(dir, 'sentinel.log')}`,
+    `sentinel monitor ${masterName} ${opts.master.host} ${opts.master.port} 1`,
+    `sentinel down-after-milliseconds ${masterName} 5000`,
+  ];
+  if (opts.masterPassword) lines.push(`sentinel auth-pass ${masterName} ${opts.masterPassword}`);
+  if (opts.password) lines.push(`requirepass ${opts.password}`);
+  fs.writeFileSync(conf, lines.join('\n') + '\n'); // Sentinel rewrites its file: it must be writable
+  const child = spawn('redis-server', [conf, '--sentinel'], { stdio: 'ignore' });
+  await waitForPort(port);
+  const auth = opts.password ? ['-a', opts.password, '--no-auth-warning'] : [];
+  const until = Date.now() + 5000;
+  for (;;) {
+    const out = await runCli(['-p', String(port), ...auth, 'SENTINEL', 'get-master-addr-by-name', masterName]).catch(() => '');
+    if (out.includes(String(opts.master.port))) break;
+    if (Date.now() > until) throw new Error(`sentinel on ${port} does not know ${masterName}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    host: '127.0.0.1',
+    port,
+    masterName,
+    async stop() {
+      if (child.exitCode === null) {
+        await new Promise<void>((resolve) => {
+          child.once('exit', () => resolve());
+          child.kill('SIGTERM');
+        });
+      }
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface TestCluster {
+  nodes: TestRedis[];
+  /** "127.0.0.1:p1", ... */
+  addrs: string[];
+  stop(): Promise<void>;
+}
+
+/** Three masters (no replicas) joined with `redis-cli --cluster create`; resolves when cluster_state is ok. */
+export async function startCluster(opts: { password?: string } = {}): Promise<TestCluster> {
+  const nodes: TestRedis[] = [];
+  for (let n = 0; n < 3; n++) {
+    const args = ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '5000'];
+    if (opts.password) args.push('--masterauth', opts.password);
+    nodes.push(await startRedis({ password: opts.password, args }));
+  }
+  const addrs = nodes.map((r) => `${r.host}:${r.port}`);
+  const auth = opts.password ? ['-a', opts.password, '--no-auth-warning'] : [];
+  await runCli([...auth, '--cluster', 'create', ...addrs, '--cluster-yes']);
+  const until = Date.now() + 10_000;
+  for (;;) {
+    const states = await Promise.all(nodes.map((r) => r.cli('CLUSTER', 'INFO').catch(() => '')));
+    if (states.every((s) => s.includes('cluster_state:ok'))) break;
+    if (Date.now() > until) throw new Error('the test cluster did not become ok');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    nodes,
+    addrs,
+    async stop() {
+      await Promise.all(nodes.map((r) => r.stop()));
+      for (const r of nodes) fs.rmSync(r.dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function runCli(args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile('redis-cli', ['-h', '127.0.0.1', ...args], { timeout: 20_000 }, (err, stdout) => (err ? reject(err) : resolve(stdout.trim())));
+  });
 }
