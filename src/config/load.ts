@@ -7,6 +7,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseLogLevel, redact, registerSecret } from '../log.js';
+import { trustedProxyProblem } from '../http/client-ip.js';
+import { bruteForceProblems } from '../login/brute-force.js';
 import { hostPatternProblem } from '../profiles/allowed-hosts.js';
 import { jsonSyntaxProblem } from './json-syntax.js';
 import { parseGoBool, parseGoInt, parseGoList, parseGoMap, type Parsed } from './go-values.js';
@@ -207,6 +209,11 @@ function validate(c: Config, file: string, problems: string[], warnings: string[
     if (problem) p('AllowedIdPHosts', problem);
   }
   if (c.TykAPISettings.Timeout < 1) p('TykAPISettings.Timeout', 'must be at least 1 second');
+  for (const problem of bruteForceProblems(c.BruteForce)) p(`BruteForce.${problem.field}`, problem.message);
+  for (const t of c.TrustedProxies) {
+    const problem = trustedProxyProblem(t);
+    if (problem) p('TrustedProxies', problem);
+  }
   if (c.SSLInsecureSkipVerify) warnings.push(`${file}: SSLInsecureSkipVerify is true: TLS certificates of identity providers are NOT verified`);
   if (h.UseSSL && h.SSLInsecureSkipVerify) warnings.push(`${file}: HttpServerOptions.SSLInsecureSkipVerify is true: TLS certificates of the Tyk Dashboard and Gateway are NOT verified`);
 }

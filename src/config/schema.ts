@@ -143,6 +143,25 @@ export const SCHEMA: Group = {
       kind: 'list',
       default: [],
     },
+    {
+      json: 'BruteForce',
+      go: 'BruteForce',
+      doc: 'Ours: brute-force protection of password logins (LDAP). A profile\'s `ProviderConfig.BruteForce` overrides any of these keys.',
+      fields: [
+        i('UsernameLimit', 5, 'Ours: attempts per username (case-insensitive) and profile within WindowSeconds; the next one is refused without a bind, for BlockSeconds. 0 turns the username counter off.'),
+        i('IPLimit', 50, 'Ours: attempts per client IP and profile within WindowSeconds (unknown usernames count too); 0 turns the IP counter off.'),
+        i('WindowSeconds', 900, 'Ours: the window the attempts are counted in (1 to 604800).'),
+        i('BlockSeconds', 900, 'Ours: how long a username or IP stays locked out (1 to 604800).'),
+      ],
+    },
+    {
+      ...s(
+        'TrustedProxies',
+        'Ours: reverse proxies (IP addresses or CIDR blocks) whose `X-Forwarded-For` gives the client IP for brute-force protection; from any other peer the header is ignored. Env form: `10.0.0.1,10.1.0.0/16`.',
+      ),
+      kind: 'list',
+      default: [],
+    },
   ],
 };
 

@@ -54,6 +54,14 @@ export interface MongoSettings {
   collection_cap_enable: boolean;
 }
 
+/** `BruteForce` (ours): attempts per username and per client IP; a limit of 0 turns that counter off. */
+export interface BruteForceSettings {
+  UsernameLimit: number;
+  IPLimit: number;
+  WindowSeconds: number;
+  BlockSeconds: number;
+}
+
 export type BackendName = 'in_memory' | 'redis';
 export type LogFormat = 'text' | 'json';
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
@@ -103,4 +111,8 @@ export interface Config {
   LogFormat: LogFormat;
   /** ours: hosts profiles may connect to (exact, or `*.suffix`); empty allows any. */
   AllowedIdPHosts: string[];
+  /** ours: brute-force protection of password logins; a profile's ProviderConfig.BruteForce overrides it. */
+  BruteForce: BruteForceSettings;
+  /** ours: proxies (IPs or CIDR blocks) whose X-Forwarded-For is believed for the client IP. */
+  TrustedProxies: string[];
 }

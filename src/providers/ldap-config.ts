@@ -1,4 +1,6 @@
 /** ADProvider's ProviderConfig (spec 4.2), read with TIB's case-insensitive keys. */
+import type { BruteForceSettings } from '../config/types.js';
+import { bruteForceProblems } from '../login/brute-force.js';
 import type { FieldReader } from '../profiles/fields.js';
 
 export interface LdapConfig {
@@ -38,6 +40,21 @@ export interface LdapConfig {
   LDAPPoolSize: number;
   /** When set, a form POST whose Origin is not listed is refused (login CSRF protection). */
   LDAPAllowedOrigins: string[];
+  /** Overrides of tib.conf's BruteForce for this profile (only the keys given). */
+  BruteForce: Partial<BruteForceSettings>;
+}
+
+const BRUTE_FORCE_KEYS = ['UsernameLimit', 'IPLimit', 'WindowSeconds', 'BlockSeconds'] as const;
+
+/** `ProviderConfig.BruteForce`: any of tib.conf's BruteForce keys, each checked like there. */
+function readBruteForce(r: FieldReader): Partial<BruteForceSettings> {
+  const b = r.object('BruteForce');
+  const out: Partial<BruteForceSettings> = {};
+  for (const key of BRUTE_FORCE_KEYS) if (b.has(key)) out[key] = b.int(key);
+  // Valid values for the keys not given, so only the given ones are judged.
+  for (const problem of bruteForceProblems({ UsernameLimit: 0, IPLimit: 0, WindowSeconds: 1, BlockSeconds: 1, ...out })) b.error(problem.field, problem.message);
+  for (const k of b.unknownKeys()) r.errors.push({ field: k, message: `unknown key; BruteForce takes ${BRUTE_FORCE_KEYS.join(', ')}` });
+  return out;
 }
 
 export function readLdapConfig(r: FieldReader): LdapConfig {
@@ -68,6 +85,7 @@ export function readLdapConfig(r: FieldReader): LdapConfig {
     LDAPGroupNameAttribute: r.string('LDAPGroupNameAttribute', 'cn') || 'cn',
     LDAPPoolSize: r.int('LDAPPoolSize', 10),
     LDAPAllowedOrigins: r.stringList('LDAPAllowedOrigins'),
+    BruteForce: readBruteForce(r),
   };
   if (c.LDAPUseSSL && c.LDAPStartTLS) r.error('LDAPStartTLS', 'cannot be combined with LDAPUseSSL (LDAPS is already encrypted)');
   if (c.LDAPConnectTimeout < 1) r.error('LDAPConnectTimeout', 'must be a positive number of milliseconds');

@@ -12,7 +12,9 @@ import tls from 'node:tls';
 import type { Request } from 'express';
 import { InvalidCredentialsError, NoSuchObjectError, ResultCodeError, SizeLimitExceededError, type Client, type Entry } from 'ldapts';
 import type { Identity } from '../identity/identity.js';
+import { clientIp, TrustedProxies } from '../http/client-ip.js';
 import { getLogger } from '../log.js';
+import { BruteForceGuard } from '../login/brute-force.js';
 import type { Profile } from '../profiles/profile.js';
 import { parseProviderConfig } from './config.js';
 import { readCredentials } from './credentials.js';
@@ -81,7 +83,7 @@ function values(v: Entry[string]): string[] {
   return (Array.isArray(v) ? v : [v]).map((x) => x.toString());
 }
 
-export function createLdapProvider(profile: Profile, _deps: ProviderDeps): Provider {
+export function createLdapProvider(profile: Profile, deps: ProviderDeps): Provider {
   const { config: cfg } = parseProviderConfig('ADProvider', profile.ProviderConfig);
   const log = getLogger('AD AUTH');
   const tlsOptions = tlsOptionsFor(cfg, profile.ID);
@@ -112,6 +114,16 @@ export function createLdapProvider(profile: Profile, _deps: ProviderDeps): Provi
   }
   // Binds that checked a password, timed: refusals that checked none wait as long (unknown users).
   const timing = new BindTiming({ maxMs: cfg.LDAPTimeout });
+  const guard = new BruteForceGuard({
+    profileId: profile.ID,
+    settings: { ...deps.config.BruteForce, ...cfg.BruteForce },
+    log,
+    // Shared by the replicas when login state is on Redis; otherwise counted in this process.
+    redis: deps.config.BackEnd.Name === 'redis' ? deps.redis : undefined,
+    keyPrefix: deps.keyPrefix,
+    logSecret: deps.config.SessionSecret,
+  });
+  const trustedProxies = new TrustedProxies(deps.config.TrustedProxies);
   const usernameAttrs = usernameAttributes(cfg.LDAPFilter);
   const groupAttr = profile.CustomUserGroupField || 'memberOf';
   const extraAttrs = [cfg.LDAPEmailAttribute, cfg.LDAPFirstNameAttribute, cfg.LDAPLastNameAttribute, groupAttr, ...usernameAttrs];
@@ -244,15 +256,26 @@ export function createLdapProvider(profile: Profile, _deps: ProviderDeps): Provi
     if (username === '') return fail(req, 401, 'blank username');
     // A simple bind with an empty password is an unauthenticated bind that servers accept (RFC 4513 5.1.2).
     if (password.trim() === '') return fail(req, 401, 'blank password refused before any bind', username);
+    const admission = await guard.admit(username, clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for'], trustedProxies));
+    if (!admission.allowed) {
+      // The directory is not asked; the answer is a wrong password's, after as long as a password check.
+      await sleep(timing.padding(0));
+      return fail(req, 401, admission.reason, username);
+    }
+    const { attempt } = admission;
     try {
       const result = await authenticate(username, password);
       if (result instanceof Refused) {
+        await attempt.failed();
         // Waited out with the connection back in the pool: a flood of unknown users must not hold them.
         if (result.delayMs > 0) await sleep(result.delayMs);
         return fail(req, 401, result.reason, username);
       }
+      await attempt.succeeded();
       return { kind: 'identity', identity: result };
     } catch (err) {
+      // The directory could not judge the password: not a guess.
+      await attempt.undecided();
       if (err instanceof PoolExhaustedError) return fail(req, 503, err.message, username);
       if (err instanceof ResultCodeError) return fail(req, 502, `directory answered: ${err.message}`, username);
       const e = err as NodeJS.ErrnoException;

@@ -97,7 +97,11 @@ beforeAll(async () => {
   // Matches the user and bob (sn=Builder): two entries for everyone but bob.
   const withBob = '(&(objectClass=inetOrgPerson)(|(uid=*USERNAME*)(sn=Builder)))';
   broker = await startTestBroker({
-    config: { TykAPISettings: { DashboardConfig: { Endpoint: stub.endpoint, Port: stub.port, AdminSecret: ADMIN }, Timeout: 1 } },
+    config: {
+      TykAPISettings: { DashboardConfig: { Endpoint: stub.endpoint, Port: stub.port, AdminSecret: ADMIN }, Timeout: 1 },
+      // These tests fail many logins on purpose (pool reuse, timing): lockouts are tested in ldap-lockout.test.ts.
+      BruteForce: { UsernameLimit: 0, IPLimit: 0 },
+    },
     profiles: [
       profile('admins'),
       profile('portal', { ActionType: 'GenerateOrLoginDeveloperProfile', ReturnURL: `${stub.url}/portal/sso/` }, direct),

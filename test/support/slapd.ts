@@ -76,6 +76,8 @@ export interface Slapd {
   totalConnections(): Promise<number>;
   /** What each open connection is bound as ('' for anonymous), the monitor query's own included (cn=Monitor). */
   boundAs(): Promise<string[]>;
+  /** Bind operations slapd has completed so far, the binds of these monitor queries left out (cn=Monitor). */
+  binds(): Promise<number>;
   /** Freeze the server (SIGSTOP), resolved once every thread is stopped: connections are still accepted by the kernel, nothing is answered. */
   pause(): Promise<void>;
   /** Let a paused server run again (SIGCONT). */
@@ -232,6 +234,12 @@ ${members.map((m) => `memberUid: ${m}`).join('\n')}
   await run('ldapadd', ['-x', '-H', url, '-D', ROOT_DN, '-w', ROOT_PW, '-f', path.join(dir, 'seed.ldif')]);
 
   const slapdPid = () => Number(fs.readFileSync(path.join(dir, 'slapd.pid'), 'utf8').trim());
+  // Each monitor query binds as the root DN once: binds() leaves those out.
+  let monitorQueries = 0;
+  const monitor = (args: string[]) => {
+    monitorQueries++;
+    return run('ldapsearch', ['-x', '-LLL', '-o', 'ldif-wrap=no', '-H', url, '-D', ROOT_DN, '-w', ROOT_PW, ...args]);
+  };
   return {
     url,
     ldapsUrl,
@@ -242,13 +250,17 @@ ${members.map((m) => `memberUid: ${m}`).join('\n')}
     dir,
     userDn,
     async totalConnections() {
-      const { stdout } = await run('ldapsearch', ['-x', '-LLL', '-H', url, '-D', ROOT_DN, '-w', ROOT_PW, '-b', 'cn=Total,cn=Connections,cn=Monitor', '-s', 'base', 'monitorCounter']);
+      const { stdout } = await monitor(['-b', 'cn=Total,cn=Connections,cn=Monitor', '-s', 'base', 'monitorCounter']);
       return Number(/monitorCounter: (\d+)/.exec(stdout)?.[1] ?? NaN);
     },
     async boundAs() {
-      const { stdout } = await run('ldapsearch', ['-x', '-LLL', '-o', 'ldif-wrap=no', '-H', url, '-D', ROOT_DN, '-w', ROOT_PW, '-b', 'cn=Connections,cn=Monitor', '-s', 'one', '(objectClass=monitorConnection)', 'monitorConnectionAuthzDN']);
+      const { stdout } = await monitor(['-b', 'cn=Connections,cn=Monitor', '-s', 'one', '(objectClass=monitorConnection)', 'monitorConnectionAuthzDN']);
       const entries = stdout.split(/\n\s*\n/).filter((e) => e.trim() !== '');
       return entries.map((e) => /^monitorConnectionAuthzDN: (.*)$/m.exec(e)?.[1] ?? '');
+    },
+    async binds() {
+      const { stdout } = await monitor(['-b', 'cn=Bind,cn=Operations,cn=Monitor', '-s', 'base', 'monitorOpCompleted']);
+      return Number(/monitorOpCompleted: (\d+)/.exec(stdout)?.[1] ?? NaN) - monitorQueries;
     },
     async pause() {
       const pid = slapdPid();

@@ -36,6 +36,7 @@ function sample(leaf: Leaf, jsonPath: string[]): { json: unknown; env: string; e
   if (key === 'BackEnd.Name') return { json: 'redis', env: 'redis', expected: 'redis' };
   if (key === 'Storage.storage_type') return { json: 'file', env: 'file', expected: 'file' };
   if (key === 'LogFormat') return { json: 'json', env: 'json', expected: 'json' };
+  if (key === 'TrustedProxies') return { json: ['10.0.0.1', 'fd00::/8'], env: '10.0.0.1,fd00::/8', expected: ['10.0.0.1', 'fd00::/8'] };
   if (key === 'AllowedIdPHosts') return { json: ['idp.example.com', '*.corp.example'], env: 'idp.example.com,*.corp.example', expected: ['idp.example.com', '*.corp.example'] };
   if (key.endsWith('Version')) return { json: '1.3', env: '1.3', expected: '1.3' };
   if (key.endsWith('Config.Endpoint')) return { json: 'https://tyk.example.com', env: 'https://tyk.example.com', expected: 'https://tyk.example.com' };
