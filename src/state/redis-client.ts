@@ -221,6 +221,7 @@ export function waitForRedis(client: RedisClient, ms: number): Promise<boolean> 
 
 /** Does Redis answer a PING within `ms`? For /ready. */
 export async function pingRedis(client: RedisClient, ms: number): Promise<{ ok: true } | { ok: false; reason: string }> {
+  if (client.status !== 'ready') return { ok: false, reason: `Redis unreachable: not connected (${client.status})` };
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error('no answer to PING')), ms);

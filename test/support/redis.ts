@@ -36,6 +36,10 @@ export interface TestRedis {
   stop(): Promise<void>;
   /** Start it again on the same port, with the same options. */
   restart(): Promise<void>;
+  /** Freeze the process (SIGSTOP): connections stay open, nothing answers (a hung Redis). */
+  pause(): void;
+  /** Thaw it (SIGCONT). */
+  resume(): void;
   /** Run a command with redis-cli (plain servers only); resolves with its output. */
   cli(...args: string[]): Promise<string>;
 }
@@ -83,6 +87,7 @@ export async function startRedis(opts: RedisOptions = {}): Promise<TestRedis> {
     const c = child;
     child = undefined;
     if (!c || c.exitCode !== null) return;
+    c.kill('SIGCONT'); // a paused server cannot act on SIGTERM
     await new Promise<void>((resolve) => {
       c.once('exit', () => resolve());
       c.kill('SIGTERM');
@@ -99,6 +104,12 @@ export async function startRedis(opts: RedisOptions = {}): Promise<TestRedis> {
     async restart() {
       await stop();
       await start();
+    },
+    pause() {
+      child?.kill('SIGSTOP');
+    },
+    resume() {
+      child?.kill('SIGCONT');
     },
     cli(...cmd: string[]) {
       const auth = opts.password ? ['-a', opts.password, '--no-auth-warning'] : [];
