@@ -1,6 +1,6 @@
 /**
- * ActionType -> factory. An action is built once per profile version (see runtime.ts). A type with no
- * factory yet answers 501.
+ * ActionType -> factory, one for each of TIB's four actions. An action is built once per profile version
+ * (see runtime.ts), always with the broker's one ActionDeps object (the identity cache hangs off it).
  */
 import type { Config } from '../config/types.js';
 import type { Logger } from '../log.js';
@@ -9,7 +9,9 @@ import type { RedisClient } from '../state/redis-client.js';
 import type { TykApi } from '../tyk/client.js';
 import type { Action } from './action.js';
 import { createDashboardSso } from './dashboard-sso.js';
+import { createOAuthToken } from './oauth-token.js';
 import { createPortalSso } from './portal-sso.js';
+import { createTemporaryToken } from './temporary-token.js';
 
 export interface ActionDeps {
   config: Config;
@@ -23,7 +25,9 @@ export interface ActionDeps {
 
 export type ActionFactory = (profile: Profile, deps: ActionDeps) => Action;
 
-export const actionFactories: Partial<Record<ActionType, ActionFactory>> = {
+export const actionFactories: Record<ActionType, ActionFactory> = {
   GenerateOrLoginUserProfile: createDashboardSso,
   GenerateOrLoginDeveloperProfile: createPortalSso,
+  GenerateOAuthTokenForClient: createOAuthToken,
+  GenerateTemporaryAuthToken: createTemporaryToken,
 };

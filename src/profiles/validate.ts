@@ -72,25 +72,39 @@ function readIdentityHandlerConfig(raw: Record<string, unknown>, action: ActionT
     else warnings.push({ field: `${at}.${key}`, message: 'unknown key, ignored' });
   }
   const exact = new FieldReader(raw, at, errors, false);
-  exact.string('DashboardCredential');
-  exact.bool('DisableOneTokenPerAPI');
+  const credential = exact.string('DashboardCredential');
+  const oneTokenPerUser = !exact.bool('DisableOneTokenPerAPI');
   const oauth = exact.object('OAuth');
   const oauthValues = Object.fromEntries(OAUTH_STRINGS.map((k) => [k, oauth.string(k)]));
   oauth.bool('NoRedirect');
   if (action === 'GenerateOAuthTokenForClient') {
-    for (const k of ['ClientId', 'APIListenPath', 'BaseAPIID']) {
+    for (const k of ['ClientId', 'APIListenPath', 'BaseAPIID', 'RedirectURI', 'ResponseType']) {
       if (!oauthValues[k]) errors.push({ field: `${at}.OAuth.${k}`, message: `is required for ${action}` });
     }
     const rt = oauthValues.ResponseType;
     if (rt && !['token', 'code', 'authorization_code'].includes(rt)) {
       errors.push({ field: `${at}.OAuth.ResponseType`, message: `must be "token" or "authorization_code", got ${JSON.stringify(rt)}` });
     }
+    const listen = oauthValues.APIListenPath ?? '';
+    // It becomes the path of a Gateway call: a query, a fragment or a dot segment would send it elsewhere.
+    const unsafe = [...listen].some((c) => '?#'.includes(c) || /\s/.test(c) || c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
+    if (unsafe || listen.split('/').some((seg) => seg === '.' || seg === '..')) {
+      errors.push({ field: `${at}.OAuth.APIListenPath`, message: `must be the API's listen path (no "?", "#", spaces or "."/".." segments), got ${quote(listen)}` });
+    }
+    // The previous token is deleted through the Dashboard, with this credential.
+    if (oneTokenPerUser && !credential) {
+      errors.push({ field: `${at}.DashboardCredential`, message: `is required for ${action} to delete the user's previous token (or set DisableOneTokenPerAPI: true)` });
+    }
   }
   const tokenAuth = exact.object('TokenAuth');
   const base = tokenAuth.string('BaseAPIID');
   const expires = tokenAuth.number('Expires', 3600);
-  if (expires <= 0) tokenAuth.error('Expires', 'must be a positive number of seconds');
-  if (action === 'GenerateTemporaryAuthToken' && !base) errors.push({ field: `${at}.TokenAuth.BaseAPIID`, message: `is required for ${action}` });
+  if (expires < 1) tokenAuth.error('Expires', 'must be a number of seconds, at least 1');
+  if (action === 'GenerateTemporaryAuthToken') {
+    if (!base) errors.push({ field: `${at}.TokenAuth.BaseAPIID`, message: `is required for ${action}` });
+    // POST /api/keys is a Dashboard user's call.
+    if (!credential) errors.push({ field: `${at}.DashboardCredential`, message: `is required for ${action} (a Dashboard user's API key)` });
+  }
 }
 
 /**

@@ -54,6 +54,27 @@ export function baseUrl(e: TykApiEndpoint): string {
   return e.Port ? `${endpoint}:${e.Port}` : endpoint;
 }
 
+/**
+ * One URL path segment: percent-encoded except the characters RFC 3986 allows in a segment as they are
+ * (unreserved, sub-delims, ":" and "@"), so a Base64 key id keeps its "=" while "/", "?", "#" and spaces are
+ * escaped. TIB concatenates without escaping.
+ */
+export function pathSegment(value: string): string {
+  return encodeURIComponent(value).replace(/%(21|24|26|27|28|29|2A|2B|2C|3B|3D|3A|40)/gi, (m) => decodeURIComponent(m));
+}
+
+/**
+ * A Gateway listen path as a path prefix: "/oauth-api/", "oauth-api" and "/v1//api" give "/oauth-api" and
+ * "/v1/api"; "/" and "" give "". Each segment is escaped (TIB writes "/" + path, so "/x/" became "//x/").
+ */
+export function listenPathPrefix(listenPath: string): string {
+  return listenPath
+    .split('/')
+    .filter((s) => s !== '')
+    .map((s) => `/${pathSegment(s)}`)
+    .join('');
+}
+
 export function createTykApi(config: Config, opts: TykApiOptions = {}): TykApi {
   const timeout = opts.timeoutMs ?? config.TykAPISettings.Timeout * 1000;
   // TIB's quirk (spec 1.5): HttpServerOptions.SSLInsecureSkipVerify applies to this client when UseSSL is on.

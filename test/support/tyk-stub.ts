@@ -38,6 +38,15 @@ export interface TykStub {
   issuedNonces: string[];
   /** Browser landings on /portal/sso, /sso or /tap, with the nonce they carried. */
   landings: Array<{ path: string; nonce: string | undefined }>;
+  /**
+   * Live keys and OAuth access tokens, by id: issued by `POST /api/keys` or the Gateway's authorize-client,
+   * removed by `DELETE /api/apis/{api}/keys/{key}` (404 for an unknown key).
+   */
+  keys: Map<string, { apiId: string; via: 'dashboard' | 'gateway'; session: unknown }>;
+  /** Every key deletion, as decoded from the path. */
+  deletedKeys: Array<{ apiId: string; key: string; found: boolean }>;
+  /** Ids to hand out next (key ids, access tokens), in order, before random ones. */
+  nextKeyIds: string[];
   /** The next request whose path starts with `prefix` answers `status`, or never answers ('hang'). */
   failNext(prefix: string, outcome: number | 'hang'): void;
   reset(): void;
@@ -53,6 +62,10 @@ export async function startTykStub(opts: TykStubOptions): Promise<TykStub> {
   const issuedNonces: string[] = [];
   const landings: TykStub['landings'] = [];
   const failures: Array<{ prefix: string; outcome: number | 'hang' }> = [];
+  const keys: TykStub['keys'] = new Map();
+  const deletedKeys: TykStub['deletedKeys'] = [];
+  const nextKeyIds: string[] = [];
+  const newKeyId = () => nextKeyIds.shift() ?? hex24();
   const app = express();
   app.use(express.text({ type: () => true, limit: '1mb' }));
 
@@ -113,19 +126,48 @@ export async function startTykStub(opts: TykStubOptions): Promise<TykStub> {
     res.json({ Status: 'OK', Message: 'Data updated', Meta: null });
   });
 
-  // Gateway and key endpoints, for the token actions.
-  app.post(/^\/(.+)\/tyk\/oauth\/authorize-client\/$/, (req, res) => {
-    if (req.get('X-Tyk-Authorization') !== opts.gatewaySecret) return res.status(403).json({ error: 'Forbidden' });
-    const token = hex24();
-    res.json({ access_token: token, expires_in: 3600, redirect_to: `http://app.example.com/cb#access_token=${token}`, token_type: 'bearer' });
+  // Gateway and key endpoints, for the token actions. The Gateway reads a form (as Go's ParseForm does).
+  app.post(/^\/(.*)tyk\/oauth\/authorize-client\/$/, (req, res) => {
+    if (req.get('X-Tyk-Authorization') !== opts.gatewaySecret) return res.status(403).json({ status: 'error', message: 'Attempted administrative access with invalid or missing key!' });
+    if (req.get('Content-Type') !== 'application/x-www-form-urlencoded') return res.status(400).json({ error: 'invalid_request' });
+    const form = new URLSearchParams(String(req.body));
+    const responseType = form.get('response_type');
+    const redirect = form.get('redirect_uri') ?? '';
+    if (!form.get('client_id') || !redirect || (responseType !== 'token' && responseType !== 'code')) return res.status(403).json({ error: 'unauthorized_client' });
+    let session: unknown;
+    try {
+      session = JSON.parse(form.get('key_rules') ?? '');
+    } catch {
+      return res.status(400).json({ error: 'invalid key_rules' });
+    }
+    if (responseType === 'code') {
+      const code = hex24();
+      return res.json({ code, redirect_to: `${redirect}?code=${code}` });
+    }
+    const token = newKeyId();
+    const apiId = Object.keys((session as { access_rights?: object }).access_rights ?? {})[0] ?? '';
+    keys.set(token, { apiId, via: 'gateway', session });
+    res.json({ access_token: token, expires_in: 3600, redirect_to: `${redirect}#access_token=${encodeURIComponent(token)}&token_type=bearer&expires_in=3600`, token_type: 'bearer' });
   });
   app.post('/api/keys', (req, res) => {
     if (!portalAuth(req, res)) return;
-    res.json({ action: 'added', key_id: hex24(), status: 'ok' });
+    let session: { access_rights?: object };
+    try {
+      session = JSON.parse(String(req.body)) as { access_rights?: object };
+    } catch {
+      return res.status(400).json({ Status: 'Error', Message: 'Malformed key data', Meta: null });
+    }
+    const keyId = newKeyId();
+    keys.set(keyId, { apiId: Object.keys(session.access_rights ?? {})[0] ?? '', via: 'dashboard', session });
+    res.json({ api_model: {}, key_id: keyId, data: session, key_hash: hex24() });
   });
   app.delete('/api/apis/:api/keys/:key', (req, res) => {
     if (!portalAuth(req, res)) return;
-    res.json({ Status: 'OK', Message: 'Key deleted', Meta: null });
+    const key = String(req.params.key);
+    const found = keys.delete(key);
+    deletedKeys.push({ apiId: String(req.params.api), key, found });
+    if (!found) return res.status(404).json({ Status: 'Error', Message: 'Key not found', Meta: null });
+    res.json({ Status: 'OK', Message: 'Key deleted successfully', Meta: null });
   });
 
   // Where the browser lands after the broker's redirect.
@@ -149,6 +191,9 @@ export async function startTykStub(opts: TykStubOptions): Promise<TykStub> {
     developers,
     issuedNonces,
     landings,
+    keys,
+    deletedKeys,
+    nextKeyIds,
     failNext(prefix, outcome) {
       failures.push({ prefix, outcome });
     },
@@ -156,6 +201,8 @@ export async function startTykStub(opts: TykStubOptions): Promise<TykStub> {
       requests.length = 0;
       failures.length = 0;
       landings.length = 0;
+      deletedKeys.length = 0;
+      nextKeyIds.length = 0;
     },
     async close() {
       server.closeAllConnections();

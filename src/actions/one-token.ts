@@ -1,0 +1,97 @@
+/**
+ * "One token per user" for both token actions (`DisableOneTokenPerAPI` false, spec 5.6-5.7): before a new
+ * token is issued, every token recorded for this user and profile is deleted through the Dashboard
+ * (`DELETE /api/apis/<api>/keys/<token>` with the DashboardCredential); the new token is then recorded with
+ * its lifetime. TIB meant to do this, but read back its raw records as JSON, so it never did (spec 9.2 #1).
+ *
+ * Two logins of one user at once: recording swaps atomically, and a replaced token that this login did not
+ * delete itself (the other login's) is deleted too, so no token escapes its successor.
+ */
+import type { Logger } from '../log.js';
+import type { IdentityCache, TokenRecord } from '../state/identity-cache.js';
+import { pathSegment, type TykApi } from '../tyk/client.js';
+import type { ActionResult } from './action.js';
+import { callFailure } from './failures.js';
+
+export interface OneToken {
+  tyk: TykApi;
+  cache: IdentityCache;
+  log: Logger;
+  profileId: string;
+  /** TIB's `UserID@Provider.com`. */
+  user: string;
+  /** The API of the token being issued (and of TIB's records, which do not say). */
+  apiId: string;
+  credential: string;
+  /** false when `DisableOneTokenPerAPI` is set: nothing is deleted, the new token is still recorded. */
+  enabled: boolean;
+  /** What the client sees when the deletion fails (TIB's text for the action). */
+  message: string;
+  /** What the client sees when the Dashboard refuses the credential. */
+  unauthorisedMessage: string;
+}
+
+const failure = (reason: string, status: number, message: string): ActionResult => ({ kind: 'failure', failure: { reason, status, message } });
+
+/**
+ * Delete one token: `gone` after a 2xx or a 404 (already gone: expired, or deleted by an admin). A refused
+ * credential or no answer ends the login (the new token could not be made either); any other answer is
+ * logged and the login goes on, so a Dashboard quirk cannot lock a user out until the record expires.
+ */
+async function deleteToken(o: OneToken, record: TokenRecord): Promise<{ gone: boolean } | { failure: ActionResult }> {
+  const path = `/api/apis/${pathSegment(record.apiId || o.apiId)}/keys/${pathSegment(record.token)}`;
+  const what = 'DELETE /api/apis/<api>/keys/<previous token>';
+  let status: number;
+  try {
+    status = (await o.tyk.dashboard(path, { method: 'DELETE', credential: o.credential })).status;
+  } catch (err) {
+    return { failure: callFailure(err, o.message) };
+  }
+  if ((status >= 200 && status < 300) || status === 404) return { gone: true };
+  if (status === 401 || status === 403) return { failure: failure(`${what} answered ${status}: the Dashboard refused DashboardCredential`, 502, o.unauthorisedMessage) };
+  o.log.warn(`${what} answered ${status}: the previous token of this user may still be valid`, { profile: o.profileId, user: o.user, status });
+  return { gone: false };
+}
+
+/** Before issuing: delete the user's recorded tokens. Resolves with the tokens it dealt with, or a failure. */
+export async function revokePrevious(o: OneToken): Promise<{ handled: string[] } | { failure: ActionResult }> {
+  if (!o.enabled) return { handled: [] };
+  let previous: TokenRecord[];
+  try {
+    previous = await o.cache.lookup(o.profileId, o.user);
+  } catch (err) {
+    return { failure: failure(`identity cache unavailable: ${err instanceof Error ? err.message : String(err)}`, 503, o.message) };
+  }
+  const handled: string[] = [];
+  for (const record of previous) {
+    const r = await deleteToken(o, record);
+    if ('failure' in r) return r;
+    handled.push(record.token);
+    if (!r.gone) continue;
+    o.log.info('one token per user: the previous token was deleted', { profile: o.profileId, user: o.user, record: record.legacy ? 'TIB' : 'ours' });
+    if (record.legacy) {
+      await o.cache.forgetLegacy(o.profileId, o.user).catch((err: unknown) => {
+        o.log.warn("TIB's identity-cache record could not be removed", { profile: o.profileId, reason: err instanceof Error ? err.message : String(err) });
+      });
+    }
+  }
+  return { handled };
+}
+
+/**
+ * After issuing: record the new token for `ttlSeconds`. The login has its token already, so a failure here
+ * is logged, never returned (the token will just not be deleted at the next login).
+ */
+export async function recordIssued(o: OneToken, token: string, ttlSeconds: number, handled: readonly string[]): Promise<void> {
+  let replaced: TokenRecord | undefined;
+  try {
+    replaced = await o.cache.swap(o.profileId, o.user, { token, apiId: o.apiId }, ttlSeconds);
+  } catch (err) {
+    o.log.warn('the new token could not be recorded; it will not be deleted at the next login', { profile: o.profileId, user: o.user, reason: err instanceof Error ? err.message : String(err) });
+    return;
+  }
+  if (!o.enabled || !replaced || replaced.token === token || handled.includes(replaced.token)) return;
+  // Another login of the same user recorded its token since our lookup: it is a previous token too.
+  const r = await deleteToken(o, replaced);
+  if ('failure' in r && r.failure.kind === 'failure') o.log.warn("a concurrent login's token could not be deleted", { profile: o.profileId, user: o.user, reason: r.failure.failure.reason });
+}

@@ -1,0 +1,81 @@
+/**
+ * GenerateTemporaryAuthToken (spec 5.7): a standard Tyk key for the user. `POST /api/keys` on the Dashboard
+ * with the profile's DashboardCredential and the session of spec 5.8 (`expires` = now + TokenAuth.Expires),
+ * then a redirect to `ReturnURL#token=<key>`, or without ReturnURL TIB's JSON `{"key_id":"<key>"}`. Unless
+ * DisableOneTokenPerAPI is set, the user's previous key from this profile is deleted first.
+ */
+import { isPlainObject } from '../profiles/fields.js';
+import type { Profile } from '../profiles/profile.js';
+import { identityCacheFor } from '../state/identity-cache.js';
+import type { TykResponse } from '../tyk/client.js';
+import type { Action, ActionResult } from './action.js';
+import { badAnswer, callFailure, upstreamFailure, withFragmentParam } from './failures.js';
+import { keySession, ssoKey } from './key-session.js';
+import { recordIssued, revokePrevious, type OneToken } from './one-token.js';
+import type { ActionDeps } from './registry.js';
+
+/** TIB's answers for this action (200 text in TIB; here with an honest status, see failures.ts). */
+const FAILED = 'Auth token generation failed';
+const UNAUTHORISED = 'Auth token generation failed due to invalid user credentials.';
+const DEFAULT_EXPIRES = 3600;
+
+export interface TokenAuthSettings {
+  apiId: string;
+  /** Key lifetime in whole seconds (TIB truncates the float). */
+  expires: number;
+  credential: string;
+  oneTokenPerUser: boolean;
+}
+
+/** The action's settings from IdentityHandlerConfig (types already checked by validate.ts). */
+export function tokenAuthSettings(profile: Profile): TokenAuthSettings {
+  const ihc = profile.IdentityHandlerConfig ?? {};
+  const tokenAuth = isPlainObject(ihc.TokenAuth) ? ihc.TokenAuth : {};
+  const expires = typeof tokenAuth.Expires === 'number' ? tokenAuth.Expires : DEFAULT_EXPIRES;
+  return {
+    apiId: typeof tokenAuth.BaseAPIID === 'string' ? tokenAuth.BaseAPIID : '',
+    expires: Math.max(1, Math.trunc(expires)),
+    credential: typeof ihc.DashboardCredential === 'string' ? ihc.DashboardCredential : '',
+    oneTokenPerUser: ihc.DisableOneTokenPerAPI !== true,
+  };
+}
+
+const OK = (r: TykResponse) => r.status === 200 || r.status === 201;
+
+export function createTemporaryToken(profile: Profile, deps: ActionDeps): Action {
+  const s = tokenAuthSettings(profile);
+  const cache = identityCacheFor(deps);
+  return {
+    async run(input): Promise<ActionResult> {
+      const one: OneToken = {
+        tyk: deps.tyk,
+        cache,
+        log: deps.log,
+        profileId: profile.ID,
+        user: ssoKey(input.identity),
+        apiId: s.apiId,
+        credential: s.credential,
+        enabled: s.oneTokenPerUser,
+        message: FAILED,
+        unauthorisedMessage: UNAUTHORISED,
+      };
+      const revoked = await revokePrevious(one);
+      if ('failure' in revoked) return revoked.failure;
+
+      const body = keySession(profile, input.identity, { apiId: s.apiId, expires: Math.floor(Date.now() / 1000) + s.expires, oauthClientId: '' });
+      let res: TykResponse;
+      try {
+        res = await deps.tyk.dashboard('/api/keys', { method: 'POST', credential: s.credential, body });
+      } catch (err) {
+        return callFailure(err, FAILED);
+      }
+      if (!OK(res)) return upstreamFailure('POST /api/keys', res.status, FAILED);
+      const keyId = isPlainObject(res.json) ? res.json.key_id : undefined;
+      if (typeof keyId !== 'string' || keyId === '') return badAnswer('POST /api/keys answered without a key_id', FAILED);
+
+      await recordIssued(one, keyId, s.expires, revoked.handled);
+      if (!profile.ReturnURL) return { kind: 'json', status: 200, body: { key_id: keyId } };
+      return { kind: 'redirect', url: withFragmentParam(profile.ReturnURL, 'token', keyId) };
+    },
+  };
+}
