@@ -1,13 +1,14 @@
 /**
  * The identity cache of the token actions: the last token issued to a user through a profile, so that the
  * next login of that user can delete it ("one token per user", spec 5.6-5.7). In memory by default; on Redis
- * when the broker has a Redis client, so that every replica sees every record.
+ * with `BackEnd.Name: "redis"`, so that every replica sees every record.
  *
  * On Redis our record is `<keyPrefix>identity-cache:<profile>:<UserID>@<Provider>.com`, JSON, with the token's
  * lifetime as TTL. TIB's record is also read: `identity-cache.<profile>-<UserID>@<Provider>.com` (no prefix,
  * no TTL), a raw token string (or, from some TIB versions, a JSON-quoted one). TIB itself could never read it
  * back (spec 9.2 #1), so after a migration from TIB on the same Redis the first login deletes TIB's last token.
  */
+import type { Config } from '../config/types.js';
 import type { Logger } from '../log.js';
 import type { RedisClient } from './redis-client.js';
 
@@ -189,10 +190,14 @@ export class MemoryIdentityCache implements IdentityCache {
 /** One cache per broker: every action of a broker is built with the same deps object. */
 const caches = new WeakMap<object, IdentityCache>();
 
-export function identityCacheFor(deps: { redis?: RedisClient; keyPrefix: string; log?: Logger }): IdentityCache {
+/**
+ * The broker's cache: on Redis with `BackEnd.Name: "redis"` (per-user state, like the login flow state), in
+ * memory otherwise, even when Redis holds only the profiles (`Storage.storage_type: "redis"`).
+ */
+export function identityCacheFor(deps: { config: Pick<Config, 'BackEnd'>; redis?: RedisClient; keyPrefix: string; log?: Logger }): IdentityCache {
   let cache = caches.get(deps);
   if (!cache) {
-    cache = deps.redis ? new RedisIdentityCache(deps.redis, deps.keyPrefix) : new MemoryIdentityCache({ log: deps.log });
+    cache = deps.redis && deps.config.BackEnd.Name === 'redis' ? new RedisIdentityCache(deps.redis, deps.keyPrefix) : new MemoryIdentityCache({ log: deps.log });
     caches.set(deps, cache);
   }
   return cache;
