@@ -12,6 +12,7 @@ import type { Config } from './config/types.js';
 import { createRouter, type Readiness } from './http/app.js';
 import { getLogger } from './log.js';
 import { loadProfilesFile, realFs, removeStaleTempFiles } from './profiles/file-store.js';
+import { RedisProfileStore } from './profiles/redis-store.js';
 import { reloadProfiles, watchProfiles } from './profiles/reload.js';
 import { ProfileStore } from './profiles/store.js';
 import { formatProblem } from './profiles/validate.js';
@@ -38,6 +39,8 @@ export interface BrokerOptions {
   strict?: boolean;
   /** Only validating (`--check`): change nothing on disk. */
   check?: boolean;
+  /** Storage.storage_type "redis": how often profiles are re-read from Redis besides pub/sub (default 15 s). */
+  profileResyncMs?: number;
 }
 
 export interface ReloadResult {
@@ -101,27 +104,37 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
   }
   // runtime.sync has logged each unusable profile once already.
 
-  const store = new ProfileStore(loaded.profiles, {
+  const storeOptions = {
     path: profilesPath,
     backupDir: config.ProfileDir || path.dirname(profilesPath),
     keep: config.ProfileBackupCount,
     hash: loaded.hash,
     rules,
-  });
-  store.on('warning', (w) => getLogger('TIB DATA LOADER').warn(w));
+  };
+  const storeLog = getLogger('TIB DATA LOADER');
+  // Profiles in Redis (shared by replicas); --check validates the file only and connects nowhere.
+  const redisStore =
+    redis && config.Storage.storage_type === 'redis' && !opts.check
+      ? new RedisProfileStore(loaded.profiles, { ...storeOptions, redis, keyPrefix, log: storeLog, timeoutMs: timeoutMs(config.BackEnd.IdentityBackendSettings), resyncMs: opts.profileResyncMs })
+      : undefined;
+  const store = redisStore ?? new ProfileStore(loaded.profiles, storeOptions);
+  store.on('warning', (w) => storeLog.warn(w));
   store.on('change', () => runtime.sync(store.list()));
   log.info(`loaded ${loaded.profiles.length} profile(s) from ${profilesPath}`);
+  if (redisStore) {
+    await redisStore.start();
+    log.info(`profiles are kept in Redis and shared by every replica (${redisStore.list().length} profiles); hot reload of ${path.basename(profilesPath)} is off, SIGHUP re-reads Redis`);
+  }
 
   if (config.Secret === '') {
     log.warn('Secret is empty: the admin API (/api/profiles) is disabled and answers 401 to every call');
   }
 
-  const storeLog = getLogger('TIB DATA LOADER');
   const reload = async (): Promise<ReloadResult> => {
     const r = await reloadProfiles(store, storeLog);
     return { ok: r.ok, problems: r.problems.map(formatProblem) };
   };
-  const watcher = opts.watch === false ? undefined : watchProfiles(profilesPath, () => void reload());
+  const watcher = opts.watch === false || redisStore ? undefined : watchProfiles(profilesPath, () => void reload());
 
   const redisTimeout = Math.min(timeoutMs(config.BackEnd.IdentityBackendSettings), READY_PING_MS);
   const ready = async (): Promise<Readiness> => (redis ? pingRedis(redis, redisTimeout) : { ok: true });
@@ -158,6 +171,7 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
     },
     async close() {
       watcher?.close();
+      redisStore?.close();
       await Promise.all(servers.map(closeServer));
       await runtime.close();
       await Promise.all([flowState.close(), tyk.close()]);

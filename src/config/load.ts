@@ -150,7 +150,7 @@ function validate(c: Config, file: string, problems: string[], warnings: string[
   if (!['in_memory', 'redis'].includes(c.BackEnd.Name)) p('BackEnd.Name', `must be "in_memory" or "redis", got ${JSON.stringify(c.BackEnd.Name)}`);
   const st = c.Storage.storage_type;
   if (st === 'mongo') p('Storage.storage_type', 'Mongo profile storage is not supported yet; keep profiles in a file (storage_type "file")');
-  else if (st !== '' && st !== 'file') p('Storage.storage_type', `must be "file", got ${JSON.stringify(st)}`);
+  else if (st !== '' && st !== 'file' && st !== 'redis') p('Storage.storage_type', `must be "file" or "redis", got ${JSON.stringify(st)}`);
   if (st === '') c.Storage.storage_type = 'file';
 
   const r = c.BackEnd.IdentityBackendSettings;

@@ -111,7 +111,7 @@ export const SCHEMA: Group = {
       json: 'Storage',
       go: 'Storage',
       fields: [
-        { ...s('storage_type', '`file` (default). `mongo` is not supported yet and refused at startup.'), go: 'StorageType' },
+        { ...s('storage_type', '`file` (default): profiles live in the `-p` file. `redis` (ours): profiles live in Redis (`BackEnd.IdentityBackendSettings`, keys under `BackEnd.KeyPrefix`), shared by every replica; the `-p` file seeds an empty store and receives `POST /api/profiles/save`. `mongo` is not supported yet and refused at startup.'), go: 'StorageType' },
         {
           json: 'mongo',
           go: 'MongoConf',

@@ -97,7 +97,7 @@ export interface Config {
     Timeout: number;
   };
   Storage: {
-    /** "file" (default); anything else is refused at startup. */
+    /** "file" (default) or "redis" (ours: profiles shared by replicas); anything else is refused at startup. */
     storage_type: string;
     mongo: MongoSettings;
   };

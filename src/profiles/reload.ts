@@ -23,12 +23,12 @@ export async function reloadProfiles(store: ProfileStore, log: Logger): Promise<
     loaded = await store.reload();
   } catch (err) {
     const message = `reload failed: ${err instanceof Error ? err.message : String(err)}`;
-    log.error(`profiles file rejected, still serving the last good set (${store.list().length} profiles)`, { reason: message });
+    log.error(`${store.label} rejected, still serving the last good set (${store.list().length} profiles)`, { reason: message });
     return { ok: false, unchanged: false, problems: [{ profileId: '', index: -1, field: '', message }] };
   }
   if (loaded.unchanged) return { ok: true, unchanged: true, problems: [] };
   if (loaded.problems.length > 0) {
-    log.error(`profiles file rejected, still serving the last good set (${store.list().length} profiles)`);
+    log.error(`${store.label} rejected, still serving the last good set (${store.list().length} profiles)`);
     for (const p of loaded.problems) log.error(formatProblem(p));
     return { ok: false, unchanged: false, problems: loaded.problems };
   }

@@ -49,6 +49,11 @@ export class ProfileStore extends EventEmitter<{ change: []; warning: [string] }
     this.contentHash = opts.hash ?? '';
   }
 
+  /** Where the set lives, for log lines. */
+  get label(): string {
+    return 'profiles file';
+  }
+
   get rules(): ValidationRules {
     return this.opts.rules ?? {};
   }
@@ -104,14 +109,28 @@ export class ProfileStore extends EventEmitter<{ change: []; warning: [string] }
 
   /** Swap in a set just read from the file: nothing to write. */
   private adopt(loaded: LoadedProfiles): void {
+    this.replaceSet(loaded.profiles);
+    this.contentHash = loaded.hash;
+  }
+
+  /** Swap in a whole set read from where profiles are kept, and tell the runtime. */
+  protected replaceSet(profiles: readonly Profile[]): void {
     const next = new Map<string, Profile>();
-    for (const p of loaded.profiles) {
+    for (const p of profiles) {
       const prev = this.profiles.get(p.ID);
       // Keep the same object for an unchanged profile, so its compiled provider is kept too.
       next.set(p.ID, prev && JSON.stringify(prev) === JSON.stringify(p) ? prev : freezeProfile(p));
     }
     this.profiles = next;
-    this.contentHash = loaded.hash;
+    this.emit('change');
+  }
+
+  /** Make one change visible (after it was made durable). */
+  protected applyChange(id: string, value: Profile | undefined): void {
+    const next = new Map(this.profiles);
+    if (value) next.set(id, value);
+    else next.delete(id);
+    this.profiles = next;
     this.emit('change');
   }
 
@@ -138,8 +157,7 @@ export class ProfileStore extends EventEmitter<{ change: []; warning: [string] }
       if (value) next.set(id, value);
       else next.delete(id);
       await this.persist(next);
-      this.profiles = next;
-      this.emit('change');
+      this.applyChange(id, value);
       return value as Profile;
     });
   }
@@ -155,7 +173,7 @@ export class ProfileStore extends EventEmitter<{ change: []; warning: [string] }
     }
   }
 
-  private serial<T>(fn: () => Promise<T>): Promise<T> {
+  protected serial<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.queue.then(fn, fn);
     this.queue = run.catch(() => undefined);
     return run;
