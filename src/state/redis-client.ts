@@ -242,6 +242,10 @@ export async function pingRedis(client: RedisClient, ms: number): Promise<{ ok: 
  */
 export async function closeRedis(client: RedisClient): Promise<void> {
   if (client.status === 'end') return;
+  if (client.status === 'reconnecting' || client.status === 'wait' || client.status === 'close') {
+    client.disconnect(); // no socket to wait for: this cancels the pending reconnection
+    return;
+  }
   const ended = new Promise<void>((resolve) => {
     const timer = setTimeout(resolve, 2500);
     timer.unref();
