@@ -11,7 +11,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { createBroker } from '../../src/broker.js';
-import { defaultConfig } from '../../src/config/load.js';
+import { ConfigError, defaultConfig, loadConfig } from '../../src/config/load.js';
 import { getLogger } from '../../src/log.js';
 import { loadProfilesFile } from '../../src/profiles/file-store.js';
 import type { Profile } from '../../src/profiles/profile.js';
@@ -308,5 +308,19 @@ describe('--check', () => {
     capture.stop();
     expect(b.store.list().map((p) => p.ID)).toEqual(['a']);
     expect(await client().exists('check:{profiles}:seeded')).toBe(0);
+  });
+});
+
+describe('configuration', () => {
+  it('storage_type "redis" is accepted from tib.conf and from TYK_IB_STORAGE_STORAGETYPE; other values are still refused', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'profiles-redis-'));
+    open.push({ close: () => fs.rm(dir, { recursive: true, force: true }) });
+    const conf = path.join(dir, 'tib.conf');
+    await fs.writeFile(conf, JSON.stringify({ Storage: { storage_type: 'redis' } }));
+    expect(loadConfig({ confPath: conf, env: {} }).config.Storage.storage_type).toBe('redis');
+    expect(loadConfig({ confPath: conf, env: { TYK_IB_OMITCONFIGFILE: 'true', TYK_IB_STORAGE_STORAGETYPE: 'redis' } }).config.Storage.storage_type).toBe('redis');
+    await fs.writeFile(conf, JSON.stringify({ Storage: { storage_type: 'etcd' } }));
+    expect(() => loadConfig({ confPath: conf, env: {} })).toThrow(ConfigError);
+    expect(() => loadConfig({ confPath: conf, env: {} })).toThrow('Storage.storage_type: must be "file" or "redis", got "etcd"');
   });
 });
