@@ -8,6 +8,7 @@
  * no TTL), a raw token string (or, from some TIB versions, a JSON-quoted one). TIB itself could never read it
  * back (spec 9.2 #1), so after a migration from TIB on the same Redis the first login deletes TIB's last token.
  */
+import { ReplyError } from 'ioredis';
 import type { Config } from '../config/types.js';
 import type { Logger } from '../log.js';
 import type { RedisClient } from './redis-client.js';
@@ -90,7 +91,14 @@ export class RedisIdentityCache implements IdentityCache {
 
   async lookup(profileId: string, ssoKey: string): Promise<TokenRecord[]> {
     // Two single-key GETs, not an MGET: the keys hash to different Cluster slots.
-    const [ours, theirs] = await Promise.all([this.redis.get(ourKey(this.keyPrefix, profileId, ssoKey)), this.redis.get(tibKey(profileId, ssoKey))]);
+    const [ours, theirs] = await Promise.all([
+      this.redis.get(ourKey(this.keyPrefix, profileId, ssoKey)),
+      // TIB's key is foreign data: one that is not a string (WRONGTYPE) is not a record, not an outage.
+      this.redis.get(tibKey(profileId, ssoKey)).catch((err: unknown) => {
+        if (err instanceof ReplyError) return null;
+        throw err;
+      }),
+    ]);
     const out: TokenRecord[] = [];
     const mine = parseRecord(ours);
     const tib = parseTibRecord(theirs);

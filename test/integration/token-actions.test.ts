@@ -64,6 +64,7 @@ const tokenProfiles = () => [
   tokenProfile('key-redis'),
   tokenProfile('key-tib'),
   tokenProfile('key-tib-quoted'),
+  tokenProfile('key-tib-odd'),
   tokenProfile('key-replicas'),
   tokenProfile('key-redis-down'),
   oauthProfile('oauth'),
@@ -397,6 +398,13 @@ describe('one token per user on Redis, shared by two replicas', () => {
     await login(replica2, 'key-tib-quoted');
     expect(stub.deletedKeys).toEqual([{ apiId: 'api-base', key: 'tib-quoted-key-0002', found: true }]);
     expect(await redis.cli('EXISTS', tibs('key-tib-quoted'))).toBe('0');
+  });
+
+  it('a TIB key holding something else than a string (WRONGTYPE) is no record and no outage', async () => {
+    await rdb.hset(tibs('key-tib-odd'), 'field', 'value');
+    const res = await login(replica1, 'key-tib-odd');
+    expect(res.status).toBe(302);
+    expect(stub.deletedKeys).toEqual([]);
   });
 
   it('OAuth: the access token is recorded for its expires_in and deleted at the next login on the other replica', async () => {
