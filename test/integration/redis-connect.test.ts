@@ -198,3 +198,32 @@ describe('connection problems', () => {
     for (const l of logs.lines) for (const s of [...SECRETS, 'wrong-password-never-logged-5']) expect(l).not.toContain(s);
   });
 });
+
+describe('the flow state store on Redis', () => {
+  it('refuses a value over 16 KB (nothing written) and reads a foreign or damaged value as unknown state', async () => {
+    const { client } = await connect(fromFile({ Host: '127.0.0.1', Port: plain.port, Password: PASSWORD }));
+    const store = new RedisFlowStateStore(client, 'tib:');
+    await expect(store.put('big', { blob: 'x'.repeat(17 * 1024) }, 60)).rejects.toThrow(/larger than 16384 bytes/);
+    expect(await plain.cli('EXISTS', 'tib:flow:big')).toBe('0');
+    await plain.cli('SET', 'tib:flow:damaged', '{not json', 'EX', '60');
+    expect(await store.take('damaged')).toBeUndefined();
+    expect(await plain.cli('EXISTS', 'tib:flow:damaged')).toBe('0');
+  });
+
+  it('works on a Redis without GETDEL (before 6.2): GET and DEL in one transaction, still used once', async () => {
+    const old = await startRedis({ args: ['--rename-command', 'GETDEL', ''] });
+    try {
+      const { client } = await connect(fromFile({ Host: '127.0.0.1', Port: old.port }));
+      await expect(client.getdel('x')).rejects.toThrow(/unknown command/i);
+      const store = new RedisFlowStateStore(client, 'tib:');
+      for (let i = 0; i < 3; i++) {
+        await store.put(`old-${i}`, { i }, 60);
+        expect(await store.take(`old-${i}`)).toEqual({ i });
+        expect(await store.take(`old-${i}`)).toBeUndefined();
+      }
+    } finally {
+      await old.stop();
+      fs.rmSync(old.dir, { recursive: true, force: true });
+    }
+  });
+});
