@@ -24,7 +24,7 @@ interface Flow {
   secrets: FlowSecrets;
 }
 
-const FLOW_KEY = 'tib-flow:';
+const FLOW_KEY = 'social:';
 
 /** Every social login failure is a 400 (or the profile's FailureRedirect); TIB answered 200 with error text. */
 function failure(reason: string, message = 'Login failed'): ProviderOutcome {

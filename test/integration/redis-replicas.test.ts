@@ -140,7 +140,7 @@ describe('an OpenID Connect login across two replicas', () => {
     const start = await fetchWithJar(`${lb.url}/auth/oidc/openid-connect`, jar);
     expect(start.status).toBe(302);
     const state = new URL(start.headers.get('location') ?? '').searchParams.get('state') ?? '';
-    const key = `tib:flow:tib-flow:${state}`;
+    const key = `tib:flow:social:${state}`;
     expect(await redis.cli('EXISTS', key)).toBe('1');
     const ttl = Number(await redis.cli('TTL', key));
     expect(ttl).toBeGreaterThan(290);
