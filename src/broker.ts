@@ -137,7 +137,12 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
   const watcher = opts.watch === false || redisStore ? undefined : watchProfiles(profilesPath, () => void reload());
 
   const redisTimeout = Math.min(timeoutMs(config.BackEnd.IdentityBackendSettings), READY_PING_MS);
-  const ready = async (): Promise<Readiness> => (redis ? pingRedis(redis, redisTimeout) : { ok: true });
+  const ready = async (): Promise<Readiness> => {
+    const ping: Readiness = redis ? await pingRedis(redis, redisTimeout) : { ok: true };
+    // Profiles in Redis: not ready until this replica has read the shared set at least once.
+    if (ping.ok && redisStore && !redisStore.synced) return { ok: false, reason: 'profiles not read from Redis yet' };
+    return ping;
+  };
   const router = createRouter({
     ready,
     runtime,
