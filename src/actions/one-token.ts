@@ -40,10 +40,11 @@ const failure = (reason: string, status: number, message: string): ActionResult 
  */
 async function deleteToken(o: OneToken, record: TokenRecord): Promise<{ gone: boolean } | { failure: ActionResult }> {
   const path = `/api/apis/${pathSegment(record.apiId || o.apiId)}/keys/${pathSegment(record.token)}`;
+  // Never the real path in a message: it holds the token.
   const what = 'DELETE /api/apis/<api>/keys/<previous token>';
   let status: number;
   try {
-    status = (await o.tyk.dashboard(path, { method: 'DELETE', credential: o.credential })).status;
+    status = (await o.tyk.dashboard(path, { method: 'DELETE', credential: o.credential, label: '/api/apis/<api>/keys/<previous token>' })).status;
   } catch (err) {
     return { failure: callFailure(err, o.message) };
   }

@@ -32,6 +32,8 @@ export interface TykCall {
   /** JSON-encoded when an object; sent as-is when a string (with contentType). */
   body?: unknown;
   contentType?: string;
+  /** The path as errors name it, when the real one holds a secret (a key id): `/api/apis/<api>/keys/<key>`. */
+  label?: string;
 }
 
 export interface TykApi {
@@ -114,9 +116,9 @@ export function createTykApi(config: Config, opts: TykApiOptions = {}): TykApi {
 
   const dash = () => baseUrl(config.TykAPISettings.DashboardConfig);
   return {
-    dashboard: (path, call) => send(path, dash() + path, { Authorization: call.credential }, call),
-    dashboardAdmin: (path, call) => send(path, dash() + path, { 'Admin-Auth': config.TykAPISettings.DashboardConfig.AdminSecret }, call),
-    gateway: (path, call) => send(path, baseUrl(config.TykAPISettings.GatewayConfig) + path, { 'X-Tyk-Authorization': config.TykAPISettings.GatewayConfig.AdminSecret }, call),
+    dashboard: (path, call) => send(call.label ?? path, dash() + path, { Authorization: call.credential }, call),
+    dashboardAdmin: (path, call) => send(call.label ?? path, dash() + path, { 'Admin-Auth': config.TykAPISettings.DashboardConfig.AdminSecret }, call),
+    gateway: (path, call) => send(call.label ?? path, baseUrl(config.TykAPISettings.GatewayConfig) + path, { 'X-Tyk-Authorization': config.TykAPISettings.GatewayConfig.AdminSecret }, call),
     async close() {
       httpAgent.destroy();
       httpsAgent.destroy();

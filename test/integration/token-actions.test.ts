@@ -61,6 +61,7 @@ const tokenProfiles = () => [
   tokenProfile('key-fail-redirect', {}, {}, { FailureRedirect: `${stub.url}/login-failed` }),
   tokenProfile('key-refused'),
   tokenProfile('key-quirk'),
+  tokenProfile('key-hang'),
   tokenProfile('key-redis'),
   tokenProfile('key-tib'),
   tokenProfile('key-tib-quoted'),
@@ -350,6 +351,19 @@ describe('failures end in the profile failure response, with TIB messages', () =
     expect(res.status).toBe(502);
     expect(res.body).toEqual({ Status: 'error', Error: 'Auth token generation failed due to invalid user credentials.' });
     expect(keyPosts()).toEqual([]);
+  });
+
+  it('a deletion without an answer within Timeout: 504, no new key, and the token is not in the log line', async () => {
+    const first = tokenFrom((await login(mem, 'key-hang')).headers.location ?? '');
+    stub.reset();
+    stub.failNext('/api/apis/', 'hang');
+    const res = await login(mem, 'key-hang');
+    expect(res.status).toBe(504);
+    expect(res.body).toEqual({ Status: 'error', Error: 'Auth token generation failed' });
+    expect(keyPosts()).toEqual([]);
+    const line = mem.logs.filter((l) => l.includes('login failed')).at(-1) ?? '';
+    expect(line).toContain('DELETE /api/apis/<api>/keys/<previous token>: no answer within 1000 ms');
+    expect(mem.logs.join('\n')).not.toContain(first);
   });
 
   it('a deletion answered with another error (500) is logged and the login goes on', async () => {
