@@ -13,7 +13,7 @@ import { listenPathPrefix, type TykResponse } from '../tyk/client.js';
 import type { Action, ActionResult } from './action.js';
 import { badAnswer, callFailure, upstreamFailure } from './failures.js';
 import { keySession, ssoKey } from './key-session.js';
-import { recordIssued, revokePrevious, type OneToken } from './one-token.js';
+import { issued, oneTokenFor, recordIssued, revokePrevious } from './one-token.js';
 import type { ActionDeps } from './registry.js';
 
 /** TIB's answer for every failure of this action. */
@@ -72,26 +72,23 @@ function redirectable(url: string): boolean {
   }
 }
 
-const OK = (r: TykResponse) => r.status === 200 || r.status === 201;
-
 export function createOAuthToken(profile: Profile, deps: ActionDeps): Action {
   const s = oauthSettings(profile);
-  const cache = identityCacheFor(deps);
   const path = `${listenPathPrefix(s.listenPath)}/tyk/oauth/authorize-client/`;
+  const oneToken = oneTokenFor({
+    tyk: deps.tyk,
+    cache: identityCacheFor(deps),
+    log: deps.log,
+    profileId: profile.ID,
+    apiId: s.apiId,
+    credential: s.credential,
+    enabled: s.oneTokenPerUser,
+    message: FAILED,
+    unauthorisedMessage: FAILED,
+  });
   return {
     async run(input): Promise<ActionResult> {
-      const one: OneToken = {
-        tyk: deps.tyk,
-        cache,
-        log: deps.log,
-        profileId: profile.ID,
-        user: ssoKey(input.identity),
-        apiId: s.apiId,
-        credential: s.credential,
-        enabled: s.oneTokenPerUser,
-        message: FAILED,
-        unauthorisedMessage: FAILED,
-      };
+      const one = oneToken(ssoKey(input.identity));
       const revoked = await revokePrevious(one);
       if ('failure' in revoked) return revoked.failure;
 
@@ -109,7 +106,7 @@ export function createOAuthToken(profile: Profile, deps: ActionDeps): Action {
       } catch (err) {
         return callFailure(err, FAILED);
       }
-      if (!OK(res)) return upstreamFailure(`POST ${path}`, res.status, FAILED);
+      if (!issued(res.status)) return upstreamFailure(`POST ${path}`, res.status, FAILED);
       if (!isPlainObject(res.json)) return badAnswer(`POST ${path} answered without a JSON object`, FAILED);
       const answer = oauthAnswer(res.json);
 

@@ -31,6 +31,14 @@ export interface OneToken {
   unauthorisedMessage: string;
 }
 
+/** The per-profile part, built once by the action; the returned function adds a login's user. */
+export function oneTokenFor(base: Omit<OneToken, 'user'>): (user: string) => OneToken {
+  return (user) => ({ ...base, user });
+}
+
+/** A 2xx the Dashboard and Gateway answer on success (TIB checks 200 and 201). */
+export const issued = (status: number): boolean => status === 200 || status === 201;
+
 const failure = (reason: string, status: number, message: string): ActionResult => ({ kind: 'failure', failure: { reason, status, message } });
 
 /**

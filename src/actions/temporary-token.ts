@@ -11,7 +11,7 @@ import type { TykResponse } from '../tyk/client.js';
 import type { Action, ActionResult } from './action.js';
 import { badAnswer, callFailure, upstreamFailure, withFragmentParam } from './failures.js';
 import { keySession, ssoKey } from './key-session.js';
-import { recordIssued, revokePrevious, type OneToken } from './one-token.js';
+import { issued, oneTokenFor, recordIssued, revokePrevious } from './one-token.js';
 import type { ActionDeps } from './registry.js';
 
 /** TIB's answers for this action (200 text in TIB; here with an honest status, see failures.ts). */
@@ -40,25 +40,22 @@ export function tokenAuthSettings(profile: Profile): TokenAuthSettings {
   };
 }
 
-const OK = (r: TykResponse) => r.status === 200 || r.status === 201;
-
 export function createTemporaryToken(profile: Profile, deps: ActionDeps): Action {
   const s = tokenAuthSettings(profile);
-  const cache = identityCacheFor(deps);
+  const oneToken = oneTokenFor({
+    tyk: deps.tyk,
+    cache: identityCacheFor(deps),
+    log: deps.log,
+    profileId: profile.ID,
+    apiId: s.apiId,
+    credential: s.credential,
+    enabled: s.oneTokenPerUser,
+    message: FAILED,
+    unauthorisedMessage: UNAUTHORISED,
+  });
   return {
     async run(input): Promise<ActionResult> {
-      const one: OneToken = {
-        tyk: deps.tyk,
-        cache,
-        log: deps.log,
-        profileId: profile.ID,
-        user: ssoKey(input.identity),
-        apiId: s.apiId,
-        credential: s.credential,
-        enabled: s.oneTokenPerUser,
-        message: FAILED,
-        unauthorisedMessage: UNAUTHORISED,
-      };
+      const one = oneToken(ssoKey(input.identity));
       const revoked = await revokePrevious(one);
       if ('failure' in revoked) return revoked.failure;
 
@@ -69,7 +66,7 @@ export function createTemporaryToken(profile: Profile, deps: ActionDeps): Action
       } catch (err) {
         return callFailure(err, FAILED);
       }
-      if (!OK(res)) return upstreamFailure('POST /api/keys', res.status, FAILED);
+      if (!issued(res.status)) return upstreamFailure('POST /api/keys', res.status, FAILED);
       const keyId = isPlainObject(res.json) ? res.json.key_id : undefined;
       if (typeof keyId !== 'string' || keyId === '') return badAnswer('POST /api/keys answered without a key_id', FAILED);
 
