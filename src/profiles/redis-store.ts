@@ -130,8 +130,10 @@ export class RedisProfileStore extends ProfileStore {
    * Redis down the file's set serves and the first successful (re)connection syncs.
    */
   async start(): Promise<void> {
-    // A second connection: one in subscriber mode can send nothing else.
-    const sub: RedisClient = this.redis instanceof Cluster ? this.redis.duplicate() : this.redis.duplicate();
+    // A second connection: one in subscriber mode can send nothing else. It re-subscribes itself on 'ready'
+    // (below, errors caught): ioredis's own auto-resubscribe leaves its promise unhandled when the connection
+    // drops again at that moment, with the offline queue off.
+    const sub: RedisClient = this.redis instanceof Cluster ? this.redis.duplicate() : this.redis.duplicate({ autoResubscribe: false });
     this.subscriber = sub;
     sub.on('error', () => undefined); // the main client logs connection problems
     sub.on('message', (channel: string) => {
