@@ -1,4 +1,5 @@
 /** ADProvider's ProviderConfig (spec 4.2), read with TIB's case-insensitive keys. */
+import net from 'node:net';
 import type { BruteForceSettings } from '../config/types.js';
 import { bruteForceProblems } from '../login/brute-force.js';
 import type { FieldReader } from '../profiles/fields.js';
@@ -47,6 +48,15 @@ export interface LdapConfig {
 const BRUTE_FORCE_KEYS = ['UsernameLimit', 'IPLimit', 'WindowSeconds', 'BlockSeconds'] as const;
 
 /** `ProviderConfig.BruteForce`: any of tib.conf's BruteForce keys, each checked like there. */
+/**
+ * A host the LDAP URL ldap://<host>:<port> reads back unchanged. A '#', '?', '/', '@' or ':' would end the host
+ * part early, so the broker would connect elsewhere than the name AllowedIdPHosts checked.
+ */
+function isPlainHost(server: string): boolean {
+  const bare = server.startsWith('[') && server.endsWith(']') ? server.slice(1, -1) : server;
+  return net.isIP(bare) !== 0 || /^[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?(\.[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?)*\.?$/.test(server);
+}
+
 function readBruteForce(r: FieldReader): Partial<BruteForceSettings> {
   const b = r.object('BruteForce');
   const out: Partial<BruteForceSettings> = {};
@@ -94,6 +104,7 @@ export function readLdapConfig(r: FieldReader): LdapConfig {
   if ((c.LDAPGroupBaseDN === '') !== (c.LDAPGroupFilter === '')) r.error(c.LDAPGroupBaseDN ? 'LDAPGroupFilter' : 'LDAPGroupBaseDN', 'the group search needs both LDAPGroupBaseDN and LDAPGroupFilter');
   for (const o of c.LDAPAllowedOrigins) if (!/^https?:\/\/[^/]+$/.test(o)) r.error('LDAPAllowedOrigins', `${JSON.stringify(o)} is not an origin like https://portal.example.com`);
   if (c.LDAPServer === '') r.error('LDAPServer', 'is required');
+  else if (!isPlainHost(c.LDAPServer)) r.error('LDAPServer', 'must be a host name or an IP address (no scheme, port or path; the port is LDAPPort)');
   if (!/^\d+$/.test(c.LDAPPort) || Number(c.LDAPPort) < 1 || Number(c.LDAPPort) > 65535) {
     r.error('LDAPPort', 'must be a port number as a string, e.g. "389"');
   }
