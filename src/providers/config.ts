@@ -2,7 +2,7 @@
 import { FieldReader, type FieldError } from '../profiles/fields.js';
 import type { ProviderName } from '../profiles/profile.js';
 import { readLdapConfig, type LdapConfig } from './ldap-config.js';
-import { readProxyConfig, type ProxyConfig } from './proxy-config.js';
+import { readProxyConfig, type ProxyConfig } from './proxy/proxy-config.js';
 import { readSamlConfig, type SamlConfig } from './saml-config.js';
 import { readSocialConfig, type SocialConfig } from './social-config.js';
 

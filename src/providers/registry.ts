@@ -5,9 +5,11 @@
 import type { ProviderName } from '../profiles/profile.js';
 import { createLdapProvider } from './ldap.js';
 import type { ProviderFactory } from './provider.js';
+import { createProxyProvider } from './proxy/proxy.js';
 import { createSocialProvider } from './social.js';
 
 export const providerFactories: Partial<Record<ProviderName, ProviderFactory>> = {
   ADProvider: createLdapProvider,
   SocialProvider: createSocialProvider,
+  ProxyProvider: createProxyProvider,
 };
