@@ -73,6 +73,8 @@ export interface TestOp {
   rawBasicAuth: boolean;
   /** Advertised in discovery as token_endpoint_auth_methods_supported instead of oidc-provider's list. */
   authMethods?: string[];
+  /** When it returns an answer for a token request (by how the client authenticated), that is sent instead of the OP's. */
+  tokenAnswer?: (auth: 'basic' | 'body') => { status: number; headers: Record<string, string>; body: string } | undefined;
   rotateKeys(): Promise<void>;
   /** Close the listener and every connection (the IdP is down). */
   stop(): Promise<void>;
@@ -172,6 +174,11 @@ export async function startTestOp(opts: { redirectUris: string[]; clients: OpCli
       op.tokenRequests.push(record);
       res.on('finish', () => (record.status = res.statusCode));
       if (authorization && op.rawBasicAuth) req.headers.authorization = literalBasic(authorization);
+      const answer = op.tokenAnswer?.(record.auth);
+      if (answer) {
+        res.writeHead(answer.status, answer.headers).end(answer.body);
+        return;
+      }
     }
     const methods = op.authMethods;
     if (path === '/.well-known/openid-configuration' && methods) {

@@ -52,11 +52,38 @@ export function clientAuthFor(method: AuthMethod, secret: string): client.Client
   }
 }
 
+/** The token endpoint's answer behind an error openid-client raised because the answer was not a conforming one. */
+function nonConformingAnswer(err: unknown): Response | undefined {
+  if (!(err instanceof client.ClientError) || (err.code !== 'OAUTH_RESPONSE_IS_NOT_CONFORM' && err.code !== 'OAUTH_RESPONSE_IS_NOT_JSON')) return undefined;
+  const res = err.cause as Partial<Response> | undefined; // undici's Response, maybe not this realm's class
+  return typeof res?.status === 'number' && typeof res.clone === 'function' ? (res as Response) : undefined;
+}
+
 /**
  * Did the token endpoint refuse the client's authentication? RFC 6749 5.2: `invalid_client`, with 400, or
  * 401 (then usually with a WWW-Authenticate challenge, which openid-client reports before reading the body).
+ * Real servers also answer 401 with a plain-text body and no challenge, or send the JSON error as text/html;
+ * Go's auto-detect retries on any error, so these count too (a 400 only when its body says invalid_client).
  */
-export function isInvalidClient(err: unknown): boolean {
+export async function isInvalidClient(err: unknown): Promise<boolean> {
   if (err instanceof client.ResponseBodyError) return (err.status === 400 || err.status === 401) && err.error === 'invalid_client';
-  return err instanceof client.WWWAuthenticateChallengeError && err.status === 401;
+  if (err instanceof client.WWWAuthenticateChallengeError) return err.status === 401;
+  const res = nonConformingAnswer(err);
+  if (res?.status === 401) return true;
+  if (res?.status !== 400) return false;
+  try {
+    const body = JSON.parse((await res.clone().text()).slice(0, 4096)) as { error?: unknown };
+    return body.error === 'invalid_client';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Did the endpoint get past the client's authentication? `invalid_grant` is about the code, which is looked at
+ * only once the client is authenticated: an endpoint that spent the code on a refused first attempt answers
+ * the retry so, and the method of that retry is the one to use from then on.
+ */
+export function clientAuthAccepted(err: unknown): boolean {
+  return err instanceof client.ResponseBodyError && err.error === 'invalid_grant';
 }

@@ -16,7 +16,7 @@ import type { Identity } from '../../identity/identity.js';
 import type { Logger } from '../../log.js';
 import { ProviderSetupError } from '../provider.js';
 import type { SocialProviderEntry } from '../social-config.js';
-import { authPlan, clientAuthFor, isInvalidClient, type AuthMethod } from './client-auth.js';
+import { authPlan, clientAuthAccepted, clientAuthFor, isInvalidClient, type AuthMethod } from './client-auth.js';
 import { describe, FlowError, type FlowSecrets, type RedirectHandler } from './handler.js';
 import type { IdpFetch } from './idp-fetch.js';
 import { oidcEmail } from './email-verified.js';
@@ -140,6 +140,13 @@ export class OidcHandler implements RedirectHandler {
     return known && d.plan.length > 1 && d.plan.includes(known) ? [known] : d.plan;
   }
 
+  /** After auto-detection, the method the token endpoint accepted, for the next logins. */
+  private remember(methods: AuthMethod[], d: Discovered, method: AuthMethod): void {
+    if (methods.length < 2) return;
+    this.detected = { tokenEndpoint: d.tokenEndpoint, method };
+    this.o.log.info(`profile "${this.o.profileId}": the token endpoint accepts ${method}; using it from now on`);
+  }
+
   /** The code for tokens, with Go's AuthStyleAutoDetect: on invalid_client, the next method, once. */
   private async exchange(d: Discovered, callbackUrl: URL, s: FlowSecrets): Promise<Awaited<ReturnType<typeof client.authorizationCodeGrant>>> {
     const methods = this.methods(d);
@@ -151,14 +158,12 @@ export class OidcHandler implements RedirectHandler {
           expectedNonce: s.nonce,
           idTokenExpected: true,
         });
-        if (methods.length > 1) {
-          this.detected = { tokenEndpoint: d.tokenEndpoint, method };
-          this.o.log.info(`profile "${this.o.profileId}": the token endpoint accepts ${method}; using it from now on`);
-        }
+        this.remember(methods, d, method);
         return tokens;
       } catch (err) {
         const next = methods[i + 1];
-        if (!next || !isInvalidClient(err)) {
+        if (!next || !(await isInvalidClient(err))) {
+          if (clientAuthAccepted(err)) this.remember(methods, d, method);
           throw new FlowError(`token exchange or id_token validation failed: ${describe(err)}${oauthError(err)}`);
         }
         // The endpoint refused the credentials before looking at the code, so the same code is tried again.
