@@ -33,6 +33,8 @@ export interface FsOps {
   rename(from: string, to: string): Promise<void>;
   unlink(p: string): Promise<void>;
   readdir(dir: string): Promise<string[]>;
+  /** The file a path names once symbolic links are followed (rejects with ENOENT when there is none). */
+  realpath?(p: string): Promise<string>;
 }
 
 export const realFs: FsOps = {
@@ -65,7 +67,22 @@ export const realFs: FsOps = {
   rename: (a, b) => fsp.rename(a, b),
   unlink: (p) => fsp.unlink(p),
   readdir: (d) => fsp.readdir(d),
+  realpath: (p) => fsp.realpath(p),
 };
+
+/**
+ * Where a save must write: through a symbolic link to the file it names, as TIB's os.WriteFile does. A rename
+ * over the link itself would replace it with a regular file, which the link's target (a ConfigMap volume,
+ * a file in a config repository) would never see again.
+ */
+async function writeTarget(file: string, ops: FsOps): Promise<string> {
+  try {
+    return ops.realpath ? await ops.realpath(file) : file;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return file;
+    throw err;
+  }
+}
 
 export function contentHash(text: string): string {
   return createHash('sha256').update(text).digest('hex');
@@ -113,7 +130,8 @@ function escapeRegExp(s: string): string {
  * else ever removes them). Only names of our exact pattern; call at start, before any save can run.
  * Returns the names removed.
  */
-export async function removeStaleTempFiles(file: string, ops: FsOps = realFs): Promise<string[]> {
+export async function removeStaleTempFiles(named: string, ops: FsOps = realFs): Promise<string[]> {
+  const file = await writeTarget(named, ops).catch(() => named);
   const dir = path.dirname(file);
   const ours = new RegExp(`^\\.${escapeRegExp(path.basename(file))}\\.\\d+\\.[0-9a-f]{12}\\.tmp$`);
   let names: string[];
@@ -143,8 +161,9 @@ export interface SaveOptions {
 }
 
 /** Returns the hash of what was written, and any warning (a failed pruning of old backups). */
-export async function saveProfilesFile(file: string, profiles: readonly Profile[], opts: SaveOptions): Promise<{ hash: string; warnings: string[] }> {
+export async function saveProfilesFile(named: string, profiles: readonly Profile[], opts: SaveOptions): Promise<{ hash: string; warnings: string[] }> {
   const ops = opts.ops ?? realFs;
+  const file = await writeTarget(named, ops);
   const dir = path.dirname(file);
   const warnings: string[] = [];
 

@@ -3,8 +3,12 @@
  * against the AllowedIdPHosts allow-list, and token endpoints that refuse client authentication in the
  * ways real servers do (401 without a JSON body, invalid_client sent as text/html).
  */
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
+import { loadProfilesFile, removeStaleTempFiles, saveProfilesFile } from '../../src/profiles/file-store.js';
 import { startTestBroker, type TestBroker } from '../support/broker.js';
 import { CookieJar, fetchWithJar } from '../support/cookie-jar.js';
 import { loginAtOp, startTestOp, type TestOp } from '../support/oidc-op.js';
@@ -140,5 +144,36 @@ describe('token endpoints refusing Basic credentials as real servers do', () => 
     op.tokenRequests = [];
     expect(signedIn(await login('consumed'))).toEqual([302, 1]);
     expect(op.tokenRequests.map((r) => [r.auth, r.status])).toEqual([['body', 200]]);
+  });
+});
+
+describe('a profiles.json that is a symbolic link', () => {
+  // Kubernetes ConfigMap style: profiles.json -> ..data/profiles.json, ..data -> ..2026_11_25/ (a writable one here).
+  it('is written through the link, which stays a link, keeping the target mode', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'review-symlink-'));
+    try {
+      await fs.mkdir(path.join(dir, '..2026_11_25'));
+      await fs.symlink('..2026_11_25', path.join(dir, '..data'));
+      const target = path.join(dir, '..2026_11_25', 'profiles.json');
+      await fs.writeFile(target, JSON.stringify([ldap('one', 'ldap.example.com')]), { mode: 0o640 });
+      await fs.chmod(target, 0o640);
+      const link = path.join(dir, 'profiles.json');
+      await fs.symlink(path.join('..data', 'profiles.json'), link);
+
+      const loaded = await loadProfilesFile(link);
+      expect(loaded.problems).toEqual([]);
+      const two = (await loadProfilesFile(link)).profiles.map((p) => ({ ...p, ID: 'two' }));
+      await saveProfilesFile(link, [...loaded.profiles, ...two], { backupDir: dir, keep: 3 });
+
+      expect((await fs.lstat(link)).isSymbolicLink()).toBe(true);
+      expect((await loadProfilesFile(target)).profiles.map((p) => p.ID)).toEqual(['one', 'two']);
+      expect((await fs.stat(target)).mode & 0o777).toBe(0o640);
+      // A temp file left by a crash next to the target is found through the link too.
+      const stale = path.join(dir, '..2026_11_25', `.profiles.json.${process.pid}.0123456789ab.tmp`);
+      await fs.writeFile(stale, 'secrets');
+      expect(await removeStaleTempFiles(link)).toEqual([path.basename(stale)]);
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
   });
 });
