@@ -15,9 +15,9 @@
  * writes then fail at once with "flush failed" instead of waiting. `flush()` (POST /api/profiles/save)
  * exports the set to the `-p` file with the file store's atomic save and backups (inherited).
  */
-import { Cluster } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import type { Logger } from '../log.js';
-import type { RedisClient } from '../state/redis-client.js';
+import { retryDelay, type RedisClient } from '../state/redis-client.js';
 import { jsonSyntaxProblem } from '../config/json-syntax.js';
 import { contentHash, serializeProfiles, type LoadedProfiles } from './file-store.js';
 import { PROFILE_FIELDS, type Profile } from './profile.js';
@@ -98,8 +98,13 @@ export class RedisProfileStore extends ProfileStore {
   /** A background re-read is running / another was asked for meanwhile (bursts of messages coalesce). */
   private resyncing = false;
   private resyncAgain = false;
-  private subscriber?: RedisClient;
+  private subscriber?: Redis;
   private timer?: NodeJS.Timeout;
+  /** Cluster only: subscribe on the first and every later 'ready'; which node next; the pause before it. */
+  private onClusterReady?: () => void;
+  private nodeTurn = 0;
+  private subscriberRetry?: NodeJS.Timeout;
+  private closed = false;
   /** Hash of the last rejected content, so the background re-read logs a bad store once, not every time. */
   private rejected = '';
   /** Redis was unreachable at the last background re-read (logged once per outage). */
@@ -130,30 +135,74 @@ export class RedisProfileStore extends ProfileStore {
    * Redis down the file's set serves and the first successful (re)connection syncs.
    */
   async start(): Promise<void> {
-    // A second connection: one in subscriber mode can send nothing else. It re-subscribes itself on 'ready'
-    // (below, errors caught): ioredis's own auto-resubscribe leaves its promise unhandled when the connection
-    // drops again at that moment, with the offline queue off.
-    const sub: RedisClient = this.redis instanceof Cluster ? this.redis.duplicate() : this.redis.duplicate({ autoResubscribe: false });
+    if (this.redis instanceof Cluster) {
+      // Messages reach every node of a Cluster: one plain connection to any node hears them. Not ioredis's
+      // own Cluster subscriber: while the nodes are down it reconnects in a tight loop (a core busy, and a
+      // listener piled on a dead socket per attempt).
+      const cluster = this.redis;
+      this.onClusterReady = () => this.connectClusterSubscriber(cluster);
+      this.redis.on('ready', this.onClusterReady);
+    } else {
+      // A second connection: one in subscriber mode can send nothing else. It re-subscribes itself on 'ready'
+      // (errors caught): ioredis's own auto-resubscribe leaves its promise unhandled when the connection
+      // drops again at that moment, with the offline queue off.
+      this.listen(this.redis.duplicate({ autoResubscribe: false }));
+    }
+    this.redis.on('ready', this.onReady);
+    for (const c of [this.redis, this.subscriber]) if (c?.status === 'wait') c.connect().catch(() => undefined);
+    this.timer = setInterval(() => this.resync(), this.ropts.resyncMs ?? DEFAULT_RESYNC_MS);
+    this.timer.unref();
+    if (this.redis.status === 'ready' || (await waitReady(this.redis, this.ropts.timeoutMs))) {
+      this.onClusterReady?.();
+      await this.resyncOnce();
+    }
+  }
+
+  /** The subscriber connection: on every (re)connection, subscribe again and re-read what was missed meanwhile. */
+  private listen(sub: Redis): void {
     this.subscriber = sub;
     sub.on('error', () => undefined); // the main client logs connection problems
     sub.on('message', (channel: string) => {
       if (channel === this.channel) this.resync();
     });
-    // On every (re)connection: subscribe again and re-read what was missed meanwhile.
     sub.on('ready', () => {
       sub.subscribe(this.channel).catch(() => undefined);
       this.resync();
     });
-    this.redis.on('ready', this.onReady);
-    for (const c of [this.redis, sub]) if (c.status === 'wait') c.connect().catch(() => undefined);
-    this.timer = setInterval(() => this.resync(), this.ropts.resyncMs ?? DEFAULT_RESYNC_MS);
-    this.timer.unref();
-    if (this.redis.status === 'ready' || (await waitReady(this.redis, this.ropts.timeoutMs))) await this.resyncOnce();
+  }
+
+  /**
+   * Cluster: subscribe through one node, with the client's credentials and TLS; a node that stays down for
+   * a few attempts is left for the next one after a pause (the periodic re-read covers the gap).
+   */
+  private connectClusterSubscriber(cluster: Cluster): void {
+    if (this.closed || this.subscriber) return;
+    const nodes = cluster.nodes('all');
+    const node = nodes[this.nodeTurn++ % Math.max(1, nodes.length)];
+    if (!node) return; // no node known yet: the next 'ready' tries again
+    const sub = new Redis({
+      ...cluster.options.redisOptions,
+      host: node.options.host,
+      port: node.options.port,
+      enableOfflineQueue: false,
+      autoResubscribe: false,
+      retryStrategy: (attempt) => (attempt > 3 ? null : retryDelay(attempt)),
+    });
+    this.listen(sub);
+    sub.once('end', () => {
+      if (this.subscriber === sub) this.subscriber = undefined;
+      if (this.closed) return;
+      this.subscriberRetry = setTimeout(() => this.connectClusterSubscriber(cluster), retryDelay(Infinity));
+      this.subscriberRetry.unref();
+    });
   }
 
   close(): void {
+    this.closed = true;
     clearInterval(this.timer);
+    clearTimeout(this.subscriberRetry);
     this.redis.off('ready', this.onReady);
+    if (this.onClusterReady) this.redis.off('ready', this.onClusterReady);
     this.subscriber?.disconnect();
   }
 
