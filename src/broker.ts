@@ -15,12 +15,20 @@ import { loadProfilesFile, realFs, removeStaleTempFiles } from './profiles/file-
 import { RedisProfileStore } from './profiles/redis-store.js';
 import { reloadProfiles, watchProfiles } from './profiles/reload.js';
 import { ProfileStore } from './profiles/store.js';
+import { isTibProvider, PROVIDER_NAMES } from './profiles/profile.js';
+import type { ProviderFactory } from './providers/provider.js';
 import { formatProblem } from './profiles/validate.js';
 import { ProfileRuntime } from './runtime.js';
 import { MemoryFlowStateStore } from './state/flow-state.js';
 import { RedisFlowStateStore } from './state/redis-flow-state.js';
 import { closeRedis, createRedisClient, pingRedis, timeoutMs, usesRedis, waitForRedis } from './state/redis-client.js';
 import { createTykApi } from './tyk/client.js';
+
+// The seam for an embedder's own providers (BrokerOptions.providers).
+export { passportProvider, type PassportProviderOptions } from './providers/passport.js';
+export type { Provider, ProviderDeps, ProviderFactory, ProviderOutcome } from './providers/provider.js';
+export type { Identity } from './identity/identity.js';
+export type { Profile } from './profiles/profile.js';
 
 export const DEFAULT_PORT = 3010;
 /** /ready waits at most this long for Redis's PONG (or Timeout when shorter): probes must answer quickly. */
@@ -41,6 +49,12 @@ export interface BrokerOptions {
   check?: boolean;
   /** Storage.storage_type "redis": how often profiles are re-read from Redis besides pub/sub (default 15 s). */
   profileResyncMs?: number;
+  /**
+   * Providers of the embedding application, by the ProviderName its profiles use (e.g. one built with
+   * `passportProvider` from a Passport strategy). TIB's four names cannot be replaced; any other name in
+   * a profile is refused at load time, as before.
+   */
+  providers?: Readonly<Record<string, ProviderFactory>>;
 }
 
 export interface ReloadResult {
@@ -70,7 +84,13 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
   const log = getLogger('MAIN');
   const profilesPath = path.resolve(opts.profilesPath);
 
-  const rules = { allowedHosts: config.AllowedIdPHosts };
+  const customProviders = new Map(Object.entries(opts.providers ?? {}));
+  for (const name of customProviders.keys()) {
+    if (isTibProvider(name) || !/^[A-Za-z][A-Za-z0-9_-]{0,63}$/.test(name)) {
+      throw new StartupError([`providers: ${JSON.stringify(name)} cannot be registered: a provider's name must be 1 to 64 letters, digits, "_" or "-", starting with a letter, and not one of TIB's (${PROVIDER_NAMES.join(', ')})`]);
+    }
+  }
+  const rules = { allowedHosts: config.AllowedIdPHosts, customProviders: [...customProviders.keys()] };
   // Temp files a crash left mid-save hold every secret; nothing else would ever remove them.
   if (!opts.check) {
     for (const name of await removeStaleTempFiles(profilesPath)) log.warn(`removed ${name}, left by an interrupted save of the profiles file`);
@@ -90,6 +110,7 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
     provider: { config, log: getLogger('AUTH HANDLERS'), flowState, redis, keyPrefix },
     action: { config, log: getLogger('TYK ID HANDLER'), tyk, redis, keyPrefix },
     log: getLogger('TIB INITIALIZER'),
+    customProviders,
   });
   runtime.sync(loaded.profiles);
   const setupProblems = loaded.profiles

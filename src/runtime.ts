@@ -6,10 +6,10 @@
 import { actionFactories, type ActionDeps } from './actions/registry.js';
 import type { Action } from './actions/action.js';
 import { setOwnedSecrets, type Logger } from './log.js';
-import type { Profile } from './profiles/profile.js';
-import { profileSecrets } from './profiles/validate.js';
+import { isTibProvider, type Profile } from './profiles/profile.js';
+import { customFailureRedirect, profileSecrets } from './profiles/validate.js';
 import { parseProviderConfig } from './providers/config.js';
-import type { Provider, ProviderDeps } from './providers/provider.js';
+import type { Provider, ProviderDeps, ProviderFactory } from './providers/provider.js';
 import { providerFactories } from './providers/registry.js';
 
 export interface CompiledProfile {
@@ -27,6 +27,8 @@ export interface RuntimeDeps {
   provider: ProviderDeps;
   action: ActionDeps;
   log: Logger;
+  /** Providers the embedding application registered, by the ProviderName its profiles use. */
+  customProviders?: ReadonlyMap<string, ProviderFactory>;
 }
 
 let runtimes = 0;
@@ -40,10 +42,13 @@ export class ProfileRuntime {
 
   /** Build what a profile needs; never throws (a setup error is recorded on the result). */
   compile(profile: Profile): CompiledProfile {
-    const { config } = parseProviderConfig(profile.ProviderName, profile.ProviderConfig);
-    const out: CompiledProfile = { profile, failureRedirect: 'FailureRedirect' in config ? config.FailureRedirect : '' };
+    const name = profile.ProviderName;
+    const tib = isTibProvider(name);
+    const config = tib ? parseProviderConfig(name, profile.ProviderConfig).config : undefined;
+    const failureRedirect = config ? ('FailureRedirect' in config ? config.FailureRedirect : '') : customFailureRedirect(profile.ProviderConfig);
+    const out: CompiledProfile = { profile, failureRedirect };
     try {
-      const makeProvider = providerFactories[profile.ProviderName];
+      const makeProvider = tib ? providerFactories[name] : this.deps.customProviders?.get(name);
       const makeAction = actionFactories[profile.ActionType];
       if (makeProvider) out.provider = makeProvider(profile, this.deps.provider);
       if (makeAction) out.action = makeAction(profile, this.deps.action);

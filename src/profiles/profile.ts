@@ -6,6 +6,11 @@
 export const PROVIDER_NAMES = ['SocialProvider', 'ADProvider', 'ProxyProvider', 'SAMLProvider'] as const;
 export type ProviderName = (typeof PROVIDER_NAMES)[number];
 
+/** One of TIB's providers; any other name in a profile is a provider the embedder registered (BrokerOptions.providers). */
+export function isTibProvider(name: string): name is ProviderName {
+  return (PROVIDER_NAMES as readonly string[]).includes(name);
+}
+
 export const ACTION_TYPES = [
   'GenerateOrLoginUserProfile',
   'GenerateOrLoginDeveloperProfile',
@@ -26,7 +31,8 @@ export interface Profile {
   ActionType: ActionType;
   MatchedPolicyID: string;
   Type: string;
-  ProviderName: ProviderName;
+  /** A ProviderName, or the name of a provider the embedder registered (see isTibProvider). */
+  ProviderName: string;
   CustomEmailField: string;
   CustomUserIDField: string;
   ProviderConfig: Record<string, unknown> | null;

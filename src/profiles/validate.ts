@@ -7,7 +7,7 @@
 import { parseProviderConfig } from '../providers/config.js';
 import { hostAllowed, outboundHosts } from './allowed-hosts.js';
 import { FieldReader, isHttpUrl, isPlainObject, type FieldError } from './fields.js';
-import { ACTION_TYPES, PROFILE_FIELDS, PROVIDER_NAMES, type ActionType, type Profile, type ProviderName } from './profile.js';
+import { ACTION_TYPES, isTibProvider, PROFILE_FIELDS, PROVIDER_NAMES, type ActionType, type Profile } from './profile.js';
 
 export interface ProfileProblem {
   file?: string;
@@ -24,6 +24,8 @@ export interface ProfileProblem {
 export interface ValidationRules {
   /** `AllowedIdPHosts`: when non-empty, every host a profile connects to must match an entry. */
   allowedHosts?: readonly string[];
+  /** Names of the providers the embedding application registered (`createBroker({ providers })`). */
+  customProviders?: readonly string[];
 }
 
 /**
@@ -141,6 +143,11 @@ export function profileSecrets(p: Profile): string[] {
   return out.filter((v) => v !== '');
 }
 
+/** ProviderConfig.FailureRedirect of a profile whose provider the embedder registered ("" when unset). */
+export function customFailureRedirect(providerConfig: Record<string, unknown> | null, errors: FieldError[] = []): string {
+  return new FieldReader(providerConfig ?? {}, 'ProviderConfig', errors).url('FailureRedirect');
+}
+
 /** Decode and check one profile. `profile` is set when there are no errors. */
 export function validateProfile(
   raw: unknown,
@@ -163,8 +170,10 @@ export function validateProfile(
   else if (RESERVED_IDS.includes(id)) r.error('ID', `"${id}" is reserved: POST /api/profiles/save saves the profile set to disk, so the admin API could never create it`);
 
   const providerName = r.string('ProviderName');
-  if (!(PROVIDER_NAMES as readonly string[]).includes(providerName)) {
-    r.error('ProviderName', `must be one of ${PROVIDER_NAMES.join(', ')} (case-sensitive), got ${JSON.stringify(providerName)}`);
+  const customProviders = ctx.rules?.customProviders ?? [];
+  const custom = !isTibProvider(providerName) && customProviders.includes(providerName);
+  if (!isTibProvider(providerName) && !custom) {
+    r.error('ProviderName', `must be one of ${[...PROVIDER_NAMES, ...customProviders].join(', ')} (case-sensitive), got ${JSON.stringify(providerName)}`);
   }
   const actionType = r.string('ActionType');
   if (!(ACTION_TYPES as readonly string[]).includes(actionType)) {
@@ -201,7 +210,7 @@ export function validateProfile(
     ActionType: actionType as ActionType,
     MatchedPolicyID: r.string('MatchedPolicyID'),
     Type: r.string('Type'),
-    ProviderName: providerName as ProviderName,
+    ProviderName: providerName,
     CustomEmailField: r.string('CustomEmailField'),
     CustomUserIDField: r.string('CustomUserIDField'),
     ProviderConfig: providerConfig,
@@ -216,12 +225,14 @@ export function validateProfile(
   } satisfies Profile;
   for (const k of r.unknownKeys()) warns.push({ field: k, message: 'unknown key, ignored' });
 
-  if ((PROVIDER_NAMES as readonly string[]).includes(providerName)) {
-    const parsed = parseProviderConfig(providerName as ProviderName, providerConfig);
+  // A registered provider reads the rest of its ProviderConfig itself; FailureRedirect is the broker's.
+  if (custom) customFailureRedirect(providerConfig, errors);
+  if (isTibProvider(providerName)) {
+    const parsed = parseProviderConfig(providerName, providerConfig);
     errors.push(...parsed.errors);
     const allowed = ctx.rules?.allowedHosts ?? [];
     if (allowed.length > 0) {
-      for (const { field, host } of outboundHosts(providerName as ProviderName, parsed.config)) {
+      for (const { field, host } of outboundHosts(providerName, parsed.config)) {
         if (!hostAllowed(host, allowed)) errors.push({ field, message: `host ${JSON.stringify(host)} is not in AllowedIdPHosts (tib.conf)` });
       }
     }

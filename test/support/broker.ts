@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import express from 'express';
-import { createBroker, type Broker } from '../../src/broker.js';
+import { createBroker, type Broker, type BrokerOptions } from '../../src/broker.js';
 import { defaultConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/types.js';
 import { captureLogs } from './logs.js';
@@ -37,6 +37,8 @@ export interface TestBrokerOptions {
   watch?: boolean;
   /** Listen on this port (e.g. one reserved with freePort(), when profiles must name the broker's URL). */
   port?: number;
+  /** The embedder's own providers (BrokerOptions.providers). */
+  providers?: BrokerOptions['providers'];
 }
 
 function merge<T>(base: T, over: DeepPartial<T> | undefined): T {
@@ -60,7 +62,7 @@ export async function startTestBroker(opts: TestBrokerOptions): Promise<TestBrok
   const capture = captureLogs();
   let broker: Broker;
   try {
-    broker = await createBroker({ config, profilesPath, watch: opts.watch ?? false });
+    broker = await createBroker({ config, profilesPath, watch: opts.watch ?? false, providers: opts.providers });
   } catch (err) {
     capture.stop();
     await fs.rm(dir, { recursive: true, force: true });
