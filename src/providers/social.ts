@@ -26,6 +26,21 @@ interface Flow {
 
 const FLOW_KEY = 'social:';
 
+const isText = (v: unknown): v is string => typeof v === 'string';
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * A stored flow as this code wrote it, else undefined: on Redis a value may come from another version of the
+ * broker (a rolling upgrade) or be damaged, and must end as an unknown state, not a 500.
+ */
+function asFlow(v: unknown): Flow | undefined {
+  if (!isRecord(v) || !isText(v.binding) || !isText(v.profileId) || !isText(v.provider) || !isRecord(v.secrets)) return undefined;
+  const { state, nonce, codeVerifier, oauth1 } = v.secrets;
+  if (!isText(state) || !isText(nonce) || (codeVerifier !== undefined && !isText(codeVerifier))) return undefined;
+  if (oauth1 !== undefined && !(isRecord(oauth1) && isText(oauth1.token) && isText(oauth1.tokenSecret))) return undefined;
+  return v as unknown as Flow;
+}
+
 /** Every social login failure is a 400 (or the profile's FailureRedirect); TIB answered 200 with error text. */
 function failure(reason: string, message = 'Login failed'): ProviderOutcome {
   return { kind: 'failure', failure: { reason, status: 400, message } };
@@ -85,7 +100,7 @@ export function createSocialProvider(profile: Profile, deps: ProviderDeps): Prov
     // Consume the flow first: whatever happens next, this state cannot be used again.
     let flow: Flow | undefined;
     try {
-      flow = state ? ((await deps.flowState.take(FLOW_KEY + state)) as Flow | undefined) : undefined;
+      flow = state ? asFlow(await deps.flowState.take(FLOW_KEY + state)) : undefined;
     } catch (err) {
       return storeDown(err);
     }

@@ -9,7 +9,9 @@ import { RedisIdentityCache } from '../../src/state/identity-cache.js';
 import { closeRedis, createRedisClient, waitForRedis, type RedisClient } from '../../src/state/redis-client.js';
 import { defaultConfig } from '../../src/config/load.js';
 import { startTestBroker, type TestBroker } from '../support/broker.js';
-import { startCluster, type TestCluster } from '../support/redis.js';
+import { CookieJar, fetchWithJar } from '../support/cookie-jar.js';
+import { startTestOp, type TestOp } from '../support/oidc-op.js';
+import { startCluster, startRedis, type TestCluster, type TestRedis } from '../support/redis.js';
 
 const SECRET = 'redis-review-secret';
 const ldap = (id: string) => ({
@@ -127,6 +129,52 @@ describe('on a three-master Redis Cluster', () => {
       expect(await cache.swap('p', `user${i}@x.com`, { token: `t${i}`, apiId: 'api' }, 60)).toBeUndefined();
       expect(await cache.swap('p', `user${i}@x.com`, { token: `u${i}`, apiId: 'api' }, 60)).toEqual({ token: `t${i}`, apiId: 'api' });
       expect(await cache.lookup('p', `user${i}@x.com`)).toEqual([{ token: `u${i}`, apiId: 'api' }]);
+    }
+  }, 30_000);
+});
+
+describe('values planted in the keys the broker reads', () => {
+  let redis: TestRedis;
+  let op: TestOp;
+  let broker: TestBroker;
+  beforeAll(async () => {
+    redis = await startRedis();
+    op = await startTestOp({ redirectUris: ['http://127.0.0.1:1/auth/oidc/openid-connect/callback'], clients: [{ client_id: 'broker', client_secret: 'review-client-secret' }] });
+    broker = await startTestBroker({
+      profiles: [
+        {
+          ID: 'oidc',
+          ActionType: 'GenerateOrLoginUserProfile',
+          ProviderName: 'SocialProvider',
+          ReturnURL: 'http://dash.example.com/tap',
+          IdentityHandlerConfig: { DashboardCredential: 'dash-credential-value' },
+          ProviderConfig: {
+            CallbackBaseURL: 'http://127.0.0.1:1',
+            UseProviders: [{ Name: 'openid-connect', Key: 'broker', Secret: 'review-client-secret', DiscoverURL: op.discoveryUrl, Scopes: ['openid', 'email'] }],
+          },
+        },
+      ],
+      config: { SessionSecret: 'review-session-secret-0123456789', BackEnd: { Name: 'redis', IdentityBackendSettings: { Host: '127.0.0.1', Port: redis.port } } } as never,
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await broker?.close();
+    await op?.close();
+    await redis?.stop();
+  });
+
+  it('a flow state of the wrong shape ends in the failure response, not a 500', async () => {
+    for (const planted of ['{}', '"text"', 'null', '[]', '7', '{"binding":1,"profileId":"oidc","provider":"openid-connect"}', '{"binding":"x","secrets":null}']) {
+      const jar = new CookieJar();
+      const start = await fetchWithJar(`${broker.url}/auth/oidc/openid-connect`, jar);
+      expect(start.status).toBe(302);
+      const state = new URL(start.headers.get('location') ?? '').searchParams.get('state') ?? '';
+      // The right binding with damaged secrets: the shape is checked before anything is used.
+      const real = JSON.parse(await redis.cli('GET', `tib:flow:social:${state}`)) as { binding: string };
+      const value = planted.replace('"x"', JSON.stringify(real.binding));
+      await redis.cli('SET', `tib:flow:social:${state}`, value, 'EX', '60');
+      const res = await fetchWithJar(`${broker.url}/auth/oidc/openid-connect/callback?state=${state}&code=c`, jar);
+      expect([planted, res.status]).toEqual([planted, 400]);
     }
   }, 30_000);
 });
