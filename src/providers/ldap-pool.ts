@@ -50,6 +50,12 @@ export interface PoolStats {
 
 export class LdapPool {
   private idle: PooledClient[] = [];
+  /**
+   * Clients whose StartTLS socket has closed. ldapts watches only the plain socket under it, so after the
+   * directory drops an idle StartTLS connection (OpenLDAP's idletimeout, AD's MaxConnIdleTime) isConnected
+   * stays true and the next login's operation waits out the timeout on a dead socket.
+   */
+  private readonly tlsClosed = new WeakSet<Client>();
   /** Connections that hold a slot: idle, lent out, or still opening. */
   private size = 0;
   private opening = 0;
@@ -103,7 +109,7 @@ export class LdapPool {
     if (this.closed) return Promise.reject(new Error('LDAP pool closed'));
     while (this.idle.length > 0) {
       const pc = this.idle.pop() as PooledClient;
-      if (pc.client.isConnected) return Promise.resolve(pc);
+      if (this.isOpen(pc)) return Promise.resolve(pc);
       this.drop(pc);
     }
     return new Promise<PooledClient>((resolve, reject) => {
@@ -160,7 +166,10 @@ export class LdapPool {
     const handshake = (options: tls.ConnectionOptions): tls.TLSSocket => {
       const socket = tls.connect(options);
       const timer = setTimeout(() => socket.destroy(new Error('StartTLS handshake timed out')), this.opts.connectTimeout);
-      socket.once('secureConnect', () => clearTimeout(timer)).once('close', () => clearTimeout(timer));
+      socket.once('secureConnect', () => clearTimeout(timer)).once('close', () => {
+        clearTimeout(timer);
+        this.tlsClosed.add(client);
+      });
       return socket;
     };
     const client = new Client({
@@ -186,7 +195,7 @@ export class LdapPool {
   /** Bind and revert, then back to the pool; a connection that cannot be reverted is destroyed. */
   private async giveBack(pc: PooledClient): Promise<void> {
     try {
-      if (pc.client.isConnected) await this.opts.revert?.(pc);
+      if (this.isOpen(pc)) await this.opts.revert?.(pc);
     } catch {
       return this.destroy(pc);
     }
@@ -197,11 +206,15 @@ export class LdapPool {
   private release(pc: PooledClient, justOpened = false): void {
     // ldapts opens plain and LDAPS sockets on the first operation, so a connection just made for the queue
     // may not be connected yet: fine for a waiter, pointless to keep idle.
-    const usable = pc.client.isConnected || (justOpened && this.waiters.length > 0);
+    const usable = this.isOpen(pc) || (justOpened && this.waiters.length > 0);
     if (this.closed || !usable) return this.destroy(pc);
     const waiter = this.waiters.shift();
     if (waiter) waiter.serve(pc);
     else this.idle.push(pc);
+  }
+
+  private isOpen(pc: PooledClient): boolean {
+    return pc.client.isConnected && !this.tlsClosed.has(pc.client);
   }
 
   /** Close a connection and free its slot for the queue. */

@@ -120,7 +120,8 @@ function hash(password: string, scheme: User['scheme'] = 'SSHA'): string {
   return execFileSync('slappasswd', [...(scheme === 'ARGON2' ? ARGON2 : ['-h', '{SSHA}']), '-s', password]).toString().trim();
 }
 
-export async function startSlapd(): Promise<Slapd> {
+/** `idleTimeout`: seconds after which slapd closes an idle connection (its `idletimeout`), as directories do. */
+export async function startSlapd(opts: { idleTimeout?: number } = {}): Promise<Slapd> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'slapd-'));
   const [port, ldapsPort] = [await freePort(), await freePort()];
   const ca = makeTestCa(dir, 'ldap');
@@ -142,7 +143,7 @@ moduleload memberof
 moduleload refint
 moduleload argon2
 loglevel none
-TLSCACertificateFile ${ca.caCert}
+${opts.idleTimeout ? `idletimeout ${opts.idleTimeout}\n` : ''}TLSCACertificateFile ${ca.caCert}
 TLSCertificateFile ${ca.serverCert}
 TLSCertificateKeyFile ${ca.serverKey}
 
