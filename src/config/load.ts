@@ -161,8 +161,18 @@ function validate(c: Config, file: string, problems: string[], warnings: string[
   const min = r.MinVersion || '1.2';
   const max = r.MaxVersion || '1.3';
   if (TLS_VERSIONS.includes(min) && TLS_VERSIONS.includes(max) && min > max) p(`${k}.MinVersion`, `${min} is above MaxVersion ${max}`);
-  for (const a of r.Addrs) if (!/^[^\s:]+:\d{1,5}$/.test(a) && !/^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(a)) p(`${k}.Addrs`, `${JSON.stringify(a)} is not host:port`);
-  for (const [h, port] of Object.entries(r.Hosts)) if (!/^\d{1,5}$/.test(port)) p(`${k}.Hosts`, `port of ${h} must be a number, got ${JSON.stringify(port)}`);
+  const validPort = (port: string) => /^\d{1,5}$/.test(port) && Number(port) >= 1 && Number(port) <= 65535;
+  for (const a of r.Addrs) {
+    const m = /^(?:[^\s:@/]+|\[[0-9a-fA-F:]+\]):(\d+)$/.exec(a);
+    // A URL with credentials (redis://:pw@host) is not echoed: the password would be in the error.
+    const shown = a.includes('@') ? `${JSON.stringify(a.replace(/^.*@/, '…@'))} (credentials hidden)` : JSON.stringify(a);
+    if (!m) p(`${k}.Addrs`, `${shown} is not host:port`);
+    else if (!validPort(m[1] as string)) p(`${k}.Addrs`, `${shown}: the port must be between 1 and 65535`);
+  }
+  for (const [h, port] of Object.entries(r.Hosts)) if (!validPort(port)) p(`${k}.Hosts`, `port of ${h} must be a number between 1 and 65535, got ${JSON.stringify(port)}`);
+  // Checked only when Redis is used: beyond an hour, Node's timers overflow and every command would time out at once.
+  if (usesRedisConfig(c) && (r.Timeout < 0 || r.Timeout > 3600)) p(`${k}.Timeout`, `must be between 0 (5 seconds) and 3600 seconds, got ${r.Timeout}`);
+  if (usesRedisConfig(c) && r.MaxActive < 0) p(`${k}.MaxActive`, `must not be negative, got ${r.MaxActive}`);
   if (r.Database < 0) p(`${k}.Database`, 'must not be negative');
   if ((r.CertFile === '') !== (r.KeyFile === '')) warnings.push(`${file}: ${k}: a client certificate needs both CertFile and KeyFile; it is ignored`);
   if (r.Port < 0 || r.Port > 65535) p(`${k}.Port`, `must be between 0 and 65535, got ${r.Port}`);
