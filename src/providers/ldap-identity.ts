@@ -56,13 +56,16 @@ function valuesOf(entry: Entry, attr: string): string[] {
 }
 
 /**
- * The username as the directory spells it: among the values of `attrs`, the one equal to what was typed
- * (ignoring case, spaces and Unicode form), else the only value there is, else the entry's RDN value;
- * trimmed and NFC. When the typed username already equals the directory's value, this is TIB's user id.
+ * The username as the directory spells it, from the first attribute the filter compares that the entry has:
+ * its value equal to what was typed (ignoring case, spaces and Unicode form), else its only value; else the
+ * entry's RDN value; trimmed and NFC. One attribute, so a filter accepting two names for one person (AD's
+ * sAMAccountName or userPrincipalName, uid or mail) gives one user id whichever was typed. When the typed
+ * username already equals the directory's value, this is TIB's user id.
  */
 export function directoryUsername(entry: Entry, attrs: string[], typed: string): string {
-  const candidates = [...new Set(attrs.flatMap((a) => valuesOf(entry, a)).map(normalizeUsername))].filter(Boolean);
   const wanted = fold(typed);
-  const chosen = candidates.find((v) => fold(v) === wanted) ?? (candidates.length === 1 ? candidates[0] : undefined) ?? normalizeUsername(firstRdnValue(entry.dn));
+  const attr = attrs.find((a) => valuesOf(entry, a).some((v) => normalizeUsername(v) !== ''));
+  const values = attr === undefined ? [] : [...new Set(valuesOf(entry, attr).map(normalizeUsername))].filter(Boolean);
+  const chosen = values.find((v) => fold(v) === wanted) ?? (values.length === 1 ? values[0] : undefined) ?? normalizeUsername(firstRdnValue(entry.dn));
   return chosen || normalizeUsername(typed);
 }

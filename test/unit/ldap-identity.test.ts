@@ -32,7 +32,11 @@ describe('the username as the directory spells it', () => {
   const entry = { dn: 'cn=Alice Admin,ou=people,dc=example,dc=org', uid: ['alice', 'a.admin'], mail: 'alice@example.org' };
   it('takes the value the typed username matches, ignoring case, spaces and Unicode form', () => {
     expect(directoryUsername(entry, ['uid'], 'A.ADMIN')).toBe('a.admin');
-    expect(directoryUsername(entry, ['uid', 'mail'], 'Alice@Example.org')).toBe('alice@example.org');
+    // Only the first attribute the entry has counts, so one entry is one user id whichever name was typed
+    // (here uid has two values, neither typed: the RDN value).
+    expect(directoryUsername(entry, ['uid', 'mail'], 'Alice@Example.org')).toBe('Alice Admin');
+    expect(directoryUsername({ dn: 'cn=A,dc=org', sAMAccountName: 'alice', userPrincipalName: 'alice@corp.example' }, ['sAMAccountName', 'userPrincipalName'], 'ALICE@corp.example')).toBe('alice');
+    expect(directoryUsername({ dn: 'cn=A,dc=org', mail: 'alice@example.org' }, ['uid', 'mail'], 'alice@example.org')).toBe('alice@example.org');
     expect(directoryUsername({ dn: 'uid=x,dc=org', uid: 'Zoë' }, ['uid'], 'zoe\u0308')).toBe('Zoë');
   });
 
