@@ -29,7 +29,7 @@ const proxyProfile = {
   ProviderName: 'ProxyProvider',
   OrgID: '1',
   ReturnURL: 'http://dash.example.com/tap',
-  ProviderConfig: { TargetHost: 'http://auth.example.com/check', OKCode: 200 },
+  ProviderConfig: { TargetHost: 'http://127.0.0.1:1/check', OKCode: 200, ExtractUserNameFromBasicAuthHeader: true },
 };
 
 /** An LDAP profile (its directory is a closed port) with one of the token actions. */
@@ -90,12 +90,12 @@ for (const mountPath of [undefined, '/tib']) {
       expect(res.body).toEqual({ Status: 'error', Error: 'SAMLProvider is not supported yet' });
     });
 
-    it('ProxyProvider, not built yet, answers 501 with the envelope on the start and the callback routes', async () => {
+    it('ProxyProvider is built: a login runs its provider (here an upstream on a closed port: 502), never a 501', async () => {
       for (const p of ['/auth/proxy-1/proxy', '/auth/proxy-1/proxy/callback']) {
-        const res = await request(b.url).get(p);
-        expect(res.status).toBe(501);
+        const res = await request(b.url).get(p).auth('alice', 'pw');
+        expect(res.status).toBe(502);
         expect(res.headers['content-type']).toMatch(/^application\/json/);
-        expect(res.text).toBe('{"Status":"error","Error":"ProxyProvider is not supported yet"}');
+        expect(res.text).toBe('{"Status":"error","Error":"Login failed"}');
       }
     });
 

@@ -172,7 +172,7 @@ describe('nesting depth (issue 8.9)', () => {
 describe('AllowedIdPHosts (issue 8.14)', () => {
   const rules = { allowedHosts: ['ldap.example.com', '*.corp.example', '10.0.0.5', '::1'] };
   const saml = { ...ldap, ID: 'saml', ProviderName: 'SAMLProvider', ProviderConfig: { IDPMetadataURL: 'https://evil.example.net/md', CertLocation: '/x.pem', SAMLBaseURL: 'https://tib.example.com' } };
-  const proxy = { ...ldap, ID: 'proxy', ProviderName: 'ProxyProvider', ProviderConfig: { TargetHost: 'http://169.254.169.254/latest' } };
+  const proxy = { ...ldap, ID: 'proxy', ProviderName: 'ProxyProvider', ProviderConfig: { TargetHost: 'http://169.254.169.254/latest', ExtractUserNameFromBasicAuthHeader: true } };
   const oidc = (extra: Record<string, string>) => ({
     ...social,
     ProviderConfig: { ...social.ProviderConfig, UseProviders: [{ ...social.ProviderConfig.UseProviders[0], DiscoverURL: 'https://idp.corp.example/.well-known/openid-configuration', ...extra }] },
@@ -184,7 +184,7 @@ describe('AllowedIdPHosts (issue 8.14)', () => {
     expect(refused({ ...ldap, ProviderConfig: { ...ldap.ProviderConfig, LDAPServer: '10.0.0.5' } })).toEqual([]);
     expect(refused({ ...ldap, ProviderConfig: { ...ldap.ProviderConfig, LDAPServer: '::1' } })).toEqual([]);
     expect(refused(oidc({ TokenURL: 'https://a.b.corp.example/token' }))).toEqual([]);
-    expect(refused({ ...proxy, ProviderConfig: { TargetHost: 'http://[::1]:8080/check' } })).toEqual([]);
+    expect(refused({ ...proxy, ProviderConfig: { ...proxy.ProviderConfig, TargetHost: 'http://[::1]:8080/check' } })).toEqual([]);
   });
 
   it('refuses every other host, naming the field', () => {
