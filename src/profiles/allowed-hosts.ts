@@ -6,15 +6,28 @@
  * checks the hosts.
  */
 import net from 'node:net';
+import { domainToASCII } from 'node:url';
 import type { ProviderConfigs } from '../providers/config.js';
 import type { ProviderName } from './profile.js';
 
 const HOST_NAME = /^[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*$/;
 
-/** Lower case, without IPv6 brackets or a trailing dot, so "[::1]", "Host.Example." compare as written. */
+/** A name with non-ASCII labels in punycode, as URLs give it ("bücher.example" is "xn--bcher-kva.example"). */
+function asciiName(name: string): string {
+  // eslint-disable-next-line no-control-regex
+  if (/^[\x00-\x7f]*$/.test(name)) return name;
+  const wild = name.startsWith('*.') ? '*.' : '';
+  return wild + (domainToASCII(name.slice(wild.length)) || name.slice(wild.length));
+}
+
+/**
+ * Lower case, without IPv6 brackets or a trailing dot, IPv6 in its canonical form, names in punycode: so
+ * "[::1]", "0:0::1", "Host.Example." and "bücher.example" compare as the hosts of URLs do.
+ */
 export function normaliseHost(host: string): string {
-  const h = host.trim().toLowerCase().replace(/\.$/, '');
-  return h.startsWith('[') && h.endsWith(']') ? h.slice(1, -1) : h;
+  let h = host.trim().toLowerCase().replace(/\.$/, '');
+  if (h.startsWith('[') && h.endsWith(']')) h = h.slice(1, -1);
+  return net.isIPv6(h) ? new URL(`http://[${h}]/`).hostname.slice(1, -1) : asciiName(h);
 }
 
 /** Why an allow-list entry is unusable, or undefined when it is fine. */

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
+import { hostAllowed } from '../../src/profiles/allowed-hosts.js';
 import { loadProfilesFile, removeStaleTempFiles, saveProfilesFile } from '../../src/profiles/file-store.js';
 import { startTestBroker, type TestBroker } from '../support/broker.js';
 import { CookieJar, fetchWithJar } from '../support/cookie-jar.js';
@@ -43,6 +44,17 @@ describe('AllowedIdPHosts cannot be bypassed through LDAPServer', () => {
     }
     // Host names as TIB profiles write them still pass: any case, a trailing dot, IPv6 with or without brackets.
     expect((await post(ldap('ok1', 'DC1.Corp.Example.'))).status).toBe(201);
+  });
+
+  // URLs give IPv6 hosts in canonical form ([::1]); LDAPServer and the entries are written as the operator likes.
+  it('compares IPv6 addresses in any spelling, and IDN entries by their punycode', async () => {
+    expect(hostAllowed('0:0:0:0:0:0:0:1', ['::1'])).toBe(true);
+    expect(hostAllowed('[::1]', ['0:0::1'])).toBe(true);
+    expect(hostAllowed('2001:DB8::0:1', ['[2001:db8::1]'])).toBe(true);
+    expect(hostAllowed('::2', ['::1'])).toBe(false);
+    expect(hostAllowed(new URL('https://bücher.corp.example/').hostname, ['bücher.corp.example'])).toBe(true);
+    b = await startTestBroker({ profiles: [], config: { Secret: SECRET, AllowedIdPHosts: ['[::1]'] } });
+    expect((await post(ldap('v6', '0:0:0:0:0:0:0:1'))).status).toBe(201);
   });
 
   it('without an allow-list too, the same values are refused at validation', async () => {
