@@ -14,6 +14,7 @@ import path from 'node:path';
 import fs from 'node:fs/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import express from 'express';
+import { Strategy as PassportStrategy } from 'passport';
 import { BasicStrategy } from 'passport-http';
 import { Strategy as OAuth2Strategy } from 'passport-oauth2';
 import request from 'supertest';
@@ -94,6 +95,19 @@ const oauthProvider: ProviderFactory = (profile, deps) =>
     { mapUser: mapUser('oauth2'), log: deps.log },
   );
 
+/** Strategies written against passport's base class that misbehave: pass() with no session, a throw, a rejection. */
+class OddStrategy extends PassportStrategy {
+  constructor(private readonly how: string) {
+    super();
+  }
+  override authenticate(): void | Promise<void> {
+    if (this.how === 'pass') return this.pass();
+    if (this.how === 'throw') throw new Error('strategy bug');
+    return Promise.reject(new Error('async strategy bug'));
+  }
+}
+const oddProvider: ProviderFactory = (profile, deps) => passportProvider(new OddStrategy(String(profile.ProviderConfig?.How)), { mapUser: mapUser('odd'), log: deps.log });
+
 let stub: TykStub;
 let broker: TestBroker;
 
@@ -126,12 +140,15 @@ beforeAll(async () => {
   stub = await startTykStub({ dashboardCredential: CRED, adminSecret: ADMIN });
   broker = await startTestBroker({
     config: { TykAPISettings: { DashboardConfig: { Endpoint: stub.endpoint, Port: stub.port, AdminSecret: ADMIN }, Timeout: 1 } },
-    providers: { BasicAuth: basicProvider, OAuth2: oauthProvider },
+    providers: { BasicAuth: basicProvider, OAuth2: oauthProvider, Odd: oddProvider },
     profiles: [
       profile('basic', 'BasicAuth'),
       profile('basic-quick', 'BasicAuth', { TimeoutMs: 300 }),
       profile('basic-redirecting', 'BasicAuth', { FailureRedirect: `${stub.url}/login-failed` }),
       profile('oauth', 'OAuth2'),
+      profile('odd-pass', 'Odd', { How: 'pass' }),
+      profile('odd-throw', 'Odd', { How: 'throw' }),
+      profile('odd-reject', 'Odd', { How: 'reject' }),
     ],
   });
 });
@@ -184,7 +201,7 @@ describe('a Passport strategy registered with createBroker({ providers })', () =
     expectLoginFailed(await basicLogin('basic', 'alice', 'wrong'), 401);
     expectLoginFailed(await basicLogin('basic', 'nobody', 'alice-pass'), 401);
     expectLoginFailed(await request(broker.url).get('/auth/basic/basic'), 401);
-    expect(broker.logs.some((l) => l.includes('strategy \\"basic\\" refused the login (401)') || l.includes('strategy "basic" refused the login (401)'))).toBe(true);
+    expect(broker.logs.some((l) => l.includes('login failed') && l.includes('refused the login (401): \\"Basic realm='))).toBe(true);
   });
 
   it("fail: the strategy's own status is kept (a malformed Basic header is a 400)", async () => {
@@ -207,7 +224,7 @@ describe('a Passport strategy registered with createBroker({ providers })', () =
     const res = await basicLogin('basic', 'boom', 'x');
     expectLoginFailed(res, 500);
     expect(res.text).not.toContain(ERROR_DETAIL);
-    expect(broker.logs.some((l) => l.includes('raised an error') && l.includes(ERROR_DETAIL))).toBe(true);
+    expect(broker.logs.some((l) => l.includes('[ERROR]') && l.includes('raised an error') && l.includes(ERROR_DETAIL))).toBe(true);
   });
 
   it('a strategy that never answers fails after the timeout; a late answer is ignored', async () => {
@@ -246,6 +263,16 @@ describe('a Passport strategy registered with createBroker({ providers })', () =
   it('passport-oauth2 callback: a refused code is an error (500), access_denied a failure (401)', async () => {
     expectLoginFailed(await request(broker.url).get('/auth/oauth/oauth2/callback?code=stolen-code'), 500);
     expectLoginFailed(await request(broker.url).get('/auth/oauth/oauth2/callback?error=access_denied&error_description=no'), 401);
+  });
+});
+
+describe('strategies that misbehave', () => {
+  it('pass() is a failure (there is no session); a throw and a rejected promise are logged 500s', async () => {
+    expectLoginFailed(await request(broker.url).get('/auth/odd-pass/odd'), 401);
+    expectLoginFailed(await request(broker.url).get('/auth/odd-throw/odd'), 500);
+    expectLoginFailed(await request(broker.url).get('/auth/odd-reject/odd/callback'), 500);
+    expect(broker.logs.some((l) => l.includes('passed without a decision'))).toBe(true);
+    expect(broker.logs.some((l) => l.includes('raised an error') && l.includes('async strategy bug'))).toBe(true);
   });
 });
 
