@@ -61,12 +61,18 @@ export interface BruteForceGuardOptions {
   logSecret?: string;
 }
 
+/** Characters LDAP string preparation maps to nothing (RFC 4518 2.2, RFC 3454 table B.1). */
+const MAPPED_TO_NOTHING = /[\u00ad\u1806\u200b-\u200d\u2060\ufeff]|\u034f|\p{Variation_Selector}/gu;
+
 /**
- * The key a username is counted under: spelled as the directory compares it (trimmed, composed, case-folded,
- * so "ALICE" and " alice" share one counter), then hashed: bounded length, and no usernames in Redis.
+ * The key a username is counted under: at least as coarse as the directory's comparison (RFC 4518 and what
+ * slapd does), so no spelling it accepts as the same user gets a fresh counter: compatibility-composed,
+ * characters mapped to nothing dropped, case-folded ("İ" as "i", as slapd), runs of spaces as one, trimmed.
+ * Then hashed: bounded length, and no usernames in Redis.
  */
 export function usernameKey(username: string): string {
-  return crypto.createHash('sha256').update(username.trim().normalize('NFKC').toLowerCase()).digest('hex');
+  const folded = username.normalize('NFKC').replace(MAPPED_TO_NOTHING, '').toLowerCase().replace(/i\u0307/gu, 'i').replace(/\s+/gu, ' ').trim();
+  return crypto.createHash('sha256').update(folded).digest('hex');
 }
 
 class Counter {
