@@ -20,7 +20,7 @@ const permanent = new Set<string>();
 /** Profile secrets, reference-counted: two profiles may share one, and a removed profile's go away. */
 const counted = new Map<string, number>();
 const owned = new Map<string, Set<string>>();
-/** Every mask, longest first (so a secret containing another is masked whole); rebuilt on change. */
+/** Every mask; rebuilt on change. */
 let masks: string[] = [];
 
 /**
@@ -60,12 +60,24 @@ export function setOwnedSecrets(owner: string, values: readonly unknown[]): void
   rebuildMasks();
 }
 
+/**
+ * Every occurrence of every secret, found in the original text, masked as one run where they overlap: masking
+ * one secret at a time would cut a secret overlapping an earlier one and leave the rest of it in the line.
+ */
 function maskString(s: string): string {
-  let out = s;
+  const ranges: Array<[number, number]> = [];
   for (const secret of masks) {
-    if (out.includes(secret)) out = out.split(secret).join(REDACTED);
+    for (let i = s.indexOf(secret); i >= 0; i = s.indexOf(secret, i + 1)) ranges.push([i, i + secret.length]);
   }
-  return out;
+  if (ranges.length === 0) return s;
+  ranges.sort((a, b) => a[0] - b[0]);
+  let out = '';
+  let at = 0;
+  for (const [from, to] of ranges) {
+    if (from >= at) out += s.slice(at, from) + REDACTED;
+    at = Math.max(at, to);
+  }
+  return out + s.slice(at);
 }
 
 /** Deep copy of a log value with secrets removed. Exported for tests and for debug dumps. */

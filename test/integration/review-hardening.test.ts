@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
+import { redact, setOwnedSecrets } from '../../src/log.js';
 import { hostAllowed } from '../../src/profiles/allowed-hosts.js';
 import { loadProfilesFile, removeStaleTempFiles, saveProfilesFile } from '../../src/profiles/file-store.js';
 import { startTestBroker, type TestBroker } from '../support/broker.js';
@@ -272,5 +273,22 @@ describe('a filter that accepts two usernames for one entry: (|(uid=*USERNAME*)(
       const res = await request(broker.url).post(`/auth/${id}/ldap`).type('form').send({ username: typed, password: 'alice-pass' });
       expect([typed, res.status, ssoKeys()]).toEqual([typed, 302, [`${stored}@ADProvider.com`]]);
     }
+  });
+});
+
+describe('log masks', () => {
+  afterEach(() => setOwnedSecrets('review-masks', []));
+
+  it('a secret with regular-expression characters is masked as written', () => {
+    setOwnedSecrets('review-masks', ['a.b*c+d?(e)[f]$^|\\g']);
+    expect(redact('bind with a.b*c+d?(e)[f]$^|\\g failed; aXb*c+d?(e)[f]$^|\\g stays')).toBe('bind with [redacted] failed; aXb*c+d?(e)[f]$^|\\g stays');
+  });
+
+  it('a secret inside another is masked whole, and two overlapping secrets leave no piece of either', () => {
+    setOwnedSecrets('review-masks', ['password-one-1234', '1234-secret-xyz', 'one-1234']);
+    expect(redact('x password-one-1234 y')).toBe('x [redacted] y');
+    // Before: the longer one was masked first, which cut the other, and "-secret-xyz" reached the log.
+    expect(redact('x password-one-1234-secret-xyz y')).toBe('x [redacted] y');
+    expect(redact('1234-secret-xyz and password-one-1234')).toBe('[redacted] and [redacted]');
   });
 });
