@@ -58,6 +58,17 @@ describe('AllowedIdPHosts cannot be bypassed through LDAPServer', () => {
     expect((await post(ldap('v6', '0:0:0:0:0:0:0:1'))).status).toBe(201);
   });
 
+  it('a profile ID of exactly 128 characters is created, read and deleted; 129 is refused', async () => {
+    b = await startTestBroker({ profiles: [], config: { Secret: SECRET } });
+    const id = `${'a.b_c-d@'.repeat(16)}`;
+    expect(id).toHaveLength(128);
+    expect((await post(ldap(id, 'ldap.example.com'))).status).toBe(201);
+    expect((await request(b.url).get(`/api/profiles/${id}`).set('Authorization', SECRET)).body.Data.ID).toBe(id);
+    expect((await request(b.url).delete(`/api/profiles/${id}`).set('Authorization', SECRET)).status).toBe(200);
+    const res = await post(ldap(`${id}x`, 'ldap.example.com'));
+    expect(res.status).toBe(400);
+  });
+
   it('without an allow-list too, the same values are refused at validation', async () => {
     b = await startTestBroker({ profiles: [], config: { Secret: SECRET } });
     expect((await post(ldap('bad', 'ldap.example.com/x'))).status).toBe(400);
@@ -262,6 +273,13 @@ describe('a filter that accepts two usernames for one entry: (|(uid=*USERNAME*)(
     await slapd?.stop();
   });
   const ssoKeys = () => stub.requests.filter((r) => r.path.startsWith('/api/portal/developers/ssokey/')).map((r) => decodeURIComponent(r.path.split('/').pop() as string));
+
+  it('a blank, starred or parenthesised username is an ordinary failed login', async () => {
+    for (const typed of ['', '   ', '*', 'al*', ')(uid=*', 'alice)(|(uid=*']) {
+      const res = await request(broker.url).post('/auth/uid-first/ldap').type('form').send({ username: typed, password: 'alice-pass' });
+      expect([typed, res.status, res.body]).toEqual([typed, 401, { Status: 'error', Error: 'Login failed' }]);
+    }
+  });
 
   // Before: the typed text picked the attribute, so "alice" and "alice@example.org" were two portal developers.
   it.each([
