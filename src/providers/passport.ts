@@ -90,7 +90,8 @@ function errorMessage(err: unknown): string {
 function isIdentity(v: unknown): v is Identity {
   if (!v || typeof v !== 'object') return false;
   const o = v as Record<string, unknown>;
-  return typeof o.userId === 'string' && o.userId !== '' && typeof o.provider === 'string' && !!o.raw && typeof o.raw === 'object';
+  const strings = ['email', 'displayName', 'firstName', 'lastName', 'provider'].every((k) => typeof o[k] === 'string');
+  return typeof o.userId === 'string' && o.userId !== '' && strings && !!o.raw && typeof o.raw === 'object';
 }
 
 export function passportProvider(strategy: Strategy, opts: PassportProviderOptions): Provider {
@@ -150,7 +151,7 @@ export function passportProvider(strategy: Strategy, opts: PassportProviderOptio
     try {
       const mapped = await opts.mapUser(s.user, s.info);
       if (typeof mapped === 'string') return failure(`strategy "${name}": ${mapped}`, 401);
-      if (!isIdentity(mapped)) return failure(`strategy "${name}": mapUser returned no Identity (userId, provider and raw are required)`, 500);
+      if (!isIdentity(mapped)) return failure(`strategy "${name}": mapUser returned no Identity (a non-empty userId, strings email, displayName, firstName, lastName, provider, and raw)`, 500);
       return { kind: 'identity', identity: mapped };
     } catch (err) {
       log.error('mapping the Passport user failed', { strategy: name, error: errorMessage(err) });
