@@ -80,8 +80,11 @@ export function ourKey(keyPrefix: string, profileId: string, ssoKey: string): st
 
 const ttl = (seconds: number) => Math.max(1, Math.ceil(seconds));
 
-/** GET the old value and SET the new one with a TTL, atomically (Redis 2.6+; `SET .. GET` needs 6.2). */
-const SWAP_SCRIPT = "local old = redis.call('GET', KEYS[1]); redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]); return old";
+/**
+ * GET the old value and SET the new one with a TTL, atomically (Redis 2.6+; `SET .. GET` needs 6.2). A key of
+ * another type (GET fails with WRONGTYPE) had no token of ours: SET replaces it.
+ */
+const SWAP_SCRIPT = "local ok, old = pcall(redis.call, 'GET', KEYS[1]); if not ok then old = false end; redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]); return old";
 
 export class RedisIdentityCache implements IdentityCache {
   constructor(
@@ -91,13 +94,15 @@ export class RedisIdentityCache implements IdentityCache {
 
   async lookup(profileId: string, ssoKey: string): Promise<TokenRecord[]> {
     // Two single-key GETs, not an MGET: the keys hash to different Cluster slots.
+    // A key that is not a string (WRONGTYPE: TIB's foreign data, or something planted under ours) is not a
+    // record, not an outage: the user's logins go on, and the next swap overwrites ours.
+    const notARecord = (err: unknown): null => {
+      if (err instanceof ReplyError && /^WRONGTYPE/.test((err as Error).message)) return null;
+      throw err;
+    };
     const [ours, theirs] = await Promise.all([
-      this.redis.get(ourKey(this.keyPrefix, profileId, ssoKey)),
-      // TIB's key is foreign data: one that is not a string (WRONGTYPE) is not a record, not an outage.
-      this.redis.get(tibKey(profileId, ssoKey)).catch((err: unknown) => {
-        if (err instanceof ReplyError) return null;
-        throw err;
-      }),
+      this.redis.get(ourKey(this.keyPrefix, profileId, ssoKey)).catch(notARecord),
+      this.redis.get(tibKey(profileId, ssoKey)).catch(notARecord),
     ]);
     const out: TokenRecord[] = [];
     const mine = parseRecord(ours);

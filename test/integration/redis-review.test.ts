@@ -177,4 +177,18 @@ describe('values planted in the keys the broker reads', () => {
       expect([planted, res.status]).toEqual([planted, 400]);
     }
   }, 30_000);
+  it("the identity cache: a key of another type under our name is no record, and the next token replaces it", async () => {
+    const client = createRedisClient({ ...defaultConfig().BackEnd.IdentityBackendSettings, Host: '127.0.0.1', Port: redis.port }, { log: getLogger('TEST') });
+    try {
+      expect(await waitForRedis(client, 5000)).toBe(true);
+      const cache = new RedisIdentityCache(client, 'tib:');
+      await redis.cli('HSET', 'tib:identity-cache:p:planted@x.com', 'a', 'b');
+      expect(await cache.lookup('p', 'planted@x.com')).toEqual([]);
+      expect(await cache.swap('p', 'planted@x.com', { token: 'tok-1', apiId: 'api' }, 60)).toBeUndefined();
+      expect(await cache.lookup('p', 'planted@x.com')).toEqual([{ token: 'tok-1', apiId: 'api' }]);
+      expect(Number(await redis.cli('TTL', 'tib:identity-cache:p:planted@x.com'))).toBeGreaterThan(0);
+    } finally {
+      await closeRedis(client);
+    }
+  });
 });
