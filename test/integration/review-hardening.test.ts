@@ -168,6 +168,17 @@ describe('token endpoints refusing Basic credentials as real servers do', () => 
     op.tokenRequests = [];
     expect(signedIn(await login('consumed'))).toEqual([302, 1]);
     expect(op.tokenRequests.map((r) => [r.auth, r.status])).toEqual([['body', 200]]);
+
+    // The IdP now refuses the body: that login fails, and the next one detects again (Basic works now).
+    op.tokenAnswer = (auth) => (auth === 'body' ? { status: 401, headers: { 'content-type': 'application/json' }, body: '{"error":"invalid_client"}' } : undefined);
+    stub.reset();
+    op.tokenRequests = [];
+    expect(signedIn(await login('consumed'))).toEqual([400, 0]);
+    expect(op.tokenRequests.map((r) => [r.auth, r.status])).toEqual([['body', 401]]);
+    op.tokenAnswer = undefined;
+    op.tokenRequests = [];
+    expect(signedIn(await login('consumed'))).toEqual([302, 1]);
+    expect(op.tokenRequests.map((r) => [r.auth, r.status])).toEqual([['basic', 200]]);
   });
 });
 

@@ -162,8 +162,12 @@ export class OidcHandler implements RedirectHandler {
         return tokens;
       } catch (err) {
         const next = methods[i + 1];
-        if (!next || !(await isInvalidClient(err))) {
-          if (clientAuthAccepted(err)) this.remember(methods, d, method);
+        const refused = await isInvalidClient(err);
+        if (!next || !refused) {
+          // After a refusal, invalid_grant means this method got past client authentication (the code was spent).
+          if (i > 0 && clientAuthAccepted(err)) this.remember(methods, d, method);
+          // The remembered method is refused now (the client's settings at the IdP changed): detect again next time.
+          if (refused && methods.length === 1 && this.detected?.method === method) this.detected = undefined;
           throw new FlowError(`token exchange or id_token validation failed: ${describe(err)}${oauthError(err)}`);
         }
         // The endpoint refused the credentials before looking at the code, so the same code is tried again.
