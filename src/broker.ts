@@ -25,7 +25,7 @@ import { closeRedis, createRedisClient, pingRedis, timeoutMs, usesRedis, waitFor
 import { createTykApi } from './tyk/client.js';
 
 // The seam for an embedder's own providers (BrokerOptions.providers).
-export { passportProvider, type PassportProviderOptions } from './providers/passport.js';
+export { passportProvider, PassportStrategy, type PassportProviderOptions } from './providers/passport.js';
 export type { Provider, ProviderDeps, ProviderFactory, ProviderOutcome } from './providers/provider.js';
 export type { Identity } from './identity/identity.js';
 export type { Profile } from './profiles/profile.js';

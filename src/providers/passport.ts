@@ -20,7 +20,7 @@
  * own filter escaping, pooling and brute-force hook does more than passport-ldapauth (README, "Dependencies").
  */
 import type { Request } from 'express';
-import type { Strategy } from 'passport';
+import passport, { type Strategy } from 'passport';
 import type { Identity } from '../identity/identity.js';
 import { getLogger, type Logger } from '../log.js';
 import type { LoginFailure, Provider, ProviderOutcome } from './provider.js';
@@ -93,6 +93,9 @@ function isIdentity(v: unknown): v is Identity {
   const strings = ['email', 'displayName', 'firstName', 'lastName', 'provider'].every((k) => typeof o[k] === 'string');
   return typeof o.userId === 'string' && o.userId !== '' && strings && !!o.raw && typeof o.raw === 'object';
 }
+
+/** Passport's base class, for an embedder that writes its own strategy (a legacy SSO cookie, a custom check). */
+export const PassportStrategy: typeof passport.Strategy = passport.Strategy;
 
 export function passportProvider(strategy: Strategy, opts: PassportProviderOptions): Provider {
   if (typeof strategy?.authenticate !== 'function') throw new TypeError('passportProvider: not a Passport strategy (it has no authenticate method)');
