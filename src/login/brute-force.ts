@@ -75,15 +75,24 @@ export function usernameKey(username: string): string {
   return crypto.createHash('sha256').update(folded).digest('hex');
 }
 
-class Counter {
-  private failingOver = false;
+/** Redis as the guard's counters see it: while it fails, they count in memory and ask it again only now and then. */
+class RedisHealth {
+  failingOver = false;
+  /** While failing over, Redis is asked again from this time (ms): a hung Redis costs a login Timeout once, not per call. */
+  retryAt = 0;
+}
 
+/** How long the counters stay in memory after a Redis failure before asking Redis again. */
+const REDIS_RETRY_MS = 5000;
+
+class Counter {
   constructor(
     readonly kind: 'username' | 'ip',
     readonly points: number,
     private readonly primary: RateLimiterAbstract,
     /** Counts in this process while the primary (Redis) fails; undefined when the primary is memory. */
     private readonly fallback: RateLimiterAbstract | undefined,
+    private readonly health: RedisHealth,
     private readonly log: Logger,
     private readonly profileId: string,
   ) {}
@@ -111,17 +120,20 @@ class Counter {
 
   private async run<T>(op: (l: RateLimiterAbstract) => Promise<T>): Promise<T> {
     if (!this.fallback) return op(this.primary);
+    const h = this.health;
+    if (h.failingOver && Date.now() < h.retryAt) return op(this.fallback);
     try {
       const result = await op(this.primary);
-      if (this.failingOver) {
-        this.failingOver = false;
-        this.log.info('login attempt counters are on Redis again', { profile: this.profileId, counter: this.kind });
+      if (h.failingOver) {
+        h.failingOver = false;
+        this.log.info('login attempt counters are on Redis again', { profile: this.profileId });
       }
       return result;
     } catch (err) {
       if (err instanceof RateLimiterRes) throw err;
-      if (!this.failingOver) {
-        this.failingOver = true;
+      h.retryAt = Date.now() + REDIS_RETRY_MS;
+      if (!h.failingOver) {
+        h.failingOver = true;
         const reason = err instanceof Error ? err.message : String(err);
         this.log.warn('Redis unavailable for login attempt counters: counting in this process until it answers again', { profile: this.profileId, counter: this.kind, reason });
       }
@@ -137,13 +149,15 @@ export class BruteForceGuard {
 
   constructor(private readonly opts: BruteForceGuardOptions) {
     const { settings: s, profileId, redis, keyPrefix, log } = opts;
+    // One view of Redis for both counters: the second does not wait out a hung Redis again.
+    const health = new RedisHealth();
     const counter = (kind: 'username' | 'ip', points: number): Counter | undefined => {
       if (points <= 0) return undefined;
       const base = { points, duration: s.WindowSeconds, blockDuration: s.BlockSeconds, keyPrefix: `${keyPrefix}lockout:${profileId}:${kind === 'username' ? 'user' : 'ip'}` };
       const memory = new RateLimiterMemory(base);
       // Fail fast while the client is not connected (no queueing behind a reconnect): the fallback counts.
       const primary = redis ? new RateLimiterRedis({ ...base, storeClient: redis, rejectIfRedisNotReady: true }) : memory;
-      return new Counter(kind, points, primary, redis ? memory : undefined, log, profileId);
+      return new Counter(kind, points, primary, redis ? memory : undefined, health, log, profileId);
     };
     this.byUsername = counter('username', s.UsernameLimit);
     this.byIp = counter('ip', s.IPLimit);

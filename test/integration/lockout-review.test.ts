@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import { usernameKey } from '../../src/login/brute-force.js';
 import { startTestBroker, type TestBroker } from '../support/broker.js';
+import { startRedis, type TestRedis } from '../support/redis.js';
 import { serviceAccountSearch, startSlapd, type Slapd } from '../support/slapd.js';
 import { startTykStub, type TykStub } from '../support/tyk-stub.js';
 
@@ -64,4 +65,42 @@ describe('spellings the directory treats as one user share one counter', () => {
     for (const c of ['\u00ad', '\u034f', '\u200b', '\u200d', '\u2060', '\ufe0f', '\ufeff']) expect(usernameKey(`ali${c}ce`)).toBe(usernameKey('alice'));
     expect(usernameKey('zoë müller')).not.toBe(usernameKey('zoëmüller'));
   });
+});
+
+describe('a hung Redis (it accepts, never answers) under the lockout counters', () => {
+  let redis: TestRedis;
+  let onRedis: TestBroker;
+  beforeAll(async () => {
+    redis = await startRedis();
+    onRedis = await startTestBroker({
+      profiles: [profile('hung', 5)],
+      config: {
+        BruteForce: { UsernameLimit: 5, IPLimit: 50, WindowSeconds: 60, BlockSeconds: 60 },
+        BackEnd: { Name: 'redis', IdentityBackendSettings: { Host: '127.0.0.1', Port: redis.port, Timeout: 1 } },
+        TykAPISettings: { DashboardConfig: { Endpoint: stub.endpoint, Port: stub.port, AdminSecret: 'admin-lockout-review' } },
+      },
+    });
+  }, 60_000);
+  afterAll(async () => {
+    redis?.resume();
+    await onRedis?.close();
+    await redis?.stop();
+  });
+
+  it('a login waits out Timeout once, not once per counter and per update (coarse bound: 1 s Timeout, logins under 1.6 s)', async () => {
+    expect((await request(onRedis.url).post('/auth/hung/ldap').type('form').send({ username: 'bob', password: 'bob-pass' })).status).toBe(302);
+    redis.pause();
+    try {
+      for (let i = 0; i < 3; i++) {
+        const t0 = Date.now();
+        const res = await request(onRedis.url).post('/auth/hung/ldap').type('form').send({ username: 'bob', password: 'bob-pass' });
+        const took = Date.now() - t0;
+        expect([i, res.status]).toEqual([i, 302]);
+        expect([i, took]).toEqual([i, expect.any(Number)]);
+        expect(took).toBeLessThan(1600);
+      }
+    } finally {
+      redis.resume();
+    }
+  }, 30_000);
 });
