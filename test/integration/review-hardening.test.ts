@@ -83,7 +83,7 @@ describe('token endpoints refusing Basic credentials as real servers do', () => 
   const ADMIN = 'dashboard-admin-secret-for-review-tests';
   const CLIENT = 'review-client';
   const CLIENT_SECRET = 'review-client-secret-0123456789';
-  const IDS = ['plain-401', 'html-400', 'invalid-request', 'consumed'];
+  const IDS = ['plain-401', 'challenge-401', 'html-400', 'invalid-request', 'consumed'];
   let op: TestOp;
   let stub: TykStub;
   let broker: TestBroker;
@@ -139,6 +139,12 @@ describe('token endpoints refusing Basic credentials as real servers do', () => 
   it('retries with client_secret_post after a 401 with neither a challenge nor a JSON body', async () => {
     op.tokenAnswer = (auth) => (auth === 'basic' ? { status: 401, headers: { 'content-type': 'text/plain' }, body: 'Unauthorized' } : undefined);
     expect(signedIn(await login('plain-401'))).toEqual([302, 1]);
+    expect(op.tokenRequests.map((r) => [r.auth, r.status])).toEqual([['basic', 401], ['body', 200]]);
+  });
+
+  it('retries with client_secret_post after a 401 with a Basic challenge and an empty body', async () => {
+    op.tokenAnswer = (auth) => (auth === 'basic' ? { status: 401, headers: { 'www-authenticate': 'Basic realm="token"' }, body: '' } : undefined);
+    expect(signedIn(await login('challenge-401'))).toEqual([302, 1]);
     expect(op.tokenRequests.map((r) => [r.auth, r.status])).toEqual([['basic', 401], ['body', 200]]);
   });
 
