@@ -11,7 +11,7 @@ import { defaultConfig } from '../../src/config/load.js';
 import { startTestBroker, type TestBroker } from '../support/broker.js';
 import { CookieJar, fetchWithJar } from '../support/cookie-jar.js';
 import { startTestOp, type TestOp } from '../support/oidc-op.js';
-import { startCluster, startRedis, type TestCluster, type TestRedis } from '../support/redis.js';
+import { startCluster, startRedis, startSentinel, type TestCluster, type TestRedis, type TestSentinel } from '../support/redis.js';
 
 const SECRET = 'redis-review-secret';
 const ldap = (id: string) => ({
@@ -191,4 +191,52 @@ describe('values planted in the keys the broker reads', () => {
       await closeRedis(client);
     }
   });
+});
+
+describe('profiles shared through a Sentinel', () => {
+  let master: TestRedis;
+  let sentinel: TestSentinel;
+  const open: TestBroker[] = [];
+  beforeAll(async () => {
+    master = await startRedis({ password: 'review-master-password' });
+    sentinel = await startSentinel({ master, masterPassword: 'review-master-password' });
+  }, 60_000);
+  afterAll(async () => {
+    await Promise.all(open.map((b) => b.close()));
+    await sentinel?.stop();
+    await master?.stop();
+  });
+
+  it('a change is served by the other replica within a second, before and after the master restarts three times, with no unhandled rejection', async () => {
+    const rejections: unknown[] = [];
+    const onRejection = (r: unknown) => rejections.push(r);
+    process.on('unhandledRejection', onRejection);
+    try {
+      const settings = { MasterName: sentinel.masterName, Addrs: [`127.0.0.1:${sentinel.port}`], Password: 'review-master-password', Timeout: 1 };
+      const config = { Secret: SECRET, Storage: { storage_type: 'redis' }, BackEnd: { Name: 'redis', IdentityBackendSettings: settings } };
+      const a = await startTestBroker({ profiles: [ldap('seed')], config: config as never });
+      open.push(a);
+      const b = await startTestBroker({ profiles: [], config: config as never });
+      open.push(b);
+      const list = async (x: TestBroker) => ((await (await fetch(`${x.url}/api/profiles`, { headers: { Authorization: SECRET } })).json()) as { Data: Array<{ ID: string }> }).Data.map((p) => p.ID);
+      const create = async (id: string) => (await fetch(`${b.url}/api/profiles/${id}`, { method: 'POST', headers: { Authorization: SECRET }, body: JSON.stringify(ldap(id)) })).status;
+      expect(await poll(async () => (await list(b)).includes('seed'), 3000)).toBe(true);
+      expect(await create('before')).toBe(201);
+      expect(await poll(async () => (await list(a)).includes('before'), 1000)).toBe(true);
+      for (let i = 0; i < 3; i++) {
+        await master.stop();
+        await new Promise((r) => setTimeout(r, 300));
+        await master.restart();
+      }
+      expect(await poll(async () => (await fetch(`${a.url}/ready`)).status === 200 && (await fetch(`${b.url}/ready`)).status === 200, 15_000)).toBe(true);
+      let status = 0;
+      expect(await poll(async () => (status = await create('after')) !== 503 && status !== 500, 10_000)).toBe(true);
+      expect(status).toBe(201);
+      expect(await poll(async () => (await list(a)).includes('after'), 1000)).toBe(true);
+      expect((await list(a)).includes('before')).toBe(true);
+      expect(rejections.map(String)).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onRejection);
+    }
+  }, 60_000);
 });
