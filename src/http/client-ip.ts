@@ -80,3 +80,24 @@ export function clientIp(socketAddress: string | undefined, forwardedFor: string
   }
   return client;
 }
+
+/**
+ * What a per-IP counter counts under: the address for IPv4, the /64 network for IPv6. One IPv6 subscriber
+ * or LAN gets a whole /64 (often more), so counting single IPv6 addresses would give an attacker a fresh
+ * budget per address; a /64 is to IPv6 what one address behind a NAT is to IPv4.
+ */
+export function ipCounterKey(ip: string): string {
+  if (!net.isIPv6(ip)) return ip;
+  const [head = '', tail] = ip.split('::');
+  const groups = head === '' ? [] : head.split(':');
+  if (tail !== undefined) {
+    const tailGroups = tail === '' ? [] : tail.split(':');
+    // An embedded IPv4 address (last 32 bits) takes two groups.
+    const tailSize = tailGroups.reduce((n, g) => n + (g.includes('.') ? 2 : 1), 0);
+    groups.push(...Array<string>(Math.max(0, 8 - groups.length - tailSize)).fill('0'), ...tailGroups);
+  }
+  return `${groups
+    .slice(0, 4)
+    .map((g) => parseInt(g, 16).toString(16))
+    .join(':')}::/64`;
+}

@@ -15,6 +15,7 @@
 import crypto from 'node:crypto';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { BruteForceSettings } from '../config/types.js';
+import { ipCounterKey } from '../http/client-ip.js';
 import type { Logger } from '../log.js';
 import type { RedisClient } from '../state/redis-client.js';
 
@@ -52,7 +53,7 @@ export interface BruteForceGuardOptions {
   log: Logger;
   /** Shared counters; without it they live in this process. */
   redis?: RedisClient;
-  /** `BackEnd.KeyPrefix`; keys are `<prefix>lockout:<profile>:user:<sha256>` and `...:ip:<address>`. */
+  /** `BackEnd.KeyPrefix`; keys are `<prefix>lockout:<profile>:user:<sha256>` and `...:ip:<IPv4 address or IPv6 /64>`. */
   keyPrefix: string;
   /**
    * A secret the log hash of usernames is keyed from (the session secret): replicas sharing it log the same
@@ -172,13 +173,14 @@ export class BruteForceGuard {
   /** Count this attempt; refused when the username or the IP is locked out. Throws nothing. */
   async admit(username: string, ip: string): Promise<Admission> {
     const user = usernameKey(username);
-    const byIp = await this.consume(this.byIp, ip, username, ip);
+    const net = ipCounterKey(ip);
+    const byIp = await this.consume(this.byIp, net, username, ip);
     if (!byIp) return { allowed: false, reason: `locked out: too many attempts from ${ip}` };
     const byUser = await this.consume(this.byUsername, user, username, ip);
     if (!byUser) {
       // Not a guess the directory saw: the IP keeps its point (a locked user retrying from a shared NAT
       // must not lock the whole office out).
-      await this.byIp?.reward(ip);
+      await this.byIp?.reward(net);
       return { allowed: false, reason: 'locked out: too many attempts for this username' };
     }
     return {
@@ -186,10 +188,10 @@ export class BruteForceGuard {
       attempt: {
         failed: async () => undefined,
         succeeded: async () => {
-          await Promise.all([this.byUsername?.reset(user), this.byIp?.reward(ip)]);
+          await Promise.all([this.byUsername?.reset(user), this.byIp?.reward(net)]);
         },
         undecided: async () => {
-          await Promise.all([this.byUsername?.reward(user), this.byIp?.reward(ip)]);
+          await Promise.all([this.byUsername?.reward(user), this.byIp?.reward(net)]);
         },
       },
     };

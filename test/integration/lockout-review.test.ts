@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
+import { ipCounterKey } from '../../src/http/client-ip.js';
 import { usernameKey } from '../../src/login/brute-force.js';
 import { startTestBroker, type TestBroker } from '../support/broker.js';
 import { startRedis, type TestRedis } from '../support/redis.js';
@@ -28,8 +29,9 @@ const profile = (id: string, UsernameLimit: number) => ({
 beforeAll(async () => {
   [slapd, stub] = await Promise.all([startSlapd(), startTykStub({ dashboardCredential: CRED, adminSecret: 'admin-lockout-review' })]);
   b = await startTestBroker({
-    profiles: [profile('open', 1000), profile('spaces', 3), profile('dotted', 3)],
-    config: { TykAPISettings: { DashboardConfig: { Endpoint: stub.endpoint, Port: stub.port, AdminSecret: 'admin-lockout-review' } } },
+    profiles: [profile('open', 1000), profile('spaces', 3), profile('dotted', 3), { ...profile('v6', 0), ProviderConfig: { ...serviceAccountSearch(slapd), BruteForce: { UsernameLimit: 0, IPLimit: 3, WindowSeconds: 60, BlockSeconds: 60 } } }],
+    config: {
+      TrustedProxies: ['127.0.0.1'], TykAPISettings: { DashboardConfig: { Endpoint: stub.endpoint, Port: stub.port, AdminSecret: 'admin-lockout-review' } } },
   });
 }, 60_000);
 afterAll(async () => {
@@ -64,6 +66,30 @@ describe('spellings the directory treats as one user share one counter', () => {
   it('characters directories map to nothing (RFC 4518 2.2) do not make a new counter', () => {
     for (const c of ['\u00ad', '\u034f', '\u200b', '\u200d', '\u2060', '\ufe0f', '\ufeff']) expect(usernameKey(`ali${c}ce`)).toBe(usernameKey('alice'));
     expect(usernameKey('zoë müller')).not.toBe(usernameKey('zoëmüller'));
+  });
+});
+
+describe('the IP limit and IPv6', () => {
+  it('addresses of one IPv6 /64 share one counter: the 4th attempt from a new address of it is refused without a bind', async () => {
+    const from = async (xff: string, username: string, password: string) => {
+      const before = await slapd.binds();
+      const res = await request(b.url).post('/auth/v6/ldap').set('X-Forwarded-For', xff).type('form').send({ username, password });
+      return { status: res.status, binds: (await slapd.binds()) - before };
+    };
+    for (const [i, addr] of ['2001:db8:1:2::a', '2001:db8:1:2::b', '2001:db8:1:2:0:0:0:c'].entries()) expect((await from(addr, 'alice', `wrong-${i}`)).status).toBe(401);
+    expect(await from('2001:db8:1:2:ffff:1:2:3', 'alice', 'alice-pass')).toEqual({ status: 401, binds: 0 });
+    // Another /64 has its own budget; IPv4 clients are still counted one address each.
+    expect((await from('2001:db8:1:3::1', 'alice', 'alice-pass')).status).toBe(302);
+  });
+
+  it('the counter key: IPv4 as is, IPv6 as its /64 whatever the spelling', () => {
+    expect(ipCounterKey('192.0.2.7')).toBe('192.0.2.7');
+    expect(ipCounterKey('2001:db8:1:2::a')).toBe('2001:db8:1:2::/64');
+    expect(ipCounterKey('2001:0db8:0001:0002:ffff:0:0:1')).toBe('2001:db8:1:2::/64');
+    expect(ipCounterKey('2001:db8::1')).toBe('2001:db8:0:0::/64');
+    expect(ipCounterKey('::1')).toBe('0:0:0:0::/64');
+    expect(ipCounterKey('64:ff9b::192.0.2.1')).toBe('64:ff9b:0:0::/64');
+    expect(ipCounterKey('fe80:1:2:3:4:5:6:7')).toBe('fe80:1:2:3::/64');
   });
 });
 
