@@ -23,7 +23,7 @@ export default tseslint.config(
   },
   {
     // Escaping code must name control characters.
-    files: ['src/providers/ldap-escape.ts'],
+    files: ['src/providers/ldap/ldap-escape.ts'],
     rules: { 'no-control-regex': 'off' },
   },
 );

@@ -1,10 +1,10 @@
 /** ProviderName -> its ProviderConfig reader. Used by profile validation and by the providers. */
 import { FieldReader, type FieldError } from '../profiles/fields.js';
 import type { ProviderName } from '../profiles/profile.js';
-import { readLdapConfig, type LdapConfig } from './ldap-config.js';
+import { readLdapConfig, type LdapConfig } from './ldap/ldap-config.js';
 import { readProxyConfig, type ProxyConfig } from './proxy/proxy-config.js';
-import { readSamlConfig, type SamlConfig } from './saml-config.js';
-import { readSocialConfig, type SocialConfig } from './social-config.js';
+import { readSamlConfig, type SamlConfig } from './saml/saml-config.js';
+import { readSocialConfig, type SocialConfig } from './social/social-config.js';
 
 export interface ProviderConfigs {
   ADProvider: LdapConfig;

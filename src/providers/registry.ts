@@ -4,10 +4,10 @@
  * (other ProviderNames) come from BrokerOptions.providers, not from here.
  */
 import type { ProviderName } from '../profiles/profile.js';
-import { createLdapProvider } from './ldap.js';
+import { createLdapProvider } from './ldap/ldap.js';
 import type { ProviderFactory } from './provider.js';
 import { createProxyProvider } from './proxy/proxy.js';
-import { createSocialProvider } from './social.js';
+import { createSocialProvider } from './social/social.js';
 
 export const providerFactories: Partial<Record<ProviderName, ProviderFactory>> = {
   ADProvider: createLdapProvider,

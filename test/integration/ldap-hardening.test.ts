@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import tls from 'node:tls';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
-import { LdapPool, PoolExhaustedError } from '../../src/providers/ldap-pool.js';
+import { LdapPool, PoolExhaustedError } from '../../src/providers/ldap/ldap-pool.js';
 import { startTestBroker, type TestBroker } from '../support/broker.js';
 import { serviceAccountSearch, startSlapd, SUFFIX, type Slapd } from '../support/slapd.js';
 import { startTykStub, type TykStub } from '../support/tyk-stub.js';

@@ -13,7 +13,7 @@ import { defaultConfig } from '../../src/config/load.js';
 import { getLogger } from '../../src/log.js';
 import { validateProfile } from '../../src/profiles/validate.js';
 import type { ProviderOutcome } from '../../src/providers/provider.js';
-import { createSocialProvider } from '../../src/providers/social.js';
+import { createSocialProvider } from '../../src/providers/social/social.js';
 import { MemoryFlowStateStore } from '../../src/state/flow-state.js';
 import { captureLogs } from '../support/logs.js';
 

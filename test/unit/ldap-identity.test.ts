@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { directoryUsername, firstRdnValue, normalizeUsername, usernameAttributes } from '../../src/providers/ldap-identity.js';
+import { directoryUsername, firstRdnValue, normalizeUsername, usernameAttributes } from '../../src/providers/ldap/ldap-identity.js';
 
 describe('the username as the directory spells it', () => {
   it('normalises what was typed before it reaches a filter or DN: trimmed, composed Unicode (NFC)', () => {

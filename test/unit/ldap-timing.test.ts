@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { BindTiming, DEFAULT_FALLBACK_MS } from '../../src/providers/ldap-timing.js';
+import { BindTiming, DEFAULT_FALLBACK_MS } from '../../src/providers/ldap/ldap-timing.js';
 
 /** A fixed sequence of "random" numbers. */
 const randoms = (...xs: number[]) => () => xs.shift() ?? 0;

@@ -7,7 +7,7 @@
  */
 import { calculatePKCECodeChallenge } from 'openid-client';
 import type { Identity } from '../../identity/identity.js';
-import type { SocialProviderEntry } from '../social-config.js';
+import type { SocialProviderEntry } from './social-config.js';
 import { basicAuthorization } from './client-auth.js';
 import { verifiedFlag } from './email-verified.js';
 import { describe, FlowError, type FlowSecrets, type RedirectHandler } from './handler.js';

@@ -15,7 +15,7 @@ import * as client from 'openid-client';
 import type { Identity } from '../../identity/identity.js';
 import type { Logger } from '../../log.js';
 import { ProviderSetupError } from '../provider.js';
-import type { SocialProviderEntry } from '../social-config.js';
+import type { SocialProviderEntry } from './social-config.js';
 import { authPlan, clientAuthAccepted, clientAuthFor, isInvalidClient, type AuthMethod } from './client-auth.js';
 import { describe, FlowError, type FlowSecrets, type RedirectHandler } from './handler.js';
 import type { IdpFetch } from './idp-fetch.js';

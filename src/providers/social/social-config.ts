@@ -1,5 +1,5 @@
 /** SocialProvider's ProviderConfig (spec 4.1), read with TIB's case-insensitive keys. */
-import type { FieldReader } from '../profiles/fields.js';
+import type { FieldReader } from '../../profiles/fields.js';
 
 /** Every goth provider name TIB accepts. */
 export const SOCIAL_PROVIDER_NAMES = [

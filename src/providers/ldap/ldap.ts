@@ -11,12 +11,12 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { Request } from 'express';
 import { InvalidCredentialsError, NoSuchObjectError, ResultCodeError, SizeLimitExceededError, type Client, type Entry } from 'ldapts';
-import type { Identity } from '../identity/identity.js';
-import { clientIp, TrustedProxies } from '../http/client-ip.js';
-import { getLogger } from '../log.js';
-import { BruteForceGuard } from '../login/brute-force.js';
-import type { Profile } from '../profiles/profile.js';
-import { parseProviderConfig } from './config.js';
+import type { Identity } from '../../identity/identity.js';
+import { clientIp, TrustedProxies } from '../../http/client-ip.js';
+import { getLogger } from '../../log.js';
+import { BruteForceGuard } from '../../login/brute-force.js';
+import type { Profile } from '../../profiles/profile.js';
+import { parseProviderConfig } from '../config.js';
 import { readCredentials } from './credentials.js';
 import type { LdapConfig } from './ldap-config.js';
 import { fillDn, fillFilter, slugify } from './ldap-escape.js';
@@ -24,7 +24,7 @@ import { directoryUsername, normalizeUsername, usernameAttributes } from './ldap
 import { LdapPool, PoolExhaustedError, type PooledClient } from './ldap-pool.js';
 import { BindTiming } from './ldap-timing.js';
 import { LOGIN_PAGE_HEADERS, renderLoginPage } from './login-page.js';
-import { ProviderSetupError, type LoginFailure, type Provider, type ProviderDeps, type ProviderOutcome } from './provider.js';
+import { ProviderSetupError, type LoginFailure, type Provider, type ProviderDeps, type ProviderOutcome } from '../provider.js';
 
 const SCOPES = ['base', 'one', 'sub'] as const;
 

@@ -7,15 +7,15 @@
  */
 import type { Request, Response } from 'express';
 import * as client from 'openid-client';
-import { getLogger } from '../log.js';
-import type { Profile } from '../profiles/profile.js';
-import { bindingOf, browserId, ensureBrowserId, sameBinding } from '../state/flow-cookie.js';
-import { parseProviderConfig } from './config.js';
-import { ProviderSetupError, type Provider, type ProviderDeps, type ProviderOutcome } from './provider.js';
-import { describe, FlowError, type FlowSecrets, type RedirectHandler } from './social/handler.js';
-import { createIdpTransport, readCaFile } from './social/idp-fetch.js';
-import { OidcHandler, readJweKey } from './social/oidc.js';
-import { createOAuthHandler } from './social/oauth-presets.js';
+import { getLogger } from '../../log.js';
+import type { Profile } from '../../profiles/profile.js';
+import { bindingOf, browserId, ensureBrowserId, sameBinding } from '../../state/flow-cookie.js';
+import { parseProviderConfig } from '../config.js';
+import { ProviderSetupError, type Provider, type ProviderDeps, type ProviderOutcome } from '../provider.js';
+import { describe, FlowError, type FlowSecrets, type RedirectHandler } from './handler.js';
+import { createIdpTransport, readCaFile } from './idp-fetch.js';
+import { OidcHandler, readJweKey } from './oidc.js';
+import { createOAuthHandler } from './oauth-presets.js';
 
 interface Flow {
   binding: string;

@@ -1,8 +1,8 @@
 /** ADProvider's ProviderConfig (spec 4.2), read with TIB's case-insensitive keys. */
 import net from 'node:net';
-import type { BruteForceSettings } from '../config/types.js';
-import { bruteForceProblems } from '../login/brute-force.js';
-import type { FieldReader } from '../profiles/fields.js';
+import type { BruteForceSettings } from '../../config/types.js';
+import { bruteForceProblems } from '../../login/brute-force.js';
+import type { FieldReader } from '../../profiles/fields.js';
 
 export interface LdapConfig {
   LDAPUseSSL: boolean;

@@ -1,5 +1,5 @@
 /** SAMLProvider's ProviderConfig (spec 4.4). */
-import type { FieldReader } from '../profiles/fields.js';
+import type { FieldReader } from '../../profiles/fields.js';
 
 const WS = 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims';
 
