@@ -1,8 +1,8 @@
 /** ADProvider's ProviderConfig (spec 4.2), read with TIB's case-insensitive keys. */
 import net from 'node:net';
 import type { BruteForceSettings } from '../../config/types.js';
-import { bruteForceProblems } from '../../login/brute-force.js';
 import type { FieldReader } from '../../profiles/fields.js';
+import { readBruteForce } from '../brute-force.js';
 
 export interface LdapConfig {
   LDAPUseSSL: boolean;
@@ -45,7 +45,6 @@ export interface LdapConfig {
   BruteForce: Partial<BruteForceSettings>;
 }
 
-const BRUTE_FORCE_KEYS = ['UsernameLimit', 'IPLimit', 'WindowSeconds', 'BlockSeconds'] as const;
 
 /** `ProviderConfig.BruteForce`: any of tib.conf's BruteForce keys, each checked like there. */
 /**
@@ -57,15 +56,6 @@ function isPlainHost(server: string): boolean {
   return net.isIP(bare) !== 0 || /^[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?(\.[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?)*\.?$/.test(server);
 }
 
-function readBruteForce(r: FieldReader): Partial<BruteForceSettings> {
-  const b = r.object('BruteForce');
-  const out: Partial<BruteForceSettings> = {};
-  for (const key of BRUTE_FORCE_KEYS) if (b.has(key)) out[key] = b.int(key);
-  // Valid values for the keys not given, so only the given ones are judged.
-  for (const problem of bruteForceProblems({ UsernameLimit: 0, IPLimit: 0, WindowSeconds: 1, BlockSeconds: 1, ...out })) b.error(problem.field, problem.message);
-  for (const k of b.unknownKeys()) r.errors.push({ field: k, message: `unknown key; BruteForce takes ${BRUTE_FORCE_KEYS.join(', ')}` });
-  return out;
-}
 
 export function readLdapConfig(r: FieldReader): LdapConfig {
   const c: LdapConfig = {

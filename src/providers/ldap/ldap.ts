@@ -14,8 +14,8 @@ import { InvalidCredentialsError, NoSuchObjectError, ResultCodeError, SizeLimitE
 import type { Identity } from '../../identity/identity.js';
 import { clientIp, TrustedProxies } from '../../http/client-ip.js';
 import { getLogger } from '../../log.js';
-import { BruteForceGuard } from '../../login/brute-force.js';
 import type { Profile } from '../../profiles/profile.js';
+import { bruteForceGuard } from '../brute-force.js';
 import { parseProviderConfig } from '../config.js';
 import { readCredentials } from './credentials.js';
 import type { LdapConfig } from './ldap-config.js';
@@ -114,15 +114,7 @@ export function createLdapProvider(profile: Profile, deps: ProviderDeps): Provid
   }
   // Binds that checked a password, timed: refusals that checked none wait as long (unknown users).
   const timing = new BindTiming({ maxMs: cfg.LDAPTimeout });
-  const guard = new BruteForceGuard({
-    profileId: profile.ID,
-    settings: { ...deps.config.BruteForce, ...cfg.BruteForce },
-    log,
-    // Shared by the replicas when login state is on Redis; otherwise counted in this process.
-    redis: deps.config.BackEnd.Name === 'redis' ? deps.redis : undefined,
-    keyPrefix: deps.keyPrefix,
-    logSecret: deps.config.SessionSecret,
-  });
+  const guard = bruteForceGuard(profile.ID, cfg.BruteForce, deps, log);
   const trustedProxies = new TrustedProxies(deps.config.TrustedProxies);
   const usernameAttrs = usernameAttributes(cfg.LDAPFilter);
   const groupAttr = profile.CustomUserGroupField || 'memberOf';

@@ -6,8 +6,8 @@
  */
 import { RE2JS } from 're2js';
 import type { BruteForceSettings } from '../../config/types.js';
-import { bruteForceProblems } from '../../login/brute-force.js';
 import type { FieldReader } from '../../profiles/fields.js';
+import { readBruteForce } from '../brute-force.js';
 
 export interface ProxyConfig {
   TargetHost: string;
@@ -30,18 +30,8 @@ export interface ProxyConfig {
   BruteForce: Partial<BruteForceSettings>;
 }
 
-const BRUTE_FORCE_KEYS = ['UsernameLimit', 'IPLimit', 'WindowSeconds', 'BlockSeconds'] as const;
 const MIB = 1024 * 1024;
 
-/** `ProviderConfig.BruteForce`: any of tib.conf's BruteForce keys, each checked like there. */
-function readBruteForce(r: FieldReader): Partial<BruteForceSettings> {
-  const b = r.object('BruteForce');
-  const out: Partial<BruteForceSettings> = {};
-  for (const key of BRUTE_FORCE_KEYS) if (b.has(key)) out[key] = b.int(key);
-  for (const problem of bruteForceProblems({ UsernameLimit: 0, IPLimit: 0, WindowSeconds: 1, BlockSeconds: 1, ...out })) b.error(problem.field, problem.message);
-  for (const k of b.unknownKeys()) r.errors.push({ field: k, message: `unknown key; BruteForce takes ${BRUTE_FORCE_KEYS.join(', ')}` });
-  return out;
-}
 
 /** OKRegex compiled as Go's regexp does (RE2 syntax, linear-time matching); throws on a syntax error. */
 export function compileOkRegex(pattern: string): RE2JS {

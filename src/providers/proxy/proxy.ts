@@ -8,7 +8,8 @@
 import type { Request } from 'express';
 import { clientIp, TrustedProxies } from '../../http/client-ip.js';
 import { getLogger } from '../../log.js';
-import { BruteForceGuard, type LoginAttempt } from '../../login/brute-force.js';
+import type { LoginAttempt } from '../../login/brute-force.js';
+import { bruteForceGuard } from '../brute-force.js';
 import type { Profile } from '../../profiles/profile.js';
 import { parseProviderConfig } from '../config.js';
 import type { Provider, ProviderDeps, ProviderOutcome } from '../provider.js';
@@ -36,14 +37,7 @@ export function createProxyProvider(profile: Profile, deps: ProviderDeps): Provi
   const log = getLogger('PROXY PROVIDER');
   const okRegex = cfg.OKRegex ? compileOkRegex(cfg.OKRegex) : undefined;
   const upstream = createUpstream({ target: cfg.TargetHost, timeoutMs: cfg.UpstreamTimeout, maxResponseBytes: cfg.UpstreamMaxResponseBytes });
-  const guard = new BruteForceGuard({
-    profileId: profile.ID,
-    settings: { ...deps.config.BruteForce, ...cfg.BruteForce },
-    log,
-    redis: deps.config.BackEnd.Name === 'redis' ? deps.redis : undefined,
-    keyPrefix: deps.keyPrefix,
-    logSecret: deps.config.SessionSecret,
-  });
+  const guard = bruteForceGuard(profile.ID, cfg.BruteForce, deps, log);
   const trustedProxies = new TrustedProxies(deps.config.TrustedProxies);
 
   const handle = async (req: Request): Promise<ProviderOutcome> => {
