@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { startTestBroker, type TestBroker } from '../support/broker.js';
 import { CookieJar, fetchWithJar } from '../support/cookie-jar.js';
-import { loginAtOp, startTestOp, type TestOp } from '../support/oidc-op.js';
+import { loginAtOp, oidcProfile, startTestOp, type TestOp } from '../support/oidc-op.js';
 import { freePort } from '../support/slapd.js';
 import { startTykStub, type TykStub } from '../support/tyk-stub.js';
 
@@ -33,19 +33,7 @@ let base: string;
 const callbackOf = (id: string) => `${base}/auth/${id}/openid-connect/callback`;
 
 function profile(id: string, key: string, secret: string) {
-  return {
-    ID: id,
-    Name: `client auth ${id}`,
-    OrgID: 'org-client-auth',
-    ActionType: 'GenerateOrLoginUserProfile',
-    ProviderName: 'SocialProvider',
-    ReturnURL: `${stub.url}/tap`,
-    IdentityHandlerConfig: { DashboardCredential: CRED },
-    ProviderConfig: {
-      CallbackBaseURL: base,
-      UseProviders: [{ Name: 'openid-connect', Key: key, Secret: secret, DiscoverURL: op.discoveryUrl, Scopes: ['openid', 'email'] }],
-    },
-  };
+  return oidcProfile({ id, discoveryUrl: op.discoveryUrl, callbackBase: base, returnUrl: `${stub.url}/tap`, credential: CRED, key, secret });
 }
 
 async function login(id: string): Promise<Response> {

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/glo
 import { Agent } from 'undici';
 import { startTestBroker, type TestBroker } from '../support/broker.js';
 import { CookieJar, fetchWithJar } from '../support/cookie-jar.js';
-import { loginAtOp, startTestOp, type TestOp } from '../support/oidc-op.js';
+import { loginAtOp, oidcProfile, startTestOp, type TestOp } from '../support/oidc-op.js';
 import { freePort } from '../support/slapd.js';
 import { makeTestCa, type TestCa } from '../support/test-ca.js';
 import { startTykStub, type TykStub } from '../support/tyk-stub.js';
@@ -40,27 +40,14 @@ let browser: Agent;
 
 const dashboard = () => ({ Endpoint: stub.endpoint, Port: stub.port, AdminSecret: ADMIN });
 
-function oidcProfile(id: string, callbackBase: string, providerConfig: Record<string, unknown> = {}) {
-  return {
-    ID: id,
-    Name: `TLS ${id}`,
-    OrgID: 'org-tls',
-    ActionType: 'GenerateOrLoginUserProfile',
-    ProviderName: 'SocialProvider',
-    ReturnURL: `${stub.url}/tap`,
-    IdentityHandlerConfig: { DashboardCredential: CRED },
-    ProviderConfig: {
-      CallbackBaseURL: callbackBase,
-      UseProviders: [{ Name: 'openid-connect', Key: 'broker', Secret: CLIENT_SECRET, DiscoverURL: op.discoveryUrl, Scopes: ['openid', 'email', 'profile'] }],
-      ...providerConfig,
-    },
-  };
+function tlsProfile(id: string, callbackBase: string, providerConfig: Record<string, unknown> = {}) {
+  return oidcProfile({ id, discoveryUrl: op.discoveryUrl, callbackBase, returnUrl: `${stub.url}/tap`, credential: CRED, key: 'broker', secret: CLIENT_SECRET, scopes: ['openid', 'email', 'profile'], providerConfig });
 }
 
 function githubProfile(id: string, providerConfig: Record<string, unknown> = {}) {
   const g = github.url;
   return {
-    ...oidcProfile(id, 'http://127.0.0.1:1'),
+    ...tlsProfile(id, 'http://127.0.0.1:1'),
     ProviderConfig: {
       CallbackBaseURL: 'http://127.0.0.1:1',
       UseProviders: [{ Name: 'github', Key: 'gh-client', Secret: 'gh-secret', AuthURL: `${g}/authorize`, TokenURL: `${g}/token`, ProfileURL: `${g}/user`, EmailURL: `${g}/emails` }],
@@ -138,10 +125,10 @@ beforeAll(async () => {
     port,
     config: { SessionSecret: SESSION_SECRET, TykAPISettings: { DashboardConfig: dashboard() } },
     profiles: [
-      oidcProfile('system-roots', base),
-      oidcProfile('with-ca', base, { CAFile: ca.caCert }),
-      oidcProfile('wrong-ca', base, { CAFile: otherCa.caCert }),
-      oidcProfile('missing-ca', base, { CAFile: path.join(dir, 'missing-ca.pem') }),
+      tlsProfile('system-roots', base),
+      tlsProfile('with-ca', base, { CAFile: ca.caCert }),
+      tlsProfile('wrong-ca', base, { CAFile: otherCa.caCert }),
+      tlsProfile('missing-ca', base, { CAFile: path.join(dir, 'missing-ca.pem') }),
       githubProfile('github-system-roots'),
       githubProfile('github-with-ca', { CAFile: ca.caCert }),
     ],
@@ -149,7 +136,7 @@ beforeAll(async () => {
   insecure = await startTestBroker({
     port: insecurePort,
     config: { SessionSecret: SESSION_SECRET, SSLInsecureSkipVerify: true, TykAPISettings: { DashboardConfig: dashboard() } },
-    profiles: [oidcProfile('insecure', insecureBase), githubProfile('github-insecure')],
+    profiles: [tlsProfile('insecure', insecureBase), githubProfile('github-insecure')],
   });
 }, 60_000);
 

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startTestBroker, type TestBroker } from '../support/broker.js';
 import { CookieJar, fetchWithJar } from '../support/cookie-jar.js';
-import { loginAtOp, startTestOp, type TestOp } from '../support/oidc-op.js';
+import { loginAtOp, oidcProfile, startTestOp, type TestOp } from '../support/oidc-op.js';
 import { startRedis, type TestRedis } from '../support/redis.js';
 import { freePort } from '../support/slapd.js';
 import { startTykStub, type TykStub } from '../support/tyk-stub.js';
@@ -75,18 +75,7 @@ beforeAll(async () => {
   broker = await startTestBroker({
     port,
     profiles: [
-      {
-        ID: 'oidc',
-        OrgID: 'org-faults',
-        ActionType: 'GenerateOrLoginUserProfile',
-        ProviderName: 'SocialProvider',
-        ReturnURL: `${stub.url}/tap`,
-        IdentityHandlerConfig: { DashboardCredential: CRED },
-        ProviderConfig: {
-          CallbackBaseURL: base,
-          UseProviders: [{ Name: 'openid-connect', Key: 'broker', Secret: CLIENT_SECRET, DiscoverURL: op.discoveryUrl, Scopes: ['openid', 'email'] }],
-        },
-      },
+      oidcProfile({ id: 'oidc', discoveryUrl: op.discoveryUrl, callbackBase: base, returnUrl: `${stub.url}/tap`, credential: CRED, key: 'broker', secret: CLIENT_SECRET }),
     ],
     config: {
       SessionSecret: 'session-secret-for-fault-tests-0123456789',

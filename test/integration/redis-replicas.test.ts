@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startTestBroker, type TestBroker } from '../support/broker.js';
 import { CookieJar, fetchWithJar } from '../support/cookie-jar.js';
-import { loginAtOp, startTestOp, type TestOp } from '../support/oidc-op.js';
+import { loginAtOp, oidcProfile, startTestOp, type TestOp } from '../support/oidc-op.js';
 import { startRedis, type TestRedis } from '../support/redis.js';
 import { freePort } from '../support/slapd.js';
 import { startTykStub, type TykStub } from '../support/tyk-stub.js';
@@ -61,18 +61,7 @@ const lbs: Partial<Record<'redis' | 'memory', RoundRobin>> = {};
 const callbackOf = (lb: string) => `${lb}/auth/oidc/openid-connect/callback`;
 
 function profile(lb: string) {
-  return {
-    ID: 'oidc',
-    OrgID: 'org-replicas',
-    ActionType: 'GenerateOrLoginUserProfile',
-    ProviderName: 'SocialProvider',
-    ReturnURL: `${stub.url}/tap`,
-    IdentityHandlerConfig: { DashboardCredential: CRED },
-    ProviderConfig: {
-      CallbackBaseURL: lb,
-      UseProviders: [{ Name: 'openid-connect', Key: 'broker', Secret: CLIENT_SECRET, DiscoverURL: op.discoveryUrl, Scopes: ['openid', 'email'] }],
-    },
-  };
+  return oidcProfile({ id: 'oidc', discoveryUrl: op.discoveryUrl, callbackBase: lb, returnUrl: `${stub.url}/tap`, credential: CRED, key: 'broker', secret: CLIENT_SECRET });
 }
 
 /** Two replicas with the same profiles and session secret, behind one round-robin balancer. */

@@ -13,7 +13,7 @@ import { hostAllowed } from '../../src/profiles/allowed-hosts.js';
 import { loadProfilesFile, removeStaleTempFiles, saveProfilesFile } from '../../src/profiles/file-store.js';
 import { startTestBroker, type TestBroker } from '../support/broker.js';
 import { CookieJar, fetchWithJar } from '../support/cookie-jar.js';
-import { loginAtOp, startTestOp, type TestOp } from '../support/oidc-op.js';
+import { loginAtOp, oidcProfile, startTestOp, type TestOp } from '../support/oidc-op.js';
 import { freePort, serviceAccountSearch, startSlapd, type Slapd } from '../support/slapd.js';
 import { startTykStub, type TykStub } from '../support/tyk-stub.js';
 
@@ -98,18 +98,7 @@ describe('token endpoints refusing Basic credentials as real servers do', () => 
     broker = await startTestBroker({
       port,
       config: { SessionSecret: 'session-secret-for-review-tests-0123456', TykAPISettings: { DashboardConfig: { Endpoint: stub.endpoint, Port: stub.port, AdminSecret: ADMIN } } },
-      profiles: IDS.map((id) => ({
-        ID: id,
-        OrgID: 'org-review',
-        ActionType: 'GenerateOrLoginUserProfile',
-        ProviderName: 'SocialProvider',
-        ReturnURL: `${stub.url}/tap`,
-        IdentityHandlerConfig: { DashboardCredential: CRED },
-        ProviderConfig: {
-          CallbackBaseURL: base,
-          UseProviders: [{ Name: 'openid-connect', Key: CLIENT, Secret: CLIENT_SECRET, DiscoverURL: op.discoveryUrl, Scopes: ['openid', 'email'] }],
-        },
-      })),
+      profiles: IDS.map((id) => oidcProfile({ id, discoveryUrl: op.discoveryUrl, callbackBase: base, returnUrl: `${stub.url}/tap`, credential: CRED, key: CLIENT, secret: CLIENT_SECRET })),
     });
   }, 60_000);
 

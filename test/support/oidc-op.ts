@@ -259,3 +259,38 @@ export async function loginAtOp(authUrl: string, jar: CookieJar, user: string, c
   }
   throw new Error('too many steps at the OP');
 }
+
+export interface OidcProfileOptions {
+  id: string;
+  /** The OP's discovery URL. */
+  discoveryUrl: string;
+  /** The broker's public base (CallbackBaseURL). */
+  callbackBase: string;
+  /** ReturnURL (the Tyk stub's `/tap`). */
+  returnUrl: string;
+  /** The profile's DashboardCredential. */
+  credential: string;
+  key: string;
+  secret: string;
+  scopes?: string[];
+  orgId?: string;
+  /** Extra ProviderConfig keys (CAFile, FailureRedirect, ...). */
+  providerConfig?: Record<string, unknown>;
+}
+
+/** A Dashboard-SSO profile that signs in through an OP with openid-connect, as most OIDC tests need. */
+export function oidcProfile(o: OidcProfileOptions): Record<string, unknown> {
+  return {
+    ID: o.id,
+    OrgID: o.orgId ?? 'org-oidc',
+    ActionType: 'GenerateOrLoginUserProfile',
+    ProviderName: 'SocialProvider',
+    ReturnURL: o.returnUrl,
+    IdentityHandlerConfig: { DashboardCredential: o.credential },
+    ProviderConfig: {
+      CallbackBaseURL: o.callbackBase,
+      UseProviders: [{ Name: 'openid-connect', Key: o.key, Secret: o.secret, DiscoverURL: o.discoveryUrl, Scopes: o.scopes ?? ['openid', 'email'] }],
+      ...o.providerConfig,
+    },
+  };
+}
