@@ -10,7 +10,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/glo
 import request from 'supertest';
 import { LdapPool, PoolExhaustedError } from '../../src/providers/ldap/ldap-pool.js';
 import { startTestBroker, type TestBroker } from '../support/broker.js';
-import { serviceAccountSearch, startSlapd, SUFFIX, type Slapd } from '../support/slapd.js';
+import { ldapProfile, startSlapd, SUFFIX, type Slapd } from '../support/slapd.js';
 import { startTykStub, type TykStub } from '../support/tyk-stub.js';
 
 const CRED = 'dashboard-credential-for-ldap-hardening';
@@ -23,18 +23,7 @@ let stub: TykStub;
 let broker: TestBroker;
 
 function profile(id: string, providerConfig: Record<string, unknown> = {}) {
-  return {
-    ID: id,
-    OrgID: 'org-1',
-    ActionType: 'GenerateOrLoginUserProfile',
-    ProviderName: 'ADProvider',
-    ReturnURL: `${stub.url}/tap`,
-    IdentityHandlerConfig: { DashboardCredential: CRED },
-    ProviderConfig: {
-      ...serviceAccountSearch(slapd),
-      ...providerConfig,
-    },
-  };
+  return ldapProfile(slapd, { id, returnUrl: `${stub.url}/tap`, credential: CRED, providerConfig });
 }
 
 beforeAll(async () => {

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/glo
 import request from 'supertest';
 import { startTestBroker, type DeepPartial, type TestBroker } from '../support/broker.js';
 import { startRedis, type TestRedis } from '../support/redis.js';
-import { serviceAccountSearch, startSlapd, type Slapd } from '../support/slapd.js';
+import { ldapProfile, startSlapd, type Slapd } from '../support/slapd.js';
 import { startTykStub, type TykStub } from '../support/tyk-stub.js';
 import type { Config } from '../../src/config/types.js';
 
@@ -24,15 +24,7 @@ let redis: TestRedis;
 const brokers: TestBroker[] = [];
 
 function profile(id: string, bruteForce?: Record<string, number>) {
-  return {
-    ID: id,
-    OrgID: 'org-1',
-    ActionType: 'GenerateOrLoginUserProfile',
-    ProviderName: 'ADProvider',
-    ReturnURL: `${stub.url}/tap`,
-    IdentityHandlerConfig: { DashboardCredential: CRED },
-    ProviderConfig: { ...serviceAccountSearch(slapd), ...(bruteForce ? { BruteForce: bruteForce } : {}) },
-  };
+  return ldapProfile(slapd, { id, returnUrl: `${stub.url}/tap`, credential: CRED, providerConfig: bruteForce ? { BruteForce: bruteForce } : {} });
 }
 
 async function broker(profiles: unknown[], config: DeepPartial<Config> = {}): Promise<TestBroker> {

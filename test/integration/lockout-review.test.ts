@@ -8,7 +8,7 @@ import { ipCounterKey } from '../../src/http/client-ip.js';
 import { usernameKey } from '../../src/login/brute-force.js';
 import { startTestBroker, type TestBroker } from '../support/broker.js';
 import { startRedis, type TestRedis } from '../support/redis.js';
-import { serviceAccountSearch, startSlapd, type Slapd } from '../support/slapd.js';
+import { ldapProfile, serviceAccountSearch, startSlapd, type Slapd } from '../support/slapd.js';
 import { startTykStub, type TykStub } from '../support/tyk-stub.js';
 
 const CRED = 'dashboard-credential-lockout-review';
@@ -16,15 +16,8 @@ let slapd: Slapd;
 let stub: TykStub;
 let b: TestBroker;
 
-const profile = (id: string, UsernameLimit: number) => ({
-  ID: id,
-  OrgID: 'org-1',
-  ActionType: 'GenerateOrLoginUserProfile',
-  ProviderName: 'ADProvider',
-  ReturnURL: `${stub.url}/tap`,
-  IdentityHandlerConfig: { DashboardCredential: CRED },
-  ProviderConfig: { ...serviceAccountSearch(slapd), BruteForce: { UsernameLimit, IPLimit: 0, WindowSeconds: 60, BlockSeconds: 60 } },
-});
+const profile = (id: string, UsernameLimit: number) =>
+  ldapProfile(slapd, { id, returnUrl: `${stub.url}/tap`, credential: CRED, providerConfig: { BruteForce: { UsernameLimit, IPLimit: 0, WindowSeconds: 60, BlockSeconds: 60 } } });
 
 beforeAll(async () => {
   [slapd, stub] = await Promise.all([startSlapd(), startTykStub({ dashboardCredential: CRED, adminSecret: 'admin-lockout-review' })]);

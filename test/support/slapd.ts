@@ -98,6 +98,19 @@ export function serviceAccountSearch(slapd: Pick<Slapd, 'port'>): Record<string,
   };
 }
 
+/** A Dashboard-SSO profile whose service account searches this directory (serviceAccountSearch), plus extra ProviderConfig. */
+export function ldapProfile(slapd: Pick<Slapd, 'port'>, o: { id: string; returnUrl: string; credential: string; providerConfig?: Record<string, unknown> }): Record<string, unknown> {
+  return {
+    ID: o.id,
+    OrgID: 'org-1',
+    ActionType: 'GenerateOrLoginUserProfile',
+    ProviderName: 'ADProvider',
+    ReturnURL: o.returnUrl,
+    IdentityHandlerConfig: { DashboardCredential: o.credential },
+    ProviderConfig: { ...serviceAccountSearch(slapd), ...o.providerConfig },
+  };
+}
+
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
