@@ -16,6 +16,7 @@ export interface CompiledProfile {
   profile: Profile;
   /** Undefined when no provider of this kind is built yet (the routes answer 501). */
   provider?: Provider;
+  /** Undefined only with a setupError. */
   action?: Action;
   /** ProviderConfig.FailureRedirect ("" when unset). */
   failureRedirect: string;
@@ -49,9 +50,9 @@ export class ProfileRuntime {
     const out: CompiledProfile = { profile, failureRedirect };
     try {
       const makeProvider = tib ? providerFactories[name] : this.deps.customProviders?.get(name);
-      const makeAction = actionFactories[profile.ActionType];
       if (makeProvider) out.provider = makeProvider(profile, this.deps.provider);
-      if (makeAction) out.action = makeAction(profile, this.deps.action);
+      // Every ActionType has a factory; only a setup error leaves `action` unset.
+      out.action = actionFactories[profile.ActionType](profile, this.deps.action);
     } catch (err) {
       out.setupError = err instanceof Error ? err.message : String(err);
       void out.provider?.close();

@@ -49,12 +49,11 @@ export function authRouter(runtime: ProfileRuntime, log: Logger): Router {
     if (!compiled) return sendError(res, 404, `Profile ${id} not found`);
     const { profile, provider, action, failureRedirect } = compiled;
     const ctx = { profileId: id, failureRedirect, log };
-    if (compiled.setupError) {
+    if (compiled.setupError || !action) {
       log.error('profile cannot be used', { profile: id, reason: compiled.setupError });
       return sendError(res, 500, 'Could not initialise provider');
     }
     if (!provider) return sendError(res, 501, `${profile.ProviderName} is not supported yet`);
-    if (!action) return sendError(res, 501, `${profile.ActionType} is not supported yet`);
 
     let outcome: ProviderOutcome;
     try {
