@@ -1,0 +1,147 @@
+/**
+ * Prometheus metrics on prom-client, in a registry of our own (not prom-client's global one, so an
+ * embedding application's metrics and ours never collide). One registry per process: the outbound
+ * clients (directory, IdP, Tyk, Redis) call `observeOutbound` without a broker handle.
+ *
+ * Every label is bounded: profile IDs (bounded by the profile count), provider types, a small enum of
+ * failure reasons, fixed targets and short operation names. Never a user, an IP or any client value.
+ */
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export const metricsRegistry = new Registry();
+
+export type OutboundTarget = 'ldap' | 'idp' | 'tyk' | 'upstream' | 'redis';
+
+/** Why a login failed, as a closed set (the label's values stay few whatever the failure text says). */
+export const FAILURE_REASONS = [
+  'bad_credentials',
+  'locked_out',
+  'constraint',
+  'idp_error',
+  'state_invalid',
+  'upstream_error',
+  'tyk_error',
+  'bad_request',
+  'unavailable',
+  'internal',
+] as const;
+export type FailureReason = (typeof FAILURE_REASONS)[number];
+
+export type LoginOutcome = 'success' | 'failure';
+
+const logins = new Counter({
+  name: 'tib_logins_total',
+  help: 'Logins that ended, by profile, provider, outcome and (for failures) a bounded reason.',
+  labelNames: ['profile', 'provider', 'outcome', 'reason'] as const,
+  registers: [metricsRegistry],
+});
+
+const providerStep = new Histogram({
+  name: 'tib_provider_step_seconds',
+  help: "Duration of the provider's step of a login (directory bind, IdP callback, upstream call).",
+  labelNames: ['profile', 'provider', 'outcome'] as const,
+  buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  registers: [metricsRegistry],
+});
+
+const outbound = new Histogram({
+  name: 'tib_outbound_request_seconds',
+  help: 'Duration of each outbound call, by target (ldap, idp, tyk, upstream, redis), operation and outcome.',
+  labelNames: ['target', 'operation', 'outcome'] as const,
+  buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  registers: [metricsRegistry],
+});
+
+const outboundErrors = new Counter({
+  name: 'tib_outbound_errors_total',
+  help: 'Outbound calls that failed, by target and operation.',
+  labelNames: ['target', 'operation'] as const,
+  registers: [metricsRegistry],
+});
+
+const reloads = new Counter({
+  name: 'tib_profile_reloads_total',
+  help: 'Profile reloads (file re-read, SIGHUP, Redis change) by result.',
+  labelNames: ['result'] as const,
+  registers: [metricsRegistry],
+});
+
+const lockouts = new Counter({
+  name: 'tib_lockouts_total',
+  help: 'Logins refused because the brute-force guard had locked the user or address out, by profile.',
+  labelNames: ['profile'] as const,
+  registers: [metricsRegistry],
+});
+
+const TARGETS: ReadonlySet<string> = new Set<OutboundTarget>(['ldap', 'idp', 'tyk', 'upstream', 'redis']);
+/** Operation names are code-chosen, but a caller passing a path must not grow the series without bound. */
+const OPERATION = /^[A-Za-z0-9_./:-]{1,48}$/;
+const MAX_OPERATIONS_PER_TARGET = 32;
+const seenOperations = new Map<string, Set<string>>();
+
+function boundedOperation(target: string, operation: string): string {
+  if (!OPERATION.test(operation)) return 'other';
+  let seen = seenOperations.get(target);
+  if (!seen) seenOperations.set(target, (seen = new Set()));
+  if (seen.has(operation)) return operation;
+  if (seen.size >= MAX_OPERATIONS_PER_TARGET) return 'other';
+  seen.add(operation);
+  return operation;
+}
+
+/** Record one outbound call: its duration and, when it failed, an error for its target. */
+export function observeOutbound(target: OutboundTarget, operation: string, seconds: number, ok: boolean): void {
+  if (!TARGETS.has(target) || !Number.isFinite(seconds) || seconds < 0) return;
+  const op = boundedOperation(target, operation);
+  outbound.observe({ target, operation: op, outcome: ok ? 'ok' : 'error' }, seconds);
+  if (!ok) outboundErrors.inc({ target, operation: op });
+}
+
+/** Time `work` as one outbound call (ok unless it throws); returns or rethrows what `work` does. */
+export async function timeOutbound<T>(target: OutboundTarget, operation: string, work: () => Promise<T>): Promise<T> {
+  const start = process.hrtime.bigint();
+  let ok = false;
+  try {
+    const result = await work();
+    ok = true;
+    return result;
+  } finally {
+    observeOutbound(target, operation, Number(process.hrtime.bigint() - start) / 1e9, ok);
+  }
+}
+
+/** Seconds elapsed since `start` (a `process.hrtime.bigint()` reading). */
+export function secondsSince(start: bigint): number {
+  return Number(process.hrtime.bigint() - start) / 1e9;
+}
+
+/** Record a login that ended; `reason` only for failures. */
+export function recordLogin(profile: string, provider: string, outcome: LoginOutcome, reason?: FailureReason): void {
+  logins.inc({ profile, provider, outcome, reason: outcome === 'success' ? '' : (reason ?? 'internal') });
+}
+
+export function observeProviderStep(profile: string, provider: string, seconds: number, ok: boolean): void {
+  if (!Number.isFinite(seconds) || seconds < 0) return;
+  providerStep.observe({ profile, provider, outcome: ok ? 'ok' : 'error' }, seconds);
+}
+
+export function recordReload(ok: boolean): void {
+  reloads.inc({ result: ok ? 'success' : 'failure' });
+}
+
+export function recordLockout(profile: string): void {
+  lockouts.inc({ profile });
+}
+
+let processMetrics = false;
+/** Process metrics (CPU, memory, event-loop lag, handles) on our registry; once per process. */
+export function enableProcessMetrics(): void {
+  if (processMetrics) return;
+  processMetrics = true;
+  collectDefaultMetrics({ register: metricsRegistry });
+}
+
+/** The Prometheus text exposition of every metric, and its content type. */
+export async function metricsText(): Promise<{ contentType: string; body: string }> {
+  return { contentType: metricsRegistry.contentType, body: await metricsRegistry.metrics() };
+}
