@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the test suite starts for real (slapd, Redis, Chromium) when missing.
+# Installs the Debian packages the test suite starts for real (slapd, Redis, Chromium, xmlsec1) when missing.
 # Runs before `npm test`; a no-op when everything is already there.
 set -euo pipefail
 need=()
@@ -8,6 +8,8 @@ command -v ldapadd >/dev/null 2>&1 || need+=(ldap-utils)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+# xmlsec1 signs and encrypts the SAML test IdP's answers independently of the broker's library.
+command -v xmlsec1 >/dev/null 2>&1 || need+=(xmlsec1)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "missing Debian packages: ${need[*]}; run as root or: sudo apt-get install -y ${need[*]}" >&2
