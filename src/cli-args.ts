@@ -6,6 +6,8 @@ export interface CliArgs {
   confPath: string;
   profilesPath: string;
   check: boolean;
+  /** Every warning is an error (with --check, and at startup). */
+  strict: boolean;
   help: boolean;
   version: boolean;
 }
@@ -15,15 +17,17 @@ export class UsageError extends Error {}
 export const USAGE = `Usage: identity-broker [flags]
   -c, -conf, --conf <path>   configuration file (default "tib.conf")
   -p <path>                  profiles file (default "./profiles.json")
-  --check                    validate the configuration and the profiles, then exit 0 (valid) or 1
+  --check                    validate the configuration and the profiles, then exit 0 (valid: the result on
+                             stdout) or 1 (the problems on stderr); connects nowhere, changes nothing
+  --strict                   treat every warning (unknown keys or variables, ...) as an error, in --check and at startup
   --version                  print the version
   -h, --help                 print this help`;
 
 const VALUE_FLAGS: Record<string, 'confPath' | 'profilesPath'> = { c: 'confPath', conf: 'confPath', p: 'profilesPath' };
-const BOOL_FLAGS: Record<string, 'check' | 'help' | 'version'> = { check: 'check', h: 'help', help: 'help', version: 'version' };
+const BOOL_FLAGS: Record<string, 'check' | 'strict' | 'help' | 'version'> = { check: 'check', strict: 'strict', h: 'help', help: 'help', version: 'version' };
 
 export function parseArgs(argv: string[]): CliArgs {
-  const out: CliArgs = { confPath: 'tib.conf', profilesPath: './profiles.json', check: false, help: false, version: false };
+  const out: CliArgs = { confPath: 'tib.conf', profilesPath: './profiles.json', check: false, strict: false, help: false, version: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     if (arg === '--') break; // Go stops parsing flags here; positional arguments are ignored as in TIB.

@@ -1,14 +1,17 @@
 #!/usr/bin/env node
 /**
- * The CLI: TIB's flags (-c/--conf, -p), plus --check (validate config and profiles, then exit 0 or 1).
+ * The CLI: TIB's flags (-c/--conf, -p), plus --check (validate config and profiles, then exit 0 or 1) and
+ * --strict (warnings are errors). What cannot work is refused before anything starts (preflight.ts).
  * SIGHUP reloads profiles.json; SIGTERM/SIGINT stop gracefully.
  */
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createBroker, StartupError } from './broker.js';
 import { parseArgs, UsageError, USAGE } from './cli-args.js';
-import { ConfigError, describeConfig, loadConfig } from './config/load.js';
+import { COMMANDS_USAGE, isToolCommand, runToolCommand } from './cli/cli.js';
+import { describeConfig } from './config/load.js';
 import { configureLogging, getLogger, type Logger } from './log.js';
+import { preflight, report } from './preflight.js';
 
 function version(): string {
   const pkg = fileURLToPath(new URL('../package.json', import.meta.url));
@@ -37,6 +40,8 @@ export function installProcessGuards(log: Logger, exit: (code: number) => void =
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // `profiles ...` and `explain ...`: the profile tooling (TIB's flags never begin with a bare word).
+  if (isToolCommand(argv)) return runToolCommand(argv);
   let args;
   try {
     args = parseArgs(argv);
@@ -48,7 +53,7 @@ export async function main(argv: string[]): Promise<number> {
     throw err;
   }
   if (args.help) {
-    process.stdout.write(`${USAGE}\n`);
+    process.stdout.write(`${USAGE}\n\n${COMMANDS_USAGE}\n`);
     return 0;
   }
   if (args.version) {
@@ -56,37 +61,37 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
 
-  let loaded;
-  try {
-    loaded = loadConfig({ confPath: args.confPath, env: process.env });
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(`configuration rejected:\n${err.message}`);
-      return 1;
-    }
-    throw err;
+  // Checked before anything starts: what cannot work is refused with one message listing every problem.
+  const checkOpts = { confPath: args.confPath, profilesPath: args.profilesPath, env: process.env, strict: args.strict };
+  const checked = await preflight(checkOpts);
+  const verdict = report(checked, { ...checkOpts, check: args.check });
+  if (checked.errors.length > 0 || !checked.loaded) {
+    process.stderr.write(verdict.text);
+    return 1;
   }
-  const { config } = loaded;
-  configureLogging({ level: config.LogLevel, format: config.LogFormat });
+  const { config } = checked.loaded;
+  // --check writes its result once, to one stream: the broker it builds logs nothing.
+  configureLogging({ level: config.LogLevel, format: config.LogFormat, silent: args.check });
   const log = getLogger('MAIN');
   installProcessGuards(log);
   log.info(`identity-broker v${version()} (Tyk Identity Broker compatible)`);
-  for (const w of loaded.warnings) getLogger('CONFIG').warn(w);
+  for (const w of checked.warnings) getLogger('CONFIG').warn(w);
   getLogger('CONFIG').debug('configuration', { config: describeConfig(config) });
 
   let broker;
   try {
-    broker = await createBroker({ config, profilesPath: args.profilesPath, watch: !args.check, strict: args.check, check: args.check });
+    // strict: a profile that cannot be set up (an unreadable CA file, ...) is refused, at startup as by --check.
+    broker = await createBroker({ config, profilesPath: args.profilesPath, watch: !args.check, strict: true, check: args.check });
   } catch (err) {
     if (err instanceof StartupError) {
-      console.error(`profiles rejected (${args.profilesPath}):\n${err.message}`);
+      process.stderr.write(report({ ...checked, errors: err.problems }, { ...checkOpts, check: args.check }).text);
       return 1;
     }
     throw err;
   }
   if (args.check) {
     await broker.close();
-    process.stdout.write(`ok: ${args.confPath} and ${args.profilesPath} are valid (${broker.store.list().length} profiles)\n`);
+    process.stdout.write(verdict.text);
     return 0;
   }
 

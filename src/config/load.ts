@@ -8,11 +8,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseLogLevel, redact, registerSecret } from '../log.js';
 import { trustedProxyProblem } from '../http/client-ip.js';
+import { opsSettingsProblems } from './ops-settings.js';
 import { bruteForceProblems } from '../login/brute-force.js';
 import { hostPatternProblem } from '../profiles/allowed-hosts.js';
 import { jsonSyntaxProblem } from './json-syntax.js';
 import { parseGoBool, parseGoInt, parseGoList, parseGoMap, type Parsed } from './go-values.js';
 import { isGroup, leaves, SCHEMA, type Group, type Leaf } from './schema.js';
+import { closest, didYouMean } from './suggest.js';
 import type { Config } from './types.js';
 
 export class ConfigError extends Error {
@@ -24,6 +26,37 @@ export class ConfigError extends Error {
 export interface LoadedConfig {
   config: Config;
   warnings: string[];
+  /** Where the settings came from, so that messages name the file's key or the variable. */
+  source: ConfigSource;
+}
+
+export interface ConfigSource {
+  /** The file's name; undefined in env-only mode (TYK_IB_OMITCONFIGFILE=true). */
+  file?: string;
+  /** Dotted JSON paths a TYK_IB_* variable set. */
+  fromEnv: ReadonlySet<string>;
+}
+
+/** `tib.conf: TykAPISettings.Timeout`, or `TYK_IB_TYKAPISETTINGS_TIMEOUT` when a variable set it (or there is no file). */
+export type SettingNamer = (jsonPath: string) => string;
+
+const VARIABLES = new Map(leaves().flatMap(({ jsonPath, env }) => (env ? [[jsonPath.join('.'), env] as const] : [])));
+/** Read by the loader besides the schema's variables. */
+const OTHER_VARIABLES = ['TYK_IB_OMITCONFIGFILE', 'TYK_IB_SESSION_SECRET'];
+
+/** The variable that sets `key` when messages should name it (env-only mode, or the variable set it). */
+function variableOf(key: string, source: ConfigSource): string | undefined {
+  const variable = VARIABLES.get(key);
+  return variable && (source.file === undefined || source.fromEnv.has(key)) ? variable : undefined;
+}
+
+export function settingNamer(source: ConfigSource): SettingNamer {
+  return (key) => variableOf(key, source) ?? (source.file === undefined ? key : `${source.file}: ${key}`);
+}
+
+/** The same in a sentence: `TykAPISettings.Timeout in tib.conf`, or the variable. */
+export function settingPhrase(source: ConfigSource, key: string): string {
+  return variableOf(key, source) ?? (source.file === undefined ? key : `${key} in ${source.file}`);
 }
 
 type Obj = Record<string, unknown>;
@@ -86,7 +119,9 @@ function applyJson(target: Obj, source: Obj, group: Group, at: string[], file: s
     else target[n.json] = structuredClone(v);
   }
   for (const k of Object.keys(source)) {
-    if (!used.has(k)) warnings.push(`${file}: unknown key ${[...at, k].join('.')} ignored`);
+    if (used.has(k)) continue;
+    const match = closest(k, group.fields.map((n) => n.json));
+    warnings.push(`${file}: unknown key ${[...at, k].join('.')} ignored${match ? `; did you mean ${[...at, match].join('.')}?` : ''}`);
   }
 }
 
@@ -122,6 +157,12 @@ function readFile(confPath: string, problems: string[]): Obj | undefined {
     problems.push(`${confPath}: ${code === 'ENOENT' ? 'file not found (set -c, or TYK_IB_OMITCONFIGFILE=true to configure from the environment only)' : `cannot read: ${code ?? String(err)}`}`);
     return undefined;
   }
+  if (text.trim() === '') {
+    problems.push(
+      `${confPath}: the file is empty, so nothing is configured: no TykAPISettings (no login can reach the Dashboard or the Gateway to finish) and no Secret (the admin API is off); start from TIB's sample tib.conf, or set TYK_IB_OMITCONFIGFILE=true to configure from TYK_IB_* variables only`,
+    );
+    return undefined;
+  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -143,8 +184,8 @@ function usesRedisConfig(c: Config): boolean {
   return c.BackEnd.Name === 'redis' || c.Storage.storage_type === 'redis';
 }
 
-function validate(c: Config, file: string, problems: string[], warnings: string[]): void {
-  const p = (key: string, msg: string) => problems.push(`${file}: ${key}: ${msg}`);
+function validate(c: Config, name: SettingNamer, problems: string[], warnings: string[]): void {
+  const p = (key: string, msg: string) => problems.push(`${name(key)}: ${msg}`);
   if (c.Port < 0 || c.Port > 65535) p('Port', `must be between 0 and 65535, got ${c.Port}`);
   if ((c.BackEnd.Name as string) === '') c.BackEnd.Name = 'in_memory';
   if (!['in_memory', 'redis'].includes(c.BackEnd.Name)) p('BackEnd.Name', `must be "in_memory" or "redis", got ${JSON.stringify(c.BackEnd.Name)}`);
@@ -174,11 +215,11 @@ function validate(c: Config, file: string, problems: string[], warnings: string[
   if (usesRedisConfig(c) && (r.Timeout < 0 || r.Timeout > 3600)) p(`${k}.Timeout`, `must be between 0 (5 seconds) and 3600 seconds, got ${r.Timeout}`);
   if (usesRedisConfig(c) && r.MaxActive < 0) p(`${k}.MaxActive`, `must not be negative, got ${r.MaxActive}`);
   if (r.Database < 0) p(`${k}.Database`, 'must not be negative');
-  if ((r.CertFile === '') !== (r.KeyFile === '')) warnings.push(`${file}: ${k}: a client certificate needs both CertFile and KeyFile; it is ignored`);
+  if ((r.CertFile === '') !== (r.KeyFile === '')) warnings.push(`${name(k)}: a client certificate needs both CertFile and KeyFile; it is ignored`);
   if (r.Port < 0 || r.Port > 65535) p(`${k}.Port`, `must be between 0 and 65535, got ${r.Port}`);
   if (r.EnableCluster && !r.MasterName && r.Database !== 0) p(`${k}.Database`, `Redis Cluster has only database 0, got ${r.Database}`);
   if (r.Host !== '' && r.Port === 0 && r.Addrs.length === 0 && Object.keys(r.Hosts).length === 0) {
-    warnings.push(`${file}: ${k}.Host: ignored because Port is 0 (as in TIB, the default localhost is used); set Port, e.g. 6379`);
+    warnings.push(`${name(`${k}.Host`)}: ignored because Port is 0 (as in TIB, the default localhost is used); set Port, e.g. 6379`);
   }
   if (usesRedisConfig(c) && r.UseSSL) {
     for (const [name, f] of [['CAFile', r.CAFile], ['CertFile', r.CertFile], ['KeyFile', r.KeyFile]] as const) {
@@ -220,12 +261,13 @@ function validate(c: Config, file: string, problems: string[], warnings: string[
   }
   if (c.TykAPISettings.Timeout < 1) p('TykAPISettings.Timeout', 'must be at least 1 second');
   for (const problem of bruteForceProblems(c.BruteForce)) p(`BruteForce.${problem.field}`, problem.message);
+  for (const problem of opsSettingsProblems(c)) p(problem.field, problem.message);
   for (const t of c.TrustedProxies) {
     const problem = trustedProxyProblem(t);
     if (problem) p('TrustedProxies', problem);
   }
-  if (c.SSLInsecureSkipVerify) warnings.push(`${file}: SSLInsecureSkipVerify is true: TLS certificates of identity providers are NOT verified`);
-  if (h.UseSSL && h.SSLInsecureSkipVerify) warnings.push(`${file}: HttpServerOptions.SSLInsecureSkipVerify is true: TLS certificates of the Tyk Dashboard and Gateway are NOT verified`);
+  if (c.SSLInsecureSkipVerify) warnings.push(`${name('SSLInsecureSkipVerify')} is true: TLS certificates of identity providers are NOT verified`);
+  if (h.UseSSL && h.SSLInsecureSkipVerify) warnings.push(`${name('HttpServerOptions.SSLInsecureSkipVerify')} is true: TLS certificates of the Tyk Dashboard and Gateway are NOT verified`);
 }
 
 export function loadConfig(opts: { confPath: string; env: NodeJS.ProcessEnv }): LoadedConfig {
@@ -236,18 +278,29 @@ export function loadConfig(opts: { confPath: string; env: NodeJS.ProcessEnv }): 
   const tree = defaultsOf(SCHEMA);
   const omit = (env.TYK_IB_OMITCONFIGFILE ?? '').toLowerCase() === 'true';
 
+  let json: Obj | undefined;
   if (omit) {
     if (fs.existsSync(confPath)) warnings.push(`${confPath}: ignored because TYK_IB_OMITCONFIGFILE=true`);
   } else {
-    const json = readFile(confPath, problems);
+    json = readFile(confPath, problems);
     if (json) applyJson(tree, json, SCHEMA, [], file, problems, warnings);
   }
 
-  for (const { leaf, jsonPath, env: name } of leaves()) {
-    if (name === undefined || env[name] === undefined) continue;
-    const parsed = parseEnv(leaf, env[name]);
+  const fromEnv = new Set<string>();
+  for (const { leaf, jsonPath, env: variable } of leaves()) {
+    if (variable === undefined || env[variable] === undefined) continue;
+    const parsed = parseEnv(leaf, env[variable]);
+    fromEnv.add(jsonPath.join('.'));
     if (parsed.ok) setPath(tree, jsonPath, parsed.value);
-    else problems.push(`${name}: ${parsed.error}`);
+    else problems.push(`${variable}: ${parsed.error}`);
+  }
+  const known = [...VARIABLES.values(), ...OTHER_VARIABLES];
+  for (const variable of Object.keys(env)) {
+    if (!variable.startsWith('TYK_IB_') || known.includes(variable)) continue;
+    warnings.push(`${variable}: unknown variable, ignored${didYouMean(variable, known)}`);
+  }
+  if (!omit && json && Object.keys(json).length === 0 && fromEnv.size === 0) {
+    warnings.push(`${file}: sets nothing: every setting has its default (no Dashboard or Gateway endpoint, no admin API Secret)`);
   }
 
   const newSecret = env.TYK_IB_SESSION_SECRET;
@@ -256,10 +309,11 @@ export function loadConfig(opts: { confPath: string; env: NodeJS.ProcessEnv }): 
   else if (oldSecret !== undefined) warnings.push('SESSION_SECRET is deprecated: use TYK_IB_SESSION_SECRET');
   const config = { ...tree, SessionSecret: newSecret ?? oldSecret ?? '', LogLevel: parseLogLevel(env.TYK_LOGLEVEL) } as unknown as Config;
 
-  validate(config, file, problems, warnings);
+  const source: ConfigSource = { file: omit ? undefined : file, fromEnv };
+  validate(config, settingNamer(source), problems, warnings);
   if (problems.length > 0) throw new ConfigError(problems);
   registerConfigSecrets(config);
-  return { config, warnings };
+  return { config, warnings, source };
 }
 
 /** Mask every secret the config holds in all future log lines. */

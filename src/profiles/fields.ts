@@ -33,6 +33,8 @@ export function isHttpUrl(value: string): boolean {
 
 export class FieldReader {
   private readonly used = new Set<string>();
+  /** Every key a reader asked for, present or not: the names a misspelt key is compared with. */
+  private readonly asked = new Set<string>();
 
   constructor(
     private readonly raw: Json,
@@ -44,6 +46,7 @@ export class FieldReader {
 
   /** The raw value for `key`, or undefined. JSON null counts as absent, as in Go. */
   value(key: string): unknown {
+    this.asked.add(key);
     const actual = this.keyFor(key);
     if (actual === undefined) return undefined;
     this.used.add(actual);
@@ -146,6 +149,11 @@ export class FieldReader {
   /** Record an error against `key` (for checks beyond the JSON type). */
   error(key: string, message: string): void {
     this.errors.push({ field: this.child(this.keyFor(key) ?? key), message });
+  }
+
+  /** The keys readers asked for (known options), without the path. */
+  knownKeys(): string[] {
+    return [...this.asked];
   }
 
   /** Keys present in the object that no reader asked for (likely typos); paths included. */

@@ -4,6 +4,7 @@
  * ours: everything TIB would accept and then fail on (or panic on) at login time is an error at load time,
  * naming the file, the profile and the field.
  */
+import { didYouMean } from '../config/suggest.js';
 import { parseProviderConfig } from '../providers/config.js';
 import { hostAllowed, outboundHosts } from './allowed-hosts.js';
 import { FieldReader, isHttpUrl, isPlainObject, type FieldError } from './fields.js';
@@ -71,7 +72,7 @@ function readIdentityHandlerConfig(raw: Record<string, unknown>, action: ActionT
     if (IHC_KEYS.includes(key)) continue;
     const right = IHC_KEYS.find((k) => k.toLowerCase() === key.toLowerCase());
     if (right) errors.push({ field: `${at}.${key}`, message: `keys are case-sensitive here: write ${right}` });
-    else warnings.push({ field: `${at}.${key}`, message: 'unknown key, ignored' });
+    else warnings.push({ field: `${at}.${key}`, message: `unknown key, ignored${didYouMean(key, IHC_KEYS)}` });
   }
   const exact = new FieldReader(raw, at, errors, false);
   const credential = exact.string('DashboardCredential');
@@ -223,7 +224,8 @@ export function validateProfile(
     UserGroupSeparator: r.string('UserGroupSeparator'),
     SSOOnlyForRegisteredUsers: r.bool('SSOOnlyForRegisteredUsers'),
   } satisfies Profile;
-  for (const k of r.unknownKeys()) warns.push({ field: k, message: 'unknown key, ignored' });
+  // Warnings, not errors: TIB ignores unknown keys and exported files carry extra ones (the Dashboard's, ...).
+  for (const k of r.unknownKeys()) warns.push({ field: k, message: `unknown key, ignored${didYouMean(k, r.knownKeys())}` });
 
   // A registered provider reads the rest of its ProviderConfig itself; FailureRedirect is the broker's.
   if (custom) customFailureRedirect(providerConfig, errors);
@@ -236,7 +238,9 @@ export function validateProfile(
         if (!hostAllowed(host, allowed)) errors.push({ field, message: `host ${JSON.stringify(host)} is not in AllowedIdPHosts (tib.conf)` });
       }
     }
-    for (const k of parsed.unknownKeys) warns.push({ field: k, message: `not an option of ${providerName}, ignored` });
+    for (const k of parsed.unknownKeys) {
+      warns.push({ field: k, message: `not an option of ${providerName}, ignored${didYouMean(k.replace(/^ProviderConfig\./, ''), parsed.knownKeys)}` });
+    }
   }
   if (identityHandlerConfig && (ACTION_TYPES as readonly string[]).includes(actionType)) {
     readIdentityHandlerConfig(identityHandlerConfig, actionType as ActionType, errors, warns);

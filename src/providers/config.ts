@@ -25,11 +25,13 @@ export interface ParsedProviderConfig<K extends ProviderName> {
   errors: FieldError[];
   /** Keys no reader knows (typos, or options of another provider): worth a warning, not an error. */
   unknownKeys: string[];
+  /** The options the reader knows, for a "did you mean" on an unknown key. */
+  knownKeys: string[];
 }
 
 export function parseProviderConfig<K extends ProviderName>(name: K, raw: Record<string, unknown> | null): ParsedProviderConfig<K> {
   const errors: FieldError[] = [];
   const reader = new FieldReader(raw ?? {}, 'ProviderConfig', errors);
   const config = readers[name](reader);
-  return { config, errors, unknownKeys: reader.unknownKeys() };
+  return { config, errors, unknownKeys: reader.unknownKeys(), knownKeys: reader.knownKeys() };
 }

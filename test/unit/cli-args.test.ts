@@ -3,7 +3,7 @@ import { parseArgs, UsageError } from '../../src/cli-args.js';
 
 describe('command line (Go flag syntax, as TIB)', () => {
   it('defaults to tib.conf and ./profiles.json', () => {
-    expect(parseArgs([])).toEqual({ confPath: 'tib.conf', profilesPath: './profiles.json', check: false, help: false, version: false });
+    expect(parseArgs([])).toEqual({ confPath: 'tib.conf', profilesPath: './profiles.json', check: false, strict: false, help: false, version: false });
   });
 
   it.each([

@@ -105,5 +105,9 @@ export function readLdapConfig(r: FieldReader): LdapConfig {
   if (c.LDAPAdminUser !== '' && c.LDAPFilter === '') {
     r.error('LDAPFilter', 'is required with LDAPAdminUser (e.g. "(uid=*USERNAME*)")');
   }
+  // Without the placeholder every login finds the same entries: nobody, several people, or one person for all.
+  if (c.LDAPFilter !== '' && !c.LDAPFilter.includes('*USERNAME*')) {
+    r.error('LDAPFilter', `must contain *USERNAME* (where the login name goes), e.g. "(&(objectClass=person)(uid=*USERNAME*))"; got ${JSON.stringify(c.LDAPFilter.slice(0, 200))}`);
+  }
   return c;
 }

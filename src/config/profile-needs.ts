@@ -1,0 +1,127 @@
+/**
+ * What the profiles need from tib.conf and the environment, checked together before the broker starts (and by
+ * --check): a profile whose action calls a Dashboard or Gateway that is not configured, a missing credential,
+ * a session secret too short to sign cookies, a profiles directory that cannot be written. Each of these
+ * fails every login (or every admin-API save) at run time; here it is one message naming the profile, the
+ * setting (in the file, or the variable in env-only mode) and the usual fix.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Profile } from '../profiles/profile.js';
+import { settingPhrase, type ConfigSource } from './load.js';
+import type { Config } from './types.js';
+
+export interface Findings {
+  errors: string[];
+  warnings: string[];
+}
+
+export interface NeedsContext {
+  source: ConfigSource;
+  /** The profiles file (`-p`). */
+  profilesPath: string;
+  /** Which variable holds the session secret (TYK_IB_SESSION_SECRET, or the deprecated SESSION_SECRET). */
+  secretVariable: string;
+}
+
+/** Providers that sign a browser cookie for the login flow with the session secret. */
+const COOKIE_PROVIDERS = ['SocialProvider', 'SAMLProvider'];
+/** Below this the HMAC key of the flow cookie is guessable offline (NIST SP 800-107: key >= the 256-bit hash). */
+export const MIN_SESSION_SECRET = 32;
+
+const DASHBOARD = 'TykAPISettings.DashboardConfig';
+const GATEWAY = 'TykAPISettings.GatewayConfig';
+
+function credentialOf(p: Profile): string {
+  const v = p.IdentityHandlerConfig?.DashboardCredential;
+  return typeof v === 'string' ? v : '';
+}
+
+export function checkProfileNeeds(config: Config, profiles: readonly Profile[], ctx: NeedsContext): Findings {
+  const out: Findings = { errors: [], warnings: [] };
+  const file = path.basename(ctx.profilesPath);
+  const setting = (key: string) => settingPhrase(ctx.source, key);
+  const who = (p: Profile) => `${file}: profile ${JSON.stringify(p.ID)} (${p.ActionType})`;
+  const tyk = config.TykAPISettings;
+
+  const needEndpoint = (p: Profile, group: string, what: string, why: string) => {
+    const e = group === DASHBOARD ? tyk.DashboardConfig : tyk.GatewayConfig;
+    if (e.Endpoint !== '') return;
+    const example = group === DASHBOARD ? '"http://tyk-dashboard" with Port "3000"' : '"http://tyk-gateway" with Port "8080"';
+    out.errors.push(`${who(p)} ${why}, but ${setting(`${group}.Endpoint`)} is not set: set it to the ${what}'s scheme and host, e.g. ${example}`);
+  };
+
+  for (const p of profiles) {
+    const credential = credentialOf(p);
+    const oneTokenPerUser = p.IdentityHandlerConfig?.DisableOneTokenPerAPI !== true;
+    switch (p.ActionType) {
+      case 'GenerateOrLoginUserProfile':
+        needEndpoint(p, DASHBOARD, 'Dashboard', 'asks the Dashboard for an SSO nonce');
+        if (credential === '' && tyk.DashboardConfig.AdminSecret === '') {
+          out.errors.push(
+            `${who(p)}: IdentityHandlerConfig.DashboardCredential is not set and neither is ${setting(`${DASHBOARD}.AdminSecret`)}, so no SSO nonce can be requested: set DashboardCredential to a Dashboard user's API key (or the AdminSecret to the Dashboard's admin_secret)`,
+          );
+        }
+        break;
+      case 'GenerateOrLoginDeveloperProfile':
+        needEndpoint(p, DASHBOARD, 'Dashboard', 'finds and updates the developer through the Dashboard');
+        if (credential === '') {
+          out.errors.push(`${who(p)}: IdentityHandlerConfig.DashboardCredential: is required: the developer is looked up, created and updated with it (a Dashboard user's API key)`);
+        }
+        break;
+      case 'GenerateTemporaryAuthToken':
+        needEndpoint(p, DASHBOARD, 'Dashboard', 'creates keys with POST /api/keys on the Dashboard');
+        break;
+      case 'GenerateOAuthTokenForClient':
+        needEndpoint(p, GATEWAY, 'Gateway', "authorizes the OAuth client on the Gateway's API");
+        if (tyk.GatewayConfig.AdminSecret === '') {
+          out.errors.push(`${who(p)} calls the Gateway API, but ${setting(`${GATEWAY}.AdminSecret`)} is not set: set it to the Gateway's secret (tyk.conf "secret")`);
+        }
+        if (oneTokenPerUser) needEndpoint(p, DASHBOARD, 'Dashboard', "deletes the user's previous token through the Dashboard (unless IdentityHandlerConfig.DisableOneTokenPerAPI is true)");
+        break;
+    }
+  }
+
+  const secret = config.SessionSecret;
+  const signing = profiles.filter((p) => COOKIE_PROVIDERS.includes(p.ProviderName));
+  const fix = `set it to a random string of at least ${MIN_SESSION_SECRET} characters (e.g. openssl rand -base64 32), the same on every replica`;
+  for (const p of signing) {
+    const who = `${file}: profile ${JSON.stringify(p.ID)} (${p.ProviderName}) signs its login cookie with ${ctx.secretVariable}`;
+    if (secret === '') out.errors.push(`${who}, which is not set: ${fix}`);
+    else if (secret.length < MIN_SESSION_SECRET) out.errors.push(`${who}, which has only ${secret.length} characters: ${fix}`);
+  }
+  if (signing.length === 0 && secret !== '' && secret.length < MIN_SESSION_SECRET) {
+    out.warnings.push(`${ctx.secretVariable} has only ${secret.length} characters (no profile uses it yet; SocialProvider and SAMLProvider profiles will refuse it): ${fix}`);
+  }
+
+  checkProfileDir(config, ctx, out);
+  return out;
+}
+
+/** Why `dir` cannot take the profiles file's backups or its atomic rewrite, or undefined. */
+function unwritable(dir: string): string | undefined {
+  try {
+    if (!fs.statSync(dir).isDirectory()) return 'is not a directory';
+    fs.accessSync(dir, fs.constants.W_OK);
+    return undefined;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? 'does not exist' : code === 'EACCES' || code === 'EPERM' || code === 'EROFS' ? "is not writable by the broker's user" : `cannot be used (${code ?? 'error'})`;
+  }
+}
+
+/**
+ * The admin API writes the profiles file (a temp file renamed over it) and a backup in ProfileDir on every
+ * change; with the admin API off (no Secret) nothing is written, so a problem is only a warning.
+ */
+function checkProfileDir(config: Config, ctx: NeedsContext, out: Findings): void {
+  const writes = config.Secret !== '';
+  const push = (msg: string) => (writes ? out.errors : out.warnings).push(writes ? msg : `${msg} (only used by the admin API, which is off)`);
+  const profilesDir = path.dirname(path.resolve(ctx.profilesPath));
+  if (config.ProfileDir !== '') {
+    const why = unwritable(config.ProfileDir);
+    if (why) push(`${settingPhrase(ctx.source, 'ProfileDir')} ${JSON.stringify(config.ProfileDir)} ${why}: profile backups are written there on every admin-API change; create it for the broker's user, or leave ProfileDir empty to keep them beside the profiles file`);
+  }
+  const why = unwritable(profilesDir);
+  if (why) push(`the directory of the profiles file (${path.basename(ctx.profilesPath)}) ${why}: the admin API saves every change by writing a new file there; make it writable by the broker's user`);
+}

@@ -1,0 +1,87 @@
+/**
+ * Everything the CLI checks before it starts a broker, and all that --check does: tib.conf (or the TYK_IB_*
+ * variables), the profiles file, and what the profiles need from the configuration. Nothing is connected to
+ * and nothing is written. Errors are what cannot work; warnings are what is probably a mistake (an unknown
+ * key, a near-miss variable name) and become errors with --strict.
+ */
+import path from 'node:path';
+import { ConfigError, loadConfig, type LoadedConfig } from './config/load.js';
+import { checkProfileNeeds } from './config/profile-needs.js';
+import { loadProfilesFile, realFs } from './profiles/file-store.js';
+import { formatProblem } from './profiles/validate.js';
+
+export interface PreflightOptions {
+  confPath: string;
+  profilesPath: string;
+  env: NodeJS.ProcessEnv;
+  strict: boolean;
+}
+
+export interface PreflightResult {
+  errors: string[];
+  /** Empty with --strict: they are among the errors. */
+  warnings: string[];
+  /** The profile file's own warnings (createBroker logs these itself when the broker starts). */
+  profileWarnings: string[];
+  /** Undefined when tib.conf was rejected. */
+  loaded?: LoadedConfig;
+  profileCount: number;
+}
+
+export async function preflight(opts: PreflightOptions): Promise<PreflightResult> {
+  const errors: string[] = [];
+  const warnings: string[] = [];
+  let profileWarnings: string[] = [];
+  let loaded: LoadedConfig | undefined;
+  let profileCount = 0;
+  try {
+    loaded = loadConfig({ confPath: opts.confPath, env: opts.env });
+    warnings.push(...loaded.warnings);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    errors.push(...err.problems);
+  }
+  // Without a valid tib.conf the rules the profiles are checked against (AllowedIdPHosts) are unknown.
+  if (loaded) {
+    const { config } = loaded;
+    const profiles = await loadProfilesFile(path.resolve(opts.profilesPath), realFs, { allowedHosts: config.AllowedIdPHosts });
+    errors.push(...profiles.problems.map(formatProblem));
+    profileWarnings = profiles.warnings.map(formatProblem);
+    profileCount = profiles.profiles.length;
+    if (profiles.problems.length === 0) {
+      const secretVariable = opts.env.TYK_IB_SESSION_SECRET === undefined && opts.env.SESSION_SECRET !== undefined ? 'SESSION_SECRET' : 'TYK_IB_SESSION_SECRET';
+      const needs = checkProfileNeeds(config, profiles.profiles, { source: loaded.source, profilesPath: opts.profilesPath, secretVariable });
+      errors.push(...needs.errors);
+      warnings.push(...needs.warnings);
+      if (profileCount === 0) warnings.push(`${path.basename(opts.profilesPath)}: holds no profiles, so nobody can sign in (add one to the file, or through the admin API)`);
+    }
+  }
+  if (opts.strict) {
+    errors.push(...[...warnings, ...profileWarnings].map((w) => `${w} (a warning; an error with --strict)`));
+    return { errors, warnings: [], profileWarnings: [], loaded, profileCount };
+  }
+  return { errors, warnings, profileWarnings, loaded, profileCount };
+}
+
+const count = (n: number, one: string) => `${n} ${one}${n === 1 ? '' : 's'}`;
+
+/** The sources as the verdict names them: the file, or the variables in env-only mode. */
+function sources(r: PreflightResult, opts: PreflightOptions): string {
+  const conf = r.loaded && r.loaded.source.file === undefined ? 'the TYK_IB_* variables' : opts.confPath;
+  return `${conf} and ${opts.profilesPath}`;
+}
+
+/**
+ * The whole result as one text for one stream: stdout when valid (the verdict, then any warnings), stderr
+ * when not (the verdict, every error, then the warnings). Each problem on its own line.
+ */
+export function report(r: PreflightResult, opts: PreflightOptions & { check: boolean }): { stream: 'stdout' | 'stderr'; text: string } {
+  const warnings = [...r.warnings, ...r.profileWarnings].map((w) => `warning: ${w}`);
+  if (r.errors.length === 0) {
+    const head = `ok: ${sources(r, opts)} are valid (${count(r.profileCount, 'profile')}${warnings.length ? `, ${count(warnings.length, 'warning')}` : ''})`;
+    return { stream: 'stdout', text: [head, ...warnings].join('\n') + '\n' };
+  }
+  const verb = opts.check ? 'are not valid' : 'cannot work, so the broker does not start';
+  const head = `${sources(r, opts)} ${verb} (${count(r.errors.length, 'error')}${warnings.length ? `, ${count(warnings.length, 'warning')}` : ''}):`;
+  return { stream: 'stderr', text: [head, ...r.errors.map((e) => `error: ${e}`), ...warnings].join('\n') + '\n' };
+}
