@@ -5,7 +5,9 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import express, { type Request, type Response, type Router } from 'express';
+import { explainIdentity } from '../identity/explain.js';
 import type { Logger } from '../log.js';
+import { ClaimsError, identityFromClaims } from '../login/explain-claims.js';
 import { FieldReader, isPlainObject } from '../profiles/fields.js';
 import { StoreError, type ProfileStore } from '../profiles/store.js';
 import { validateProfile } from '../profiles/validate.js';
@@ -166,8 +168,23 @@ export function adminApiRouter(deps: AdminApiDeps): Router {
     }
   });
 
+  // Ours: what this profile would make of a set of claims or LDAP attributes (nothing is changed or called).
+  router.post('/profiles/:id/explain', body, (req, res) => {
+    const p = store.get(req.params.id);
+    if (!p) return sendError(res, 404, 'Profile not found');
+    const claims = decode(req, res);
+    if (!claims) return;
+    const username = typeof req.query.username === 'string' ? req.query.username : '';
+    try {
+      sendOk(res, 200, p.ID, explainIdentity(p, identityFromClaims(p, claims, username)));
+    } catch (err) {
+      if (!(err instanceof ClaimsError)) throw err;
+      sendError(res, 400, err.message);
+    }
+  });
+
   // A known path with another method: 405 with an empty body, as gorilla/mux.
-  router.all(['/profiles', '/profiles/:id'], (_req, res) => {
+  router.all(['/profiles', '/profiles/:id', '/profiles/:id/explain'], (_req, res) => {
     res.status(405).end();
   });
   // An oversized or unreadable body (body-parser's errors are http-errors marked `expose` with a 4xx

@@ -16,19 +16,33 @@ function customString(raw: Record<string, unknown>, setting: string, field: stri
   return ok(v);
 }
 
+/** A derived value and the rule that gave it, for explanations (src/identity/explain.ts). */
+export interface Derived<T> {
+  value: T;
+  rule: string;
+}
+
 /**
  * CustomEmailField claim, else the provider's email, else TIB's fallback address; but when the profile asks
  * for a claim and neither it nor an email came, the login fails naming the claim. TIB's fallback would sign
  * every such user in as the same Dashboard user.
  */
 export function resolveEmail(profile: Pick<Profile, 'CustomEmailField'>, identity: Identity): Result<string> {
+  const r = resolveEmailRule(profile, identity);
+  return r.ok ? ok(r.value.value) : r;
+}
+
+/** resolveEmail, with the rule that gave the address. */
+export function resolveEmailRule(profile: Pick<Profile, 'CustomEmailField'>, identity: Identity): Result<Derived<string>> {
   const field = profile.CustomEmailField;
   if (field) {
     const custom = customString(identity.raw, 'CustomEmailField', field);
-    if (!custom.ok || custom.value !== '') return custom;
+    if (!custom.ok) return custom;
+    if (custom.value !== '') return ok({ value: custom.value, rule: `CustomEmailField "${field}"` });
     if (!identity.email) return fail(`CustomEmailField "${field}": the identity provider sent no such claim (and no email)`);
   }
-  return ok(identity.email || FALLBACK_EMAIL);
+  if (identity.email) return ok({ value: identity.email, rule: field ? `the provider's email (CustomEmailField "${field}" is absent or empty)` : "the provider's email" });
+  return ok({ value: FALLBACK_EMAIL, rule: "TIB's fallback address (no email from the provider)" });
 }
 
 /** "First Last", "First", "Last", or the email. */
@@ -38,9 +52,17 @@ export function resolveDisplayName(identity: Identity, email: string): string {
 
 /** CustomUserIDField claim, else the provider's user id. */
 export function resolveUserId(profile: Pick<Profile, 'CustomUserIDField'>, identity: Identity): Result<string> {
-  if (profile.CustomUserIDField) {
-    const custom = customString(identity.raw, 'CustomUserIDField', profile.CustomUserIDField);
-    if (!custom.ok || custom.value !== '') return custom;
+  const r = resolveUserIdRule(profile, identity);
+  return r.ok ? ok(r.value.value) : r;
+}
+
+/** resolveUserId, with the rule that gave the id. */
+export function resolveUserIdRule(profile: Pick<Profile, 'CustomUserIDField'>, identity: Identity): Result<Derived<string>> {
+  const field = profile.CustomUserIDField;
+  if (field) {
+    const custom = customString(identity.raw, 'CustomUserIDField', field);
+    if (!custom.ok) return custom;
+    if (custom.value !== '') return ok({ value: custom.value, rule: `CustomUserIDField "${field}"` });
   }
-  return ok(identity.userId);
+  return ok({ value: identity.userId, rule: field ? `the provider's user id (CustomUserIDField "${field}" is absent or empty)` : "the provider's user id" });
 }

@@ -1,0 +1,69 @@
+/**
+ * `explain --profile ID --claims claims.json`: what the profile would make of these claims or LDAP
+ * attributes (email, user id, constraints, teams, and the rule behind each), from a profiles file or a
+ * running broker (POST /api/profiles/{id}/explain). Exit 0 when the login would go on to the action, 1 when
+ * it would be refused.
+ */
+import fs from 'node:fs/promises';
+import { UsageError } from '../cli-args.js';
+import { explainIdentity, type Explanation } from '../identity/explain.js';
+import { ClaimsError, identityFromClaims } from '../login/explain-claims.js';
+import { isPlainObject } from '../profiles/fields.js';
+import { quote } from '../profiles/validate.js';
+import { CommandError, EXIT, type CliIo } from './io.js';
+import type { CommandOptions } from './options.js';
+import { listValid, openTarget, validationRules } from './target.js';
+
+/** The explanation for a person: one line per step, its value and the rule that gave it. */
+export function formatExplanation(x: Explanation): string {
+  const lines = [`profile ${quote(x.profile)} (${x.provider}): ${x.outcome === 'allowed' ? 'login allowed' : 'login refused'}`];
+  const row = (label: string, value: string, rule?: string) => lines.push(`  ${label.padEnd(12)}${value}${rule ? `  <- ${rule}` : ''}`);
+  if (x.email) row('email', quote(x.email.value), x.email.rule);
+  if (x.displayName !== undefined) row('name', quote(x.displayName));
+  if (x.userId) row('user id', quote(x.userId.value), x.userId.rule);
+  if (x.groups) row('IdP groups', x.groups.value === undefined ? '(none)' : JSON.stringify(x.groups.value), x.groups.rule);
+  if (x.constraints) {
+    for (const [name, c] of Object.entries(x.constraints)) row(`${name}`, c.passed ? 'passed' : 'failed', c.rule);
+  }
+  if (x.teams) {
+    if (x.teams.length === 0) row('teams', '(none: no mapped group and no DefaultUserGroupID)');
+    for (const t of x.teams) row('team', quote(t.team), t.rule);
+  }
+  if (x.outcome === 'refused') row('refused', x.failure.reason, `at ${x.failure.stage}`);
+  return lines.join('\n');
+}
+
+function isExplanation(v: unknown): v is Explanation {
+  return isPlainObject(v) && typeof v.profile === 'string' && (v.outcome === 'allowed' || v.outcome === 'refused');
+}
+
+export async function explainCommand(opts: CommandOptions, io: CliIo): Promise<number> {
+  if (!opts.profile || !opts.claims || opts.positional.length > 0) throw new UsageError('usage: explain --profile <ID> --claims <claims.json> (-p <profiles.json> | --url <broker>)');
+  let claims: unknown;
+  try {
+    claims = JSON.parse(await fs.readFile(opts.claims, 'utf8'));
+  } catch (err) {
+    const why = err instanceof SyntaxError ? 'not valid JSON' : ((err as NodeJS.ErrnoException).code ?? String(err));
+    throw new CommandError(`cannot read --claims ${opts.claims}: ${why}`);
+  }
+  // The default profiles file, as the broker's own -p.
+  const target = await openTarget({ ...opts, profilesPath: opts.url ? undefined : (opts.profilesPath ?? './profiles.json') }, io, validationRules(opts, io));
+  const id = opts.profile;
+  let explanation: unknown;
+  if (target.api) {
+    const query = opts.username ? `?username=${encodeURIComponent(opts.username)}` : '';
+    explanation = await target.api('POST', `profiles/${encodeURIComponent(id)}/explain${query}`, claims);
+  } else {
+    const profile = (await listValid(target)).find((p) => p.ID === id);
+    if (!profile) throw new CommandError(`${target.name} has no profile ${quote(id)}`);
+    try {
+      explanation = explainIdentity(profile, identityFromClaims(profile, claims, opts.username));
+    } catch (err) {
+      if (err instanceof ClaimsError) throw new CommandError(`${opts.claims}: ${err.message}`);
+      throw err;
+    }
+  }
+  if (!isExplanation(explanation)) throw new CommandError('the broker answered something that is not an explanation');
+  io.out(opts.json ? JSON.stringify(explanation, null, 2) : formatExplanation(explanation));
+  return explanation.outcome === 'allowed' ? EXIT.ok : EXIT.failed;
+}
