@@ -5,14 +5,24 @@
  */
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import multer from 'multer';
+import type { Action } from '../actions/action.js';
+import { noAudit, type AuditLog } from '../audit.js';
 import { completeLogin } from '../login/complete.js';
+import { failureReason, type FailureStage } from '../login/failure-reason.js';
+import { observeProviderStep, recordLogin, secondsSince } from '../metrics.js';
 import type { Logger } from '../log.js';
-import type { ProviderOutcome } from '../providers/provider.js';
+import type { LoginFailure, ProviderOutcome } from '../providers/provider.js';
 import type { ProfileRuntime } from '../runtime.js';
+import { clientIp, TrustedProxies } from './client-ip.js';
 import { sendError } from './envelope.js';
-import { sendActionResult, sendFailure, sendPage, sendRedirect } from './respond.js';
+import { sendActionResult, sendFailure, sendLoginError, sendPage, sendRedirect } from './respond.js';
 
 const FORM_LIMIT = '64kb';
+/**
+ * The callback takes a SAML Response by HTTP-POST: signed, maybe encrypted, with many group values
+ * (Entra ID sends up to 150) it passes 64 KB once base64- and form-encoded.
+ */
+const CALLBACK_FORM_LIMIT = '256kb';
 
 /** A request body the client got wrong, in body-parser's shape (an exposed 4xx), so one check finds both. */
 class BodyError extends Error {
@@ -26,10 +36,10 @@ class BodyError extends Error {
 }
 
 /** urlencoded and multipart form fields (no files), size-limited; a bad body is a 400, not a crash. */
-function formParsers(): express.RequestHandler[] {
+function formParsers(limit = FORM_LIMIT): express.RequestHandler[] {
   const multipart = multer({ limits: { fields: 50, fieldSize: 16 * 1024, files: 0, parts: 50 } }).none();
   return [
-    express.urlencoded({ extended: false, limit: FORM_LIMIT }),
+    express.urlencoded({ extended: false, limit }),
     // Everything multer reports is about the body (its limits, or busboy's malformed-multipart errors).
     (req, res, next) =>
       multipart(req, res, (err?: unknown) => {
@@ -40,27 +50,57 @@ function formParsers(): express.RequestHandler[] {
   ];
 }
 
-export function authRouter(runtime: ProfileRuntime, log: Logger): Router {
+/** Where ended logins are reported besides the log: the audit log, and whom to believe for the client address. */
+export interface LoginRecording {
+  audit?: AuditLog;
+  trustedProxies?: TrustedProxies;
+}
+
+/** The action, noting the teams the pipeline hands it (for the audit event; the pipeline stays unaware). */
+function teamsNoted(action: Action): { action: Action; teams: () => readonly string[] } {
+  let teams: readonly string[] = [];
+  return {
+    action: { run: (input) => ((teams = input.teams), action.run(input)) },
+    teams: () => teams,
+  };
+}
+
+export function authRouter(runtime: ProfileRuntime, log: Logger, recording: LoginRecording = {}): Router {
   const router = express.Router();
+  const audit = recording.audit ?? noAudit;
+  const trusted = recording.trustedProxies ?? new TrustedProxies([]);
   const run = (step: 'start' | 'callback') => async (req: Request, res: Response) => {
     const id = String(req.params.id);
     const segment = String(req.params.provider);
     const compiled = runtime.get(id);
-    if (!compiled) return sendError(res, 404, `Profile ${id} not found`);
+    if (!compiled) return sendLoginError(req, res, 404, `Profile ${id} not found`, 'Sign-in');
     const { profile, provider, action, failureRedirect } = compiled;
-    const ctx = { profileId: id, failureRedirect, log };
+    const ctx = { profileId: id, profileName: profile.Name, failureRedirect, log };
     if (compiled.setupError || !action) {
       log.error('profile cannot be used', { profile: id, reason: compiled.setupError });
-      return sendError(res, 500, 'Could not initialise provider');
+      return sendLoginError(req, res, 500, 'Could not initialise provider', profile.Name || id);
     }
-    if (!provider) return sendError(res, 501, `${profile.ProviderName} is not supported yet`);
+    if (!provider) return sendLoginError(req, res, 501, `${profile.ProviderName} is not supported yet`, profile.Name || id);
+
+    // Metrics and the audit log see every login that ends here, once, with a bounded reason.
+    const client = clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for'], trusted);
+    const failed = (stage: FailureStage, failure: LoginFailure, userId?: string) => {
+      const reason = failureReason(stage, failure, profile.ProviderName);
+      recordLogin(id, profile.ProviderName, 'failure', reason);
+      audit.login({ profile: id, provider: profile.ProviderName, outcome: 'failure', reason, userId, client });
+    };
 
     let outcome: ProviderOutcome;
+    const started = process.hrtime.bigint();
+    let threw = false;
     try {
       outcome = step === 'start' ? await provider.start(req, res, segment) : await provider.callback(req, res, segment);
     } catch (err) {
+      threw = true;
       outcome = { kind: 'failure', failure: unexpected(err) };
     }
+    observeProviderStep(id, profile.ProviderName, secondsSince(started), outcome.kind !== 'failure');
+    if (outcome.kind === 'failure') failed(threw ? 'unexpected' : 'provider', outcome.failure);
     if (res.headersSent) return;
     switch (outcome.kind) {
       case 'redirect':
@@ -70,18 +110,34 @@ export function authRouter(runtime: ProfileRuntime, log: Logger): Router {
       case 'failure':
         return sendFailure(req, res, outcome.failure, ctx);
       case 'identity': {
+        const { userId } = outcome.identity;
+        const noted = teamsNoted(action);
         try {
-          const result = await completeLogin(profile, outcome.identity, action, log);
+          const result = await completeLogin(profile, outcome.identity, noted.action, log);
+          if (result.kind === 'failure') failed('pipeline', result.failure, userId);
+          else {
+            recordLogin(id, profile.ProviderName, 'success');
+            audit.login({ profile: id, provider: profile.ProviderName, outcome: 'success', teams: noted.teams(), userId, client });
+          }
           if (!res.headersSent) sendActionResult(req, res, result, ctx);
         } catch (err) {
+          failed('unexpected', unexpected(err), userId);
           if (!res.headersSent) sendFailure(req, res, unexpected(err), ctx);
         }
       }
     }
   };
 
+  // A provider's published document (SAML's SP metadata); 404 when it has none.
+  router.get('/auth/:id/:provider/metadata', (req: Request, res: Response) => {
+    const compiled = runtime.get(String(req.params.id));
+    const doc = compiled?.provider?.metadata?.(String(req.params.provider));
+    if (!doc) return sendError(res, 404, 'Not found');
+    res.set('Cache-Control', 'no-cache');
+    res.status(200).type(doc.contentType).send(doc.body);
+  });
   const parsers = formParsers();
-  router.all('/auth/:id/:provider/callback', ...parsers, run('callback'));
+  router.all('/auth/:id/:provider/callback', ...formParsers(CALLBACK_FORM_LIMIT), run('callback'));
   router.all('/auth/:id/:provider', ...parsers, run('start'));
   // A malformed or oversized form is the client's error; answer with TIB's envelope. Anything else is
   // ours: on to the logged 500 handler, never a silent 400.

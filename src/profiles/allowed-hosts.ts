@@ -8,6 +8,7 @@
 import net from 'node:net';
 import { domainToASCII } from 'node:url';
 import type { ProviderConfigs } from '../providers/config.js';
+import { metadataSource } from '../providers/saml/saml-config.js';
 import type { ProviderName } from './profile.js';
 
 const HOST_NAME = /^[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*$/;
@@ -72,7 +73,9 @@ export function outboundHosts<K extends ProviderName>(name: K, config: ProviderC
       for (const k of ['DiscoverURL', 'AuthURL', 'TokenURL', 'ProfileURL', 'EmailURL'] as const) url(`UseProviders[${i}].${k}`, p[k]);
     });
   } else if (name === 'SAMLProvider') {
-    url('IDPMetadataURL', (config as ProviderConfigs['SAMLProvider']).IDPMetadataURL);
+    // A local metadata file (absolute path or file:// URL) connects nowhere.
+    const source = metadataSource((config as ProviderConfigs['SAMLProvider']).IDPMetadataURL);
+    if (source?.kind === 'url') url('IDPMetadataURL', source.url);
   } else if (name === 'ProxyProvider') {
     url('TargetHost', (config as ProviderConfigs['ProxyProvider']).TargetHost);
   }

@@ -23,6 +23,10 @@ export interface LoginFailure {
   html?: string;
   /** Headers sent with `html` (e.g. the login form's CSP and X-Frame-Options). */
   headers?: Record<string, string>;
+  /** For the log, when an outbound call failed: what it tried (a directory's host:port, an API's URL and path). */
+  target?: string;
+  /** For the log: the usual fix, when the failure has a typical cause (a refused credential, nothing listening). */
+  hint?: string;
 }
 
 export type ProviderOutcome =
@@ -38,6 +42,11 @@ export interface Provider {
   start(req: Request, res: Response, providerSegment: string): Promise<ProviderOutcome>;
   /** Any method on `/auth/{id}/{provider}/callback`. */
   callback(req: Request, res: Response, providerSegment: string): Promise<ProviderOutcome>;
+  /**
+   * Optional: a document the provider publishes at `GET /auth/{id}/{provider}/metadata` (SAML's SP
+   * metadata); undefined (or no method) is a 404.
+   */
+  metadata?(providerSegment: string): { contentType: string; body: string } | undefined;
   /** Release pooled connections and timers; called when the profile changes or the broker stops. */
   close(): Promise<void>;
 }

@@ -45,12 +45,15 @@ export function browserId(req: Request, secret: string): string | undefined {
   return undefined;
 }
 
-/** Reuses this browser's id (so logins in two tabs both work) or sets a new one. */
-export function ensureBrowserId(req: Request, res: Response, opts: { secret: string; secure: boolean; path: string; maxAgeSeconds: number }): string {
+/**
+ * Reuses this browser's id (so logins in two tabs both work) or sets a new one. `sameSiteNone` (with
+ * `secure` only) is for flows that come back by a cross-site POST, as SAML's: Lax cookies are not sent then.
+ */
+export function ensureBrowserId(req: Request, res: Response, opts: { secret: string; secure: boolean; path: string; maxAgeSeconds: number; sameSiteNone?: boolean }): string {
   const id = browserId(req, opts.secret) ?? randomBytes(32).toString('base64url');
   res.cookie(FLOW_COOKIE, `${id}.${sign(id, opts.secret)}`, {
     httpOnly: true,
-    sameSite: 'lax',
+    sameSite: opts.sameSiteNone && opts.secure ? 'none' : 'lax',
     secure: opts.secure,
     path: opts.path,
     maxAge: opts.maxAgeSeconds * 1000,

@@ -1,0 +1,140 @@
+/**
+ * The IdP metadata of one profile, loaded once and kept: refreshed every IDPMetadataRefreshSeconds, a failed
+ * refresh keeps the last good copy (WARN naming the host), a failed first load is retried with backoff and
+ * the profile's logins fail cleanly meanwhile. TIB fetched it on every request. Bounded in size and time.
+ */
+import fs from 'node:fs/promises';
+import type { Logger } from '../../log.js';
+import type { IdpFetch } from '../social/idp-fetch.js';
+import { MetadataError, parseIdpMetadata, type IdpMetadata } from './idp-metadata.js';
+import type { MetadataSource } from './saml-config.js';
+
+/** Metadata is a few KB; a federation aggregate can be a few MB. Beyond this is not metadata we load. */
+export const MAX_METADATA_BYTES = 5 * 1024 * 1024;
+const FETCH_TIMEOUT_MS = 10_000;
+const FIRST_RETRY_MS = 5_000;
+const MAX_RETRY_MS = 300_000;
+/** A login finding no metadata may trigger a load, at most this often (clients cannot make us hammer the IdP). */
+const ON_DEMAND_MIN_MS = 1_000;
+
+export interface MetadataCacheOptions {
+  source: MetadataSource;
+  entityId?: string;
+  refreshSeconds: number;
+  fetch: IdpFetch;
+  log: Logger;
+  profileId: string;
+  now?: () => number;
+}
+
+async function readBounded(res: Response): Promise<string> {
+  const declared = Number(res.headers.get('content-length') ?? '0');
+  if (declared > MAX_METADATA_BYTES) throw new MetadataError(`the metadata is larger than ${MAX_METADATA_BYTES} bytes`);
+  if (!res.body) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    size += chunk.byteLength;
+    if (size > MAX_METADATA_BYTES) throw new MetadataError(`the metadata is larger than ${MAX_METADATA_BYTES} bytes`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export class MetadataCache {
+  private good: IdpMetadata | undefined;
+  private inFlight: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private abort = new AbortController();
+  private closed = false;
+  private failures = 0;
+  private lastAttempt = -Infinity;
+  private readonly now: () => number;
+
+  constructor(private readonly o: MetadataCacheOptions) {
+    this.now = o.now ?? Date.now;
+  }
+
+  /** Where the metadata comes from, for log lines (a host or a file, never a query string). */
+  get where(): string {
+    const s = this.o.source;
+    return s.kind === 'file' ? `file ${s.path}` : `host ${new URL(s.url).host}`;
+  }
+
+  /** The first load, in the background; logins before it ends wait for it (see get). */
+  start(): void {
+    void this.load();
+  }
+
+  /** The last good metadata (expired copies excluded); when there is none, one load is tried first. */
+  async get(): Promise<IdpMetadata | undefined> {
+    if (!this.usable() && !this.closed) {
+      if (!this.inFlight && this.now() - this.lastAttempt >= ON_DEMAND_MIN_MS) void this.load();
+      await this.inFlight;
+    }
+    return this.usable();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.timer);
+    this.abort.abort();
+    await this.inFlight?.catch(() => undefined);
+  }
+
+  private usable(): IdpMetadata | undefined {
+    const g = this.good;
+    return g && (g.validUntil === undefined || g.validUntil > this.now()) ? g : undefined;
+  }
+
+  private load(): Promise<void> {
+    if (this.inFlight) return this.inFlight;
+    this.lastAttempt = this.now();
+    this.inFlight = this.fetchAndParse()
+      .then((md) => {
+        this.good = md;
+        if (this.failures > 0) this.o.log.info(`profile "${this.o.profileId}": IdP metadata loaded from ${this.where} after ${this.failures} failed attempt(s)`);
+        this.failures = 0;
+        this.schedule(this.o.refreshSeconds * 1000);
+      })
+      .catch((err: unknown) => {
+        if (this.closed) return;
+        this.failures += 1;
+        const reason = err instanceof Error ? err.message : String(err);
+        const retry = this.good ? this.o.refreshSeconds * 1000 : Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** (this.failures - 1));
+        const kept = this.good ? 'keeping the last good copy' : "this profile's logins fail until it loads";
+        this.o.log.warn(`profile "${this.o.profileId}": IdP metadata from ${this.where} could not be loaded (${reason}); ${kept}; retrying in ${Math.round(retry / 1000)} s`);
+        this.schedule(retry);
+      })
+      .finally(() => {
+        this.inFlight = undefined;
+      });
+    return this.inFlight;
+  }
+
+  private schedule(ms: number): void {
+    if (this.closed) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.load(), ms);
+    this.timer.unref();
+  }
+
+  private async fetchAndParse(): Promise<IdpMetadata> {
+    const s = this.o.source;
+    let xml: string;
+    if (s.kind === 'file') {
+      const stat = await fs.stat(s.path);
+      if (stat.size > MAX_METADATA_BYTES) throw new MetadataError(`the metadata is larger than ${MAX_METADATA_BYTES} bytes`);
+      xml = await fs.readFile(s.path, 'utf8');
+    } else {
+      const signal = AbortSignal.any([this.abort.signal, AbortSignal.timeout(FETCH_TIMEOUT_MS)]);
+      const res = await this.o.fetch(s.url, { signal, redirect: 'error', headers: { accept: 'application/samlmetadata+xml, application/xml, text/xml' } });
+      if (res.status !== 200) {
+        await res.body?.cancel().catch(() => undefined);
+        throw new MetadataError(`HTTP ${res.status}`);
+      }
+      xml = await readBounded(res);
+    }
+    return parseIdpMetadata(xml, { entityId: this.o.entityId || undefined, now: this.now() });
+  }
+}

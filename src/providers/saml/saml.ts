@@ -1,0 +1,171 @@
+/**
+ * SAMLProvider (spec 4.4): SP-initiated Web SSO with TIB's URLs, resolved against SAMLBaseURL: start at
+ * `/auth/{id}/saml`, SP metadata at `.../saml/metadata`, the ACS at `.../saml/callback` (HTTP-POST).
+ * Unlike TIB: each login's request id is kept server-side (memory or Redis), bound to this browser by the
+ * signed cookie, taken once, and must be the assertion's InResponseTo; unsolicited (IdP-initiated) responses
+ * are refused unless AllowIDPInitiated; assertion IDs are remembered against replay; the IdP metadata is
+ * cached; signatures, algorithms, Destination, Recipient, Issuer and comments are checked (response-checks.ts)
+ * around node-saml's signature, decryption, Conditions and Audience checks.
+ */
+import { randomBytes } from 'node:crypto';
+import { SAML, ValidateInResponseTo, type Profile as SamlProfile } from '@node-saml/node-saml';
+import { decryptXml } from '@node-saml/node-saml/lib/xml.js';
+import type { Request, Response } from 'express';
+import { getLogger, registerSecret } from '../../log.js';
+import type { Profile } from '../../profiles/profile.js';
+import { bindingOf, browserId, ensureBrowserId, sameBinding } from '../../state/flow-cookie.js';
+import { parseProviderConfig } from '../config.js';
+import { ProviderSetupError, type Provider, type ProviderDeps, type ProviderOutcome } from '../provider.js';
+import { createIdpTransport } from '../social/idp-fetch.js';
+import { authnRequest, certPem } from './authn-request.js';
+import type { IdpMetadata } from './idp-metadata.js';
+import { MetadataCache } from './metadata-cache.js';
+import { MemoryReplayCache, RedisReplayCache, ReplayCacheFull, type ReplayCache } from './replay-cache.js';
+import { checkAssertion, checkDecryptedAssertion, checkResponse, CLOCK_SKEW_MS, ResponseRejected } from './response-checks.js';
+import { metadataSource, spUrls } from './saml-config.js';
+import { samlIdentity } from './saml-identity.js';
+import { readSpKeyPair } from './sp-key.js';
+import { SP_METADATA_TYPE, spMetadataXml } from './sp-metadata.js';
+import { XmlError } from './xml-dom.js';
+
+interface Flow {
+  binding: string;
+  profileId: string;
+  requestId: string;
+}
+
+const FLOW_KEY = 'saml:';
+/** Time to sign in at the IdP (password, MFA) before the request expires. TIB's tracking cookie lasted 90 s. */
+const LOGIN_TIMEOUT_SECONDS = 600;
+
+const isText = (v: unknown): v is string => typeof v === 'string';
+
+function asFlow(v: unknown): Flow | undefined {
+  if (typeof v !== 'object' || v === null) return undefined;
+  const f = v as Record<string, unknown>;
+  return isText(f.binding) && isText(f.profileId) && isText(f.requestId) ? (f as unknown as Flow) : undefined;
+}
+
+function failure(reason: string, status = 400): ProviderOutcome {
+  return { kind: 'failure', failure: { reason, status, message: 'Login failed' } };
+}
+
+const describe = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+export function createSamlProvider(profile: Profile, deps: ProviderDeps): Provider {
+  const secret = deps.config.SessionSecret;
+  if (!secret) {
+    throw new ProviderSetupError(`SAMLProvider profile "${profile.ID}" needs TYK_IB_SESSION_SECRET (a long random string) to sign its login cookie; set it and restart`);
+  }
+  const { config: cfg } = parseProviderConfig('SAMLProvider', profile.ProviderConfig);
+  const log = getLogger('SAML AUTH');
+  const key = readSpKeyPair(cfg.CertLocation, profile.ID);
+  registerSecret(key.keyPem);
+  if (key.looseMode) log.warn(`profile "${profile.ID}": CertLocation ${cfg.CertLocation} holds the SP private key and is readable by others (mode ${key.looseMode}); chmod 600 it`);
+  const source = metadataSource(cfg.IDPMetadataURL);
+  if (!source) throw new ProviderSetupError(`SAMLProvider profile "${profile.ID}": ProviderConfig.IDPMetadataURL is not an http(s) URL or an absolute file path`);
+  const urls = spUrls(cfg, profile.ID);
+  const secure = urls.acs.startsWith('https:');
+  // The cookie must come back with the IdP's cross-site POST to the ACS: SameSite=None (so Secure) over https.
+  const cookiePath = new URL('auth/', cfg.SAMLBaseURL).pathname;
+  const insecureSkipVerify = deps.config.SSLInsecureSkipVerify;
+  if (insecureSkipVerify && source.kind === 'url') log.warn(`profile "${profile.ID}": SSLInsecureSkipVerify is true: the TLS certificate of the IdP metadata host is NOT verified`);
+  const transport = createIdpTransport({ insecureSkipVerify });
+  const metadata = new MetadataCache({ source, entityId: cfg.IDPEntityID, refreshSeconds: cfg.IDPMetadataRefreshSeconds, fetch: transport.fetch, log, profileId: profile.ID });
+  metadata.start();
+  const replay: ReplayCache = deps.redis && deps.config.BackEnd.Name === 'redis' ? new RedisReplayCache(deps.redis, deps.keyPrefix) : new MemoryReplayCache();
+
+  const idp = async (): Promise<IdpMetadata | ProviderOutcome> =>
+    (await metadata.get()) ?? failure(`no IdP metadata yet from ${metadata.where} (see the WARN lines above); the login cannot start or finish`, 503);
+
+  const start = async (req: Request, res: Response): Promise<ProviderOutcome> => {
+    const md = await idp();
+    if ('kind' in md) return md;
+    const requestId = `_${randomBytes(20).toString('hex')}`;
+    const relayState = randomBytes(32).toString('base64url');
+    const out = await authnRequest({ cfg, idp: md, entityId: urls.entityId, acs: urls.acs, requestId, relayState });
+    if (typeof out === 'string') return failure(out, 500);
+    const id = ensureBrowserId(req, res, { secret, secure, path: cookiePath, maxAgeSeconds: LOGIN_TIMEOUT_SECONDS, sameSiteNone: secure });
+    try {
+      await deps.flowState.put(FLOW_KEY + relayState, { binding: bindingOf(id), profileId: profile.ID, requestId } satisfies Flow, LOGIN_TIMEOUT_SECONDS, profile.ID);
+    } catch (err) {
+      return failure(`login state store unavailable: ${describe(err)}`, 503);
+    }
+    return out;
+  };
+
+  const callback = async (req: Request): Promise<ProviderOutcome> => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const samlResponse = body.SAMLResponse;
+    const relayState = typeof body.RelayState === 'string' ? body.RelayState : '';
+    if (req.method !== 'POST' || !isText(samlResponse) || samlResponse === '') return failure('no SAMLResponse in a POSTed form (the ACS takes the HTTP-POST binding)');
+    // Take the flow first: whatever happens next, this request id cannot be used again.
+    let flow: Flow | undefined;
+    try {
+      flow = relayState && relayState.length <= 128 ? asFlow(await deps.flowState.take(FLOW_KEY + relayState)) : undefined;
+    } catch (err) {
+      return failure(`login state store unavailable: ${describe(err)}`, 503);
+    }
+    const md = await idp();
+    if ('kind' in md) return md;
+    const xml = Buffer.from(samlResponse, 'base64').toString('utf8');
+    try {
+      const shape = checkResponse(xml, { allowSha1: cfg.AllowSHA1 });
+      if (shape.encrypted) checkDecryptedAssertion(await decryptXml(shape.encrypted.toString(), key.keyPem), { allowSha1: cfg.AllowSHA1 });
+      const saml = new SAML({
+        callbackUrl: urls.acs,
+        issuer: urls.entityId,
+        audience: urls.entityId,
+        idpCert: md.signingCerts.map(certPem),
+        decryptionPvk: key.keyPem,
+        // A signature on the Response or on the Assertion (either covers the assertion read).
+        wantAuthnResponseSigned: false,
+        wantAssertionsSigned: false,
+        acceptedClockSkewMs: CLOCK_SKEW_MS,
+        // InResponseTo is ours to check: against this browser's flow, not a process-wide cache.
+        validateInResponseTo: ValidateInResponseTo.never,
+      });
+      const { profile: signed } = await saml.validatePostResponseAsync({ SAMLResponse: samlResponse });
+      if (!signed) return failure('the response holds no assertion');
+      const facts = checkAssertion(signed.getAssertionXml?.() ?? '', shape, { idpEntityId: md.entityId, acs: urls.acs, now: Date.now() });
+      const problem = checkSolicitation(facts.inResponseTo, flow, req, relayState);
+      if (problem) return failure(problem);
+      if (!(await replay.firstUse(profile.ID, facts.id, facts.usableUntil - Date.now()))) return failure(`assertion ${JSON.stringify(facts.id.slice(0, 80))} was already used (replay)`);
+      return { kind: 'identity', identity: samlIdentity(cfg, attributesOf(signed), signed.nameID ?? '') };
+    } catch (err) {
+      if (err instanceof ReplayCacheFull) return failure(err.message, 503);
+      if (err instanceof ResponseRejected || err instanceof XmlError) return failure(`SAML response refused: ${err.message}`);
+      return failure(`SAML response refused: ${describe(err)}`);
+    }
+  };
+
+  /** InResponseTo against this browser's flow; "" when the login may go on. */
+  const checkSolicitation = (inResponseTo: string, flow: Flow | undefined, req: Request, relayState: string): string => {
+    if (inResponseTo === '') {
+      // Unsolicited: RelayState is never used, as a redirect target or otherwise.
+      return cfg.AllowIDPInitiated ? '' : 'unsolicited response (no InResponseTo): IdP-initiated login is off for this profile (AllowIDPInitiated)';
+    }
+    if (!flow) return relayState ? 'unknown, expired or already used RelayState' : 'no RelayState: the response cannot be matched to a login started here';
+    const id = browserId(req, secret);
+    if (!id || !sameBinding(bindingOf(id), flow.binding)) return 'the login belongs to another browser (missing or different login cookie)';
+    if (flow.profileId !== profile.ID) return `the login was started for profile ${JSON.stringify(flow.profileId)}`;
+    if (flow.requestId !== inResponseTo) return 'InResponseTo is not the request this browser made';
+    return '';
+  };
+
+  return {
+    start,
+    callback,
+    metadata: () => ({ contentType: SP_METADATA_TYPE, body: spMetadataXml({ entityId: urls.entityId, acs: urls.acs, certBase64: key.certBase64 }) }),
+    async close() {
+      replay.close();
+      await metadata.close();
+      await transport.close();
+    },
+  };
+}
+
+function attributesOf(p: SamlProfile): Record<string, unknown> {
+  const a = (p as { attributes?: unknown }).attributes;
+  return typeof a === 'object' && a !== null ? (a as Record<string, unknown>) : {};
+}
