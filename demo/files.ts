@@ -1,0 +1,95 @@
+/**
+ * The tib.conf and profiles.json the demo writes for the broker: the same files an operator writes, for the
+ * two audiences of Tyk SSO. Both profiles sign in through the demo OP and map its `groups` claim to teams.
+ */
+import type { DemoUrls } from './settings.js';
+
+export interface DemoSecrets {
+  /** The broker's admin API secret (tib.conf Secret). */
+  adminApi: string;
+  /** The portal's API secret: the profiles' DashboardCredential (Tyk's PORTAL_API_SECRET / a Dashboard user's key). */
+  portalApi: string;
+  /** The portal's admin secret (tib.conf DashboardConfig.AdminSecret, for `/admin/sso`). */
+  portalAdmin: string;
+  /** The broker's OIDC client secret at the OP. */
+  client: string;
+}
+
+export const CLIENT_ID = 'identity-broker-demo';
+export const DEVELOPERS = 'demo-developers';
+export const ADMINS = 'demo-admins';
+
+export interface DemoProfile {
+  ID: string;
+  Name: string;
+  ActionType: 'GenerateOrLoginDeveloperProfile' | 'GenerateOrLoginUserProfile';
+  ReturnURL: string;
+  UserGroupMapping: Record<string, string>;
+  DefaultUserGroupID: string;
+  [key: string]: unknown;
+}
+
+export function tibConf(urls: DemoUrls, profileDir: string, secrets: DemoSecrets) {
+  const portal = new URL(urls.portal);
+  return {
+    Secret: secrets.adminApi,
+    Port: Number(new URL(urls.broker).port),
+    ProfileDir: profileDir,
+    BackEnd: { Name: 'in_memory' },
+    Storage: { storage_type: 'file' },
+    TykAPISettings: {
+      DashboardConfig: { Endpoint: `${portal.protocol}//${portal.hostname}`, Port: portal.port, AdminSecret: secrets.portalAdmin },
+    },
+  };
+}
+
+export function demoProfiles(urls: DemoUrls, secrets: DemoSecrets): DemoProfile[] {
+  const common = (id: string) => ({
+    ID: id,
+    OrgID: 'demo-org',
+    ProviderName: 'SocialProvider',
+    Type: 'redirect',
+    IdentityHandlerConfig: { DashboardCredential: secrets.portalApi },
+    CustomUserGroupField: 'groups',
+    ProviderConfig: {
+      CallbackBaseURL: urls.broker,
+      FailureRedirect: `${urls.portal}/login-failed`,
+      UseProviders: [
+        {
+          Name: 'openid-connect',
+          Key: CLIENT_ID,
+          Secret: secrets.client,
+          DiscoverURL: `${urls.issuer}/.well-known/openid-configuration`,
+          Scopes: ['openid', 'email', 'profile', 'groups'],
+        },
+      ],
+    },
+  });
+  return [
+    {
+      ...common(DEVELOPERS),
+      Name: 'Developer Portal sign-in (Portal SSO)',
+      ActionType: 'GenerateOrLoginDeveloperProfile',
+      ReturnURL: `${urls.portal}/sso`,
+      UserGroupMapping: { developers: 'team-api-developers', admins: 'team-portal-admins' },
+      DefaultUserGroupID: 'team-guests',
+    },
+    {
+      ...common(ADMINS),
+      Name: 'Dashboard sign-in (Dashboard SSO)',
+      ActionType: 'GenerateOrLoginUserProfile',
+      ReturnURL: `${urls.portal}/tap`,
+      UserGroupMapping: { admins: 'group-admins', developers: 'group-api-editors' },
+      DefaultUserGroupID: 'group-viewers',
+    },
+  ];
+}
+
+/** Where the broker's login for a profile starts (TIB's route). */
+export function loginPath(profileId: string): string {
+  return `/auth/${encodeURIComponent(profileId)}/openid-connect`;
+}
+
+export function callbackUrls(urls: DemoUrls, profiles: readonly DemoProfile[]): string[] {
+  return profiles.map((p) => `${urls.broker}${loginPath(p.ID)}/callback`);
+}

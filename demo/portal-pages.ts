@@ -1,0 +1,87 @@
+/** The demo portal's pages: what it received from the broker, and how the SSO nonce went back and forth. */
+import { esc, page } from './html.js';
+import type { SignIn } from './portal-store.js';
+
+export interface PortalLinks {
+  /** The demo's landing page, when the portal runs inside `npm run demo`. */
+  landing?: string;
+}
+
+const STANDIN = `<p class="standin"><strong>Demo portal</strong>: a stand-in for the Tyk Dashboard and Developer Portal. It implements
+only the SSO endpoints the broker calls (<code>POST /api/sso</code>, <code>POST /admin/sso</code>, the portal's developer
+endpoints) and the browser's landing with the nonce, and shows what it received.</p>`;
+
+const audience = (s: SignIn) => (s.section === 'portal' ? 'Developer Portal' : 'Dashboard');
+const time = (d: Date) => `${d.toISOString().slice(11, 23)} UTC`;
+/** Enough of a nonce to follow it through the steps; it is spent already, but a page need not show it whole. */
+const shortNonce = (n: string) => `${n.slice(0, 8)}…`;
+
+function footer(links: PortalLinks): string {
+  const back = links.landing ? `<a href="${esc(links.landing)}">Back to the demo</a> · ` : '';
+  return `<p>${back}<a href="/">Demo portal home</a></p>`;
+}
+
+function teamList(ids: readonly string[]): string {
+  if (ids.length === 0) return '<em>none</em>';
+  return `<ul data-test="teams">${ids.map((id) => `<li><code>${esc(id)}</code></li>`).join('')}</ul>`;
+}
+
+export function signedInPage(s: SignIn, landingPath: string, links: PortalLinks): string {
+  const dev = s.developer;
+  const developerStep = dev
+    ? `<li>${esc(time(dev.at))}: the broker looked the developer up by SSO key <code>${esc(dev.ssoKey)}</code> and
+<strong>${esc(dev.change)}</strong> the developer record with this nonce (<code>${dev.change === 'created' ? 'POST /api/portal/developers' : 'PUT /api/portal/developers/{id}'}</code>).</li>`
+    : '';
+  return page(
+    `Signed in: demo ${audience(s)}`,
+    `${STANDIN}
+<h1 class="ok">Signed in to the demo ${esc(audience(s))}</h1>
+<table>
+<tr><th>Email</th><td data-test="email">${esc(s.email)}</td></tr>
+<tr><th>Display name</th><td data-test="display-name">${esc(s.displayName)}</td></tr>
+<tr><th>${s.section === 'portal' ? 'Teams' : 'User groups'} (<code>GroupsIDs</code>)</th><td>${teamList(s.groupIds)}</td></tr>
+<tr><th><code>GroupID</code> (the first, for older Tyk versions)</th><td>${s.groupId ? `<code>${esc(s.groupId)}</code>` : '<em>empty</em>'}</td></tr>
+<tr><th>Organisation (<code>OrgID</code>)</th><td><code>${esc(s.orgId)}</code></td></tr>
+<tr><th><code>SSOOnlyForRegisteredUsers</code></th><td>${s.ssoOnlyForRegisteredUsers}</td></tr>
+</table>
+<h2>The nonce exchange</h2>
+<ol data-test="exchange">
+<li>${esc(time(s.issuedAt))}: the broker, after your sign-in at the OpenID Provider, called <code>${esc(s.via)}</code>
+${s.via === '/api/sso' ? "with the profile's <code>DashboardCredential</code>" : 'with the Dashboard admin secret'} and the body above
+(<code>ForSection: "${esc(s.section)}"</code>). The portal issued the one-time nonce <code>${esc(shortNonce(s.nonce))}</code>.</li>
+${developerStep}
+<li>${esc(time(s.redeemedAt ?? s.issuedAt))}: the broker redirected your browser to <code>${esc(landingPath)}?nonce=${esc(shortNonce(s.nonce))}</code>
+(the profile's <code>ReturnURL</code>); the portal <strong>redeemed</strong> the nonce and signed you in. It cannot be used again:
+reloading this page fails.</li>
+</ol>
+<p>The broker never sent your browser a password or token for the portal: only the nonce, which the portal issued itself.</p>
+${footer(links)}`,
+  );
+}
+
+export function nonceProblemPage(why: string, links: PortalLinks): string {
+  return page('Demo portal: not signed in', `${STANDIN}<h1 class="bad">Not signed in</h1><p data-test="problem">${esc(why)}</p>${footer(links)}`);
+}
+
+export function loginFailedPage(links: PortalLinks): string {
+  return page(
+    'Demo portal: sign-in failed',
+    `${STANDIN}<h1 class="bad">The sign-in failed</h1>
+<p>The broker sent your browser here: this is the profile's <code>FailureRedirect</code>. The broker's log (in the terminal
+running <code>npm run demo</code>) says why, for example that the sign-in was cancelled at the OpenID Provider.</p>${footer(links)}`,
+  );
+}
+
+export function homePage(recent: readonly SignIn[], links: PortalLinks): string {
+  const rows = recent.map(
+    (s) => `<tr><td>${esc(time(s.redeemedAt ?? s.issuedAt))}</td><td>${esc(audience(s))}</td><td>${esc(s.email)}</td><td>${esc(s.displayName)}</td>
+<td>${s.groupIds.map((g) => `<code>${esc(g)}</code>`).join(' ') || '<em>none</em>'}</td></tr>`,
+  );
+  return page(
+    'Demo portal',
+    `${STANDIN}<h1>Demo portal</h1>
+<h2>Recent sign-ins</h2>
+${rows.length ? `<table><tr><th>Time</th><th>Audience</th><th>Email</th><th>Display name</th><th>Teams / groups</th></tr>${rows.join('\n')}</table>` : '<p>None yet.</p>'}
+${footer(links)}`,
+  );
+}
