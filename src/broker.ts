@@ -7,10 +7,14 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import express, { type Router } from 'express';
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import { createAuditLog } from './audit.js';
 import type { Config } from './config/types.js';
 import { createRouter, type Readiness } from './http/app.js';
+import { TrustedProxies } from './http/client-ip.js';
+import { managementApp } from './http/management.js';
 import { getLogger } from './log.js';
+import { enableProcessMetrics } from './metrics.js';
 import { loadProfilesFile, realFs, removeStaleTempFiles } from './profiles/file-store.js';
 import { RedisProfileStore } from './profiles/redis-store.js';
 import { reloadProfiles, watchProfiles } from './profiles/reload.js';
@@ -33,6 +37,8 @@ export type { Profile } from './profiles/profile.js';
 export const DEFAULT_PORT = 3010;
 /** /ready waits at most this long for Redis's PONG (or Timeout when shorter): probes must answer quickly. */
 const READY_PING_MS = 1000;
+/** close(): how long requests in flight (a login waiting on its directory or IdP) may take to finish. */
+export const DEFAULT_DRAIN_MS = 10_000;
 
 export interface BrokerOptions {
   config: Config;
@@ -55,6 +61,8 @@ export interface BrokerOptions {
    * a profile is refused at load time, as before.
    */
   providers?: Readonly<Record<string, ProviderFactory>>;
+  /** close(): how long requests in flight may take before their connections are dropped (default 10 s). */
+  drainMs?: number;
 }
 
 export interface ReloadResult {
@@ -69,6 +77,16 @@ export interface Broker {
   reload(): Promise<ReloadResult>;
   /** Serve the router standalone on Config.Port (3010 when 0), over TLS when HttpServerOptions.UseSSL. */
   listen(port?: number, host?: string): Promise<http.Server>;
+  /**
+   * The management listener (tib.conf `Management`): /metrics, /health, /ready, on Management.Host
+   * (127.0.0.1 by default) and Management.Port, or `port` when given. Undefined when Management.Port is 0
+   * and no port is given.
+   */
+  listenManagement(port?: number): Promise<http.Server | undefined>;
+  /**
+   * Stop gracefully: listeners stop accepting at once, requests in flight get up to `drainMs` to finish,
+   * then connections, pools, Redis, the audit log and timers are closed.
+   */
   close(): Promise<void>;
 }
 
@@ -164,15 +182,41 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
     if (ping.ok && redisStore && !redisStore.synced) return { ok: false, reason: 'profiles not read from Redis yet' };
     return ping;
   };
-  const router = createRouter({
+  const audit = opts.check ? undefined : createAuditLog(config.Audit, config.SessionSecret);
+  if (!opts.check) enableProcessMetrics();
+  // Metrics go to the management listener when there is one; on the main port only to the admin Secret.
+  const managed = config.Management.Port !== 0;
+  const inner = createRouter({
     ready,
     runtime,
     store,
     secret: config.Secret,
     log: { http: getLogger('HTTP'), api: getLogger('API'), auth: getLogger('AUTH HANDLERS') },
+    audit,
+    trustedProxies: new TrustedProxies(config.TrustedProxies),
+    metrics: managed ? 'off' : 'secret',
   });
+  // Requests in flight, counted here so close() can wait for them whoever serves the router.
+  const drain = new Drain();
+  const router = express.Router();
+  router.use(drain.track);
+  router.use(inner);
 
   const servers: http.Server[] = [];
+  const serve = async (server: http.Server, port: number, host: string | undefined, what: string) => {
+    servers.push(server);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const actual = (server.address() as AddressInfo).port;
+    log.info(`${what} on ${config.HttpServerOptions.UseSSL && what === 'listening' ? 'https' : 'http'}://${host ?? '0.0.0.0'}:${actual}`);
+    return server;
+  };
+  let closing: Promise<void> | undefined;
   return {
     router,
     store,
@@ -181,29 +225,62 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
       const app = express();
       app.disable('x-powered-by');
       app.use(router);
-      const server = createServer(config, app);
-      servers.push(server);
-      const listenPort = port ?? (config.Port || DEFAULT_PORT);
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(listenPort, host, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
-      const actual = (server.address() as AddressInfo).port;
-      log.info(`listening on ${config.HttpServerOptions.UseSSL ? 'https' : 'http'}://${host ?? '0.0.0.0'}:${actual}`);
-      return server;
+      return serve(createServer(config, app), port ?? (config.Port || DEFAULT_PORT), host, 'listening');
     },
-    async close() {
-      watcher?.close();
-      redisStore?.close();
-      await Promise.all(servers.map(closeServer));
-      await runtime.close();
-      await Promise.all([flowState.close(), tyk.close()]);
-      if (redis) await closeRedis(redis);
+    async listenManagement(port?: number) {
+      if (port === undefined && !managed) return undefined;
+      return serve(hardened(http.createServer(managementApp(ready))), port ?? config.Management.Port, config.Management.Host, 'management (/metrics, /health, /ready)');
+    },
+    close() {
+      closing ??= (async () => {
+        watcher?.close();
+        redisStore?.close();
+        const drainMs = opts.drainMs ?? DEFAULT_DRAIN_MS;
+        // Stop accepting everywhere first, then give the logins in flight their time.
+        const stopped = Promise.all(servers.map((s) => closeServer(s, drainMs)));
+        await drain.idle(drainMs);
+        // Keep-alive connections whose last answer just went out would otherwise linger until their timeout.
+        for (const s of servers) s.closeIdleConnections();
+        await stopped;
+        await runtime.close();
+        await Promise.all([flowState.close(), tyk.close(), audit?.close()]);
+        if (redis) await closeRedis(redis);
+      })();
+      return closing;
     },
   };
+}
+
+/** Counts requests in flight through the router; idle() resolves when none is left (or at the limit). */
+class Drain {
+  private active = 0;
+  private waiters: Array<() => void> = [];
+
+  readonly track = (_req: Request, res: Response, next: NextFunction): void => {
+    this.active++;
+    let done = false;
+    const end = () => {
+      if (done) return;
+      done = true;
+      this.active--;
+      if (this.active === 0) for (const w of this.waiters.splice(0)) w();
+    };
+    res.once('finish', end);
+    res.once('close', end);
+    next();
+  };
+
+  idle(limitMs: number): Promise<void> {
+    if (this.active === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, limitMs);
+      timer.unref();
+      this.waiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
 }
 
 function createServer(config: Config, app: express.Express): http.Server {
@@ -211,6 +288,10 @@ function createServer(config: Config, app: express.Express): http.Server {
   const server = o.UseSSL
     ? https.createServer({ cert: fs.readFileSync(o.CertFile), key: fs.readFileSync(o.KeyFile), minVersion: 'TLSv1.2' }, app)
     : http.createServer(app);
+  return hardened(server);
+}
+
+function hardened<S extends http.Server>(server: S): S {
   // TIB sets no server timeouts; slow clients must not hold sockets forever.
   server.headersTimeout = 20_000;
   server.requestTimeout = 60_000;
@@ -218,10 +299,10 @@ function createServer(config: Config, app: express.Express): http.Server {
   return server;
 }
 
-/** Stop accepting, let in-flight requests finish for a few seconds, then drop what is left. */
-function closeServer(server: http.Server): Promise<void> {
+/** Stop accepting, let in-flight requests finish for up to `drainMs`, then drop what is left. */
+function closeServer(server: http.Server, drainMs: number): Promise<void> {
   return new Promise((resolve) => {
-    const force = setTimeout(() => server.closeAllConnections(), 5_000);
+    const force = setTimeout(() => server.closeAllConnections(), drainMs);
     force.unref();
     server.close(() => {
       clearTimeout(force);

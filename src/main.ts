@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { createBroker, StartupError } from './broker.js';
+import { createBroker, DEFAULT_DRAIN_MS, StartupError } from './broker.js';
 import { parseArgs, UsageError, USAGE } from './cli-args.js';
 import { COMMANDS_USAGE, isToolCommand, runToolCommand } from './cli/cli.js';
 import { describeConfig } from './config/load.js';
@@ -97,6 +97,7 @@ export async function main(argv: string[]): Promise<number> {
 
   try {
     await broker.listen();
+    await broker.listenManagement();
   } catch (err) {
     log.error(`cannot listen: ${err instanceof Error ? err.message : String(err)}`);
     await broker.close();
@@ -110,8 +111,11 @@ export async function main(argv: string[]): Promise<number> {
   });
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
-      log.info(`${signal}: shutting down`);
-      void b.close().then(resolve);
+      log.info(`${signal}: shutting down (no new connections; logins in flight get up to ${DEFAULT_DRAIN_MS / 1000} s)`);
+      void b.close().then(() => {
+        log.info('stopped');
+        resolve();
+      });
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));

@@ -16,13 +16,15 @@ export type OutboundTarget = 'ldap' | 'idp' | 'tyk' | 'upstream' | 'redis';
 export const FAILURE_REASONS = [
   'bad_credentials',
   'locked_out',
-  'constraint',
-  'idp_error',
-  'state_invalid',
-  'upstream_error',
-  'tyk_error',
   'bad_request',
+  'state_invalid',
+  'idp_error',
+  'directory_error',
+  'upstream_error',
   'unavailable',
+  'identity_incomplete',
+  'constraint',
+  'tyk_error',
   'internal',
 ] as const;
 export type FailureReason = (typeof FAILURE_REASONS)[number];
@@ -68,8 +70,8 @@ const reloads = new Counter({
 
 const lockouts = new Counter({
   name: 'tib_lockouts_total',
-  help: 'Logins refused because the brute-force guard had locked the user or address out, by profile.',
-  labelNames: ['profile'] as const,
+  help: 'Lockouts started by the brute-force guard (a username or a client address crossed its limit), by profile and counter.',
+  labelNames: ['profile', 'by'] as const,
   registers: [metricsRegistry],
 });
 
@@ -129,8 +131,8 @@ export function recordReload(ok: boolean): void {
   reloads.inc({ result: ok ? 'success' : 'failure' });
 }
 
-export function recordLockout(profile: string): void {
-  lockouts.inc({ profile });
+export function recordLockout(profile: string, by: 'username' | 'ip'): void {
+  lockouts.inc({ profile, by });
 }
 
 let processMetrics = false;

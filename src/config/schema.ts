@@ -162,6 +162,25 @@ export const SCHEMA: Group = {
       kind: 'list',
       default: [],
     },
+    {
+      json: 'Management',
+      go: 'Management',
+      doc: 'Ours: a second listener for operators, serving `/metrics`, `/health` and `/ready` without authentication; keep it off public networks.',
+      fields: [
+        i('Port', 0, 'Ours: port of the management listener; 0 (default) runs none, and `/metrics` is then served on the main port to the admin `Secret` only.'),
+        s('Host', 'Ours: address the management listener binds to; loopback by default, so only the host (or a sidecar) can scrape it.', { default: '127.0.0.1' }),
+      ],
+    },
+    {
+      json: 'Audit',
+      go: 'Audit',
+      doc: 'Ours: the audit log, one JSON line per login and per admin-API change, on its own stream.',
+      fields: [
+        b('Enabled', 'Ours: write the audit log.'),
+        s('Path', 'Ours: file the audit log is appended to (created with mode 0600); empty means standard output.'),
+        s('Key', 'Ours: key of the HMAC-SHA-256 that hashes user IDs in the audit log (at least 32 characters); empty derives one from `TYK_IB_SESSION_SECRET`. Set the same key on every replica.', { secret: true }),
+      ],
+    },
   ],
 };
 

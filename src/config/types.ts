@@ -115,4 +115,21 @@ export interface Config {
   BruteForce: BruteForceSettings;
   /** ours: proxies (IPs or CIDR blocks) whose X-Forwarded-For is believed for the client IP. */
   TrustedProxies: string[];
+  /** ours: the management listener (/metrics, /health, /ready); Port 0 runs none. */
+  Management: ManagementSettings;
+  /** ours: the audit log. */
+  Audit: AuditSettings;
+}
+
+/** `Management` (ours). */
+export interface ManagementSettings {
+  Port: number;
+  Host: string;
+}
+
+/** `Audit` (ours): Path empty means stdout; Key empty derives the user-id hash key from the session secret. */
+export interface AuditSettings {
+  Enabled: boolean;
+  Path: string;
+  Key: string;
 }

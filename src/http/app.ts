@@ -4,9 +4,14 @@
  * prefix (the Tyk portal serves the broker under /tib).
  */
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import type { AuditLog } from '../audit.js';
 import { adminApiRouter } from './admin-api.js';
+import { adminAudit } from './admin-audit.js';
 import { authRouter } from './auth-routes.js';
+import { TrustedProxies } from './client-ip.js';
 import { sendError } from './envelope.js';
+import { metricsRoute, type MetricsAccess } from './metrics-route.js';
+import { rootPage } from './root-page.js';
 import type { Logger } from '../log.js';
 import type { ProfileStore } from '../profiles/store.js';
 import type { ProfileRuntime } from '../runtime.js';
@@ -24,12 +29,26 @@ export interface RouterDeps {
   store: ProfileStore;
   secret: string;
   log: { http: Logger; api: Logger; auth: Logger };
+  /** The audit log of logins and admin-API changes (none when missing). */
+  audit?: AuditLog;
+  /** tib.conf TrustedProxies, for the client address in the audit log. */
+  trustedProxies?: TrustedProxies;
+  /**
+   * `/metrics` on this router: 'secret' (the admin Secret, as the admin API; the default) or 'off' (when a
+   * management listener serves it instead).
+   */
+  metrics?: MetricsAccess;
 }
 
-/** Headers every answer carries; the login routes add no-store themselves. */
-function baseHeaders(_req: Request, res: Response, next: NextFunction): void {
+/**
+ * Headers every answer carries; the login routes add no-store themselves. The framing ban is a default:
+ * a page that sets its own Content-Security-Policy (the LDAP form, SAML's POST page) replaces it.
+ */
+export function baseHeaders(_req: Request, res: Response, next: NextFunction): void {
   res.set('X-Content-Type-Options', 'nosniff');
   res.set('Referrer-Policy', 'no-referrer');
+  res.set('X-Frame-Options', 'DENY');
+  res.set('Content-Security-Policy', "frame-ancestors 'none'");
   next();
 }
 
@@ -49,26 +68,14 @@ export function createRouter(deps: RouterDeps): Router {
   const router = express.Router();
   router.use(baseHeaders, accessLog(deps.log.http));
 
-  router.get('/health', (_req, res) => {
-    res.status(200).end();
-  });
-  router.all('/health', methodNotAllowed);
+  probeRoutes(router, deps.ready);
+  router.all('/metrics', metricsRoute(deps.metrics ?? 'secret', deps.secret));
 
-  router.get('/ready', async (_req, res) => {
-    let r: Readiness;
-    try {
-      r = deps.ready ? await deps.ready() : { ok: true };
-    } catch (err) {
-      r = { ok: false, reason: err instanceof Error ? err.message : String(err) };
-    }
-    res.set('Cache-Control', 'no-store');
-    if (r.ok) res.status(200).type('application/json').send('{"Status":"ok"}');
-    else sendError(res, 503, r.reason);
-  });
-  router.all('/ready', methodNotAllowed);
-
-  router.use('/api', adminApiRouter({ store: deps.store, secret: deps.secret, log: deps.log.api }));
-  router.use(authRouter(deps.runtime, deps.log.auth));
+  const trustedProxies = deps.trustedProxies ?? new TrustedProxies([]);
+  router.use('/api', adminAudit(deps.audit, trustedProxies), adminApiRouter({ store: deps.store, secret: deps.secret, log: deps.log.api }));
+  router.use(authRouter(deps.runtime, deps.log.auth, { audit: deps.audit, trustedProxies }));
+  // No demo in front: `/` says what this is and where the docs are, instead of a bare 404.
+  router.get('/', rootPage);
 
   // gorilla/mux's answer for a path no route matches.
   router.use((_req, res) => {
@@ -80,6 +87,27 @@ export function createRouter(deps: RouterDeps): Router {
     if (!res.headersSent) res.status(500).type('application/json').send('{"Status":"error","Error":"Internal error"}');
   });
   return router;
+}
+
+/** `/health` (TIB's liveness answer) and `/ready`, on the main router and the management listener. */
+export function probeRoutes(router: Router, ready: RouterDeps['ready']): void {
+  router.get('/health', (_req, res) => {
+    res.status(200).end();
+  });
+  router.all('/health', methodNotAllowed);
+
+  router.get('/ready', async (_req, res) => {
+    let r: Readiness;
+    try {
+      r = ready ? await ready() : { ok: true };
+    } catch (err) {
+      r = { ok: false, reason: err instanceof Error ? err.message : String(err) };
+    }
+    res.set('Cache-Control', 'no-store');
+    if (r.ok) res.status(200).type('application/json').send('{"Status":"ok"}');
+    else sendError(res, 503, r.reason);
+  });
+  router.all('/ready', methodNotAllowed);
 }
 
 export function methodNotAllowed(_req: Request, res: Response): void {

@@ -17,6 +17,7 @@ import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAb
 import type { BruteForceSettings } from '../config/types.js';
 import { ipCounterKey } from '../http/client-ip.js';
 import type { Logger } from '../log.js';
+import { recordLockout } from '../metrics.js';
 import type { RedisClient } from '../state/redis-client.js';
 
 const MAX_SECONDS = 604_800; // a week
@@ -213,6 +214,7 @@ export class BruteForceGuard {
       return true;
     }
     if (r.crossed) {
+      recordLockout(this.opts.profileId, counter.kind);
       this.opts.log.warn('locked out', {
         profile: this.opts.profileId,
         by: counter.kind,

@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../log.js';
+import { recordReload } from '../metrics.js';
 import type { ProfileStore } from './store.js';
 import { formatProblem, type ProfileProblem } from './validate.js';
 
@@ -23,6 +24,7 @@ export async function reloadProfiles(store: ProfileStore, log: Logger): Promise<
     loaded = await store.reload();
   } catch (err) {
     const message = `reload failed: ${err instanceof Error ? err.message : String(err)}`;
+    recordReload(false);
     log.error(`${store.label} rejected, still serving the last good set (${store.list().length} profiles)`, { reason: message });
     return { ok: false, unchanged: false, problems: [{ profileId: '', index: -1, field: '', message }] };
   }
@@ -30,10 +32,12 @@ export async function reloadProfiles(store: ProfileStore, log: Logger): Promise<
   if (loaded.problems.length > 0) {
     log.error(`${store.label} rejected, still serving the last good set (${store.list().length} profiles)`);
     for (const p of loaded.problems) log.error(formatProblem(p));
+    recordReload(false);
     return { ok: false, unchanged: false, problems: loaded.problems };
   }
   for (const w of loaded.warnings) log.warn(formatProblem(w));
   log.info(`profiles reloaded: ${loaded.profiles.length} profiles`);
+  recordReload(true);
   return { ok: true, unchanged: false, problems: [] };
 }
 

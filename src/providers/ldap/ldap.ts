@@ -14,6 +14,7 @@ import { InvalidCredentialsError, NoSuchObjectError, ResultCodeError, SizeLimitE
 import type { Identity } from '../../identity/identity.js';
 import { clientIp, TrustedProxies } from '../../http/client-ip.js';
 import { getLogger } from '../../log.js';
+import { secondsSince, timeOutbound, observeOutbound } from '../../metrics.js';
 import type { Profile } from '../../profiles/profile.js';
 import { bruteForceGuard } from '../brute-force.js';
 import { parseProviderConfig } from '../config.js';
@@ -92,7 +93,15 @@ export function createLdapProvider(profile: Profile, deps: ProviderDeps): Provid
 
   const bindAs = async (pc: PooledClient, dn: string, password: string) => {
     pc.boundAs = undefined;
-    await pc.client.bind(dn, password);
+    const started = process.hrtime.bigint();
+    try {
+      await pc.client.bind(dn, password);
+    } catch (err) {
+      // A refused password is the directory answering, not the directory failing.
+      observeOutbound('ldap', 'bind', secondsSince(started), err instanceof InvalidCredentialsError);
+      throw err;
+    }
+    observeOutbound('ldap', 'bind', secondsSince(started), true);
     pc.boundAs = dn;
   };
   const asServiceAccount = async (pc: PooledClient) => {
@@ -124,7 +133,9 @@ export function createLdapProvider(profile: Profile, deps: ProviderDeps): Provid
 
   const search = async (client: Client, base: string, filter: string): Promise<Entry[]> => {
     try {
-      const { searchEntries } = await client.search(base, { scope: SCOPES[cfg.LDAPSearchScope] ?? 'base', filter, attributes, derefAliases: 'always', sizeLimit: 2 });
+      const { searchEntries } = await timeOutbound('ldap', 'search', () =>
+        client.search(base, { scope: SCOPES[cfg.LDAPSearchScope] ?? 'base', filter, attributes, derefAliases: 'always', sizeLimit: 2 }),
+      );
       return searchEntries;
     } catch (err) {
       if (err instanceof SizeLimitExceededError) return [{ dn: '' }, { dn: '' }];
@@ -135,7 +146,7 @@ export function createLdapProvider(profile: Profile, deps: ProviderDeps): Provid
 
   const groupsOf = async (client: Client, username: string, dn: string): Promise<string[]> => {
     const filter = fillFilter(cfg.LDAPGroupFilter, username, dn);
-    const { searchEntries } = await client.search(cfg.LDAPGroupBaseDN, { scope: 'sub', filter, attributes: [cfg.LDAPGroupNameAttribute] });
+    const { searchEntries } = await timeOutbound('ldap', 'group_search', () => client.search(cfg.LDAPGroupBaseDN, { scope: 'sub', filter, attributes: [cfg.LDAPGroupNameAttribute] }));
     return searchEntries.map((e) => first(e, cfg.LDAPGroupNameAttribute)).filter(Boolean);
   };
 

@@ -6,6 +6,7 @@
  */
 import fs from 'node:fs';
 import { Agent, fetch as undiciFetch } from 'undici';
+import { secondsSince, observeOutbound } from '../../metrics.js';
 import { ProviderSetupError } from '../provider.js';
 
 /** fetch, as the handlers and openid-client's customFetch use it. */
@@ -46,15 +47,35 @@ function withCause(err: unknown): unknown {
   return new TypeError(`${err.message}: ${code}${cause.message}`, { cause: err.cause });
 }
 
+/** A metric label for an IdP call, from its URL's shape (never the URL itself: paths vary per IdP). */
+export function idpOperation(url: string | URL): string {
+  let path: string;
+  try {
+    path = new URL(String(url)).pathname.toLowerCase();
+  } catch {
+    return 'other';
+  }
+  if (path.includes('/.well-known/')) return 'discovery';
+  if (/(^|\/)(jwks|keys|certs)(\.json)?\/?$/.test(path)) return 'jwks';
+  if (/token\/?$/.test(path)) return 'token';
+  if (/(userinfo|\/user|\/me|\/emails)\/?$/.test(path)) return 'userinfo';
+  return 'other';
+}
+
 export function createIdpTransport(o: IdpTransportOptions): IdpTransport {
   const agent = new Agent({ connect: { ca: o.ca, rejectUnauthorized: !o.insecureSkipVerify, minVersion: 'TLSv1.2' } });
   return {
     // undici's own fetch with its own Agent, so the pair matches whatever undici the Node runtime bundles.
     // Its Request/Response types are undici's; at runtime they are the same WHATWG shapes.
     fetch: async (url, init) => {
+      const started = process.hrtime.bigint();
       try {
-        return (await undiciFetch(url, { ...(init as Parameters<typeof undiciFetch>[1]), dispatcher: agent })) as unknown as Response;
+        const res = (await undiciFetch(url, { ...(init as Parameters<typeof undiciFetch>[1]), dispatcher: agent })) as unknown as Response;
+        // Headers are in; a 5xx is the IdP failing, a 4xx an answer (e.g. invalid_grant) the login handles.
+        observeOutbound('idp', idpOperation(url), secondsSince(started), res.status < 500);
+        return res;
       } catch (err) {
+        observeOutbound('idp', idpOperation(url), secondsSince(started), false);
         throw withCause(err);
       }
     },

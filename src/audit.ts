@@ -1,0 +1,119 @@
+/**
+ * The audit log: one JSON line per login that ended and per admin-API change, on a winston logger of its
+ * own (never the application log's transports or level), appended to a file created with mode 0600 or
+ * written to stdout. Events are built from a closed set of fields, so no secret can reach them: the user is
+ * a keyed hash (HMAC-SHA-256), never the ID itself, and failure reasons are the bounded metric reasons.
+ */
+import { createHmac, hkdfSync } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Writable } from 'node:stream';
+import winston from 'winston';
+import type { AuditSettings } from './config/types.js';
+import type { FailureReason, LoginOutcome } from './metrics.js';
+
+export interface LoginAuditEvent {
+  profile: string;
+  provider: string;
+  outcome: LoginOutcome;
+  reason?: FailureReason;
+  /** The teams the action was given (successful logins). */
+  teams?: readonly string[];
+  /** The user ID the provider established; only its keyed hash is written. Absent before that. */
+  userId?: string;
+  /** The client address (X-Forwarded-For only from TrustedProxies). */
+  client: string;
+}
+
+export type AdminOperation = 'create' | 'update' | 'delete' | 'save';
+
+export interface AdminAuditEvent {
+  operation: AdminOperation;
+  /** The profile ID from the request path ("" for save). */
+  profile: string;
+  outcome: 'success' | 'failure';
+  status: number;
+  client: string;
+}
+
+export interface AuditLog {
+  login(e: LoginAuditEvent): void;
+  admin(e: AdminAuditEvent): void;
+  close(): Promise<void>;
+}
+
+/** The audit log when Audit.Enabled is false: nothing is written. */
+export const noAudit: AuditLog = {
+  login() {},
+  admin() {},
+  close: () => Promise.resolve(),
+};
+
+/** A request path is client data: long IDs are cut so one request cannot write an unbounded line. */
+const MAX_FIELD = 200;
+const cut = (s: string) => (s.length > MAX_FIELD ? `${s.slice(0, MAX_FIELD)}…` : s);
+
+/** The HMAC key: Audit.Key as given, or one derived from the session secret for this purpose only. */
+export function auditKey(settings: Pick<AuditSettings, 'Key'>, sessionSecret: string): Buffer {
+  if (settings.Key !== '') return Buffer.from(settings.Key, 'utf8');
+  return Buffer.from(hkdfSync('sha256', sessionSecret, '', 'identity-broker audit user-id hash', 32));
+}
+
+/** `hmac-sha256:<hex>`: the same user gives the same value under one key, and the ID cannot be read back. */
+export function hashUserId(key: Buffer, userId: string): string {
+  return `hmac-sha256:${createHmac('sha256', key).update(userId, 'utf8').digest('hex')}`;
+}
+
+/** Opens the audit log; the file (if any) is created, or narrowed, to mode 0600 before the first line. */
+export function createAuditLog(settings: AuditSettings, sessionSecret: string, stdout: Writable = process.stdout): AuditLog {
+  if (!settings.Enabled) return noAudit;
+  const key = auditKey(settings, sessionSecret);
+  let stream: Writable;
+  let ownStream = false;
+  if (settings.Path === '') stream = stdout;
+  else {
+    const file = path.resolve(settings.Path);
+    fs.closeSync(fs.openSync(file, 'a', 0o600));
+    fs.chmodSync(file, 0o600);
+    stream = fs.createWriteStream(file, { flags: 'a', mode: 0o600 });
+    ownStream = true;
+  }
+  const logger = winston.createLogger({
+    level: 'info',
+    format: winston.format.combine(winston.format.timestamp(), winston.format.json()),
+    transports: [new winston.transports.Stream({ stream })],
+  });
+  let closed = false;
+  const write = (event: Record<string, unknown>) => {
+    if (!closed) logger.info('audit', event);
+  };
+  return {
+    login(e) {
+      write({
+        event: 'login',
+        profile: e.profile,
+        provider: e.provider,
+        outcome: e.outcome,
+        ...(e.outcome === 'failure' ? { reason: e.reason ?? 'internal' } : {}),
+        teams: [...(e.teams ?? [])],
+        ...(e.userId !== undefined && e.userId !== '' ? { user: hashUserId(key, e.userId) } : {}),
+        client: e.client,
+      });
+    },
+    admin(e) {
+      write({ event: 'admin', operation: e.operation, profile: cut(e.profile), outcome: e.outcome, status: e.status, client: e.client });
+    },
+    close() {
+      if (closed) return Promise.resolve();
+      closed = true;
+      if (!ownStream) return Promise.resolve();
+      return new Promise<void>((resolve) => {
+        stream.once('finish', resolve);
+        stream.once('error', () => resolve());
+        // The transport writes synchronously as lines pass; once the logger has drained, end the file.
+        logger.once('finish', () => stream.end());
+        logger.end();
+      });
+    },
+  };
+}

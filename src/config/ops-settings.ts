@@ -1,0 +1,42 @@
+/**
+ * Load-time checks of the operator settings (ours): the management listener and the audit log.
+ * Pure apart from looking at the audit file's directory, so a typo fails at start, not at the first login.
+ */
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import type { Config } from './types.js';
+
+export interface OpsProblem {
+  field: string;
+  message: string;
+}
+
+/** Shorter audit keys make the user-id hashes guessable offline; as long as TYK_IB_SESSION_SECRET's minimum. */
+export const MIN_AUDIT_KEY_LENGTH = 32;
+
+export function opsSettingsProblems(c: Config): OpsProblem[] {
+  const out: OpsProblem[] = [];
+  const m = c.Management;
+  if (!Number.isInteger(m.Port) || m.Port < 0 || m.Port > 65535) out.push({ field: 'Management.Port', message: `must be between 0 (no management listener) and 65535, got ${m.Port}` });
+  else if (m.Port !== 0 && m.Port === (c.Port || 3010)) out.push({ field: 'Management.Port', message: `must differ from the main port ${c.Port || 3010}` });
+  if (m.Port !== 0 && !net.isIP(m.Host) && !/^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$/.test(m.Host)) {
+    out.push({ field: 'Management.Host', message: `must be an IP address or host name such as "127.0.0.1", got ${JSON.stringify(m.Host)}` });
+  }
+  const a = c.Audit;
+  if (a.Enabled) {
+    if (a.Key !== '' && a.Key.length < MIN_AUDIT_KEY_LENGTH) out.push({ field: 'Audit.Key', message: `must be at least ${MIN_AUDIT_KEY_LENGTH} characters (it keys the user-id hashes)` });
+    if (a.Key === '' && c.SessionSecret === '') {
+      out.push({ field: 'Audit.Key', message: 'the audit log hashes user IDs with a key: set Audit.Key (TYK_IB_AUDIT_KEY) or TYK_IB_SESSION_SECRET' });
+    }
+    if (a.Path !== '') {
+      const dir = path.dirname(path.resolve(a.Path));
+      try {
+        fs.accessSync(dir, fs.constants.W_OK);
+      } catch {
+        out.push({ field: 'Audit.Path', message: `the directory ${dir} does not exist or is not writable` });
+      }
+    }
+  }
+  return out;
+}
