@@ -8,7 +8,7 @@ import { requestNonce } from './sso-nonce.js';
 export function createDashboardSso(profile: Profile, deps: ActionDeps): Action {
   return {
     async run(input) {
-      const r = await requestNonce(deps.tyk, 'dashboard', input, deps.log);
+      const r = await requestNonce(deps, 'dashboard', input);
       if ('failure' in r) return r.failure;
       if (!profile.ReturnURL) return { kind: 'text', status: 200, body: "Check with your admin why there's no URI defined" };
       return { kind: 'redirect', url: withParam(profile.ReturnURL, 'nonce', r.nonce) };

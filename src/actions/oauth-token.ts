@@ -11,7 +11,7 @@ import type { Profile } from '../profiles/profile.js';
 import { identityCacheFor } from '../state/identity-cache.js';
 import { listenPathPrefix, type TykResponse } from '../tyk/client.js';
 import type { Action, ActionResult } from './action.js';
-import { badAnswer, callFailure, upstreamFailure } from './failures.js';
+import { badAnswer, callFailure, tykTarget, upstreamFailure } from './failures.js';
 import { keySession, ssoKey } from './key-session.js';
 import { issued, oneTokenFor, recordIssued, revokePrevious } from './one-token.js';
 import type { ActionDeps } from './registry.js';
@@ -75,6 +75,7 @@ function redirectable(url: string): boolean {
 export function createOAuthToken(profile: Profile, deps: ActionDeps): Action {
   const s = oauthSettings(profile);
   const path = `${listenPathPrefix(s.listenPath)}/tyk/oauth/authorize-client/`;
+  const gateway = tykTarget(deps.config, 'GatewayConfig.AdminSecret');
   const oneToken = oneTokenFor({
     tyk: deps.tyk,
     cache: identityCacheFor(deps),
@@ -85,6 +86,7 @@ export function createOAuthToken(profile: Profile, deps: ActionDeps): Action {
     enabled: s.oneTokenPerUser,
     message: FAILED,
     unauthorisedMessage: FAILED,
+    dashboard: tykTarget(deps.config, 'DashboardCredential'),
   });
   return {
     async run(input): Promise<ActionResult> {
@@ -104,10 +106,10 @@ export function createOAuthToken(profile: Profile, deps: ActionDeps): Action {
       try {
         res = await deps.tyk.gateway(path, { method: 'POST', body: form, contentType: 'application/x-www-form-urlencoded' });
       } catch (err) {
-        return callFailure(err, FAILED);
+        return callFailure(err, FAILED, gateway);
       }
-      if (!issued(res.status)) return upstreamFailure(`POST ${path}`, res.status, FAILED);
-      if (!isPlainObject(res.json)) return badAnswer(`POST ${path} answered without a JSON object`, FAILED);
+      if (!issued(res.status)) return upstreamFailure(`POST ${path}`, res.status, FAILED, gateway);
+      if (!isPlainObject(res.json)) return badAnswer(`POST ${path} answered without a JSON object`, FAILED, gateway);
       const answer = oauthAnswer(res.json);
 
       if (answer.access_token) {

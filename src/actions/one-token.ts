@@ -11,7 +11,7 @@ import type { Logger } from '../log.js';
 import type { IdentityCache, TokenRecord } from '../state/identity-cache.js';
 import { pathSegment, type TykApi } from '../tyk/client.js';
 import type { ActionResult } from './action.js';
-import { callFailure } from './failures.js';
+import { callFailure, statusHint, type TykTarget } from './failures.js';
 
 export interface OneToken {
   tyk: TykApi;
@@ -29,6 +29,8 @@ export interface OneToken {
   message: string;
   /** What the client sees when the Dashboard refuses the credential. */
   unauthorisedMessage: string;
+  /** The Dashboard, as failures name it. */
+  dashboard?: TykTarget;
 }
 
 /** The per-profile part, built once by the action; the returned function adds a login's user. */
@@ -39,7 +41,10 @@ export function oneTokenFor(base: Omit<OneToken, 'user'>): (user: string) => One
 /** A 2xx the Dashboard and Gateway answer on success (TIB checks 200 and 201). */
 export const issued = (status: number): boolean => status === 200 || status === 201;
 
-const failure = (reason: string, status: number, message: string): ActionResult => ({ kind: 'failure', failure: { reason, status, message } });
+const failure = (reason: string, status: number, message: string, t?: TykTarget): ActionResult => ({
+  kind: 'failure',
+  failure: { reason, status, message, ...(t && { target: `DELETE ${t.base}/api/apis/<api>/keys/<previous token>`, hint: statusHint(t, 401) }) },
+});
 
 /**
  * Delete one token: `gone` after a 2xx or a 404 (already gone: expired, or deleted by an admin). A refused
@@ -54,10 +59,10 @@ async function deleteToken(o: OneToken, record: TokenRecord): Promise<{ gone: bo
   try {
     status = (await o.tyk.dashboard(path, { method: 'DELETE', credential: o.credential, label: '/api/apis/<api>/keys/<previous token>' })).status;
   } catch (err) {
-    return { failure: callFailure(err, o.message) };
+    return { failure: callFailure(err, o.message, o.dashboard) };
   }
   if ((status >= 200 && status < 300) || status === 404) return { gone: true };
-  if (status === 401 || status === 403) return { failure: failure(`${what} answered ${status}: the Dashboard refused DashboardCredential`, 502, o.unauthorisedMessage) };
+  if (status === 401 || status === 403) return { failure: failure(`${what} answered ${status}: the Dashboard refused DashboardCredential`, 502, o.unauthorisedMessage, o.dashboard) };
   o.log.warn(`${what} answered ${status}: the previous token of this user may still be valid`, { profile: o.profileId, user: o.user, status });
   return { gone: false };
 }

@@ -6,7 +6,7 @@ import { resolveUserId } from '../identity/claims.js';
 import type { Profile } from '../profiles/profile.js';
 import type { TykResponse } from '../tyk/client.js';
 import type { Action, ActionResult } from './action.js';
-import { badAnswer, callFailure, upstreamFailure, withParam } from './failures.js';
+import { badAnswer, callFailure, tykTarget, upstreamFailure, withParam } from './failures.js';
 import type { ActionDeps } from './registry.js';
 import { dashboardCredential, requestNonce } from './sso-nonce.js';
 
@@ -32,11 +32,12 @@ export function newDeveloper(profile: Profile, email: string, nonce: string, sso
 
 export function createPortalSso(profile: Profile, deps: ActionDeps): Action {
   const credential = dashboardCredential(profile);
+  const dash = tykTarget(deps.config, 'DashboardCredential');
   return {
     async run(input): Promise<ActionResult> {
       const userId = resolveUserId(profile, input.identity);
       if (!userId.ok) return { kind: 'failure', failure: { reason: userId.reason, status: 400, message: 'Login failed' } };
-      const r = await requestNonce(deps.tyk, 'portal', input, deps.log);
+      const r = await requestNonce(deps, 'portal', input);
       if ('failure' in r) return r.failure;
       const ssoKey = `${userId.value}@${input.identity.provider}.com`;
 
@@ -48,22 +49,22 @@ export function createPortalSso(profile: Profile, deps: ActionDeps): Action {
           // The email is the one the SSO nonce carries (CustomEmailField applied); TIB uses the raw provider email.
           const body = newDeveloper(profile, input.email, r.nonce, ssoKey, new Date());
           const created = await deps.tyk.dashboard('/api/portal/developers', { method: 'POST', credential, body });
-          if (created.status !== 200 && created.status !== 201) return upstreamFailure('POST /api/portal/developers', created.status);
+          if (created.status !== 200 && created.status !== 201) return upstreamFailure('POST /api/portal/developers', created.status, undefined, dash);
         } else if (found.status === 200) {
           const dev = found.json;
-          if (typeof dev !== 'object' || dev === null || Array.isArray(dev)) return badAnswer('developer lookup answered a non-object');
+          if (typeof dev !== 'object' || dev === null || Array.isArray(dev)) return badAnswer('developer lookup answered a non-object', undefined, dash);
           const record = { ...(dev as Record<string, unknown>) };
           const id = record.id;
-          if (typeof id !== 'string' || !/^[0-9a-f]{24}$/i.test(id)) return badAnswer('developer lookup answered without a valid id');
+          if (typeof id !== 'string' || !/^[0-9a-f]{24}$/i.test(id)) return badAnswer('developer lookup answered without a valid id', undefined, dash);
           if (!record.email) record.email = input.email;
           record.nonce = r.nonce;
           const updated = await deps.tyk.dashboard(`/api/portal/developers/${id}`, { method: 'PUT', credential, body: record });
-          if (updated.status !== 200 && updated.status !== 201) return upstreamFailure('PUT /api/portal/developers/<id>', updated.status);
+          if (updated.status !== 200 && updated.status !== 201) return upstreamFailure('PUT /api/portal/developers/<id>', updated.status, undefined, dash);
         } else {
-          return upstreamFailure('GET /api/portal/developers/ssokey/<key>', found.status);
+          return upstreamFailure('GET /api/portal/developers/ssokey/<key>', found.status, undefined, dash);
         }
       } catch (err) {
-        return callFailure(err);
+        return callFailure(err, undefined, dash);
       }
 
       if (!profile.ReturnURL) return { kind: 'text', status: 200, body: 'Success! (Have you set a return URL?)' };

@@ -4,11 +4,11 @@
  * profile has no credential or the Dashboard has no /api/sso (404/405). TIB falls back on any error,
  * including 401 for a wrong credential, which quietly escalates to the admin secret: we do not.
  */
-import type { Logger } from '../log.js';
 import type { Profile } from '../profiles/profile.js';
-import type { TykApi, TykResponse } from '../tyk/client.js';
+import type { TykResponse } from '../tyk/client.js';
 import type { ActionInput, ActionResult } from './action.js';
-import { badAnswer, callFailure, upstreamFailure } from './failures.js';
+import { badAnswer, callFailure, tykTarget, upstreamFailure } from './failures.js';
+import type { ActionDeps } from './registry.js';
 
 export type Section = 'dashboard' | 'portal';
 
@@ -32,7 +32,8 @@ export function ssoBody(section: Section, input: ActionInput) {
 
 const OK = (r: TykResponse) => r.status === 200 || r.status === 201;
 
-export async function requestNonce(tyk: TykApi, section: Section, input: ActionInput, log: Logger): Promise<{ nonce: string } | { failure: ActionResult }> {
+export async function requestNonce(deps: Pick<ActionDeps, 'tyk' | 'log' | 'config'>, section: Section, input: ActionInput): Promise<{ nonce: string } | { failure: ActionResult }> {
+  const { tyk, log } = deps;
   const body = ssoBody(section, input);
   const credential = dashboardCredential(input.profile);
   let res: TykResponse;
@@ -50,10 +51,11 @@ export async function requestNonce(tyk: TykApi, section: Section, input: ActionI
       res = await tyk.dashboardAdmin('/admin/sso', { method: 'POST', body });
     }
   } catch (err) {
-    return { failure: callFailure(err) };
+    return { failure: callFailure(err, undefined, tykTarget(deps.config, which === '/api/sso' ? 'DashboardCredential' : 'DashboardConfig.AdminSecret')) };
   }
-  if (!OK(res)) return { failure: upstreamFailure(`POST ${which}`, res.status) };
+  const target = tykTarget(deps.config, which === '/api/sso' ? 'DashboardCredential' : 'DashboardConfig.AdminSecret');
+  if (!OK(res)) return { failure: upstreamFailure(`POST ${which}`, res.status, undefined, target) };
   const meta = (res.json as { Meta?: unknown } | undefined)?.Meta;
-  if (typeof meta !== 'string' || meta === '') return { failure: badAnswer(`POST ${which} answered without a nonce in Meta`) };
+  if (typeof meta !== 'string' || meta === '') return { failure: badAnswer(`POST ${which} answered without a nonce in Meta`, undefined, target) };
   return { nonce: meta };
 }

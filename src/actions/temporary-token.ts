@@ -9,7 +9,7 @@ import type { Profile } from '../profiles/profile.js';
 import { identityCacheFor } from '../state/identity-cache.js';
 import type { TykResponse } from '../tyk/client.js';
 import type { Action, ActionResult } from './action.js';
-import { badAnswer, callFailure, upstreamFailure, withFragmentParam } from './failures.js';
+import { badAnswer, callFailure, tykTarget, upstreamFailure, withFragmentParam } from './failures.js';
 import { keySession, ssoKey } from './key-session.js';
 import { issued, oneTokenFor, recordIssued, revokePrevious } from './one-token.js';
 import type { ActionDeps } from './registry.js';
@@ -42,6 +42,7 @@ export function tokenAuthSettings(profile: Profile): TokenAuthSettings {
 
 export function createTemporaryToken(profile: Profile, deps: ActionDeps): Action {
   const s = tokenAuthSettings(profile);
+  const dash = tykTarget(deps.config, 'DashboardCredential');
   const oneToken = oneTokenFor({
     tyk: deps.tyk,
     cache: identityCacheFor(deps),
@@ -52,6 +53,7 @@ export function createTemporaryToken(profile: Profile, deps: ActionDeps): Action
     enabled: s.oneTokenPerUser,
     message: FAILED,
     unauthorisedMessage: UNAUTHORISED,
+    dashboard: dash,
   });
   return {
     async run(input): Promise<ActionResult> {
@@ -64,11 +66,11 @@ export function createTemporaryToken(profile: Profile, deps: ActionDeps): Action
       try {
         res = await deps.tyk.dashboard('/api/keys', { method: 'POST', credential: s.credential, body });
       } catch (err) {
-        return callFailure(err, FAILED);
+        return callFailure(err, FAILED, dash);
       }
-      if (!issued(res.status)) return upstreamFailure('POST /api/keys', res.status, FAILED);
+      if (!issued(res.status)) return upstreamFailure('POST /api/keys', res.status, FAILED, dash);
       const keyId = isPlainObject(res.json) ? res.json.key_id : undefined;
-      if (typeof keyId !== 'string' || keyId === '') return badAnswer('POST /api/keys answered without a key_id', FAILED);
+      if (typeof keyId !== 'string' || keyId === '') return badAnswer('POST /api/keys answered without a key_id', FAILED, dash);
 
       await recordIssued(one, keyId, s.expires, revoked.handled);
       if (!profile.ReturnURL) return { kind: 'json', status: 200, body: { key_id: keyId } };

@@ -12,6 +12,7 @@ import { FieldReader, isPlainObject } from '../profiles/fields.js';
 import { StoreError, type ProfileStore } from '../profiles/store.js';
 import { validateProfile } from '../profiles/validate.js';
 import { sendError, sendOk } from './envelope.js';
+import { writeFailureReason } from './write-failure.js';
 
 export interface AdminApiDeps {
   store: ProfileStore;
@@ -109,7 +110,8 @@ export function adminApiRouter(deps: AdminApiDeps): Router {
     if (!(err instanceof StoreError)) throw err;
     if (err.kind === 'flush') {
       log.error('writing the profiles file failed; nothing was changed', { reason: err.message });
-      return sendError(res, 400, 'flush failed');
+      // The reason, not just TIB's "flush failed" (which it starts with): the operator can act on it.
+      return sendError(res, 400, writeFailureReason(err.message));
     }
     sendError(res, err.kind === 'exists' ? 400 : 404, err.message);
   };

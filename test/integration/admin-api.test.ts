@@ -213,7 +213,8 @@ describe('profiles', () => {
 });
 
 describe('a failed write answers 400 "flush failed" and changes nothing', () => {
-  const FLUSH_FAILED = { Status: 'error', Error: 'flush failed' };
+  // TIB's "flush failed", then the reason (what an operator acts on).
+  const FLUSH_FAILED = { Status: 'error', Error: 'flush failed: EIO: injected' };
   /** Every write of profiles.json fails at its rename step (EIO), as on a full or broken disk. */
   const renameFails: FsOps = { ...realFs, rename: () => Promise.reject(new Error('EIO: injected')) };
 

@@ -253,7 +253,7 @@ describe('a Redis outage', () => {
     const started = Date.now();
     const res = await api(b1, 'POST', 'during', ldap('during'));
     expect(res.status).toBe(400);
-    expect(await res.json()).toEqual({ Status: 'error', Error: 'flush failed' });
+    expect(await res.json()).toEqual({ Status: 'error', Error: 'flush failed: Redis is unreachable' });
     // Coarse: no wait for Redis (Timeout is 1 s here).
     expect(Date.now() - started).toBeLessThan(2500);
     expect(await ids(b1)).toEqual(['before', 'made-before-loss']);

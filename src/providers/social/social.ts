@@ -42,8 +42,8 @@ function asFlow(v: unknown): Flow | undefined {
 }
 
 /** Every social login failure is a 400 (or the profile's FailureRedirect); TIB answered 200 with error text. */
-function failure(reason: string, message = 'Login failed'): ProviderOutcome {
-  return { kind: 'failure', failure: { reason, status: 400, message } };
+function failure(reason: string, message = 'Login failed', target?: string): ProviderOutcome {
+  return { kind: 'failure', failure: { reason, status: 400, message, ...(target && { target }) } };
 }
 
 /** The flow state store (Redis) failed: our fault, not the client's, and quick (the client never queues). */
@@ -68,6 +68,15 @@ export function createSocialProvider(profile: Profile, deps: ProviderDeps): Prov
   for (const entry of cfg.UseProviders) {
     handlers.set(entry.Name, entry.Name === 'openid-connect' ? new OidcHandler({ entry, profileId: profile.ID, log, jweKey, fetch: transport.fetch }) : createOAuthHandler(entry, transport.fetch));
   }
+  /** The IdP a provider entry calls, for the log of a failed call: the hosts of its URLs (presets: the name). */
+  const idpTarget = (name: string): string => {
+    const entry = cfg.UseProviders.find((u) => u.Name === name);
+    const hosts = new Set<string>();
+    for (const url of entry ? [entry.DiscoverURL, entry.AuthURL, entry.TokenURL, entry.ProfileURL, entry.EmailURL] : []) {
+      if (URL.canParse(url)) hosts.add(new URL(url).host);
+    }
+    return hosts.size > 0 ? `${name} at ${[...hosts].join(', ')}` : `${name} (its well-known endpoints)`;
+  };
   const base = cfg.CallbackBaseURL.replace(/\/+$/, '');
   const redirectUri = (name: string) => `${base}/auth/${encodeURIComponent(profile.ID)}/${encodeURIComponent(name)}/callback`;
   const secure = base.startsWith('https:');
@@ -90,7 +99,7 @@ export function createSocialProvider(profile: Profile, deps: ProviderDeps): Prov
       }
       return { kind: 'redirect', url: url.toString() };
     } catch (err) {
-      return failure(err instanceof FlowError ? err.message : `cannot start the login: ${describe(err)}`);
+      return failure(err instanceof FlowError ? err.message : `cannot start the login: ${describe(err)}`, undefined, idpTarget(name));
     }
   };
 
@@ -124,7 +133,7 @@ export function createSocialProvider(profile: Profile, deps: ProviderDeps): Prov
       }
       return { kind: 'identity', identity };
     } catch (err) {
-      return failure(err instanceof FlowError ? err.message : `login failed: ${describe(err)}`);
+      return failure(err instanceof FlowError ? err.message : `login failed: ${describe(err)}`, undefined, idpTarget(name));
     }
   };
 
