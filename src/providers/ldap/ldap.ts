@@ -22,7 +22,8 @@ import { readCredentials } from './credentials.js';
 import type { LdapConfig } from './ldap-config.js';
 import { fillDn, fillFilter, slugify } from './ldap-escape.js';
 import { directoryUsername, normalizeUsername, usernameAttributes } from './ldap-identity.js';
-import { LdapPool, PoolExhaustedError, type PooledClient } from './ldap-pool.js';
+import { directoryFailure } from './ldap-errors.js';
+import { LdapPool, type PooledClient } from './ldap-pool.js';
 import { BindTiming } from './ldap-timing.js';
 import { LOGIN_PAGE_HEADERS, renderLoginPage } from './login-page.js';
 import { ProviderSetupError, type LoginFailure, type Provider, type ProviderDeps, type ProviderOutcome } from '../provider.js';
@@ -224,9 +225,9 @@ export function createLdapProvider(profile: Profile, deps: ProviderDeps): Provid
       return identityFrom(entry, name, groups);
     });
 
-  const fail = (req: Request, status: number, reason: string, username = ''): ProviderOutcome => {
+  const fail = (req: Request, status: number, reason: string, username = '', outbound: Pick<LoginFailure, 'target' | 'hint'> = {}): ProviderOutcome => {
     const unavailable = status >= 500;
-    const failure: LoginFailure = { reason, status, message: 'Login failed' };
+    const failure: LoginFailure = { reason, status, message: 'Login failed', ...outbound };
     if (req.accepts(['json', 'html']) === 'html') {
       const message = unavailable ? 'Sign-in is unavailable right now. Please try again later.' : 'Sign-in failed. Check your username and password.';
       failure.html = renderLoginPage({ title: profile.Name || 'Sign in', action: req.baseUrl + req.path, message, username });
@@ -279,11 +280,9 @@ export function createLdapProvider(profile: Profile, deps: ProviderDeps): Provid
     } catch (err) {
       // The directory could not judge the password: not a guess.
       await attempt.undecided();
-      if (err instanceof PoolExhaustedError) return fail(req, 503, err.message, username);
-      if (err instanceof ResultCodeError) return fail(req, 502, `directory answered: ${err.message}`, username);
-      const e = err as NodeJS.ErrnoException;
-      const timedOut = /time(d)? ?out/i.test(e.message) || e.code === 'ETIMEDOUT';
-      return fail(req, timedOut ? 504 : 503, `directory unreachable: ${e.code ?? e.message}`, username);
+      // Named with the directory it tried and, when the cause is typical, the setting to check.
+      const d = directoryFailure(err, cfg);
+      return fail(req, d.status, d.reason, username, { target: d.target, hint: d.hint });
     }
   };
 
