@@ -38,7 +38,9 @@ export function renderLoginPage(o: LoginPageOptions): string {
   <title>Sign in - ${title}</title>
   <style>
     body { font-family: system-ui, sans-serif; margin: 0; display: flex; min-height: 100vh; align-items: center; justify-content: center; background: #f4f5f7; color: #1d1f24; }
-    main { background: #fff; padding: 2rem; border-radius: 8px; box-shadow: 0 1px 4px rgba(0,0,0,.15); width: min(22rem, 90vw); }
+    main { box-sizing: border-box; background: #fff; padding: clamp(1rem, 6vw, 2rem); border-radius: 8px; box-shadow: 0 1px 4px rgba(0,0,0,.15); width: min(22rem, 100vw - 1rem); }
+    /* A profile Name or a message may hold a long unbroken word: wrap it rather than widen a phone's page. */
+    h1, .alert { overflow-wrap: anywhere; }
     h1 { font-size: 1.3rem; margin: 0 0 1.2rem; }
     label { display: block; font-weight: 600; margin: .8rem 0 .3rem; }
     input { width: 100%; box-sizing: border-box; padding: .55rem; font-size: 1rem; border: 1px solid #8a8f98; border-radius: 4px; }
