@@ -13,7 +13,9 @@ import { getLogger } from '../../src/log.js';
 import { MetadataCache } from '../../src/providers/saml/metadata-cache.js';
 import { createIdpTransport } from '../../src/providers/social/idp-fetch.js';
 import { startTestBroker, type TestBroker } from '../support/broker.js';
-import { samlLogin, samlToAcs } from '../support/saml-driver.js';
+import { CookieJar } from '../support/cookie-jar.js';
+import { startRedis, type TestRedis } from '../support/redis.js';
+import { postToAcs, samlLogin, samlToAcs } from '../support/saml-driver.js';
 import { makeSamlKeys, samlProfile, startTestIdp, writeMetadataFile, type SamlKeys, type TestIdp } from '../support/saml-idp.js';
 import { freePort } from '../support/slapd.js';
 import { startTykStub, type TykStub } from '../support/tyk-stub.js';
@@ -231,4 +233,56 @@ describe('MetadataCache', () => {
       await other.close();
     }
   });
+});
+
+describe('the assertion consumer', () => {
+  it('decrypts an EncryptedAssertion with the SP key (signed inside, or by the Response)', async () => {
+    for (const sign of ['assertion', 'response'] as const) {
+      const at = await samlToAcs(base, 'saml-redirect');
+      const req = idp.requests.at(-1);
+      const saml = await idp.response({ inResponseTo: req?.id, destination: req?.acsUrl ?? '', audience: req?.issuer ?? '', encryptTo: keys.spCert, sign });
+      expect(Buffer.from(saml, 'base64').toString('utf8')).toContain('EncryptedAssertion');
+      const res = await postToAcs(at.form.action, at.jar, saml, at.form.fields.RelayState);
+      expect(res.status).toBe(302);
+      expect(res.headers.get('location')).toContain('/portal/sso/?nonce=');
+    }
+  });
+});
+
+describe('replicas sharing Redis', () => {
+  let redis: TestRedis;
+  const replicas: TestBroker[] = [];
+
+  afterAll(async () => {
+    await Promise.all(replicas.map((r) => r.close()));
+    await redis?.stop();
+  });
+
+  it('a replayed assertion is refused by another replica (SET NX PX under <prefix>saml:assertion:<profile>:<id>)', async () => {
+    redis = await startRedis();
+    const port = await freePort();
+    const publicBase = `http://127.0.0.1:${port}`;
+    const profile = samlProfile({ id: 'saml-idp-init', idp, baseUrl: `${publicBase}/`, returnUrl: `${stub.url}/portal/sso/`, credential: CRED, providerConfig: { AllowIDPInitiated: true } });
+    const config = {
+      SessionSecret: 'a-long-random-session-secret-for-the-saml-tests',
+      BackEnd: { Name: 'redis' as const, IdentityBackendSettings: { Addrs: [`127.0.0.1:${redis.port}`] } },
+      TykAPISettings: { DashboardConfig: { Endpoint: stub.endpoint, Port: stub.port, AdminSecret: ADMIN }, Timeout: 2 },
+    };
+    replicas.push(await startTestBroker({ port, profiles: [profile], config }));
+    replicas.push(await startTestBroker({ profiles: [profile], config }));
+    const [one, two] = replicas as [TestBroker, TestBroker];
+    const acs = `${publicBase}/auth/saml-idp-init/saml/callback`;
+    // IdP-initiated: no InResponseTo, so nothing but the replay cache stops a second use.
+    const saml = await idp.response({ destination: acs, audience: `${publicBase}/auth/saml-idp-init/saml/metadata` });
+    const assertionId = /<Assertion [^>]*ID="([^"]+)"/.exec(Buffer.from(saml, 'base64').toString('utf8'))?.[1] ?? '';
+    const first = await postToAcs(`${one.url}/auth/saml-idp-init/saml/callback`, new CookieJar(), saml, 'https://evil.example/next');
+    expect(first.status).toBe(302);
+    // RelayState is never a redirect target, even for an IdP-initiated login.
+    expect(first.headers.get('location')).toContain('/portal/sso/?nonce=');
+    const pttl = Number(await redis.cli('PTTL', `tib:saml:assertion:saml-idp-init:${assertionId}`));
+    expect(pttl).toBeGreaterThan(0);
+    const again = await postToAcs(`${two.url}/auth/saml-idp-init/saml/callback`, new CookieJar(), saml);
+    expect(again.status).toBe(400);
+    expect(two.logs.some((l) => l.includes('already used (replay)'))).toBe(true);
+  }, 30_000);
 });

@@ -105,7 +105,7 @@ export function checkDecryptedAssertion(xml: string, o: { allowSha1: boolean }):
   const doc = parseXml(xml, 'the decrypted assertion');
   const root = doc.documentElement;
   if (root.namespaceURI !== NS.saml || root.localName !== 'Assertion') reject('the EncryptedAssertion does not hold an Assertion');
-  if (descendants(doc, NS.saml, 'Assertion').length > 0) reject('the decrypted assertion holds another assertion');
+  if (descendants(root, NS.saml, 'Assertion').length > 0) reject('the decrypted assertion holds another assertion');
   if (hasComment(doc)) reject('the assertion contains an XML comment (refused: comments can truncate a NameID or attribute value)');
   checkAlgorithms(doc, o.allowSha1);
 }

@@ -1,0 +1,135 @@
+/**
+ * SAMLProvider load-time checks: the ProviderConfig fields (profile validation, pure) and the CertLocation
+ * file (read when the provider is built, so --check, the admin API and startup refuse it). Certificates from
+ * the openssl CLI (test/support/test-ca.ts).
+ */
+import { generateKeyPairSync } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { formatProblem, validateProfileList } from '../../src/profiles/validate.js';
+import { parseProviderConfig } from '../../src/providers/config.js';
+import { ProviderSetupError } from '../../src/providers/provider.js';
+import { metadataSource, spUrls } from '../../src/providers/saml/saml-config.js';
+import { readSpKeyPair } from '../../src/providers/saml/sp-key.js';
+import { makeTestCa, type TestCa } from '../support/test-ca.js';
+
+const good = {
+  IDPMetadataURL: 'https://login.microsoftonline.com/tenant/federationmetadata/2007-06/federationmetadata.xml',
+  CertLocation: '/etc/tib/sp.pem',
+  SAMLBaseURL: 'https://sso.example.com/',
+};
+
+function problems(providerConfig: Record<string, unknown>, rules = {}): string[] {
+  const profile = { ID: 'entra', ActionType: 'GenerateOrLoginUserProfile', ProviderName: 'SAMLProvider', OrgID: 'o', ProviderConfig: providerConfig };
+  return validateProfileList([profile], 'profiles.json', rules).problems.map(formatProblem);
+}
+
+describe('SAMLProvider ProviderConfig', () => {
+  it('accepts a minimal profile, with TIB defaults', () => {
+    expect(problems(good)).toEqual([]);
+    const { config } = parseProviderConfig('SAMLProvider', good);
+    expect(config).toMatchObject({
+      SAMLEmailClaim: 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress',
+      SAMLForenameClaim: 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/givenname',
+      SAMLSurnameClaim: 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/surname',
+      IDPMetadataRefreshSeconds: 3600,
+      AllowSHA1: false,
+      AllowIDPInitiated: false,
+      SAMLBinding: '',
+    });
+  });
+
+  it("reads the README's IDPMetaDataURL spelling (keys are case-insensitive, as in TIB)", () => {
+    const { IDPMetadataURL, ...rest } = good;
+    expect(parseProviderConfig('SAMLProvider', { ...rest, IDPMetaDataURL: IDPMetadataURL }).config.IDPMetadataURL).toBe(IDPMetadataURL);
+  });
+
+  it('names the profile and field of each error', () => {
+    const out = problems({ IDPMetadataURL: 'metadata.xml', SAMLBaseURL: '/relative', SAMLBinding: 'post', IDPMetadataRefreshSeconds: 5 });
+    expect(out).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^profiles\.json: profile "entra" \(#1\): ProviderConfig\.IDPMetadataURL: must be an absolute http or https URL, an absolute file path or a file:\/\/ URL/),
+        expect.stringMatching(/profile "entra" .*ProviderConfig\.CertLocation: is required/),
+        expect.stringMatching(/profile "entra" .*ProviderConfig\.SAMLBaseURL: must be an absolute http or https URL/),
+        expect.stringMatching(/profile "entra" .*ProviderConfig\.SAMLBinding: must be "" .*HTTP-Redirect.*HTTP-POST, got "post"/),
+        expect.stringMatching(/profile "entra" .*ProviderConfig\.IDPMetadataRefreshSeconds: must be at least 60/),
+      ]),
+    );
+    expect(out).toHaveLength(5);
+    expect(problems({ CertLocation: 'x' })).toEqual(
+      expect.arrayContaining([expect.stringMatching(/ProviderConfig\.IDPMetadataURL: is required/), expect.stringMatching(/ProviderConfig\.SAMLBaseURL: is required/)]),
+    );
+  });
+
+  it('checks the metadata host against AllowedIdPHosts, but not a local file', () => {
+    expect(problems(good, { allowedHosts: ['idp.example.com'] })).toEqual([expect.stringMatching(/ProviderConfig\.IDPMetadataURL: host "login\.microsoftonline\.com" is not in AllowedIdPHosts/)]);
+    expect(problems({ ...good, IDPMetadataURL: '/etc/tib/idp.xml' }, { allowedHosts: ['idp.example.com'] })).toEqual([]);
+    expect(problems({ ...good, IDPMetadataURL: 'file:///etc/tib/idp.xml' }, { allowedHosts: ['idp.example.com'] })).toEqual([]);
+  });
+
+  it('metadata sources: http(s) URLs, absolute paths and file:// URLs', () => {
+    expect(metadataSource('https://idp.example/md')).toEqual({ kind: 'url', url: 'https://idp.example/md' });
+    expect(metadataSource('/etc/idp.xml')).toEqual({ kind: 'file', path: '/etc/idp.xml' });
+    expect(metadataSource('file:///etc/idp.xml')).toEqual({ kind: 'file', path: '/etc/idp.xml' });
+    expect(metadataSource('idp.xml')).toBeUndefined();
+    expect(metadataSource('ftp://idp.example/md')).toBeUndefined();
+  });
+
+  it("resolves TIB's SP URLs against SAMLBaseURL (RFC 3986: the trailing slash matters)", () => {
+    expect(spUrls({ SAMLBaseURL: 'https://sso.example.com/tib/', EntityId: '' }, 'p1')).toEqual({
+      metadata: 'https://sso.example.com/tib/auth/p1/saml/metadata',
+      acs: 'https://sso.example.com/tib/auth/p1/saml/callback',
+      entityId: 'https://sso.example.com/tib/auth/p1/saml/metadata',
+    });
+    expect(spUrls({ SAMLBaseURL: 'https://sso.example.com/tib', EntityId: 'urn:sp' }, 'p1')).toMatchObject({ acs: 'https://sso.example.com/auth/p1/saml/callback', entityId: 'urn:sp' });
+  });
+});
+
+describe('CertLocation', () => {
+  let dir: string;
+  let ca: TestCa;
+  const write = (name: string, content: string, mode = 0o600) => {
+    const f = path.join(dir, name);
+    fs.writeFileSync(f, content, { mode });
+    fs.chmodSync(f, mode);
+    return f;
+  };
+  const read = (f: string) => fs.readFileSync(f, 'utf8');
+  const setupError = (file: string): string => {
+    try {
+      readSpKeyPair(file, 'entra');
+    } catch (err) {
+      expect(err).toBeInstanceOf(ProviderSetupError);
+      return (err as Error).message;
+    }
+    throw new Error('no error');
+  };
+
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'saml-cert-'));
+    ca = makeTestCa(dir, 'sp');
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('reads the certificate and its RSA key from one file', () => {
+    const kp = readSpKeyPair(write('ok.pem', read(ca.serverCert) + read(ca.serverKey)), 'entra');
+    expect(kp.certPem).toContain('BEGIN CERTIFICATE');
+    expect(kp.keyPem).toContain('BEGIN PRIVATE KEY');
+    expect(kp.looseMode).toBeUndefined();
+  });
+
+  it('refuses a missing file, no certificate, no key, a non-RSA key, and a key of another certificate, naming profile and field', () => {
+    expect(setupError(path.join(dir, 'missing.pem'))).toMatch(/^SAMLProvider profile "entra": ProviderConfig\.CertLocation .*missing\.pem cannot be read: ENOENT/);
+    expect(setupError(write('nocert.pem', read(ca.serverKey)))).toMatch(/holds no PEM certificate/);
+    expect(setupError(write('nokey.pem', read(ca.serverCert)))).toMatch(/holds no PEM private key/);
+    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    expect(setupError(write('ec.pem', read(ca.serverCert) + ec))).toMatch(/the private key is ec, SAML here needs an RSA key/);
+    expect(setupError(write('mismatch.pem', read(ca.caCert) + read(ca.serverKey)))).toMatch(/the private key does not belong to the certificate/);
+  });
+
+  it('reports a file readable by others (the caller WARNs)', () => {
+    expect(readSpKeyPair(write('loose.pem', read(ca.serverCert) + read(ca.serverKey), 0o644), 'entra').looseMode).toBe('644');
+  });
+});

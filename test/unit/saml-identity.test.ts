@@ -1,0 +1,66 @@
+/**
+ * The identity of a SAML login (spec 4.4 steps 5-8, issue 10 item 4): email and names from the configured
+ * claims, TIB's user id without its stray space, multi-valued attributes kept as lists so group names with
+ * spaces map to teams, CustomUserIDField over any attribute (or the NameID).
+ */
+import { describe, expect, it } from '@jest/globals';
+import { resolveUserId } from '../../src/identity/claims.js';
+import { groupsToTeams } from '../../src/identity/mapping.js';
+import { parseProviderConfig } from '../../src/providers/config.js';
+import { samlIdentity } from '../../src/providers/saml/saml-identity.js';
+
+const WS = 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims';
+const GROUPS = 'http://schemas.microsoft.com/ws/2008/06/identity/claims/groups';
+const defaults = parseProviderConfig('SAMLProvider', {}).config;
+
+describe('samlIdentity', () => {
+  it('Entra ID shape: email, names, "First Last" user id, provider SAMLProvider', () => {
+    const id = samlIdentity(defaults, { [`${WS}/emailaddress`]: 'ada@example.com', [`${WS}/givenname`]: 'Ada', [`${WS}/surname`]: 'Lovelace', [`${WS}/name`]: 'ada@corp.example' }, 'opaque-id');
+    expect(id).toMatchObject({ userId: 'Ada Lovelace', email: 'ada@example.com', firstName: 'Ada', lastName: 'Lovelace', provider: 'SAMLProvider' });
+    expect(id.raw.NameID).toBe('opaque-id');
+  });
+
+  it("falls back to WIF's name claim for the email, then to the email for the user id", () => {
+    const id = samlIdentity(defaults, { [`${WS}/name`]: 'ada@corp.example' }, 'n');
+    expect(id).toMatchObject({ email: 'ada@corp.example', userId: 'ada@corp.example', firstName: '', lastName: '' });
+  });
+
+  it('has no stray space when only one name is present (TIB: "Ada " or " Lovelace")', () => {
+    expect(samlIdentity(defaults, { [`${WS}/givenname`]: 'Ada' }, '').userId).toBe('Ada');
+    expect(samlIdentity(defaults, { [`${WS}/surname`]: 'Lovelace' }, '').userId).toBe('Lovelace');
+  });
+
+  it('falls back to the NameID when there is no name and no email (TIB: an empty user id)', () => {
+    expect(samlIdentity(defaults, {}, 'persistent-123').userId).toBe('persistent-123');
+  });
+
+  it('reads the configured claims (Okta shape)', () => {
+    const cfg = parseProviderConfig('SAMLProvider', { SAMLEmailClaim: 'email', SAMLForenameClaim: 'firstName', SAMLSurnameClaim: 'lastName' }).config;
+    expect(samlIdentity(cfg, { email: 'ada@example.com', firstName: 'Ada', lastName: 'Lovelace' }, 'ada@example.com')).toMatchObject({ email: 'ada@example.com', userId: 'Ada Lovelace' });
+  });
+
+  it('keeps multi-valued attributes as lists, single ones as strings, and drops non-text values', () => {
+    const id = samlIdentity(defaults, { [GROUPS]: ['CN=Tyk Admins,OU=Groups', 'devs'], dept: 'R&D', complex: { nested: 'x' }, mixed: ['a', { b: 1 }] }, '');
+    expect(id.raw[GROUPS]).toEqual(['CN=Tyk Admins,OU=Groups', 'devs']);
+    expect(id.raw.dept).toBe('R&D');
+    expect(id.raw).not.toHaveProperty('complex');
+    expect(id.raw.mixed).toEqual(['a']);
+  });
+
+  it('maps a group attribute whose values contain spaces to teams without a separator', () => {
+    const id = samlIdentity(defaults, { [GROUPS]: ['CN=Tyk Admins,OU=Groups', 'devs'] }, '');
+    const teams = groupsToTeams({ CustomUserGroupField: GROUPS, UserGroupSeparator: '', UserGroupMapping: { 'CN=Tyk Admins,OU=Groups': 'team-admin', devs: 'team-dev' }, DefaultUserGroupID: '' }, id.raw);
+    expect(teams).toEqual({ ok: true, value: ['team-admin', 'team-dev'] });
+  });
+
+  it('CustomUserIDField names any attribute, or the NameID', () => {
+    const id = samlIdentity(defaults, { 'http://schemas.microsoft.com/identity/claims/objectidentifier': 'guid-1', [`${WS}/givenname`]: 'Ada' }, 'persistent-123');
+    expect(resolveUserId({ CustomUserIDField: 'http://schemas.microsoft.com/identity/claims/objectidentifier' }, id)).toEqual({ ok: true, value: 'guid-1' });
+    expect(resolveUserId({ CustomUserIDField: 'NameID' }, id)).toEqual({ ok: true, value: 'persistent-123' });
+    expect(resolveUserId({ CustomUserIDField: '' }, id)).toEqual({ ok: true, value: 'Ada' });
+  });
+
+  it('an attribute named NameID wins over the NameID', () => {
+    expect(samlIdentity(defaults, { NameID: 'from-attribute' }, 'from-subject').raw.NameID).toBe('from-attribute');
+  });
+});
