@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startTestBroker, type TestBroker } from '../support/broker.js';
 import { CookieJar } from '../support/cookie-jar.js';
 import { startRedis, type TestRedis } from '../support/redis.js';
-import { parseForm, postToAcs, samlLogin, samlToAcs } from '../support/saml-driver.js';
+import { leaksIn, parseForm, postToAcs, samlLogin, samlToAcs } from '../support/saml-driver.js';
 import { byId, DEFAULT_USER, ENTRA_CLAIMS, makeSamlKeys, samlProfile, startTestIdp, writeMetadataFile, xmlsecVerify, type SamlKeys, type TestIdp } from '../support/saml-idp.js';
 import { freePort } from '../support/slapd.js';
 import { startTykStub, type TykStub } from '../support/tyk-stub.js';
@@ -81,14 +81,8 @@ function expectFailed(res: Response) {
 
 /** Responses and keys never reach a log line. */
 function expectNoSecretsLogged(logs: string[], responses: string[]) {
-  const text = logs.join('\n');
-  for (const r of responses) {
-    expect(text).not.toContain(r.slice(0, 40));
-    // The signature and cipher values: what only the raw response (or a dump of it) carries.
-    for (const [, v] of Buffer.from(r, 'base64').toString('utf8').matchAll(/<(?:ds|xenc):(?:SignatureValue|CipherValue)>([^<]{40})/g)) expect(text).not.toContain(v);
-  }
-  const keyBody = keys.spKey.split('\n').filter((l) => l && !l.startsWith('-----'));
-  for (const line of keyBody.slice(0, 3)) expect(text).not.toContain(line);
+  expect(responses.length).toBeGreaterThan(0);
+  expect(leaksIn(logs, responses, keys.spKey)).toEqual([]);
 }
 
 beforeAll(async () => {

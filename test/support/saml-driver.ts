@@ -86,3 +86,18 @@ export function postToAcs(acs: string, jar: CookieJar, samlResponse: string, rel
   if (relayState !== undefined) fields.RelayState = relayState;
   return postFormWithJar({ action: acs, fields }, jar);
 }
+
+/**
+ * What of these SAMLResponses (base64) and this private key (PEM) the log lines contain: the base64 text,
+ * the signature and cipher values inside, the key's body lines. Empty when nothing leaked.
+ */
+export function leaksIn(logs: string[], responses: string[], keyPem: string): string[] {
+  const text = logs.join('\n');
+  const needles: string[] = [];
+  for (const r of responses) {
+    needles.push(r.slice(0, 40), r.slice(-40));
+    for (const [, v] of Buffer.from(r, 'base64').toString('utf8').matchAll(/<(?:ds|xenc):(?:SignatureValue|CipherValue)>\s*([^<\s]{40})/g)) needles.push(v ?? '');
+  }
+  needles.push(...keyPem.split('\n').filter((l) => l.length >= 40 && !l.startsWith('-----')));
+  return needles.filter((n) => n.length >= 20 && text.includes(n));
+}
