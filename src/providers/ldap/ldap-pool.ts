@@ -1,10 +1,11 @@
 /**
- * A small pool of LDAP connections for one profile. Connections are reused across logins (a TLS handshake
- * per login dominates under load), failed logins included: a user bind on a pooled connection is reverted
- * by re-binding as the service account before the connection goes back ("bind and revert"), so the pool
- * stays bounded and brute force costs no new connections. A connection that drops is never re-established
- * silently: ldapts would reconnect without StartTLS, so every client gets a one-shot connection factory and
- * a broken client is destroyed instead.
+ * A small pool of LDAP connections. Connections are reused across logins (a TLS handshake per login
+ * dominates under load), failed logins included, so the pool stays bounded and brute force costs no new
+ * connections. A connection remembers what it is bound as (`boundAs`): the provider keeps one pool whose
+ * connections stay bound as the service account (searches) and one for user binds, so no login pays a bind
+ * back to the service account. A connection that drops is never re-established silently: ldapts would
+ * reconnect without StartTLS, so every client gets a one-shot connection factory and a broken client is
+ * destroyed instead.
  */
 import net from 'node:net';
 import tls from 'node:tls';
@@ -17,8 +18,6 @@ export interface PoolOptions {
   connectTimeout: number;
   timeout: number;
   max: number;
-  /** Run on a used connection before it goes back to the pool (bind and revert); if it fails, the connection is destroyed. */
-  revert?: (pc: PooledClient) => Promise<void>;
 }
 
 /** What the connection is currently bound as; undefined after a failed bind (anonymous). */
@@ -73,8 +72,8 @@ export class LdapPool {
 
   /**
    * Run `fn` on a pooled connection. A value returned (a refused login is a value, not an error) or an LDAP
-   * result error (the directory answered) keeps the connection, reverted; any other error (socket, timeout,
-   * TLS) destroys it.
+   * result error (the directory answered) keeps the connection; any other error (socket, timeout, TLS)
+   * destroys it.
    */
   async use<T>(fn: (c: PooledClient) => Promise<T>): Promise<T> {
     const pc = await this.acquire();
@@ -82,12 +81,11 @@ export class LdapPool {
     try {
       out = await fn(pc);
     } catch (err) {
-      if (err instanceof ResultCodeError) await this.giveBack(pc);
+      if (err instanceof ResultCodeError) this.release(pc);
       else this.destroy(pc);
       throw err;
     }
-    // Awaited, so the connection is idle again before the caller answers: the next login reuses it.
-    await this.giveBack(pc);
+    this.release(pc);
     return out;
   }
 
@@ -190,16 +188,6 @@ export class LdapPool {
       throw err;
     }
     return { client, boundAs: undefined };
-  }
-
-  /** Bind and revert, then back to the pool; a connection that cannot be reverted is destroyed. */
-  private async giveBack(pc: PooledClient): Promise<void> {
-    try {
-      if (this.isOpen(pc)) await this.opts.revert?.(pc);
-    } catch {
-      return this.destroy(pc);
-    }
-    this.release(pc);
   }
 
   /** To the first login in line, else idle; a connection that is not open (any more) is closed. */

@@ -109,16 +109,23 @@ export function createLdapProvider(profile: Profile, deps: ProviderDeps): Provid
     if (pc.boundAs !== cfg.LDAPAdminUser) await bindAs(pc, cfg.LDAPAdminUser, cfg.LDAPAdminPassword);
   };
 
-  const pool = new LdapPool({
+  const connection = {
     url: `${cfg.LDAPUseSSL ? 'ldaps' : 'ldap'}://${host}:${cfg.LDAPPort}`,
     tlsOptions,
     startTLS: cfg.LDAPStartTLS,
     connectTimeout: cfg.LDAPConnectTimeout,
     timeout: cfg.LDAPTimeout,
-    max: cfg.LDAPPoolSize,
-    // Direct binds start every login with the user's own bind: nothing to revert to.
-    revert: admin ? asServiceAccount : undefined,
-  });
+  };
+  // With a service account, searches run on connections that stay bound as it and user binds on connections
+  // of their own, so no login pays a bind back to the service account. LDAPPoolSize is shared: half (rounded
+  // up) for searches, the rest (at least one) for binds. Direct binds search as the user: one pool.
+  const searches = admin ? new LdapPool({ ...connection, max: Math.ceil(cfg.LDAPPoolSize / 2) }) : undefined;
+  const binds = new LdapPool({ ...connection, max: admin ? Math.max(1, Math.floor(cfg.LDAPPoolSize / 2)) : cfg.LDAPPoolSize });
+  const asService = <T>(fn: (client: Client) => Promise<T>): Promise<T> =>
+    (searches as LdapPool).use(async (pc) => {
+      await asServiceAccount(pc);
+      return fn(pc.client);
+    });
   if (!tlsOptions && !isLoopback(cfg.LDAPServer)) {
     log.warn(`profile "${profile.ID}": plain LDAP to ${cfg.LDAPServer}: passwords cross the network unencrypted; set LDAPStartTLS or LDAPUseSSL`);
   }
@@ -192,38 +199,39 @@ export function createLdapProvider(profile: Profile, deps: ProviderDeps): Provid
   };
 
   /** One entry for this user, their password verified, or why not. Throws only when the directory fails. */
-  const authenticate = (username: string, password: string): Promise<Identity | Refused> =>
-    pool.use(async (pc) => {
-      let entry: Entry;
-      if (admin) {
-        await asServiceAccount(pc);
-        const found = await search(pc.client, cfg.LDAPBaseDN, fillFilter(cfg.LDAPFilter, username));
-        if (found.length !== 1) {
-          // Spend a bind (the connection is reverted afterwards, as after a wrong password), then wait as long
-          // as a password check takes: the directory refuses an unknown DN without hashing anything.
-          const started = performance.now();
-          await bindAs(pc, `cn=${Date.now()}-no-such-user,${cfg.LDAPBaseDN}`, password).catch(ignoreRefusal);
-          const reason = found.length === 0 ? 'no directory entry matches the username' : 'the filter matches several entries';
-          return new Refused(reason, timing.padding(performance.now() - started));
-        }
-        entry = found[0] as Entry;
-        if (!(await userBind(pc, entry.dn, password, true))) return new Refused('wrong password');
-        if (cfg.LDAPGroupBaseDN) await asServiceAccount(pc);
-      } else {
-        const dn = fillDn(cfg.LDAPUserDN, username);
+  const authenticate = async (username: string, password: string): Promise<Identity | Refused> => {
+    if (admin) {
+      const found = await asService((client) => search(client, cfg.LDAPBaseDN, fillFilter(cfg.LDAPFilter, username)));
+      if (found.length !== 1) {
+        // Spend a bind, as a wrong password does, then wait as long as a password check takes: the directory
+        // refuses an unknown DN without hashing anything.
         const started = performance.now();
-        if (!(await userBind(pc, dn, password, false))) {
-          // Only a refusal that checked no password (no such DN) is fast: pad every refusal alike.
-          return new Refused('bind refused (unknown user or wrong password)', timing.padding(performance.now() - started));
-        }
-        const found = await search(pc.client, cfg.LDAPBaseDN || dn, cfg.LDAPFilter ? fillFilter(cfg.LDAPFilter, username) : '(objectClass=*)');
-        if (found.length !== 1) return new Refused(found.length === 0 ? 'no directory entry matches the username' : 'the filter matches several entries');
-        entry = found[0] as Entry;
+        await binds.use((pc) => bindAs(pc, `cn=${Date.now()}-no-such-user,${cfg.LDAPBaseDN}`, password).catch(ignoreRefusal));
+        const reason = found.length === 0 ? 'no directory entry matches the username' : 'the filter matches several entries';
+        return new Refused(reason, timing.padding(performance.now() - started));
       }
+      const entry = found[0] as Entry;
+      if (!(await binds.use((pc) => userBind(pc, entry.dn, password, true)))) return new Refused('wrong password');
+      const name = directoryUsername(entry, usernameAttrs, username);
+      const groups = cfg.LDAPGroupBaseDN ? await asService((client) => groupsOf(client, name, entry.dn)) : undefined;
+      return identityFrom(entry, name, groups);
+    }
+    return binds.use(async (pc) => {
+      const dn = fillDn(cfg.LDAPUserDN, username);
+      const started = performance.now();
+      if (!(await userBind(pc, dn, password, false))) {
+        // Only a refusal that checked no password (no such DN) is fast: pad every refusal alike.
+        return new Refused('bind refused (unknown user or wrong password)', timing.padding(performance.now() - started));
+      }
+      // Searched as the user, on the connection the user is bound on.
+      const found = await search(pc.client, cfg.LDAPBaseDN || dn, cfg.LDAPFilter ? fillFilter(cfg.LDAPFilter, username) : '(objectClass=*)');
+      if (found.length !== 1) return new Refused(found.length === 0 ? 'no directory entry matches the username' : 'the filter matches several entries');
+      const entry = found[0] as Entry;
       const name = directoryUsername(entry, usernameAttrs, username);
       const groups = cfg.LDAPGroupBaseDN ? await groupsOf(pc.client, name, entry.dn) : undefined;
       return identityFrom(entry, name, groups);
     });
+  };
 
   const fail = (req: Request, status: number, reason: string, username = '', outbound: Pick<LoginFailure, 'target' | 'hint'> = {}): ProviderOutcome => {
     const unavailable = status >= 500;
@@ -290,6 +298,8 @@ export function createLdapProvider(profile: Profile, deps: ProviderDeps): Provid
     start: (req) => handle(req),
     // TIB answers any /auth/{id}/<anything> for LDAP; its README posts to /auth/{id}/callback.
     callback: (req) => handle(req),
-    close: () => pool.close(),
+    close: async () => {
+      await Promise.all([binds.close(), searches?.close()]);
+    },
   };
 }
