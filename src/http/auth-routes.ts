@@ -141,12 +141,27 @@ export function authRouter(runtime: ProfileRuntime, log: Logger, recording: Logi
   router.all('/auth/:id/:provider', ...parsers, run('start'));
   // A malformed or oversized form is the client's error; answer with TIB's envelope. Anything else is
   // ours: on to the logged 500 handler, never a silent 400.
-  router.use('/auth', (err: unknown, _req: Request, res: Response, next: NextFunction) => {
+  router.use('/auth', (err: unknown, req: Request, res: Response, next: NextFunction) => {
     const status = clientErrorStatus(err);
     if (res.headersSent || status === undefined) return next(err);
-    sendError(res, status, status === 413 ? 'Request body too large' : 'Invalid request data');
+    const message = status === 413 ? 'Request body too large' : 'Invalid request data';
+    // A profile's FailureRedirect ends every failed login, one refused for its body too.
+    const compiled = runtime.get(profileIdOf(req.path));
+    if (compiled?.failureRedirect) {
+      return sendFailure(req, res, { reason: `request body refused: ${message}`, status, message }, { profileId: compiled.profile.ID, failureRedirect: compiled.failureRedirect, log });
+    }
+    sendError(res, status, message);
   });
   return router;
+}
+
+/** The profile id of a path below /auth (`/{id}/{provider}...`), or "" when it has none. */
+function profileIdOf(pathBelowAuth: string): string {
+  try {
+    return decodeURIComponent(pathBelowAuth.split('/')[1] ?? '');
+  } catch {
+    return '';
+  }
 }
 
 /** 400 or 413 for a body the client got wrong (body-parser's http-errors, our BodyError), else undefined. */

@@ -1,6 +1,6 @@
 /**
  * The broker's own routes, standalone and embedded under /tib (as the Tyk portal serves it): health,
- * TIB's 404/405 answers, the /auth envelopes for unknown profiles and for providers not built yet.
+ * TIB's 404/405 answers, the /auth envelopes for unknown profiles and for profiles that cannot be used.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
@@ -84,10 +84,10 @@ for (const mountPath of [undefined, '/tib']) {
       }
     });
 
-    it('a provider not built yet answers 501 with the envelope', async () => {
+    it('SAMLProvider is built: a profile whose CertLocation cannot be read answers 500, never a 501', async () => {
       const res = await request(b.url).post('/auth/saml-1/saml');
-      expect(res.status).toBe(501);
-      expect(res.body).toEqual({ Status: 'error', Error: 'SAMLProvider is not supported yet' });
+      expect(res.status).toBe(500);
+      expect(res.body).toEqual({ Status: 'error', Error: 'Could not initialise provider' });
     });
 
     it('ProxyProvider is built: a login runs its provider (here an upstream on a closed port: 502), never a 501', async () => {

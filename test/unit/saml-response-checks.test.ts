@@ -66,7 +66,7 @@ const facts = (a: string, r = response(), now = NOW) => checkAssertion(a, shape(
 
 describe('checkResponse (before the signature check)', () => {
   it('accepts a well-formed response and reports its Destination, InResponseTo and Issuer', () => {
-    expect(shape(response())).toEqual({ destination: ACS, inResponseTo: '_req1', issuer: IDP, encrypted: undefined });
+    expect(shape(response())).toEqual({ destination: ACS, inResponseTo: '_req1', issuer: IDP, encrypted: undefined, assertionSigned: true });
   });
 
   it('refuses a DOCTYPE, XML that is not well-formed, and a message that is not a samlp:Response', () => {
@@ -119,7 +119,9 @@ describe('checkResponse (before the signature check)', () => {
 
 describe('checkDecryptedAssertion', () => {
   it('checks the decrypted assertion as the response: one assertion, no comment, allowed algorithms', () => {
-    expect(() => checkDecryptedAssertion(assertion(), { allowSha1: false })).not.toThrow();
+    expect(checkDecryptedAssertion(assertion(), { allowSha1: false })).toBe(true);
+    expect(checkDecryptedAssertion(assertion({ sig: '' }), { allowSha1: false })).toBe(false);
+    expect(shape(response({ body: assertion({ sig: '' }) })).assertionSigned).toBe(false);
     rejected(() => checkDecryptedAssertion(assertion({ nameId: 'a<!---->b' }), { allowSha1: false }), /XML comment/);
     rejected(() => checkDecryptedAssertion(assertion({ sig: signature({ sig: `${DS}rsa-sha1` }) }), { allowSha1: false }), /rsa-sha1/);
     rejected(() => checkDecryptedAssertion(`<samlp:Response xmlns:samlp="${P}"/>`, { allowSha1: false }), /does not hold an Assertion/);

@@ -72,6 +72,12 @@ export interface ResponseShape {
   issuer: string;
   /** The one EncryptedAssertion, when the assertion is encrypted. */
   encrypted?: Element;
+  /** Whether the (plain) Assertion carries its own signature, which must then verify too. */
+  assertionSigned: boolean;
+}
+
+function hasOwnSignature(el: Element | undefined): boolean {
+  return el !== undefined && children(el, NS.ds, 'Signature').length > 0;
 }
 
 /** Checks on the whole Response, before any signature is verified. */
@@ -97,17 +103,19 @@ export function checkResponse(xml: string, o: { allowSha1: boolean }): ResponseS
     inResponseTo: attr(root, 'InResponseTo'),
     issuer: text(child(root, NS.saml, 'Issuer')),
     encrypted: encrypted[0],
+    assertionSigned: hasOwnSignature(plain[0]),
   };
 }
 
-/** Checks on a decrypted assertion, which the Response-level checks could not see. */
-export function checkDecryptedAssertion(xml: string, o: { allowSha1: boolean }): void {
+/** Checks on a decrypted assertion, which the Response-level checks could not see; true when it is signed. */
+export function checkDecryptedAssertion(xml: string, o: { allowSha1: boolean }): boolean {
   const doc = parseXml(xml, 'the decrypted assertion');
   const root = doc.documentElement;
   if (root.namespaceURI !== NS.saml || root.localName !== 'Assertion') reject('the EncryptedAssertion does not hold an Assertion');
   if (descendants(root, NS.saml, 'Assertion').length > 0) reject('the decrypted assertion holds another assertion');
   if (hasComment(doc)) reject('the assertion contains an XML comment (refused: comments can truncate a NameID or attribute value)');
   checkAlgorithms(doc, o.allowSha1);
+  return hasOwnSignature(root);
 }
 
 export interface AssertionFacts {

@@ -111,16 +111,17 @@ export function createSamlProvider(profile: Profile, deps: ProviderDeps): Provid
     const xml = Buffer.from(samlResponse, 'base64').toString('utf8');
     try {
       const shape = checkResponse(xml, { allowSha1: cfg.AllowSHA1 });
-      if (shape.encrypted) checkDecryptedAssertion(await decryptXml(shape.encrypted.toString(), key.keyPem), { allowSha1: cfg.AllowSHA1 });
+      const assertionSigned = shape.encrypted ? checkDecryptedAssertion(await decryptXml(shape.encrypted.toString(), key.keyPem), { allowSha1: cfg.AllowSHA1 }) : shape.assertionSigned;
       const saml = new SAML({
         callbackUrl: urls.acs,
         issuer: urls.entityId,
         audience: urls.entityId,
         idpCert: md.signingCerts.map(certPem),
         decryptionPvk: key.keyPem,
-        // A signature on the Response or on the Assertion (either covers the assertion read).
+        // A signature on the Response or on the Assertion (either covers the assertion read); an Assertion
+        // that carries its own signature must verify too, even inside a validly signed Response.
         wantAuthnResponseSigned: false,
-        wantAssertionsSigned: false,
+        wantAssertionsSigned: assertionSigned,
         acceptedClockSkewMs: CLOCK_SKEW_MS,
         // InResponseTo is ours to check: against this browser's flow, not a process-wide cache.
         validateInResponseTo: ValidateInResponseTo.never,
