@@ -8,9 +8,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { actionFactories } from '../../src/actions/registry.js';
+import { ACTION_TYPES, PROVIDER_NAMES } from '../../src/profiles/profile.js';
 import { formatProblem, validateProfileList } from '../../src/profiles/validate.js';
 import { parseProviderConfig } from '../../src/providers/config.js';
 import { ProviderSetupError } from '../../src/providers/provider.js';
+import { providerFactories } from '../../src/providers/registry.js';
 import { metadataSource, spUrls } from '../../src/providers/saml/saml-config.js';
 import { readSpKeyPair } from '../../src/providers/saml/sp-key.js';
 import { makeTestCa, type TestCa } from '../support/test-ca.js';
@@ -131,5 +134,12 @@ describe('CertLocation', () => {
 
   it('reports a file readable by others (the caller WARNs)', () => {
     expect(readSpKeyPair(write('loose.pem', read(ca.serverCert) + read(ca.serverKey), 0o644), 'entra').looseMode).toBe('644');
+  });
+});
+
+describe('no silent 501 (issue 10 item 7)', () => {
+  it('every ProviderName and ActionType of TIB has a factory', () => {
+    for (const name of PROVIDER_NAMES) expect(typeof providerFactories[name]).toBe('function');
+    for (const type of ACTION_TYPES) expect(typeof actionFactories[type]).toBe('function');
   });
 });

@@ -61,9 +61,9 @@ export class MetadataCache {
     return s.kind === 'file' ? `file ${s.path}` : `host ${new URL(s.url).host}`;
   }
 
-  /** The first load, in the background; logins before it ends wait for it (see get). */
-  start(): void {
-    void this.load();
+  /** The first load, in the background after `delayMs`; a login before then loads it at once (see get). */
+  start(delayMs = 0): void {
+    this.schedule(delayMs);
   }
 
   /** The last good metadata (expired copies excluded); when there is none, one load is tried first. */

@@ -37,6 +37,7 @@ interface Flow {
 const FLOW_KEY = 'saml:';
 /** Time to sign in at the IdP (password, MFA) before the request expires. TIB's tracking cookie lasted 90 s. */
 const LOGIN_TIMEOUT_SECONDS = 600;
+const FIRST_LOAD_DELAY_MS = 1000;
 
 const isText = (v: unknown): v is string => typeof v === 'string';
 
@@ -72,7 +73,8 @@ export function createSamlProvider(profile: Profile, deps: ProviderDeps): Provid
   if (insecureSkipVerify && source.kind === 'url') log.warn(`profile "${profile.ID}": SSLInsecureSkipVerify is true: the TLS certificate of the IdP metadata host is NOT verified`);
   const transport = createIdpTransport({ insecureSkipVerify });
   const metadata = new MetadataCache({ source, entityId: cfg.IDPEntityID, refreshSeconds: cfg.IDPMetadataRefreshSeconds, fetch: transport.fetch, log, profileId: profile.ID });
-  metadata.start();
+  // Not at once: `--check` and the admin API's trial build close the provider right away and must connect nowhere.
+  metadata.start(FIRST_LOAD_DELAY_MS);
   const replay: ReplayCache = deps.redis && deps.config.BackEnd.Name === 'redis' ? new RedisReplayCache(deps.redis, deps.keyPrefix) : new MemoryReplayCache();
 
   const idp = async (): Promise<IdpMetadata | ProviderOutcome> =>
