@@ -1,201 +1,358 @@
 /**
- * `npm run bench`: what the broker costs over doing the same work directly, as ratios measured in one run
- * on this machine (no absolute targets, no assertions). Real servers on loopback, started here: slapd, the
- * recording Tyk stub, an OpenID Provider. Every loop is bounded in count.
- *  - health: GET /health through the broker vs a bare node:http server answering 200.
- *  - ldap login: a form POST through the broker (pooled service search, user bind and revert, /api/sso,
- *    302) vs the same LDAP operations with ldapts on a kept connection plus the same /api/sso call.
- *  - oidc login: start, sign-in at the OP and callback through the broker vs the same code flow with
- *    openid-client (discovery cached, PKCE, state, nonce, token, userinfo) plus the /api/sso call.
+ * `npm run bench`: what the broker costs over doing the same work without it, every server in a process of
+ * its own on loopback, one load generator (autocannon) for all. Printed as Markdown; no assertions.
+ *  - GET /health: the broker (dist/main.js with a generated tib.conf and profiles.json) vs a bare node:http.
+ *  - LDAP form login ending in the Dashboard nonce and the 302: the broker vs (a) TIB's algorithm (a new
+ *    connection and binds per login), (b) the broker's libraries and steps without the broker, (c) the
+ *    leanest (node:http in and out, a search pool and a bind pool). See bench/servers/.
+ *  - OIDC login (start, the OP's sign-in, callback): the broker vs openid-client alone, driven by fetch.
+ *  - Memory: the broker's heap after GC along 100k logins, and its peak RSS through 200k login starts.
+ * Concurrency 1, 16 and 64, a warm-up per cell, 3 repetitions in rotated order, and each cell measured again
+ * (up to twice) when the machine was busy with something else meanwhile (from /proc/stat).
+ * BENCH_QUICK=1: one repetition at 16 at a time, short cells, small memory runs (for trying the bench out).
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { Client } from 'ldapts';
-import * as client from 'openid-client';
-import { startTestBroker, type TestBroker } from '../test/support/broker.js';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import autocannon, { type Options, type Result } from 'autocannon';
+import { ADMIN_SECRET, CLIENT_ID, CLIENT_SECRET, CRED, ORG, type Wiring } from './common.js';
+import { CLK_TCK, cpuTicks, loadAverage, peakRssMb, resetPeakRss, withOtherLoad } from './proc.js';
+import { pinning, pinSelf, startProc, type Proc } from './spawn.js';
 import { CookieJar, fetchWithJar } from '../test/support/cookie-jar.js';
-import { loginAtOp, startTestOp, type TestOp } from '../test/support/oidc-op.js';
-import { freePort, SERVICE_DN, SERVICE_PW, serviceAccountSearch, startSlapd, SUFFIX, type Slapd } from '../test/support/slapd.js';
-import { startTykStub, type TykStub } from '../test/support/tyk-stub.js';
+import { loginAtOp } from '../test/support/oidc-op.js';
+import { freePort, SERVICE_DN, SERVICE_PW, startSlapd, SUFFIX } from '../test/support/slapd.js';
 
-const CRED = 'bench-dashboard-credential';
-const CLIENT_SECRET = 'bench-client-secret';
-const USERS = [
-  { uid: 'alice', password: 'alice-pass' },
-  { uid: 'bob', password: 'bob-pass' },
-  { uid: 'carol', password: 'carol-pass' },
-];
+const QUICK = process.env.BENCH_QUICK === '1';
+const num = (name: string, dflt: number) => Number(process.env[name] ?? dflt);
+const DURATION = num('BENCH_DURATION', QUICK ? 2 : 4);
+const WARMUP = QUICK ? 1 : 1.5;
+const REPS = num('BENCH_REPS', QUICK ? 1 : 3);
+const CONCURRENCY = (process.env.BENCH_CONCURRENCY ?? (QUICK ? '16' : '1,16,64')).split(',').map(Number);
+const HEAP_LOGINS = num('BENCH_HEAP_LOGINS', QUICK ? 8_000 : 100_000);
+const BURST = num('BENCH_BURST', QUICK ? 20_000 : 200_000);
+/** Other load (in cores, averaged over a cell) above which the cell is measured again. */
+const MAX_OTHER_CORES = 0.15;
+const RETRIES = 2;
+const POOL_SIZE = 10;
 
-interface Result {
-  perSecond: number;
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '../..');
+const server = (name: string) => path.join(here, 'servers', `${name}.js`);
+const log = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
+
+interface Target {
+  label: string;
+  proc: Proc;
+  url: string;
+}
+
+interface Sample {
+  rps: number;
   p50: number;
   p99: number;
+  cpuUs: number;
+  /** Answers other than the expected status, errors and timeouts. */
+  bad: number;
+  otherCores: number;
 }
 
-/** Runs `count` operations, `concurrency` at a time, after a short warm-up; latencies in ms. */
-async function measure(count: number, concurrency: number, op: (i: number, worker: number) => Promise<void>): Promise<Result> {
-  for (let i = 0; i < Math.min(20, count); i++) await op(i, 0);
+interface Cell extends Sample {
+  work: string;
+  concurrency: number;
+  label: string;
+  rssMb: number;
+  /** Still measured under other load after the retries. */
+  noisy: boolean;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? (s[(s.length - 1) / 2] as number) : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2;
+};
+const rotate = <T>(xs: T[], by: number) => xs.map((_, i) => xs[(i + by) % xs.length] as T);
+
+/** One autocannon run against `t`: throughput, latency and the server's CPU per expected answer. */
+async function measure(t: Target, request: Omit<Options, 'url'>, expected: '2xx' | '3xx', pids: number[], concurrency: number): Promise<Sample> {
+  const before = cpuTicks(t.proc.pid);
+  const { value: r, otherCores } = await withOtherLoad(pids, () => autocannon({ ...request, url: t.url, connections: concurrency, duration: DURATION, timeout: 20 }));
+  const done = r[expected];
+  const cpuUs = ((cpuTicks(t.proc.pid) - before) * 1e6) / CLK_TCK / Math.max(1, done);
+  return { rps: done / r.duration, p50: r.latency.p50, p99: r.latency.p99, cpuUs, bad: total(r) - done + r.errors + r.timeouts, otherCores };
+}
+
+const total = (r: Result) => r['1xx'] + r['2xx'] + r['3xx'] + r['4xx'] + r['5xx'];
+
+/** OIDC logins through a browser-like fetch, `concurrency` at a time for DURATION seconds. */
+async function measureOidc(t: Target, startPath: string, callbackPath: string, pids: number[], concurrency: number, seconds = DURATION): Promise<Sample> {
+  const before = cpuTicks(t.proc.pid);
   const latencies: number[] = [];
-  let next = 0;
+  let bad = 0;
   const started = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async (_, worker) => {
-      for (let i = next++; i < count; i = next++) {
-        const t = performance.now();
-        await op(i, worker);
-        latencies.push(performance.now() - t);
-      }
-    }),
+  const { otherCores } = await withOtherLoad(pids, () =>
+    Promise.all(
+      Array.from({ length: concurrency }, async (_, worker) => {
+        for (let i = 0; performance.now() - started < seconds * 1000; i++) {
+          const t0 = performance.now();
+          try {
+            const jar = new CookieJar();
+            const start = await fetchWithJar(t.url + startPath, jar);
+            await start.arrayBuffer();
+            const callback = await loginAtOp(start.headers.get('location') ?? '', jar, (worker + i) % 2 ? 'alice' : 'bob', t.url + callbackPath);
+            const end = await fetchWithJar(callback, jar);
+            await end.arrayBuffer();
+            if (end.status !== 302 || !end.headers.get('location')?.includes('nonce=')) throw new Error(`callback answered ${end.status}`);
+            latencies.push(performance.now() - t0);
+          } catch {
+            bad++;
+          }
+        }
+      }),
+    ),
   );
-  const seconds = (performance.now() - started) / 1000;
+  const elapsed = (performance.now() - started) / 1000;
+  const cpuUs = ((cpuTicks(t.proc.pid) - before) * 1e6) / CLK_TCK / Math.max(1, latencies.length);
   latencies.sort((a, b) => a - b);
   const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
-  return { perSecond: count / seconds, p50: at(0.5), p99: at(0.99) };
+  return { rps: latencies.length / elapsed, p50: at(0.5), p99: at(0.99), cpuUs, bad, otherCores };
 }
 
-function expectStatus(res: Response, status: number, what: string): void {
-  if (res.status !== status) throw new Error(`${what}: expected ${status}, got ${res.status}`);
-}
-
-const ssoBody = (email: string) =>
-  JSON.stringify({ ForSection: 'portal', OrgID: 'bench', EmailAddress: email, DisplayName: email, GroupID: '', GroupsIDs: [], SSOOnlyForRegisteredUsers: false });
-
-async function directSso(stub: TykStub, email: string): Promise<void> {
-  const res = await fetch(`${stub.url}/api/sso`, { method: 'POST', headers: { Authorization: CRED }, body: ssoBody(email) });
-  expectStatus(res, 200, 'direct /api/sso');
-  await res.arrayBuffer();
-}
-
-async function bareServer(): Promise<{ url: string; close(): Promise<void> }> {
-  const server = http.createServer((_req, res) => res.end());
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
-  };
-}
-
-/** The direct LDAP login: what the broker does per login, on one connection kept by this worker. */
-function directLdap(slapd: Slapd) {
-  const clients = new Map<number, Client>();
-  return async (worker: number, uid: string, password: string) => {
-    let c = clients.get(worker);
-    if (!c) {
-      c = new Client({ url: slapd.url, timeout: 5000 });
-      await c.bind(SERVICE_DN, SERVICE_PW);
-      clients.set(worker, c);
+/**
+ * Every target at every concurrency, REPS times in rotated order, each run after a warm-up; a run during
+ * which other load was seen is done again (up to RETRIES times). Medians per cell.
+ */
+async function compare(work: string, targets: Target[], run: (t: Target, c: number) => Promise<Sample>, warm: (t: Target, c: number) => Promise<unknown>): Promise<Cell[]> {
+  const cells: Cell[] = [];
+  for (const c of CONCURRENCY) {
+    const samples = new Map<string, Sample[]>(targets.map((t) => [t.label, []]));
+    const noisy = new Set<string>();
+    targets.forEach((t) => resetPeakRss(t.proc.pid));
+    for (let rep = 0; rep < REPS; rep++) {
+      for (const t of rotate(targets, rep)) {
+        await warm(t, c);
+        let s = await run(t, c);
+        for (let retry = 0; retry < RETRIES && s.otherCores > MAX_OTHER_CORES; retry++) {
+          log(`${work} ${t.label} at ${c}: ${s.otherCores.toFixed(2)} cores of other load, measuring again`);
+          s = await run(t, c);
+        }
+        if (s.otherCores > MAX_OTHER_CORES) noisy.add(t.label);
+        samples.get(t.label)?.push(s);
+      }
     }
-    const { searchEntries } = await c.search(`ou=people,${SUFFIX}`, { scope: 'sub', filter: `(&(objectClass=inetOrgPerson)(uid=${uid}))`, attributes: ['mail', 'givenName', 'sn', 'memberOf'] });
-    const entry = searchEntries[0];
-    if (!entry) throw new Error(`no entry for ${uid}`);
-    await c.bind(entry.dn, password);
-    await c.bind(SERVICE_DN, SERVICE_PW);
-    return { email: String(entry.mail), close: () => Promise.all([...clients.values()].map((x) => x.unbind())) };
-  };
-}
-
-function row(name: string, broker: Result, direct: Result): string {
-  const cells = [name, broker.perSecond.toFixed(0), direct.perSecond.toFixed(0), (broker.perSecond / direct.perSecond).toFixed(2), broker.p50.toFixed(1), direct.p50.toFixed(1), broker.p99.toFixed(1), direct.p99.toFixed(1)];
-  return `| ${cells.join(' | ')} |`;
+    for (const t of targets) {
+      const ss = samples.get(t.label) ?? [];
+      const m = (k: keyof Sample) => median(ss.map((s) => s[k]));
+      cells.push({ work, concurrency: c, label: t.label, rps: m('rps'), p50: m('p50'), p99: m('p99'), cpuUs: m('cpuUs'), bad: ss.reduce((a, s) => a + s.bad, 0), otherCores: Math.max(...ss.map((s) => s.otherCores)), rssMb: peakRssMb(t.proc.pid), noisy: noisy.has(t.label) });
+    }
+    log(`${work} at ${c} done`);
+  }
+  return cells;
 }
 
 async function main(): Promise<void> {
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
-  const [slapd, stub, bare] = await Promise.all([startSlapd(), startTykStub({ dashboardCredential: CRED, adminSecret: 'bench-admin' }), bareServer()]);
-  const directCallback = `${base}/direct/callback`;
-  const op: TestOp = await startTestOp({ redirectUris: [`${base}/auth/bench-oidc/openid-connect/callback`, directCallback], clients: [{ client_id: 'bench', client_secret: CLIENT_SECRET }] });
-  const common = { OrgID: 'bench', ActionType: 'GenerateOrLoginUserProfile', ReturnURL: `${stub.url}/tap`, IdentityHandlerConfig: { DashboardCredential: CRED } };
-  const broker: TestBroker = await startTestBroker({
-    port,
-    config: { SessionSecret: 'bench-session-secret-0123456789abcdef', TykAPISettings: { DashboardConfig: { Endpoint: stub.endpoint, Port: stub.port, AdminSecret: 'bench-admin' } } },
-    profiles: [
+  const distMain = path.join(root, 'dist', 'main.js');
+  if (!fs.existsSync(distMain)) throw new Error('dist/main.js is missing: run `npm run build` first');
+  pinSelf();
+  const startedAt = performance.now();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tib-bench-'));
+  const procs: Proc[] = [];
+  const slapd = await startSlapd();
+  const slapdPid = Number(fs.readFileSync(path.join(slapd.dir, 'slapd.pid'), 'utf8').trim());
+  try {
+    const [brokerPort, oidcPort] = [await freePort(), await freePort()];
+    const brokerUrl = `http://127.0.0.1:${brokerPort}`;
+    const oidcDirectUrl = `http://127.0.0.1:${oidcPort}`;
+    const started = async (p: Promise<Proc>) => {
+      const proc = await p;
+      procs.push(proc);
+      return proc;
+    };
+    const stub = await started(startProc('tyk-stub', [server('tyk-stub')]));
+    const op = await started(startProc('op', [server('op')], { env: { BENCH_REDIRECT_URIS: JSON.stringify([`${brokerUrl}/auth/bench-oidc/openid-connect/callback`, `${oidcDirectUrl}/callback`]) } }));
+    const tykUrl = String(stub.ready.url);
+    const returnUrl = `${tykUrl}/tap`;
+    const discoveryUrl = String(op.ready.discoveryUrl);
+
+    // The broker as deployed: its CLI, a tib.conf and a profiles.json, logging at info to a file.
+    const conf = {
+      Port: brokerPort,
+      Secret: 'bench-api-secret',
+      // One user logs in many times at once here; the guard still counts every attempt, it just never locks.
+      BruteForce: { UsernameLimit: 1_000_000, IPLimit: 1_000_000 },
+      TykAPISettings: { DashboardConfig: { Endpoint: 'http://127.0.0.1', Port: String(stub.ready.port), AdminSecret: ADMIN_SECRET }, GatewayConfig: { Endpoint: 'http://127.0.0.1', Port: String(stub.ready.port), AdminSecret: ADMIN_SECRET } },
+    };
+    const common = { OrgID: ORG, ActionType: 'GenerateOrLoginUserProfile', ReturnURL: returnUrl, IdentityHandlerConfig: { DashboardCredential: CRED } };
+    const profiles = [
       {
         ...common,
         ID: 'bench-ldap',
         ProviderName: 'ADProvider',
         ProviderConfig: {
-          ...serviceAccountSearch(slapd),
+          LDAPServer: '127.0.0.1',
+          LDAPPort: String(slapd.port),
+          LDAPAdminUser: SERVICE_DN,
+          LDAPAdminPassword: SERVICE_PW,
+          LDAPBaseDN: `ou=people,${SUFFIX}`,
+          LDAPFilter: '(&(objectClass=inetOrgPerson)(uid=*USERNAME*))',
+          LDAPSearchScope: 2,
           LDAPAttributes: ['mail', 'givenName', 'sn', 'memberOf'],
+          LDAPPoolSize: POOL_SIZE,
         },
       },
       {
         ...common,
         ID: 'bench-oidc',
         ProviderName: 'SocialProvider',
-        ProviderConfig: { CallbackBaseURL: base, UseProviders: [{ Name: 'openid-connect', Key: 'bench', Secret: CLIENT_SECRET, DiscoverURL: op.discoveryUrl, Scopes: ['openid', 'email', 'profile'] }] },
+        ProviderConfig: { CallbackBaseURL: brokerUrl, UseProviders: [{ Name: 'openid-connect', Key: CLIENT_ID, Secret: CLIENT_SECRET, DiscoverURL: discoveryUrl, Scopes: ['openid', 'email', 'profile'] }] },
       },
-    ],
-  });
+    ];
+    fs.writeFileSync(path.join(dir, 'tib.conf'), JSON.stringify(conf, null, 2), { mode: 0o600 });
+    fs.writeFileSync(path.join(dir, 'profiles.json'), JSON.stringify(profiles, null, 2), { mode: 0o600 });
+    const heaps: Array<(json: string) => void> = [];
+    const broker = await started(
+      startProc('broker', ['--expose-gc', '--import', pathToFileURL(path.join(here, 'heap-probe.js')).href, distMain, '-c', path.join(dir, 'tib.conf'), '-p', path.join(dir, 'profiles.json')], {
+        measured: true,
+        env: { TYK_IB_SESSION_SECRET: 'bench-session-secret-0123456789abcdef' },
+        readyUrl: `${brokerUrl}/health`,
+        readyLog: new RegExp(`listening on http://[^ ]*:${brokerPort}`),
+        logFile: path.join(dir, 'broker.log'),
+        onHeap: (json) => heaps.shift()?.(json),
+      }),
+    );
+    const heapMb = () =>
+      new Promise<number>((resolve) => {
+        heaps.push((json) => resolve((JSON.parse(json) as { heapUsed: number }).heapUsed / 2 ** 20));
+        broker.child.kill('SIGUSR2');
+      });
 
-  const rows: string[] = [];
-  const ldap = directLdap(slapd);
-  let closeLdap: (() => Promise<unknown>) | undefined;
-  try {
-    for (const concurrency of [1, 16]) {
-      const health = {
-        broker: await measure(3000, concurrency, async () => expectStatus(await fetch(`${broker.url}/health`), 200, 'broker /health')),
-        direct: await measure(3000, concurrency, async () => expectStatus(await fetch(`${bare.url}/`), 200, 'bare server')),
-      };
-      rows.push(row(`health, ${concurrency} at a time`, health.broker, health.direct));
-      console.error(`bench: health done (${concurrency} at a time)`);
+    const wiring: Wiring = { slapdUrl: slapd.url, serviceDn: SERVICE_DN, servicePassword: SERVICE_PW, baseDn: `ou=people,${SUFFIX}`, tykUrl, returnUrl, poolSize: POOL_SIZE, discoveryUrl, callbackUrl: `${oidcDirectUrl}/callback` };
+    const env = { BENCH: JSON.stringify(wiring) };
+    const baseline = async (name: string) => started(startProc(name, [server(name)], { env, measured: true }));
+    const [bare, tib, libs, lean, oidcDirect] = [await baseline('bare'), await baseline('ldap-tib'), await baseline('ldap-libs'), await baseline('ldap-lean'), await baseline('oidc-direct')];
+    const pids = [process.pid, slapdPid, ...procs.map((p) => p.pid)];
+    log(`servers up (${pinning}); ${REPS} repetition(s) of ${DURATION} s at ${CONCURRENCY.join('/')} at a time`);
 
-      const user = (i: number) => USERS[i % USERS.length] as (typeof USERS)[number];
-      const ldapLogin = {
-        broker: await measure(600, concurrency, async (i) => {
-          const { uid, password } = user(i);
-          const res = await fetch(`${broker.url}/auth/bench-ldap/ldap`, { method: 'POST', body: new URLSearchParams({ username: uid, password }), redirect: 'manual' });
-          expectStatus(res, 302, 'broker LDAP login');
-          await res.arrayBuffer();
-        }),
-        direct: await measure(600, concurrency, async (i, worker) => {
-          const { uid, password } = user(i);
-          const r = await ldap(worker, uid, password);
-          closeLdap = r.close;
-          await directSso(stub, r.email);
-        }),
-      };
-      rows.push(row(`ldap login, ${concurrency} at a time`, ldapLogin.broker, ldapLogin.direct));
-      console.error(`bench: ldap login done (${concurrency} at a time)`);
+    const target = (label: string, proc: Proc, url: string): Target => ({ label, proc, url });
+    const cells: Cell[] = [];
+
+    // GET /health
+    const health: Omit<Options, 'url'> = { method: 'GET' };
+    const healthTargets = [target('broker', broker, `${brokerUrl}/health`), target('bare node:http', bare, `${String(bare.ready.url)}/health`)];
+    const warmHttp = (request: Omit<Options, 'url'>) => (t: Target, c: number) => autocannon({ ...request, url: t.url, connections: c, duration: WARMUP, timeout: 20 });
+    cells.push(...(await compare('GET /health', healthTargets, (t, c) => measure(t, health, '2xx', pids, c), warmHttp(health))));
+
+    // LDAP form login
+    const form: Omit<Options, 'url'> = { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'username=alice&password=alice-pass' };
+    const ldapTargets = [
+      target('broker', broker, `${brokerUrl}/auth/bench-ldap/ldap`),
+      target('(a) TIB algorithm', tib, `${String(tib.ready.url)}/login`),
+      target('(b) same libraries', libs, `${String(libs.ready.url)}/login`),
+      target('(c) leanest', lean, `${String(lean.ready.url)}/login`),
+    ];
+    cells.push(...(await compare('LDAP login', ldapTargets, (t, c) => measure(t, form, '3xx', pids, c), warmHttp(form))));
+
+    // OIDC login
+    const oidcTargets = [target('broker', broker, brokerUrl), target('openid-client alone', oidcDirect, oidcDirectUrl)];
+    const oidcPaths = (t: Target) => (t.proc === broker ? ['/auth/bench-oidc/openid-connect', '/auth/bench-oidc/openid-connect/callback'] : ['/start', '/callback']) as [string, string];
+    cells.push(
+      ...(await compare(
+        'OIDC login',
+        oidcTargets,
+        (t, c) => measureOidc(t, ...oidcPaths(t), pids, c),
+        (t, c) => measureOidc(t, ...oidcPaths(t), pids, Math.min(c, 4), WARMUP),
+      )),
+    );
+
+    // Memory: the heap after GC along HEAP_LOGINS logins, then a burst of login starts.
+    const heapSteps: Array<{ logins: number; heapMb: number }> = [{ logins: 0, heapMb: await heapMb() }];
+    resetPeakRss(broker.pid);
+    let loginsDone = 0;
+    let loginsBad = 0;
+    for (let step = 1; step <= 4; step++) {
+      const r = await autocannon({ ...form, url: ldapTargets[0]!.url, connections: 16, amount: HEAP_LOGINS / 4, timeout: 20 });
+      loginsDone += r['3xx'];
+      loginsBad += total(r) - r['3xx'] + r.errors + r.timeouts;
+      heapSteps.push({ logins: loginsDone, heapMb: await heapMb() });
+      log(`heap after ${loginsDone} logins: ${heapSteps.at(-1)?.heapMb.toFixed(1)} MB`);
     }
+    const loginsRss = peakRssMb(broker.pid);
+    resetPeakRss(broker.pid);
+    const burstBefore = await heapMb();
+    const burst = await autocannon({ method: 'GET', url: `${brokerUrl}/auth/bench-oidc/openid-connect`, connections: 64, amount: BURST, timeout: 20 });
+    const burstAfter = await heapMb();
+    const burstRss = peakRssMb(broker.pid);
+    log(`burst of ${burst['3xx']} login starts done`);
 
-    const config = await client.discovery(new URL(op.discoveryUrl), 'bench', { client_secret: CLIENT_SECRET }, client.ClientSecretBasic(CLIENT_SECRET), { execute: [client.allowInsecureRequests] });
-    const oidc = {
-      broker: await measure(80, 4, async (i) => {
-        const jar = new CookieJar();
-        const start = await fetchWithJar(`${broker.url}/auth/bench-oidc/openid-connect`, jar);
-        const callback = await loginAtOp(start.headers.get('location') ?? '', jar, i % 2 ? 'alice' : 'bob', `${base}/auth/bench-oidc/openid-connect/callback`);
-        const res = await fetchWithJar(callback, jar);
-        expectStatus(res, 302, 'broker OIDC login');
-      }),
-      direct: await measure(80, 4, async (i) => {
-        const [state, nonce, verifier] = [client.randomState(), client.randomNonce(), client.randomPKCECodeVerifier()];
-        const url = client.buildAuthorizationUrl(config, {
-          redirect_uri: directCallback,
-          scope: 'openid email profile',
-          state,
-          nonce,
-          code_challenge: await client.calculatePKCECodeChallenge(verifier),
-          code_challenge_method: 'S256',
-        });
-        const callback = await loginAtOp(url.toString(), new CookieJar(), i % 2 ? 'alice' : 'bob', directCallback);
-        const tokens = await client.authorizationCodeGrant(config, new URL(callback), { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce, idTokenExpected: true });
-        const claims = tokens.claims();
-        const info = await client.fetchUserInfo(config, tokens.access_token, claims?.sub ?? '');
-        await directSso(stub, String(info.email));
-      }),
-    };
-    rows.push(row('oidc login (with the OP), 4 at a time', oidc.broker, oidc.direct));
+    print(cells, {
+      heapSteps,
+      loginsBad,
+      loginsRss,
+      burst: { starts: burst['3xx'], bad: total(burst) - burst['3xx'] + burst.errors + burst.timeouts, rps: burst['3xx'] / burst.duration, before: burstBefore, after: burstAfter, rss: burstRss },
+      seconds: (performance.now() - startedAt) / 1000,
+    });
   } finally {
-    await closeLdap?.();
-    await broker.close();
-    await Promise.all([op.close(), stub.close(), bare.close(), slapd.stop()]);
+    await Promise.all(procs.map((p) => p.stop()));
+    await slapd.stop();
+    if (process.env.BENCH_KEEP === '1') log(`kept ${dir}`);
+    else fs.rmSync(dir, { recursive: true, force: true });
   }
+}
 
-  console.log('\nbroker vs the same work done directly (one run, this machine; ratio = broker/direct throughput)\n');
-  console.log('| work | broker /s | direct /s | ratio | broker p50 ms | direct p50 ms | broker p99 ms | direct p99 ms |');
-  console.log('|---|---|---|---|---|---|---|---|');
-  for (const r of rows) console.log(r);
+interface Memory {
+  heapSteps: Array<{ logins: number; heapMb: number }>;
+  loginsBad: number;
+  loginsRss: number;
+  burst: { starts: number; bad: number; rps: number; before: number; after: number; rss: number };
+  seconds: number;
+}
+
+function print(cells: Cell[], mem: Memory): void {
+  const find = (work: string, c: number, label: string) => cells.find((x) => x.work === work && x.concurrency === c && x.label === label);
+  const f = (n: number | undefined, d = 0) => (n === undefined || !Number.isFinite(n) ? '-' : n.toFixed(d));
+  const out: string[] = [];
+  out.push(`Machine: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} CPUs, ${(os.totalmem() / 2 ** 30).toFixed(1)} GB, Node ${process.version}, ${os.type()} ${os.release()}; ${pinning}; load average ${loadAverage().toFixed(2)} at the end.`);
+  out.push(`Each cell: ${WARMUP} s warm-up, then ${DURATION} s measured, median of ${REPS} repetition(s) in rotated order. Ratios compare the broker with the row named.`);
+  out.push('');
+  out.push('| work | at a time | server | req/s | p50 ms | p99 ms | CPU µs/req | peak RSS MB | broker vs this: throughput | broker vs this: CPU/req |');
+  out.push('|---|---|---|---|---|---|---|---|---|---|');
+  for (const c of cells) {
+    const broker = find(c.work, c.concurrency, 'broker');
+    const ratios = c.label === 'broker' || !broker ? ['', ''] : [`${f(broker.rps / c.rps, 2)}x`, `${f(broker.cpuUs / c.cpuUs, 2)}x`];
+    const flags = `${c.bad > 0 ? ` (${c.bad} failed)` : ''}${c.noisy ? ' (other load)' : ''}`;
+    out.push(`| ${c.work} | ${c.concurrency} | ${c.label}${flags} | ${f(c.rps)} | ${f(c.p50, 1)} | ${f(c.p99, 1)} | ${f(c.cpuUs)} | ${f(c.rssMb)} | ${ratios[0]} | ${ratios[1]} |`);
+  }
+  out.push('');
+  out.push('Targets (issue 12), at 16 and 64 at a time:');
+  out.push('');
+  out.push('| at a time | target | measured | met |');
+  out.push('|---|---|---|---|');
+  const ratio = (work: string, c: number, other: string, k: 'rps' | 'cpuUs') => {
+    const b = find(work, c, 'broker');
+    const o = find(work, c, other);
+    return b && o ? b[k] / o[k] : NaN;
+  };
+  for (const c of CONCURRENCY.filter((x) => x >= 16)) {
+    const checks: Array<[string, number, (v: number) => boolean]> = [
+      ['/health >= 0.9x the bare server', ratio('GET /health', c, 'bare node:http', 'rps'), (v) => v >= 0.9],
+      ['LDAP login >= 0.85x the throughput of (b)', ratio('LDAP login', c, '(b) same libraries', 'rps'), (v) => v >= 0.85],
+      ['LDAP login <= 2.5x the CPU per login of (c)', ratio('LDAP login', c, '(c) leanest', 'cpuUs'), (v) => v <= 2.5],
+      ['LDAP login >= 3x the throughput of (a)', ratio('LDAP login', c, '(a) TIB algorithm', 'rps'), (v) => v >= 3],
+      ['OIDC login >= 0.8x openid-client alone', ratio('OIDC login', c, 'openid-client alone', 'rps'), (v) => v >= 0.8],
+    ];
+    for (const [name, v, ok] of checks) out.push(`| ${c} | ${name} | ${f(v, 2)}x | ${Number.isFinite(v) ? (ok(v) ? 'yes' : 'no') : '-'} |`);
+  }
+  const peak = Math.max(mem.loginsRss, mem.burst.rss, ...cells.filter((x) => x.label === 'broker').map((x) => x.rssMb));
+  out.push(`| - | broker peak RSS < 150 MB | ${f(peak)} MB | ${peak < 150 ? 'yes' : 'no'} |`);
+  const steps = mem.heapSteps;
+  const growth = (steps.at(-1)?.heapMb ?? 0) - (steps[1]?.heapMb ?? 0);
+  out.push(`| - | no heap growth over ${f(steps.at(-1)?.logins)} logins (after GC, from the first quarter to the end) | ${growth >= 0 ? '+' : ''}${f(growth, 1)} MB | ${growth < 2 ? 'yes' : 'no'} |`);
+  out.push('');
+  out.push(`Broker heap after GC along the login run (16 at a time): ${steps.map((s) => `${f(s.logins)} logins: ${f(s.heapMb, 1)} MB`).join(', ')}; peak RSS ${f(mem.loginsRss)} MB${mem.loginsBad ? `; ${mem.loginsBad} failed` : ''}.`);
+  out.push(
+    `Burst of ${f(mem.burst.starts)} OIDC login starts (64 at a time, ${f(mem.burst.rps)}/s${mem.burst.bad ? `, ${mem.burst.bad} failed` : ''}): heap after GC ${f(mem.burst.before, 1)} MB before, ${f(mem.burst.after, 1)} MB after; peak RSS ${f(mem.burst.rss)} MB.`,
+  );
+  out.push(`Whole run: ${f(mem.seconds)} s.`);
+  console.log(`\n${out.join('\n')}`);
 }
 
 await main();
