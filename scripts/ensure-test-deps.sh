@@ -10,6 +10,8 @@ command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 # xmlsec1 signs and encrypts the SAML test IdP's answers independently of the broker's library.
 command -v xmlsec1 >/dev/null 2>&1 || need+=(xmlsec1)
+# docker-compose (Debian's) checks docker-compose.yml with `docker-compose config`; no container engine is needed.
+command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "missing Debian packages: ${need[*]}; run as root or: sudo apt-get install -y ${need[*]}" >&2

@@ -1,0 +1,35 @@
+# The identity broker as TIB's image runs: working directory /opt/tyk-identity-broker, tib.conf and
+# profiles.json mounted there, `--conf=/opt/tyk-identity-broker/tib.conf`, port 3010, TYK_IB_* variables.
+#   docker build -t identity-broker .
+#   docker run -p 3010:3010 -v "$PWD/tib.conf:/opt/tyk-identity-broker/tib.conf:ro" \
+#     -v "$PWD/profiles.json:/opt/tyk-identity-broker/profiles.json" -e TYK_IB_SESSION_SECRET=... identity-broker
+
+# Build: all dependencies, then the same `npm run build` as the README (and the demo portal's build).
+FROM node:20-bookworm-slim AS build
+WORKDIR /build
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json tsconfig.demo.json ./
+COPY src ./src
+COPY demo ./demo
+RUN npm run build && npm run build:demo
+
+# Run: production dependencies only, as the unprivileged `node` user.
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production
+WORKDIR /opt/identity-broker
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+COPY --from=build /build/dist ./dist
+COPY --from=build /build/dist-demo ./dist-demo
+COPY deploy/healthcheck.mjs ./healthcheck.mjs
+# TIB's directory: the broker's working directory, where tib.conf and profiles.json are mounted and where
+# profile saves and backups go (owned by the broker's user so they can be written).
+RUN mkdir -p /opt/tyk-identity-broker && chown node:node /opt/tyk-identity-broker
+WORKDIR /opt/tyk-identity-broker
+USER node
+EXPOSE 3010
+# /health on the broker's own port (TYK_IB_PORT, else tib.conf's Port, else 3010), with node: no curl in the image.
+HEALTHCHECK --interval=15s --timeout=5s --start-period=10s --retries=3 CMD ["node", "/opt/identity-broker/healthcheck.mjs"]
+ENTRYPOINT ["node", "/opt/identity-broker/dist/main.js"]
+CMD ["--conf=/opt/tyk-identity-broker/tib.conf"]
