@@ -224,7 +224,7 @@ describe('XML signature wrapping', () => {
 describe('bindings of the response to this SP, this IdP, this time', () => {
   const cases: Array<[string, (f: Flow) => Partial<ResponseOptions>]> = [
     ['a wrong Audience', () => ({ audience: 'https://other-sp.example/metadata' })],
-    ['a wrong Destination', () => ({ destination: 'https://other-sp.example/acs' })],
+    ['a wrong Destination', (f) => ({ destination: 'https://other-sp.example/acs', recipient: f.acs })],
     ['a wrong Recipient', () => ({ recipient: 'https://other-sp.example/acs' })],
     ['a wrong Issuer on the Response', () => ({ issuer: 'https://evil-idp.example/', assertionIssuer: idp.entityId })],
     ['a wrong Issuer on the Assertion', () => ({ assertionIssuer: 'https://evil-idp.example/' })],
