@@ -117,11 +117,18 @@ function unwritable(dir: string): string | undefined {
 function checkProfileDir(config: Config, ctx: NeedsContext, out: Findings): void {
   const writes = config.Secret !== '';
   const push = (msg: string) => (writes ? out.errors : out.warnings).push(writes ? msg : `${msg} (only used by the admin API, which is off)`);
-  const profilesDir = path.dirname(path.resolve(ctx.profilesPath));
+  // Saves write through a symbolic link to the file it names (file-store.ts), so that file's directory counts.
+  let target = path.resolve(ctx.profilesPath);
+  try {
+    target = fs.realpathSync(target);
+  } catch {
+    // No file yet: the first save creates it where it is named.
+  }
+  const profilesDir = path.dirname(target);
   if (config.ProfileDir !== '') {
     const why = unwritable(config.ProfileDir);
     if (why) push(`${settingPhrase(ctx.source, 'ProfileDir')} ${JSON.stringify(config.ProfileDir)} ${why}: profile backups are written there on every admin-API change; create it for the broker's user, or leave ProfileDir empty to keep them beside the profiles file`);
   }
   const why = unwritable(profilesDir);
-  if (why) push(`the directory of the profiles file (${path.basename(ctx.profilesPath)}) ${why}: the admin API saves every change by writing a new file there; make it writable by the broker's user`);
+  if (why) push(`${profilesDir}, the directory of ${path.basename(ctx.profilesPath)}, ${why}: the admin API saves every change by writing a new file there and renaming it; make it writable by the broker's user`);
 }
