@@ -49,6 +49,8 @@ export function baseHeaders(_req: Request, res: Response, next: NextFunction): v
   res.set('Referrer-Policy', 'no-referrer');
   res.set('X-Frame-Options', 'DENY');
   res.set('Content-Security-Policy', "frame-ancestors 'none'");
+  // Also under a host application that left Express's banner on: the broker's answers do not name their stack.
+  res.removeHeader('X-Powered-By');
   next();
 }
 
