@@ -150,7 +150,8 @@ export function authRouter(runtime: ProfileRuntime, log: Logger, recording: Logi
     if (compiled?.failureRedirect) {
       return sendFailure(req, res, { reason: `request body refused: ${message}`, status, message }, { profileId: compiled.profile.ID, failureRedirect: compiled.failureRedirect, log });
     }
-    sendError(res, status, message);
+    // A browser gets the page, an API client TIB's envelope.
+    sendLoginError(req, res, status, message, compiled ? compiled.profile.Name || compiled.profile.ID : 'Sign-in');
   });
   return router;
 }
