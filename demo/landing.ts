@@ -4,13 +4,15 @@ import { loginPath, type DemoProfile } from './files.js';
 import type { DemoUrls } from './settings.js';
 import type { DemoUser } from './users.js';
 
-const ACTIONS: Record<DemoProfile['ActionType'], { audience: string; what: string }> = {
+const ACTIONS: Record<DemoProfile['ActionType'], { audience: string; what: string; button: string }> = {
   GenerateOrLoginDeveloperProfile: {
     audience: 'API consumers: the Developer Portal (Portal SSO)',
+    button: 'Sign in to the Developer Portal',
     what: 'asks the portal for a one-time nonce (<code>POST /api/sso</code>, <code>ForSection: "portal"</code>), creates or updates the developer (<code>/api/portal/developers</code>), then sends the browser to the portal with the nonce',
   },
   GenerateOrLoginUserProfile: {
     audience: 'API owners and operators: the Dashboard (Dashboard SSO)',
+    button: 'Sign in to the Dashboard',
     what: 'asks the Dashboard for a one-time nonce (<code>POST /api/sso</code>, <code>ForSection: "dashboard"</code>), then sends the browser to its <code>/tap</code> with the nonce',
   },
 };
@@ -25,7 +27,7 @@ function profileCard(p: DemoProfile): string {
 <code>groups</code> claim (<code>CustomUserGroupField</code>) to teams, ${action.what}.</p>
 <table><tr><th>OP group</th><th>Team / group id (<code>UserGroupMapping</code>)</th></tr>${mapping.join('')}
 <tr><td><em>no mapped group</em></td><td><code>${esc(p.DefaultUserGroupID)}</code> (<code>DefaultUserGroupID</code>)</td></tr></table>
-<p><a class="button" href="${esc(loginPath(p.ID))}">Sign in with the ${esc(p.Name.split(' (')[0] ?? p.Name)}</a>
+<p><a class="button" href="${esc(loginPath(p.ID))}">${esc(action.button)}</a>
 <code>${esc(loginPath(p.ID))}</code></p>
 </section>`;
 }

@@ -83,6 +83,7 @@ async function main(): Promise<number> {
     host.use(broker.router);
     await start(host, settings.brokerPort, 'DEMO_PORT');
 
+    log.info('the warnings above (plain http, the OP keeping its sessions in memory) are expected of a local demo');
     log.info(`demo OpenID Provider (stand-in for your IdP): ${urls.issuer}`);
     log.info(`demo portal (stand-in for the Tyk Dashboard and Developer Portal): ${urls.portal}/`);
     log.info(`identity broker demo ready: open ${urls.landing} (Ctrl-C stops it)`);

@@ -5,7 +5,7 @@
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import Provider, { type Interaction, type JWK } from 'oidc-provider';
+import Provider, { interactionPolicy, type Interaction, type JWK } from 'oidc-provider';
 import { esc, page, sendPage } from './html.js';
 import { DEMO_USERS, userClaims } from './users.js';
 
@@ -14,6 +14,17 @@ export interface DemoOpOptions {
   client: { id: string; secret: string; redirectUris: string[] };
   /** The landing page, linked from the OP's pages. */
   landing: string;
+}
+
+/**
+ * oidc-provider's policy, plus: every authorization request shows the user list, even with a session at the
+ * OP, so that the next sign-in can be someone else (a real IdP would sign the same person in silently).
+ */
+function pickUserEveryTime(): interactionPolicy.DefaultPolicy {
+  const { base, Check } = interactionPolicy;
+  const policy = base();
+  policy.get('login')?.checks.add(new Check('demo_pick_user', 'the demo asks which user signs in, every time', (ctx) => (ctx.oidc.result?.login ? Check.NO_NEED_TO_PROMPT : Check.REQUEST_PROMPT)));
+  return policy;
 }
 
 function signingKey(): JWK {
@@ -43,6 +54,7 @@ export function createDemoOp(o: DemoOpOptions): { provider: Provider; app: expre
     // The claims in the id_token too, as many IdPs send them (the broker reads both).
     conformIdTokenClaims: false,
     features: { devInteractions: { enabled: false } },
+    interactions: { policy: pickUserEveryTime() },
     cookies: { keys: [randomBytes(32).toString('base64url')] },
     ttl: { AccessToken: 600, AuthorizationCode: 60, Grant: 3600, IdToken: 600, Interaction: 600, Session: 3600 },
     renderError: (ctx, out) => {

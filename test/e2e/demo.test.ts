@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { Browser } from 'playwright-core';
+import type { Browser, BrowserContext } from 'playwright-core';
 import { launchBrowser } from '../support/browser.js';
 import { freePort } from '../support/slapd.js';
 
@@ -23,14 +23,26 @@ let closed: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 let landing: string;
 let profilesFile: string;
 let browser: Browser;
+/** Standalone portals started by the tests, killed at the end if a test left one running. */
+const portals: ChildProcess[] = [];
+/** One browser profile for the whole visit: the OP's session cookie carries from one sign-in to the next. */
+let context: BrowserContext;
 
-async function until<T>(what: string, fn: () => T | undefined, ms: number): Promise<T> {
+/** The promise's value, or a failure (not a hung suite) when it takes longer than `ms`. */
+function within<T>(what: string, promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_resolve, reject) => (timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms)));
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
+/** Polls `fn` until it gives a value; fails early when `proc` ends first. */
+async function until<T>(what: string, fn: () => T | undefined, ms: number, proc: ChildProcess, log: () => string): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
     const v = fn();
     if (v !== undefined) return v;
-    if (demo.exitCode !== null) throw new Error(`the demo exited (${demo.exitCode}) before ${what}:\n${output}`);
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}:\n${output}`);
+    if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`the process ended before ${what}:\n${log()}`);
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}:\n${log()}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -48,14 +60,16 @@ beforeAll(async () => {
   demo.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   demo.stderr?.on('data', (d: Buffer) => (output += d.toString()));
   browser = await launchBrowser();
+  context = await browser.newContext();
   // The start log names the URL to open.
-  landing = await until('the URL to open', () => /demo ready: open (http:\/\/\S+\/)/.exec(output)?.[1], 120_000);
-  profilesFile = await until('the profiles file', () => /loaded 2 profile\(s\) from (\S+)/.exec(output)?.[1], 1000);
+  landing = await until('the URL to open', () => /demo ready: open (http:\/\/\S+\/)/.exec(output)?.[1], 120_000, demo, () => output);
+  profilesFile = await until('the profiles file', () => /loaded 2 profile\(s\) from (\S+)/.exec(output)?.[1], 1000, demo, () => output);
 }, 150_000);
 
 afterAll(async () => {
   await browser?.close();
   if (demo?.pid && demo.exitCode === null && demo.signalCode === null) process.kill(-demo.pid, 'SIGKILL');
+  for (const p of portals) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
 });
 
 describe('npm run demo', () => {
@@ -66,7 +80,7 @@ describe('npm run demo', () => {
   });
 
   it('a person signs in as the demo developer in Chromium and the portal shows the teams it received', async () => {
-    const page = await browser.newPage();
+    const page = await context.newPage();
     try {
       await page.goto(landing);
       expect(await page.locator('body').textContent()).toMatch(/Stand-in for your identity provider/);
@@ -101,13 +115,99 @@ describe('npm run demo', () => {
     expect(fs.statSync(screenshot).size).toBeGreaterThan(0);
   });
 
+  it('the next sign-in may be another user, and one in no group gets the default team', async () => {
+    const page = await context.newPage();
+    try {
+      await page.goto(landing);
+      await page.locator('[data-profile=demo-developers] a.button').click();
+      // The OP has a session for Dana from the test above, and still asks who signs in.
+      await page.getByRole('button', { name: 'Sign in as Gus Guest' }).click();
+      await page.waitForURL(/\/sso\?nonce=/);
+      expect(await page.locator('[data-test=email]').textContent()).toBe('gus@example.com');
+      expect(await page.locator('[data-test=teams] li').allTextContents()).toEqual(['team-guests']);
+    } finally {
+      await page.close();
+    }
+  });
+
   it('Ctrl-C stops everything cleanly and removes the files of the run', async () => {
     process.kill(-(demo.pid as number), 'SIGINT');
-    const end = await closed;
+    const end = await within('the demo to stop', closed, 15_000);
     expect(end.code === 0 || end.signal === 'SIGINT').toBe(true);
     // Logged once every server, the broker and the files are gone; nothing failed on the way.
     expect(output).toMatch(/SIGINT: stopping the demo[\s\S]*demo stopped\s*$/);
     expect(output).not.toMatch(/\[ERROR\]|\n\s+at /);
     expect(fs.existsSync(path.dirname(profilesFile))).toBe(false);
+  });
+});
+
+describe('the demo portal on its own (node dist-demo/demo/portal.js, as a compose stack runs it)', () => {
+  const portalJs = path.join(root, 'dist-demo/demo/portal.js');
+  const API_SECRET = 'demo-portal-test-api-secret';
+
+  function runPortal(env: Record<string, string>): { child: ChildProcess; out: () => string; closed: Promise<number | null> } {
+    const child = spawn(process.execPath, [portalJs], { env: { PATH: process.env.PATH ?? '', ...env } });
+    portals.push(child);
+    let out = '';
+    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+    return { child, out: () => out, closed: new Promise((resolve) => child.on('close', (code) => resolve(code))) };
+  }
+
+  it('imports nothing but Node and the production dependencies', () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    const seen = new Set<string>();
+    const bare = new Set<string>();
+    const visit = (file: string) => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      for (const m of fs.readFileSync(file, 'utf8').matchAll(/^\s*(?:import|export)\b[^'"]*?from\s+'([^']+)'|^\s*import\s+'([^']+)'/gm)) {
+        const spec = (m[1] ?? m[2]) as string;
+        if (spec.startsWith('.')) visit(path.resolve(path.dirname(file), spec));
+        else bare.add(spec);
+      }
+    };
+    visit(portalJs);
+    expect(seen.size).toBeGreaterThan(3);
+    expect([...bare].filter((s) => !s.startsWith('node:') && !(s.split('/')[0]! in pkg.dependencies))).toEqual([]);
+  });
+
+  it('refuses to start without the API secret, naming the variable', async () => {
+    const p = runPortal({ DEMO_PORTAL_PORT: String(await freePort()) });
+    expect(await within('the portal to exit', p.closed, 15_000)).toBe(2);
+    expect(p.out()).toMatch(/DEMO_PORTAL_API_SECRET must be set/);
+  });
+
+  it("issues a nonce to the broker's credential only, redeems it once at the landing, and stops on SIGTERM", async () => {
+    const port = await freePort();
+    const p = runPortal({ DEMO_PORTAL_PORT: String(port), DEMO_PORTAL_HOST: '127.0.0.1', DEMO_PORTAL_API_SECRET: API_SECRET });
+    await until('the portal to listen', () => (p.out().includes('listening on') ? true : undefined), 15_000, p.child, p.out);
+    const base = `http://127.0.0.1:${port}`;
+    const body = JSON.stringify({ ForSection: 'dashboard', OrgID: 'o', EmailAddress: 'x@example.com', DisplayName: 'X', GroupID: 'g1', GroupsIDs: ['g1', 'g2'], SSOOnlyForRegisteredUsers: false });
+    const sso = (authorization: string) => fetch(`${base}/api/sso`, { method: 'POST', headers: { authorization, 'content-type': 'application/json' }, body });
+
+    const refused = await sso('wrong-secret');
+    expect(refused.status).toBe(401);
+    expect(await refused.json()).toEqual({ Status: 'Error', Message: 'Not authorised', Meta: null });
+    // No admin secret configured: /admin/sso refuses everyone.
+    expect((await fetch(`${base}/admin/sso`, { method: 'POST', headers: { 'admin-auth': '' }, body })).status).toBe(401);
+
+    const issued = (await (await sso(API_SECRET)).json()) as { Status: string; Meta: string };
+    expect(issued.Status).toBe('OK');
+    expect(issued.Meta).toMatch(/^[0-9a-f]{32}$/);
+    // A Dashboard nonce does not sign in to the portal's landing.
+    const other = (await (await sso(API_SECRET)).json()) as { Meta: string };
+    expect((await fetch(`${base}/sso?nonce=${other.Meta}`)).status).toBe(401);
+
+    const landed = await fetch(`${base}/tap?nonce=${issued.Meta}`);
+    expect(landed.status).toBe(200);
+    const html = await landed.text();
+    expect(html).toContain('<ul data-test="teams"><li><code>g1</code></li><li><code>g2</code></li></ul>');
+    expect(landed.headers.get('content-security-policy')).toMatch(/default-src 'none'/);
+    expect((await fetch(`${base}/tap?nonce=${issued.Meta}`)).status).toBe(401);
+
+    p.child.kill('SIGTERM');
+    expect(await within('the portal to stop', p.closed, 15_000)).toBe(0);
+    expect(p.out()).toMatch(/demo portal stopped/);
   });
 });
