@@ -76,7 +76,11 @@ function fileTarget(file: string, rules: ValidationRules, creating: boolean): Pr
     async commit() {
       if (!current) return;
       // As the broker saves: a backup of the old file beside it, then an atomic replace with the same mode.
-      await saveProfilesFile(file, current, { backupDir: path.dirname(file), keep: defaultConfig().ProfileBackupCount });
+      try {
+        await saveProfilesFile(file, current, { backupDir: path.dirname(file), keep: defaultConfig().ProfileBackupCount });
+      } catch (err) {
+        throw new CommandError(`cannot save ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}; nothing was changed`);
+      }
     },
   };
 }
@@ -149,7 +153,15 @@ function urlTarget(base: string, secret: string, rules: ValidationRules): Profil
 export async function openTarget(opts: CommandOptions, io: CliIo, rules: ValidationRules, creating = false): Promise<ProfileTarget> {
   if (opts.url && opts.profilesPath) throw new UsageError('give either -p <profiles.json> or --url <broker>, not both');
   if (opts.url) {
-    if (!/^https?:\/\//.test(opts.url)) throw new UsageError(`--url must be an http:// or https:// URL, got ${JSON.stringify(opts.url)}`);
+    let url: URL;
+    try {
+      url = new URL(opts.url);
+    } catch {
+      throw new UsageError('--url must be an http:// or https:// URL');
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`--url must be an http:// or https:// URL, got ${url.protocol}`);
+    // Echoed in messages, so no password may ride in it; the admin secret has its own channels.
+    if (url.username || url.password) throw new UsageError('--url must not hold credentials: the admin secret comes from TYK_IB_SECRET or --secret-file');
     return urlTarget(opts.url, await adminSecret(opts, io), rules);
   }
   if (opts.profilesPath) return fileTarget(opts.profilesPath, rules, creating);

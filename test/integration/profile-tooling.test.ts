@@ -140,6 +140,10 @@ describe('profiles validate', () => {
     expect((await run(['profiles', 'validate'])).code).toBe(2);
     expect((await run(['profiles', 'validate', '-p', 'a.json', '--url', 'http://127.0.0.1:1'])).code).toBe(2);
     expect((await run(['profiles', 'validate', '--url', 'ftp://example.com'])).code).toBe(2);
+    // A password in the URL would be echoed in messages: refused, and not repeated.
+    const withPassword = await run(['profiles', 'validate', '--url', 'http://admin:url-password-123@127.0.0.1:1']);
+    expect(withPassword.code).toBe(2);
+    expect(withPassword.err).not.toContain('url-password-123');
     const file = await tmp('profiles.json', [ldap('ldap-dev')]);
     const bad = await tmp('profiles.json', [{ ID: 'x' }]);
     const write = process.stdout.write;
