@@ -42,6 +42,8 @@ function sample(leaf: Leaf, jsonPath: string[]): { json: unknown; env: string; e
   if (key.endsWith('Config.Endpoint')) return { json: 'https://tyk.example.com', env: 'https://tyk.example.com', expected: 'https://tyk.example.com' };
   if (key.endsWith('Config.Port')) return { json: '8443', env: '8443', expected: '8443' };
   if (key === 'HttpServerOptions.UseSSL') return { json: false, env: 'false', expected: false };
+  // Enabled, the audit log needs a key (checked in test/integration/audit.test.ts).
+  if (key === 'Audit.Enabled') return { json: false, env: 'false', expected: false };
   switch (leaf.kind) {
     case 'string':
       return { json: `value-of-${leaf.json}`, env: `value-of-${leaf.json}`, expected: `value-of-${leaf.json}` };
