@@ -64,6 +64,7 @@ beforeAll(async () => {
       p('saml-entity', idp, { EntityId: 'urn:example:sp', ForceAuthentication: true }),
       p('saml-down', downIdp),
       p('saml-down-redirect', downIdp, { FailureRedirect: 'http://app.example/failed' }),
+      p('saml-missing-file', idp, { IDPMetadataURL: '/nonexistent/idp-metadata.xml' }),
     ].map((x) => JSON.parse(JSON.stringify(x)) as unknown),
     config: {
       SessionSecret: 'a-long-random-session-secret-for-the-saml-tests',
@@ -189,6 +190,12 @@ describe('the IdP metadata', () => {
     downIdp.metadataMode = 'ok';
     await until(async () => (await fetch(`${base}/auth/saml-down/saml`, { redirect: 'manual' })).status === 302, 'the metadata to load');
     expect((await samlLogin(base, 'saml-down')).res.status).toBe(302);
+  });
+
+  it('a local metadata file that cannot be read is a setup error naming profile and field', async () => {
+    expect(b.logs.some((l) => l.includes('saml-missing-file') && l.includes('ProviderConfig.IDPMetadataURL /nonexistent/idp-metadata.xml cannot be read: ENOENT'))).toBe(true);
+    const res = await fetch(`${base}/auth/saml-missing-file/saml`, { redirect: 'manual' });
+    expect(res.status).toBe(500);
   });
 });
 

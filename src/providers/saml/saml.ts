@@ -8,6 +8,7 @@
  * around node-saml's signature, decryption, Conditions and Audience checks.
  */
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
 import { SAML, ValidateInResponseTo, type Profile as SamlProfile } from '@node-saml/node-saml';
 import { decryptXml } from '@node-saml/node-saml/lib/xml.js';
 import type { Request, Response } from 'express';
@@ -65,8 +66,18 @@ export function createSamlProvider(profile: Profile, deps: ProviderDeps): Provid
   if (key.looseMode) log.warn(`profile "${profile.ID}": CertLocation ${cfg.CertLocation} holds the SP private key and is readable by others (mode ${key.looseMode}); chmod 600 it`);
   const source = metadataSource(cfg.IDPMetadataURL);
   if (!source) throw new ProviderSetupError(`SAMLProvider profile "${profile.ID}": ProviderConfig.IDPMetadataURL is not an http(s) URL or an absolute file path`);
+  if (source.kind === 'file') {
+    try {
+      fs.accessSync(source.path, fs.constants.R_OK);
+    } catch (err) {
+      throw new ProviderSetupError(`SAMLProvider profile "${profile.ID}": ProviderConfig.IDPMetadataURL ${source.path} cannot be read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    }
+  }
   const urls = spUrls(cfg, profile.ID);
   const secure = urls.acs.startsWith('https:');
+  if (!secure && !['127.0.0.1', 'localhost', '[::1]'].includes(new URL(urls.acs).hostname)) {
+    log.warn(`profile "${profile.ID}": SAMLBaseURL is http: browsers send the login cookie with the IdP's cross-site POST only over https (SameSite=None; Secure), so logins from an IdP on another site will fail; use https`);
+  }
   // The cookie must come back with the IdP's cross-site POST to the ACS: SameSite=None (so Secure) over https.
   const cookiePath = new URL('auth/', cfg.SAMLBaseURL).pathname;
   const insecureSkipVerify = deps.config.SSLInsecureSkipVerify;
