@@ -3,6 +3,7 @@
  * runs before any transport sees a line, at every level: values under secret-looking keys are
  * replaced, and every secret registered with `registerSecret` is masked wherever it appears.
  */
+import fs from 'node:fs';
 import winston from 'winston';
 import type { LogFormat, LogLevel } from './config/types.js';
 
@@ -20,8 +21,11 @@ const permanent = new Set<string>();
 /** Profile secrets, reference-counted: two profiles may share one, and a removed profile's go away. */
 const counted = new Map<string, number>();
 const owned = new Map<string, Set<string>>();
-/** Every mask; rebuilt on change. */
-let masks: string[] = [];
+/**
+ * Every mask in one pattern, rebuilt on change, so a line is scanned once whatever the number of secrets.
+ * A lookahead, so that overlapping secrets are all found (the longest first at each position).
+ */
+let masks: RegExp | undefined;
 
 /**
  * Below this a profile value is too likely to be an ordinary word ("login", "admin", a port) whose masking
@@ -29,8 +33,11 @@ let masks: string[] = [];
  */
 export const MIN_PROFILE_SECRET_LENGTH = 8;
 
+const escapeRegExp = (v: string) => v.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 function rebuildMasks(): void {
-  masks = [...new Set([...permanent, ...counted.keys()])].sort((a, b) => b.length - a.length);
+  const all = [...new Set([...permanent, ...counted.keys()])].sort((a, b) => b.length - a.length);
+  masks = all.length > 0 ? new RegExp(`(?=(${all.map(escapeRegExp).join('|')}))`, 'g') : undefined;
 }
 
 /** Mask this value in every future log line, for good (tib.conf secrets). */
@@ -65,12 +72,14 @@ export function setOwnedSecrets(owner: string, values: readonly unknown[]): void
  * one secret at a time would cut a secret overlapping an earlier one and leave the rest of it in the line.
  */
 function maskString(s: string): string {
+  if (!masks) return s;
   const ranges: Array<[number, number]> = [];
-  for (const secret of masks) {
-    for (let i = s.indexOf(secret); i >= 0; i = s.indexOf(secret, i + 1)) ranges.push([i, i + secret.length]);
+  masks.lastIndex = 0;
+  for (let m = masks.exec(s); m; m = masks.exec(s)) {
+    ranges.push([m.index, m.index + (m[1] as string).length]);
+    masks.lastIndex = m.index + 1; // the match is empty (a lookahead): move on by hand
   }
   if (ranges.length === 0) return s;
-  ranges.sort((a, b) => a[0] - b[0]);
   let out = '';
   let at = 0;
   for (const [from, to] of ranges) {
@@ -119,8 +128,26 @@ function textLine(info: winston.Logform.TransformableInfo): string {
   return `${String(timestamp)} [${String(level).toUpperCase()}] ${prefix ? `${String(prefix)}: ` : ''}${String(message)}${extras ? ` ${extras}` : ''}`;
 }
 
+/** TIB's text timestamp (`Nov 25 20:07:15`), formatted once per second rather than once per line. */
+const textStamp = (() => {
+  const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+  const two = (n: number) => String(n).padStart(2, '0');
+  let second = -1;
+  let text = '';
+  return winston.format((info) => {
+    const now = Date.now();
+    if (Math.floor(now / 1000) !== second) {
+      second = Math.floor(now / 1000);
+      const d = new Date(now);
+      text = `${MONTHS[d.getMonth()]} ${two(d.getDate())} ${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
+    }
+    info.timestamp = text;
+    return info;
+  });
+})();
+
 function formatFor(kind: LogFormat): winston.Logform.Format {
-  const stamp = winston.format.timestamp({ format: kind === 'json' ? undefined : 'MMM DD HH:mm:ss' });
+  const stamp = kind === 'json' ? winston.format.timestamp() : textStamp();
   return kind === 'json'
     ? winston.format.combine(redactFormat(), stamp, winston.format.json())
     : winston.format.combine(redactFormat(), stamp, winston.format.printf(textLine));
@@ -132,10 +159,82 @@ export function parseLogLevel(raw: string | undefined): LogLevel {
   return v === 'error' || v === 'warn' || v === 'debug' ? v : 'info';
 }
 
+const MESSAGE = Symbol.for('message');
+/** Lines held while stdout is slower than the log (beyond, lines are counted and dropped: memory stays bounded). */
+const MAX_PENDING_BYTES = 4 * 1024 * 1024;
+
+/**
+ * The console, without blocking the event loop: Node writes stdout synchronously (files, pipes, terminals),
+ * so each line would stall every login in flight. Lines of one event-loop turn are joined and written by
+ * libuv's thread pool, one write at a time, in order; what is still pending at exit is written synchronously.
+ * A Console subclass, so whatever silences the console (tests) silences this.
+ */
+class StdoutLines extends winston.transports.Console {
+  private pending: string[] = [];
+  private pendingBytes = 0;
+  private dropped = 0;
+  private writing = false;
+  private scheduled = false;
+
+  constructor(private readonly fd = 1) {
+    super({ stderrLevels: [] });
+    process.on('exit', () => this.flushSync());
+  }
+
+  override log(info: Record<string | symbol, unknown>, callback: () => void): void {
+    const line = `${String(info[MESSAGE])}\n`;
+    if (this.pendingBytes > MAX_PENDING_BYTES) this.dropped++;
+    else {
+      this.pending.push(line);
+      this.pendingBytes += line.length;
+      if (!this.scheduled && !this.writing) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    }
+    callback();
+  }
+
+  private take(): Buffer {
+    if (this.dropped > 0) this.pending.push(`${this.dropped} log line(s) dropped: stdout did not keep up\n`);
+    const chunk = Buffer.from(this.pending.join(''));
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.dropped = 0;
+    return chunk;
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    if (this.writing || this.pending.length === 0) return;
+    this.writing = true;
+    const chunk = this.take();
+    const write = (from: number): void =>
+      fs.write(this.fd, chunk, from, chunk.length - from, null, (err, written) => {
+        if (err) {
+          // Not writable without blocking (a non-blocking terminal): write it the blocking way.
+          process.stdout.write(chunk.subarray(from));
+        } else if (from + written < chunk.length) return write(from + written);
+        this.writing = false;
+        this.flush();
+      });
+    write(0);
+  }
+
+  private flushSync(): void {
+    if (this.pending.length === 0) return;
+    try {
+      fs.writeSync(this.fd, this.take());
+    } catch {
+      // stdout is gone: nothing left to tell
+    }
+  }
+}
+
 export const rootLogger: Logger = winston.createLogger({
   level: parseLogLevel(process.env.TYK_LOGLEVEL),
   format: formatFor('text'),
-  transports: [new winston.transports.Console({ stderrLevels: [] })],
+  transports: [new StdoutLines()],
 });
 
 export function configureLogging(opts: { level: LogLevel; format: LogFormat; silent?: boolean }): void {
@@ -145,6 +244,18 @@ export function configureLogging(opts: { level: LogLevel; format: LogFormat; sil
 }
 
 /** A logger for one component; the prefix shows in every line (`MAIN`, `API`, `AD AUTH`, ...). */
+/** Whether lines at `level` are written now (cheap: for work done only to log, such as timing a request). */
+export function logsAt(level: LogLevel): boolean {
+  return rootLogger.levels[level]! <= rootLogger.levels[rootLogger.level]!;
+}
+
 export function getLogger(prefix: string): Logger {
-  return rootLogger.child({ prefix });
+  const child = rootLogger.child({ prefix });
+  // winston formats (redaction included) before its transports filter by level: skip it all below the level.
+  const methods = child as unknown as Record<string, (...args: unknown[]) => Logger>;
+  for (const level of Object.keys(rootLogger.levels)) {
+    const write = methods[level];
+    if (write) methods[level] = (...args) => (logsAt(level as LogLevel) ? write.apply(child, args) : child);
+  }
+  return child;
 }

@@ -12,7 +12,7 @@ import { TrustedProxies } from './client-ip.js';
 import { sendError } from './envelope.js';
 import { metricsRoute, type MetricsAccess } from './metrics-route.js';
 import { rootPage } from './root-page.js';
-import type { Logger } from '../log.js';
+import { logsAt, type Logger } from '../log.js';
 import type { ProfileStore } from '../profiles/store.js';
 import type { ProfileRuntime } from '../runtime.js';
 
@@ -54,9 +54,10 @@ export function baseHeaders(_req: Request, res: Response, next: NextFunction): v
   next();
 }
 
-/** Debug access log without query strings (they may carry codes, states and nonces). */
+/** Debug access log without query strings (they may carry codes, states and nonces); free at other levels. */
 function accessLog(log: Logger) {
   return (req: Request, res: Response, next: NextFunction) => {
+    if (!logsAt('debug')) return next();
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       const durationMs = Math.round(Number(process.hrtime.bigint() - started) / 1e5) / 10;

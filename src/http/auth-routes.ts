@@ -35,19 +35,25 @@ class BodyError extends Error {
   }
 }
 
-/** urlencoded and multipart form fields (no files), size-limited; a bad body is a 400, not a crash. */
-function formParsers(limit = FORM_LIMIT): express.RequestHandler[] {
+/**
+ * urlencoded and multipart form fields (no files), size-limited; a bad body is a 400, not a crash. One parser
+ * per request, chosen by Content-Type (each would skip any other type anyway): a GET or another type costs
+ * neither, and a form is not also run past multer.
+ */
+function formParsers(limit = FORM_LIMIT): express.RequestHandler {
+  const urlencoded = express.urlencoded({ extended: false, limit });
   const multipart = multer({ limits: { fields: 50, fieldSize: 16 * 1024, files: 0, parts: 50 } }).none();
-  return [
-    express.urlencoded({ extended: false, limit }),
+  return (req, res, next) => {
+    const type = req.headers['content-type'] ?? '';
+    if (/^application\/x-www-form-urlencoded/i.test(type)) return urlencoded(req, res, next);
+    if (!/^multipart\//i.test(type)) return next();
     // Everything multer reports is about the body (its limits, or busboy's malformed-multipart errors).
-    (req, res, next) =>
-      multipart(req, res, (err?: unknown) => {
-        if (err === undefined || err === null) return next();
-        const tooLarge = err instanceof multer.MulterError && (err.code === 'LIMIT_FIELD_VALUE' || err.code === 'LIMIT_FILE_SIZE');
-        next(new BodyError(tooLarge ? 413 : 400, err));
-      }),
-  ];
+    multipart(req, res, (err?: unknown) => {
+      if (err === undefined || err === null) return next();
+      const tooLarge = err instanceof multer.MulterError && (err.code === 'LIMIT_FIELD_VALUE' || err.code === 'LIMIT_FILE_SIZE');
+      next(new BodyError(tooLarge ? 413 : 400, err));
+    });
+  };
 }
 
 /** Where ended logins are reported besides the log: the audit log, and whom to believe for the client address. */
@@ -137,8 +143,8 @@ export function authRouter(runtime: ProfileRuntime, log: Logger, recording: Logi
     res.status(200).type(doc.contentType).send(doc.body);
   });
   const parsers = formParsers();
-  router.all('/auth/:id/:provider/callback', ...formParsers(CALLBACK_FORM_LIMIT), run('callback'));
-  router.all('/auth/:id/:provider', ...parsers, run('start'));
+  router.all('/auth/:id/:provider/callback', formParsers(CALLBACK_FORM_LIMIT), run('callback'));
+  router.all('/auth/:id/:provider', parsers, run('start'));
   // A malformed or oversized form is the client's error; answer with TIB's envelope. Anything else is
   // ours: on to the logged 500 handler, never a silent 400.
   router.use('/auth', (err: unknown, req: Request, res: Response, next: NextFunction) => {
