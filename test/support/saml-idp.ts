@@ -109,6 +109,8 @@ export interface TestIdpOptions {
   bindings?: Array<'redirect' | 'post'>;
   /** Serve the metadata inside an EntitiesDescriptor, after another entity: an SP-only one, or another IdP. */
   federation?: false | 'sp-first' | 'idp-first';
+  /** The host name in the IdP's URLs (default 127.0.0.1; `localhost` makes it another site than the broker). */
+  host?: string;
 }
 
 export interface TestIdp {
@@ -198,7 +200,7 @@ export async function startTestIdp(opts: TestIdpOptions): Promise<TestIdp> {
   const server = await new Promise<http.Server>((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const url = `http://${opts.host ?? '127.0.0.1'}:${(server.address() as AddressInfo).port}`;
   const bindings = opts.bindings ?? ['redirect', 'post'];
   const idp: TestIdp = {
     url,
