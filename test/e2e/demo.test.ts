@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Browser, BrowserContext } from 'playwright-core';
+import { NONCE_TTL_MS, PortalStore, type SsoRequest } from '../../demo/portal-store.js';
 import { launchBrowser } from '../support/browser.js';
 import { freePort } from '../support/slapd.js';
 
@@ -209,5 +210,26 @@ describe('the demo portal on its own (node dist-demo/demo/portal.js, as a compos
     p.child.kill('SIGTERM');
     expect(await within('the portal to stop', p.closed, 15_000)).toBe(0);
     expect(p.out()).toMatch(/demo portal stopped/);
+  });
+});
+
+describe("the demo portal's memory", () => {
+  const request: SsoRequest = { section: 'portal', via: '/api/sso', orgId: 'o', email: 'e@example.com', displayName: 'E', groupId: '', groupIds: [], ssoOnlyForRegisteredUsers: false };
+
+  it('a nonce expires a minute after it was issued', () => {
+    let now = new Date('2026-01-01T00:00:00Z');
+    const store = new PortalStore(() => now);
+    const nonce = store.issue(request);
+    now = new Date(now.getTime() + NONCE_TTL_MS + 1);
+    expect(store.redeem(nonce, 'portal')).toEqual({ ok: false, why: 'This nonce has expired: sign in again.' });
+  });
+
+  it('keeps at most 1000 unredeemed nonces and 20 sign-ins, whatever the callers send', () => {
+    const store = new PortalStore();
+    const first = store.issue(request);
+    const nonces = Array.from({ length: 1000 }, () => store.issue(request));
+    expect(store.redeem(first, 'portal').ok).toBe(false);
+    for (const n of nonces.slice(0, 30)) expect(store.redeem(n, 'portal').ok).toBe(true);
+    expect(store.recent()).toHaveLength(20);
   });
 });
