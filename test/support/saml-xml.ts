@@ -29,13 +29,17 @@ export const NS = {
 const ALGS = {
   sha256: { sig: 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256', digest: 'http://www.w3.org/2001/04/xmlenc#sha256' },
   sha1: { sig: 'http://www.w3.org/2000/09/xmldsig#rsa-sha1', digest: 'http://www.w3.org/2000/09/xmldsig#sha1' },
+  /** An HMAC "signature": anyone holding the secret signs. Keyed with the IdP's public certificate, it is the
+   * xml-crypto confusion attack (GHSA-c27r-x354-4m68). Its digest is SHA-256. */
+  'hmac-sha256': { sig: 'http://www.w3.org/2001/04/xmldsig-more#hmac-sha256', digest: 'http://www.w3.org/2001/04/xmlenc#sha256' },
 } as const;
 export type Alg = keyof typeof ALGS;
 
-/** A key pair on disk: PEM private key and PEM certificate. */
+/** A key pair on disk: PEM private key and PEM certificate; or, with `hmac`, `key` is the HMAC secret's file. */
 export interface KeyFiles {
   key: string;
   cert: string;
+  hmac?: boolean;
 }
 
 /**
@@ -101,7 +105,7 @@ export function escapeXml(s: string): string {
 }
 
 /** An empty enveloped-signature template for xmlsec1 to fill, referencing `#id`. */
-export function signatureTemplate(id: string, alg: Alg = 'sha256', digest: Alg = alg): string {
+export function signatureTemplate(id: string, alg: Alg = 'sha256', digest: Alg = alg === 'hmac-sha256' ? 'sha256' : alg): string {
   return (
     `<ds:Signature xmlns:ds="${NS.dsig}"><ds:SignedInfo>` +
     `<ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/>` +
@@ -110,7 +114,9 @@ export function signatureTemplate(id: string, alg: Alg = 'sha256', digest: Alg =
     `<ds:Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/>` +
     `<ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/></ds:Transforms>` +
     `<ds:DigestMethod Algorithm="${ALGS[digest].digest}"/><ds:DigestValue></ds:DigestValue></ds:Reference>` +
-    `</ds:SignedInfo><ds:SignatureValue></ds:SignatureValue><ds:KeyInfo><ds:X509Data></ds:X509Data></ds:KeyInfo></ds:Signature>`
+    `</ds:SignedInfo><ds:SignatureValue></ds:SignatureValue>` +
+    (alg === 'hmac-sha256' ? '' : `<ds:KeyInfo><ds:X509Data></ds:X509Data></ds:KeyInfo>`) +
+    `</ds:Signature>`
   );
 }
 
@@ -178,19 +184,20 @@ export async function xmlsecSign(xml: string, key: KeyFiles, nodeXpath?: string)
   return withTemp(async (dir) => {
     const input = path.join(dir, 'in.xml');
     await fs.writeFile(input, xml);
-    const args = ['--sign', '--privkey-pem', `${key.key},${key.cert}`, ...ID_ATTRS];
+    const args = ['--sign', ...(key.hmac ? ['--hmackey', key.key] : ['--privkey-pem', `${key.key},${key.cert}`]), ...ID_ATTRS];
     if (nodeXpath) args.push('--node-xpath', nodeXpath);
     const { stdout } = await run('xmlsec1', [...args, input], { maxBuffer: 16 << 20 });
     return stripDecl(stdout);
   });
 }
 
-/** Whether xmlsec1 verifies the signature at `nodeXpath` (default: the first) with exactly this certificate. */
-export async function xmlsecVerify(xml: string, cert: string, nodeXpath?: string): Promise<boolean> {
+/** Whether xmlsec1 verifies the signature at `nodeXpath` (default: the first) with exactly this certificate (or HMAC secret). */
+export async function xmlsecVerify(xml: string, cert: string | { hmacKey: string }, nodeXpath?: string): Promise<boolean> {
   return withTemp(async (dir) => {
     const input = path.join(dir, 'in.xml');
     await fs.writeFile(input, xml);
-    const args = ['--verify', '--pubkey-cert-pem', cert, '--enabled-key-data', 'rsa', ...ID_ATTRS];
+    const key = typeof cert === 'string' ? ['--pubkey-cert-pem', cert, '--enabled-key-data', 'rsa'] : ['--hmackey', cert.hmacKey, '--enabled-key-data', 'hmac'];
+    const args = ['--verify', ...key, ...ID_ATTRS];
     if (nodeXpath) args.push('--node-xpath', nodeXpath);
     try {
       await run('xmlsec1', [...args, input]);
@@ -229,7 +236,7 @@ export async function buildResponseXml(o: ResponseOptions): Promise<{ xml: strin
   const responseId = o.responseId ?? newId();
   const assertionId = o.assertionId ?? newId();
   const alg = o.alg ?? 'sha256';
-  const digest = o.digest ?? alg;
+  const digest = o.digest ?? (alg === 'hmac-sha256' ? 'sha256' : alg);
   const signAssertion = o.sign === 'assertion' || o.sign === 'both';
   const signResponse = o.sign === 'response' || o.sign === 'both';
 
