@@ -62,7 +62,9 @@ export function createSamlProvider(profile: Profile, deps: ProviderDeps): Provid
   const { config: cfg } = parseProviderConfig('SAMLProvider', profile.ProviderConfig);
   const log = getLogger('SAML AUTH');
   const key = readSpKeyPair(cfg.CertLocation, profile.ID);
+  // Never logged anyway; masked in case an error message ever quotes it.
   registerSecret(key.keyPem);
+  registerSecret(key.fileKeyPem);
   if (key.looseMode) log.warn(`profile "${profile.ID}": CertLocation ${cfg.CertLocation} holds the SP private key and is readable by others (mode ${key.looseMode}); chmod 600 it`);
   const source = metadataSource(cfg.IDPMetadataURL);
   if (!source) throw new ProviderSetupError(`SAMLProvider profile "${profile.ID}": ProviderConfig.IDPMetadataURL is not an http(s) URL or an absolute file path`);

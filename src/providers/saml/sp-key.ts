@@ -14,6 +14,8 @@ export interface SpKeyPair {
   certBase64: string;
   /** PKCS#8 PEM of the private key (what xml-encryption takes to decrypt assertions). */
   keyPem: string;
+  /** The key as the file holds it (PKCS#1 or PKCS#8), to mask in logs too. */
+  fileKeyPem: string;
   /** Set when the file is readable by group or others: the caller warns. */
   looseMode?: string;
 }
@@ -56,6 +58,7 @@ export function readSpKeyPair(file: string, profileId: string): SpKeyPair {
     certPem: certText,
     certBase64: cert.raw.toString('base64'),
     keyPem: key.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    fileKeyPem: keyMatch[0],
     looseMode: (perms & 0o077) !== 0 ? perms.toString(8).padStart(3, '0') : undefined,
   };
 }
