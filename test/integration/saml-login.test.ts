@@ -153,11 +153,20 @@ describe('the test IdP (independent of the broker)', () => {
     expect(idp.requests.map((r) => r.id)).not.toContain('_req3');
   });
 
-  it('serves its metadata with its signing certificate and both bindings', async () => {
+  it('serves its metadata with its signing certificate and both bindings, or garbage, or a 500, as told', async () => {
     const md = await (await fetch(idps.entra.metadataUrl)).text();
     expect(md).toContain(`entityID="${idps.entra.entityId}"`);
     expect(md).toContain(idps.entra.ssoRedirectUrl);
     expect(md).toContain(idps.entra.ssoPostUrl);
+    expect(md.replace(/\s/g, '')).toContain((await fs.readFile(keys.idp.cert, 'utf8')).replace(/-----[^-]+-----|\s/g, ''));
+    try {
+      idps.entra.metadataMode = 'garbage';
+      expect(await (await fetch(idps.entra.metadataUrl)).text()).not.toContain('EntityDescriptor');
+      idps.entra.metadataMode = 500;
+      expect((await fetch(idps.entra.metadataUrl)).status).toBe(500);
+    } finally {
+      idps.entra.metadataMode = 'ok';
+    }
   });
 });
 
