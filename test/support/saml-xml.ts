@@ -177,8 +177,8 @@ async function withTemp<T>(fn: (dir: string) => Promise<T>): Promise<T> {
 const ID_ATTRS = ['--id-attr:ID', `${NS.assertion}:Assertion`, '--id-attr:ID', `${NS.protocol}:Response`];
 
 /**
- * Signs the one Signature template in `xml` (first in document order unless `nodeId` names the element whose
- * signature to fill) with xmlsec1. The template must already be in place (see signatureTemplate).
+ * Fills a Signature template in `xml` with xmlsec1: the first in document order, or the one at `nodeXpath`
+ * (see byId). The template must already be in place (see signatureTemplate).
  */
 export async function xmlsecSign(xml: string, key: KeyFiles, nodeXpath?: string): Promise<string> {
   return withTemp(async (dir) => {
@@ -227,7 +227,7 @@ export async function xmlsecEncrypt(xml: string, cert: string, nodeXpath: string
 
 const stripDecl = (xml: string): string => xml.replace(/^<\?xml[^>]*\?>\s*/, '').trimEnd();
 
-/** XPath of an element by its ID attribute, whatever its namespace prefix. */
+/** XPath of the Signature inside the element with this ID, whatever the namespace prefixes. */
 export const byId = (id: string): string => `//*[@ID='${id}']/*[local-name()='Signature']`;
 
 /** The signed (and optionally encrypted) Response XML. */
