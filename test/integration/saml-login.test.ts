@@ -284,6 +284,14 @@ describe('IdP-initiated logins', () => {
     expect(await res.text()).not.toContain('evil.example');
   });
 
+  it('with AllowIDPInitiated: an unsolicited response for another SP or ACS is still refused', async () => {
+    for (const wrong of [{ audience: 'https://other-sp.example/metadata' }, { destination: 'https://other-sp.example/acs' }]) {
+      stub.reset();
+      const saml = await idps.entra.response({ destination: acsOf(base, 'idp-initiated-on'), audience: entityOf(base, 'idp-initiated-on'), ...wrong });
+      expectFailed(await postToAcs(acsOf(base, 'idp-initiated-on'), new CookieJar(), saml));
+    }
+  });
+
   it('with AllowIDPInitiated: the same unsolicited response twice is a replay', async () => {
     stub.reset();
     const saml = await unsolicited('idp-initiated-on');
