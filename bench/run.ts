@@ -9,7 +9,8 @@
  *  - Memory: the broker's heap after GC along 100k logins, and its peak RSS through 200k login starts.
  * Concurrency 1, 16 and 64, a warm-up per cell, 3 repetitions in rotated order, and each cell measured again
  * (up to twice) when the machine was busy with something else meanwhile (from /proc/stat).
- * BENCH_QUICK=1: one repetition at 16 at a time, short cells, small memory runs (for trying the bench out).
+ * BENCH_QUICK=1: one repetition at 16 at a time, short cells, small memory runs (for trying the bench out);
+ * BENCH_BROKER_FLAGS: extra node flags for the broker (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -25,8 +26,8 @@ import { freePort, SERVICE_DN, SERVICE_PW, startSlapd, SUFFIX } from '../test/su
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const num = (name: string, dflt: number) => Number(process.env[name] ?? dflt);
-const DURATION = num('BENCH_DURATION', QUICK ? 2 : 4);
-const WARMUP = QUICK ? 1 : 1.5;
+const DURATION = num('BENCH_DURATION', QUICK ? 2 : 3);
+const WARMUP = 1;
 const REPS = num('BENCH_REPS', QUICK ? 1 : 3);
 const CONCURRENCY = (process.env.BENCH_CONCURRENCY ?? (QUICK ? '16' : '1,16,64')).split(',').map(Number);
 const HEAP_LOGINS = num('BENCH_HEAP_LOGINS', QUICK ? 8_000 : 100_000);
@@ -210,7 +211,7 @@ async function main(): Promise<void> {
     fs.writeFileSync(path.join(dir, 'profiles.json'), JSON.stringify(profiles, null, 2), { mode: 0o600 });
     const heaps: Array<(json: string) => void> = [];
     const broker = await started(
-      startProc('broker', ['--expose-gc', '--import', pathToFileURL(path.join(here, 'heap-probe.js')).href, distMain, '-c', path.join(dir, 'tib.conf'), '-p', path.join(dir, 'profiles.json')], {
+      startProc('broker', [...(process.env.BENCH_BROKER_FLAGS ?? '').split(' ').filter(Boolean), '--expose-gc', '--import', pathToFileURL(path.join(here, 'heap-probe.js')).href, distMain, '-c', path.join(dir, 'tib.conf'), '-p', path.join(dir, 'profiles.json')], {
         measured: true,
         env: { TYK_IB_SESSION_SECRET: 'bench-session-secret-0123456789abcdef' },
         readyUrl: `${brokerUrl}/health`,
