@@ -85,8 +85,14 @@ function dispatcher(verify: boolean, timeoutMs: number, env: NodeJS.ProcessEnv):
   const tls = { rejectUnauthorized: verify, minVersion: 'TLSv1.2' as const };
   const agent = { connections: 64, keepAliveTimeout: 30_000, connect: { ...tls, timeout: timeoutMs } };
   // Built only when needed: undici flags its env-proxy agent experimental with a warning on first use.
-  // requestTls: the TLS to the Tyk API inside the proxy's tunnel (EnvHttpProxyAgent passes it to ProxyAgent).
-  const proxied: EnvHttpProxyAgent.Options & { requestTls: ProxyAgent.Options['requestTls'] } = { ...agent, requestTls: tls };
+  // As Go's ProxyFromEnvironment: loopback is never proxied. requestTls: the TLS to the Tyk API inside the
+  // proxy's tunnel (EnvHttpProxyAgent passes it on to ProxyAgent).
+  const noProxy = env.no_proxy ?? env.NO_PROXY ?? '';
+  const proxied: EnvHttpProxyAgent.Options & { requestTls: ProxyAgent.Options['requestTls'] } = {
+    ...agent,
+    noProxy: noProxy.trim() === '*' ? '*' : `${noProxy},localhost,127.0.0.1,[::1]`,
+    requestTls: tls,
+  };
   if (PROXY_VARIABLES.some((v) => env[v])) return new EnvHttpProxyAgent(proxied);
   return new Agent(agent);
 }
