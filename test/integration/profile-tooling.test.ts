@@ -11,6 +11,8 @@ import { runToolCommand } from '../../src/cli/cli.js';
 import type { CliIo } from '../../src/cli/io.js';
 import { main } from '../../src/main.js';
 import { startTestBroker, type TestBroker } from '../support/broker.js';
+import { ldapProfile, startSlapd, SUFFIX } from '../support/slapd.js';
+import { startTykStub } from '../support/tyk-stub.js';
 
 const SECRET = 'tooling-test-admin-secret';
 const DASH_CREDENTIAL = 'dash-credential-0123456789';
@@ -359,5 +361,41 @@ describe('POST /api/profiles/{id}/explain', () => {
     expect([badAttr.status, badAttr.body.Error]).toEqual([400, 'LDAP attribute "uid" is a number, expected a string or a list of strings']);
     expect((await request(b.url).get('/api/profiles/ldap-dev/explain').set('Authorization', SECRET)).status).toBe(405);
     expect(await remoteIds(b)).toEqual(['ldap-dev']);
+  });
+});
+
+describe('a real login logs its explanation at debug', () => {
+  it('LDAP against slapd: the debug line names the matched groups, and explain gives the teams the Dashboard received', async () => {
+    const slapd = await startSlapd();
+    const stub = await startTykStub({ dashboardCredential: DASH_CREDENTIAL, adminSecret: 'stub-admin-secret-0123456789' });
+    try {
+      const group = (cn: string) => `cn=${cn},ou=groups,${SUFFIX}`;
+      const p = {
+        ...ldapProfile(slapd, { id: 'ldap-dash', returnUrl: `${stub.url}/tap`, credential: DASH_CREDENTIAL }),
+        CustomUserGroupField: 'memberOf',
+        UserGroupMapping: { [group('developers')]: 'tyk-developers', [group('testers')]: 'tyk-testers' },
+        DefaultUserGroupID: 'tyk-readers',
+      };
+      const b = await startTestBroker({ profiles: [p], config: { Secret: SECRET, TykAPISettings: { DashboardConfig: { Endpoint: stub.endpoint, Port: stub.port } } } });
+      brokers.push(b);
+      const res = await request(b.url).post('/auth/ldap-dash/ldap').type('form').send({ username: 'bob', password: 'bob-pass' });
+      expect(res.status).toBe(302);
+      const sso = stub.requests.find((r) => r.path === '/api/sso')?.body as { GroupsIDs: string[] };
+      expect(sso.GroupsIDs).toEqual(['tyk-developers', 'tyk-testers']);
+
+      const line = b.logs.find((l) => l.includes('[DEBUG]') && l.includes('login explained'));
+      expect(line).toContain(`UserGroupMapping: \\"${group('developers')}\\"`);
+      expect(line).toContain('"outcome":"allowed"');
+      expect(line).not.toContain('bob-pass');
+      // The explain endpoint, given the directory's attributes for bob, says the same.
+      const explained = await request(b.url)
+        .post('/api/profiles/ldap-dash/explain')
+        .set('Authorization', SECRET)
+        .send(JSON.stringify({ dn: `uid=bob,ou=people,${SUFFIX}`, uid: 'bob', mail: 'bob@example.org', memberOf: [group('developers'), group('testers')] }));
+      expect(explained.body.Data.teams.map((t: { team: string }) => t.team)).toEqual(sso.GroupsIDs);
+    } finally {
+      await stub.close();
+      await slapd.stop();
+    }
   });
 });
