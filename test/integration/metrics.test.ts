@@ -29,6 +29,8 @@ let stub: TykStub;
 let op: TestOp;
 let broker: TestBroker;
 let base: string;
+/** A port nothing listens on: the directory of the 'down' profile. */
+let closedPort: number;
 
 const scrape = async (b: TestBroker = broker): Promise<{ samples: Sample[]; text: string }> => {
   const res = await request(b.url).get('/metrics').set('Authorization', SECRET);
@@ -39,6 +41,7 @@ const ldapLogin = (id: string, username: string, password: string) => request(br
 
 beforeAll(async () => {
   const port = await freePort();
+  closedPort = await freePort();
   base = `http://127.0.0.1:${port}`;
   [slapd, stub] = await Promise.all([startSlapd(), startTykStub({ dashboardCredential: CRED, adminSecret: ADMIN })]);
   op = await startTestOp({ redirectUris: [`${base}/auth/oidc/openid-connect/callback`], clients: [{ client_id: 'broker', client_secret: CLIENT_SECRET }] });
@@ -47,6 +50,7 @@ beforeAll(async () => {
     config: { Secret: SECRET, SessionSecret: SESSION_SECRET, TykAPISettings: { DashboardConfig: { Endpoint: stub.endpoint, Port: stub.port, AdminSecret: ADMIN } } },
     profiles: [
       ldapProfile(slapd, { id: 'ldap', returnUrl: `${stub.url}/tap`, credential: CRED }),
+      ldapProfile({ port: closedPort }, { id: 'down', returnUrl: `${stub.url}/tap`, credential: CRED }),
       ldapProfile(slapd, { id: 'guarded', returnUrl: `${stub.url}/tap`, credential: CRED, providerConfig: { BruteForce: { UsernameLimit: 2 } } }),
       oidcProfile({ id: 'oidc', discoveryUrl: op.discoveryUrl, callbackBase: base, returnUrl: `${stub.url}/tap`, credential: CRED, key: 'broker', secret: CLIENT_SECRET }),
     ],
@@ -74,6 +78,17 @@ describe('login metrics', () => {
     expect(delta('tib_outbound_request_seconds_count', { target: 'ldap', operation: 'search', outcome: 'ok' })).toBeGreaterThanOrEqual(2);
     expect(delta('tib_outbound_request_seconds_count', { target: 'ldap', operation: 'bind', outcome: 'ok' })).toBeGreaterThanOrEqual(2);
     expect(delta('tib_outbound_errors_total', { target: 'ldap' })).toBe(0);
+  });
+
+  it('counts a directory that is down as an outbound error and a failed login', async () => {
+    const before = (await scrape()).samples;
+    expect((await ldapLogin('down', 'alice', 'alice-pass')).status).toBeGreaterThanOrEqual(500);
+    const after = (await scrape()).samples;
+    const delta = (name: string, labels: Record<string, string>) => metricValue(after, name, labels) - metricValue(before, name, labels);
+    expect(delta('tib_outbound_errors_total', { target: 'ldap' })).toBeGreaterThanOrEqual(1);
+    expect(delta('tib_outbound_request_seconds_count', { target: 'ldap', outcome: 'error' })).toBeGreaterThanOrEqual(1);
+    expect(delta('tib_logins_total', { profile: 'down', provider: 'ADProvider', outcome: 'failure' })).toBe(1);
+    expect(['unavailable', 'directory_error']).toContain(after.find((s) => s.name === 'tib_logins_total' && s.labels.profile === 'down')?.labels.reason);
   });
 
   it('counts a lockout and the refusals it causes; no user name appears in any label', async () => {

@@ -10,6 +10,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { Client, ResultCodeError } from 'ldapts';
+import { timeOutbound } from '../../metrics.js';
 
 export interface PoolOptions {
   url: string;
@@ -182,7 +183,7 @@ export class LdapPool {
     });
     this.opened++;
     try {
-      if (this.opts.startTLS) await client.startTLS(this.opts.tlsOptions);
+      if (this.opts.startTLS) await timeOutbound('ldap', 'starttls', () => client.startTLS(this.opts.tlsOptions));
     } catch (err) {
       await client.unbind().catch(() => undefined);
       throw err;
