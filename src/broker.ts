@@ -33,6 +33,9 @@ export { passportProvider, PassportStrategy, type PassportProviderOptions } from
 export type { Provider, ProviderDeps, ProviderFactory, ProviderOutcome } from './providers/provider.js';
 export type { Identity } from './identity/identity.js';
 export type { Profile } from './profiles/profile.js';
+// What an embedder needs to read tib.conf and the TYK_IB_* variables exactly as the CLI does.
+export { ConfigError, loadConfig, type LoadedConfig } from './config/load.js';
+export type { Config } from './config/types.js';
 
 export const DEFAULT_PORT = 3010;
 /** /ready waits at most this long for Redis's PONG (or Timeout when shorter): probes must answer quickly. */
