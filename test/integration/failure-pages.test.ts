@@ -105,4 +105,14 @@ describe('errors before the provider runs', () => {
     const api = await request(broker.url).get('/auth/nope/ldap');
     expect([api.status, api.body]).toEqual([404, { Status: 'error', Error: 'Profile nope not found' }]);
   });
+
+  it('a form refused for its size: a page titled with the profile Name for a browser, the envelope otherwise', async () => {
+    const big = { username: 'alice', password: 'x'.repeat(300 * 1024) };
+    const page = await request(broker.url).post('/auth/refused/ldap').set('Accept', BROWSER).type('form').send(big);
+    expect([page.status, page.headers['content-type']]).toEqual([413, expect.stringMatching(/^text\/html/)]);
+    expect(page.text).toContain('<h1>Acme &lt;Partner&gt; Portal</h1>');
+    expect(page.text).toContain('Request body too large');
+    const api = await request(broker.url).post('/auth/refused/ldap').type('form').send(big);
+    expect([api.status, api.body]).toEqual([413, { Status: 'error', Error: 'Request body too large' }]);
+  });
 });
