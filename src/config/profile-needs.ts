@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Profile } from '../profiles/profile.js';
 import { settingPhrase, type ConfigSource } from './load.js';
+import { MIN_SESSION_SECRET } from './session-secret.js';
 import type { Config } from './types.js';
 
 export interface Findings {
@@ -26,8 +27,6 @@ export interface NeedsContext {
 
 /** Providers that sign a browser cookie for the login flow with the session secret. */
 const COOKIE_PROVIDERS = ['SocialProvider', 'SAMLProvider'];
-/** Below this the HMAC key of the flow cookie is guessable offline (NIST SP 800-107: key >= the 256-bit hash). */
-export const MIN_SESSION_SECRET = 32;
 
 const DASHBOARD = 'TykAPISettings.DashboardConfig';
 const GATEWAY = 'TykAPISettings.GatewayConfig';

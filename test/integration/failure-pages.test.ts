@@ -116,3 +116,35 @@ describe('errors before the provider runs', () => {
     expect([api.status, api.body]).toEqual([413, { Status: 'error', Error: 'Request body too large' }]);
   });
 });
+
+describe('a SocialProvider profile with a session secret under 32 characters (an embedding application, no --check)', () => {
+  it('is not set up: the log says why, a browser gets the page, an API client the envelope', async () => {
+    const short = 'x'.repeat(31);
+    const b = await startTestBroker({
+      config: { SessionSecret: short, TykAPISettings: { DashboardConfig: { Endpoint: stub.endpoint, Port: stub.port, AdminSecret: ADMIN } } },
+      profiles: [
+        {
+          ID: 'oidc',
+          Name: 'Short Secret',
+          ActionType: 'GenerateOrLoginUserProfile',
+          ProviderName: 'SocialProvider',
+          ProviderConfig: {
+            CallbackBaseURL: 'https://tib.example',
+            UseProviders: [{ Name: 'openid-connect', Key: 'client', Secret: 'failure-pages-client-secret', DiscoverURL: 'https://idp.example/.well-known/openid-configuration' }],
+          },
+        },
+      ],
+    });
+    try {
+      expect(b.logs.join('\n')).toContain('SocialProvider profile \\"oidc\\" signs its login cookie with TYK_IB_SESSION_SECRET, which has only 31 characters');
+      const page = await request(b.url).get('/auth/oidc/openid-connect').set('Accept', BROWSER);
+      expect([page.status, page.headers['content-type']]).toEqual([500, expect.stringMatching(/^text\/html/)]);
+      expect(page.text).toContain('<h1>Short Secret</h1>');
+      const api = await request(b.url).get('/auth/oidc/openid-connect');
+      expect([api.status, api.body]).toEqual([500, { Status: 'error', Error: 'Could not initialise provider' }]);
+      expect(b.logs.join('\n')).not.toContain(short);
+    } finally {
+      await b.close();
+    }
+  });
+});

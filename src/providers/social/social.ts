@@ -7,6 +7,7 @@
  */
 import type { Request, Response } from 'express';
 import * as client from 'openid-client';
+import { MIN_SESSION_SECRET } from '../../config/session-secret.js';
 import { getLogger } from '../../log.js';
 import type { Profile } from '../../profiles/profile.js';
 import { bindingOf, browserId, ensureBrowserId, sameBinding } from '../../state/flow-cookie.js';
@@ -53,8 +54,10 @@ function storeDown(err: unknown): ProviderOutcome {
 
 export function createSocialProvider(profile: Profile, deps: ProviderDeps): Provider {
   const secret = deps.config.SessionSecret;
-  if (!secret) {
-    throw new ProviderSetupError(`SocialProvider profile "${profile.ID}" needs TYK_IB_SESSION_SECRET (a long random string) to sign its login cookie; set it and restart`);
+  // The same rule as --check (config/profile-needs.ts), for embedding applications that build brokers directly.
+  if (secret.length < MIN_SESSION_SECRET) {
+    const got = secret ? `has only ${secret.length} characters` : 'is not set';
+    throw new ProviderSetupError(`SocialProvider profile "${profile.ID}" signs its login cookie with TYK_IB_SESSION_SECRET, which ${got}: set it to a random string of at least ${MIN_SESSION_SECRET} characters and restart`);
   }
   const { config: cfg } = parseProviderConfig('SocialProvider', profile.ProviderConfig);
   const log = getLogger('SOCIAL AUTH');
