@@ -7,6 +7,7 @@
  */
 import type { Identity } from '../../identity/identity.js';
 import type { SamlConfig } from './saml-config.js';
+import { attr, children, NS, parseXml } from './xml-dom.js';
 
 /** TIB's fallback email claim (WIF's name claim, which ADFS and Entra ID fill with the UPN). */
 export const NAME_CLAIM = 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name';
@@ -22,6 +23,37 @@ export function attributeValues(attrs: SamlAttributes): Record<string, string | 
     else if (Array.isArray(value)) out[name] = value.filter((v): v is string => typeof v === 'string');
   }
   return out;
+}
+
+const ELEMENT = 1;
+
+function hasElementChild(el: Element): boolean {
+  for (let n = el.firstChild; n; n = n.nextSibling) if (n.nodeType === ELEMENT) return true;
+  return false;
+}
+
+/**
+ * The attributes of the signed assertion: name -> its text value, or the list of its values. Every Attribute
+ * element with the same Name adds its values (Keycloak sends one `Role` Attribute per role; node-saml's
+ * profile keeps only the last). Values with child elements, and empty ones, are dropped.
+ */
+export function assertionAttributes(assertionXml: string): Record<string, string | string[]> {
+  const assertion = parseXml(assertionXml, 'the signed assertion').documentElement;
+  const values = new Map<string, string[]>();
+  for (const statement of children(assertion, NS.saml, 'AttributeStatement')) {
+    for (const attribute of children(statement, NS.saml, 'Attribute')) {
+      const name = attr(attribute, 'Name');
+      if (name === '') continue;
+      const list = values.get(name) ?? [];
+      for (const v of children(attribute, NS.saml, 'AttributeValue')) {
+        const text = v.textContent ?? '';
+        if (text !== '' && !hasElementChild(v)) list.push(text);
+      }
+      values.set(name, list);
+    }
+  }
+  // fromEntries defines own properties: a Name such as "__proto__" stays a plain key.
+  return Object.fromEntries([...values].filter(([, l]) => l.length > 0).map(([n, l]) => [n, l.length === 1 ? (l[0] as string) : l]));
 }
 
 function first(v: string | string[] | undefined): string {

@@ -9,7 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import { SAML, ValidateInResponseTo, type Profile as SamlProfile } from '@node-saml/node-saml';
+import { SAML, ValidateInResponseTo } from '@node-saml/node-saml';
 import { decryptXml } from '@node-saml/node-saml/lib/xml.js';
 import type { Request, Response } from 'express';
 import { getLogger, registerSecret } from '../../log.js';
@@ -24,7 +24,7 @@ import { MetadataCache } from './metadata-cache.js';
 import { MemoryReplayCache, RedisReplayCache, ReplayCacheFull, type ReplayCache } from './replay-cache.js';
 import { checkAssertion, checkDecryptedAssertion, checkResponse, CLOCK_SKEW_MS, ResponseRejected } from './response-checks.js';
 import { metadataSource, spUrls } from './saml-config.js';
-import { samlIdentity } from './saml-identity.js';
+import { assertionAttributes, samlIdentity } from './saml-identity.js';
 import { readSpKeyPair } from './sp-key.js';
 import { SP_METADATA_TYPE, spMetadataXml } from './sp-metadata.js';
 import { XmlError } from './xml-dom.js';
@@ -143,11 +143,12 @@ export function createSamlProvider(profile: Profile, deps: ProviderDeps): Provid
       });
       const { profile: signed } = await saml.validatePostResponseAsync({ SAMLResponse: samlResponse });
       if (!signed) return failure('the response holds no assertion');
-      const facts = checkAssertion(signed.getAssertionXml?.() ?? '', shape, { idpEntityId: md.entityId, acs: urls.acs, now: Date.now() });
+      const assertionXml = signed.getAssertionXml?.() ?? '';
+      const facts = checkAssertion(assertionXml, shape, { idpEntityId: md.entityId, acs: urls.acs, now: Date.now() });
       const problem = checkSolicitation(facts.inResponseTo, flow, req, relayState);
       if (problem) return failure(problem);
       if (!(await replay.firstUse(profile.ID, facts.id, facts.usableUntil - Date.now()))) return failure(`assertion ${JSON.stringify(facts.id.slice(0, 80))} was already used (replay)`);
-      return { kind: 'identity', identity: samlIdentity(cfg, attributesOf(signed), signed.nameID ?? '') };
+      return { kind: 'identity', identity: samlIdentity(cfg, assertionAttributes(assertionXml), signed.nameID ?? '') };
     } catch (err) {
       if (err instanceof ReplayCacheFull) return failure(err.message, 503);
       if (err instanceof ResponseRejected || err instanceof XmlError) return failure(`SAML response refused: ${err.message}`);
@@ -179,9 +180,4 @@ export function createSamlProvider(profile: Profile, deps: ProviderDeps): Provid
       await transport.close();
     },
   };
-}
-
-function attributesOf(p: SamlProfile): Record<string, unknown> {
-  const a = (p as { attributes?: unknown }).attributes;
-  return typeof a === 'object' && a !== null ? (a as Record<string, unknown>) : {};
 }
