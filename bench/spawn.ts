@@ -1,5 +1,5 @@
 /** Starting the bench's servers as processes of their own, each announcing its URL, and stopping them. */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import readline from 'node:readline';
@@ -25,7 +25,8 @@ function command(args: string[], measured: boolean): [string, string[]] {
 
 /** Pins this process (the load generator) and what it starts later to the CPUs the servers do not use. */
 export function pinSelf(): void {
-  if (PIN) spawn('taskset', ['-pc', `0-${CPUS - 2}`, String(process.pid)], { stdio: 'ignore' });
+  // Before anything is started: children inherit the affinity.
+  if (PIN) spawnSync('taskset', ['-pc', `0-${CPUS - 2}`, String(process.pid)], { stdio: 'ignore' });
 }
 
 /**
