@@ -4,11 +4,13 @@
  * inputs the other suites do not cover. Each login starts at the broker (its AuthnRequest ID, this browser's
  * cookie and RelayState); the response is built here and POSTed to the ACS as the browser would.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { inflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import express from 'express';
@@ -45,6 +47,36 @@ const ssoCall = () => stub.requests.find((r) => r.path === '/api/sso');
 
 const keyInfo = (cert: string) => `<KeyInfo xmlns="http://www.w3.org/2000/09/xmldsig#"><X509Data><X509Certificate>${cert}</X509Certificate></X509Data></KeyInfo>`;
 const sso = (binding: string, where: string) => `<SingleSignOnService Binding="${binding}" Location="${where}"/>`;
+
+const XENC = 'http://www.w3.org/2001/04/xmlenc#';
+const XENC11 = 'http://www.w3.org/2009/xmlenc11#';
+
+/**
+ * The Response with its (signed) Assertion encrypted to the SP by xmlsec1 with these algorithms; `sibling`
+ * puts the EncryptedKey beside the EncryptedData, referenced by a RetrievalMethod, as Shibboleth does.
+ */
+async function encryptAssertion(xml: string, o: { data: string; session: string; key: string; sibling?: boolean }): Promise<string> {
+  const wrapped = xml.replace(/<Assertion\b[\s\S]*<\/Assertion>/, (a) => `<saml:EncryptedAssertion xmlns:saml="${NS.assertion}">${a}</saml:EncryptedAssertion>`);
+  const template =
+    `<xenc:EncryptedData xmlns:xenc="${XENC}" Type="${XENC}Element"><xenc:EncryptionMethod Algorithm="${o.data}"/>` +
+    `<ds:KeyInfo xmlns:ds="${NS.dsig}"><xenc:EncryptedKey Id="_k1"><xenc:EncryptionMethod Algorithm="${o.key}"/>` +
+    `<xenc:CipherData><xenc:CipherValue></xenc:CipherValue></xenc:CipherData></xenc:EncryptedKey></ds:KeyInfo>` +
+    `<xenc:CipherData><xenc:CipherValue></xenc:CipherValue></xenc:CipherData></xenc:EncryptedData>`;
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'saml-review-enc-'));
+  try {
+    await fs.writeFile(path.join(dir, 'tmpl.xml'), template);
+    await fs.writeFile(path.join(dir, 'data.xml'), wrapped);
+    const args = ['--encrypt', '--pubkey-cert-pem', keys.spCert, '--session-key', o.session, '--xml-data', path.join(dir, 'data.xml'), '--node-xpath', `//*[local-name()='EncryptedAssertion']/*[local-name()='Assertion']`, path.join(dir, 'tmpl.xml')];
+    let out = (await promisify(execFile)('xmlsec1', args, { maxBuffer: 16 << 20 })).stdout.replace(/^<\?xml[^>]*\?>\s*/, '');
+    if (o.sibling) {
+      const key = /<xenc:EncryptedKey\b[\s\S]*?<\/xenc:EncryptedKey>/.exec(out)?.[0] ?? '';
+      out = out.replace(key, `<ds:RetrievalMethod Type="${XENC}EncryptedKey" URI="#_k1"/>`).replace('</xenc:EncryptedData>', `</xenc:EncryptedData>${key.replace('<xenc:EncryptedKey ', `<xenc:EncryptedKey xmlns:xenc="${XENC}" `)}`);
+    }
+    return out;
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+}
 
 /** Entra ID's federation metadata: signed, WS-Fed RoleDescriptors first, two signing certificates (rollover). */
 function entraMetadata(certs: string[], roleCert: string): string {
@@ -250,6 +282,34 @@ describe('real IdP shapes', () => {
   });
 });
 
+describe('encrypted assertions as other IdPs encrypt them', () => {
+  it('Shibboleth: AES-128-GCM, RSA-OAEP, the EncryptedKey beside the EncryptedData (RetrievalMethod)', async () => {
+    const flow = await start('entra');
+    const xml = await encryptAssertion((await buildResponseXml(answer(flow, 'entra', ENTRA_ID, keys.idp))).xml, { data: `${XENC11}aes128-gcm`, session: 'aes-128', key: `${XENC}rsa-oaep-mgf1p`, sibling: true });
+    expect(xml).toContain('RetrievalMethod');
+    expect(xml).not.toContain('ada.lovelace');
+    expectLogin(await post(flow, xml), ['team-devs', 'team-admins']);
+  });
+
+  it('AES-256-GCM inside the EncryptedData (as ADFS and Entra can)', async () => {
+    const flow = await start('entra');
+    const xml = await encryptAssertion((await buildResponseXml(answer(flow, 'entra', ENTRA_ID, keys.idp))).xml, { data: `${XENC11}aes256-gcm`, session: 'aes-256', key: `${XENC}rsa-oaep-mgf1p` });
+    expectLogin(await post(flow, xml));
+  });
+
+  it('Triple-DES content encryption (withdrawn by NIST in 2023) is refused before decryption', async () => {
+    const flow = await start('entra');
+    const xml = await encryptAssertion((await buildResponseXml(answer(flow, 'entra', ENTRA_ID, keys.idp))).xml, { data: `${XENC}tripledes-cbc`, session: 'des-192', key: `${XENC}rsa-oaep-mgf1p` });
+    expectRefused(await post(flow, xml), 'entra', /encryption algorithm .*tripledes-cbc.* is not allowed/);
+  });
+
+  it('RSA PKCS#1 v1.5 key transport (Bleichenbacher) is refused before decryption', async () => {
+    const flow = await start('entra');
+    const xml = await encryptAssertion((await buildResponseXml(answer(flow, 'entra', ENTRA_ID, keys.idp))).xml, { data: `${XENC}aes256-cbc`, session: 'aes-256', key: `${XENC}rsa-1_5` });
+    expectRefused(await post(flow, xml), 'entra', /encryption algorithm .*rsa-1_5.* is not allowed/);
+  });
+});
+
 describe('Destination (required even where SAML profiles 4.1.4.5 would not: every major IdP sends it)', () => {
   it('a signed Response without Destination is refused', async () => {
     const flow = await start('entra');
@@ -280,6 +340,24 @@ describe('hostile input', () => {
     const many = Array.from({ length: 4000 }, (_, i) => `g-${i}`);
     const { xml } = await buildResponseXml(answer(flow, 'entra', ENTRA_ID, keys.idp, { attributes: { [ENTRA_CLAIMS.email]: 'ada.lovelace@example.com', [ENTRA_CLAIMS.groups]: [...many, 'g-admins'] } }));
     expectLogin(await post(flow, xml), ['team-admins']);
+  });
+
+  it('a CDATA section inserted after signing (the digest does not change) cannot truncate the email or NameID', async () => {
+    const flow = await start('entra');
+    const long = 'admin@example.com.attacker.example';
+    const { xml } = await buildResponseXml(answer(flow, 'entra', ENTRA_ID, keys.idp, { nameId: long, attributes: { [ENTRA_CLAIMS.email]: long } }));
+    const res = await post(flow, xml.replaceAll(long, 'admin@example.com<![CDATA[]]>.attacker.example'));
+    // Refused, or signed in as the whole value: never as admin@example.com.
+    if (res.headers.get('location') === FAILED()) expect(ssoCall()).toBeUndefined();
+    else expect(ssoCall()?.body).toMatchObject({ EmailAddress: long });
+  });
+
+  it('base64 wrapped over 76-character lines with CRLF (as some IdPs post it) is read', async () => {
+    const flow = await start('entra');
+    const xml = (await buildResponseXml(answer(flow, 'entra', ENTRA_ID, keys.idp))).xml;
+    const wrapped = Buffer.from(xml).toString('base64').match(/.{1,76}/g)?.join('\r\n') ?? '';
+    posted.push(wrapped.replace(/\r\n/g, ''));
+    expectLogin(await postToAcs(flow.acs, flow.jar, wrapped, flow.relayState));
   });
 
   it('a GET to the ACS, even with the fields in the query, is refused', async () => {

@@ -3,7 +3,8 @@
  * from the signed XML, decrypts, and checks Conditions and Audience). Pure functions on the DOM:
  * - before: a Response, status Success, exactly one assertion (plain or encrypted) in the whole document, no
  *   XML comments, and only allowed algorithms in every signature (SHA-256/384/512, SHA-1 only with
- *   AllowSHA1; exclusive or inclusive c14n without comments; the enveloped-signature transform);
+ *   AllowSHA1; exclusive or inclusive c14n without comments; the enveloped-signature transform), and only
+ *   AES content and RSA-OAEP key encryption in an EncryptedAssertion;
  * - after, on the signed assertion: the Issuer is the IdP of the metadata, a bearer SubjectConfirmation for
  *   our ACS still valid, and what the replay cache and InResponseTo checks need. node-saml does not check
  *   Destination, Recipient or the Issuer.
@@ -27,6 +28,10 @@ const SHA1_DIGEST = `${XMLDSIG}sha1`;
 /** Canonicalization WITHOUT comments only: a comment-preserving form lets a comment change what is read. */
 const C14N = ['http://www.w3.org/2001/10/xml-exc-c14n#', 'http://www.w3.org/TR/2001/REC-xml-c14n-20010315', 'http://www.w3.org/2006/12/xml-c14n11'];
 const TRANSFORMS = [`${XMLDSIG}enveloped-signature`, ...C14N];
+/** What the SP metadata advertises: AES (GCM, CBC) content, RSA-OAEP key transport. Not Triple-DES (withdrawn
+ * by NIST), not RSA PKCS#1 v1.5 (Bleichenbacher), which node-saml's decryption would otherwise accept. */
+const DATA_ENCRYPTION = [`${XMLENC}aes128-cbc`, `${XMLENC}aes256-cbc`, 'http://www.w3.org/2009/xmlenc11#aes128-gcm', 'http://www.w3.org/2009/xmlenc11#aes256-gcm'];
+const KEY_TRANSPORT = [`${XMLENC}rsa-oaep-mgf1p`];
 const SUCCESS = 'urn:oasis:names:tc:SAML:2.0:status:Success';
 const BEARER = 'urn:oasis:names:tc:SAML:2.0:cm:bearer';
 
@@ -65,6 +70,15 @@ export function checkAlgorithms(root: Node, allowSha1: boolean): void {
   }
 }
 
+/** Every EncryptionMethod under the EncryptedAssertion is an allowed content or key-transport algorithm. */
+export function checkEncryption(encrypted: Element): void {
+  for (const m of descendants(encrypted, NS.xenc, 'EncryptionMethod')) {
+    const a = attr(m, 'Algorithm');
+    const allowed = (m.parentNode as Element | null)?.localName === 'EncryptedKey' ? KEY_TRANSPORT : DATA_ENCRYPTION;
+    if (!allowed.includes(a)) reject(`encryption algorithm ${q(a)} is not allowed`);
+  }
+}
+
 export interface ResponseShape {
   /** The Response's Destination, InResponseTo and Issuer ("" when absent). */
   destination: string;
@@ -98,6 +112,7 @@ export function checkResponse(xml: string, o: { allowSha1: boolean }): ResponseS
   if (one?.parentNode !== root) reject('the assertion is not a child of the Response');
   if (hasComment(doc)) reject('the response contains an XML comment (refused: comments can truncate a NameID or attribute value)');
   checkAlgorithms(doc, o.allowSha1);
+  if (encrypted[0]) checkEncryption(encrypted[0]);
   return {
     destination: attr(root, 'Destination'),
     inResponseTo: attr(root, 'InResponseTo'),
