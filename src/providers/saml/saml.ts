@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import { SAML, ValidateInResponseTo } from '@node-saml/node-saml';
 import { decryptXml } from '@node-saml/node-saml/lib/xml.js';
 import type { Request, Response } from 'express';
+import { MIN_SESSION_SECRET } from '../../config/session-secret.js';
 import { getLogger, registerSecret } from '../../log.js';
 import type { Profile } from '../../profiles/profile.js';
 import { bindingOf, browserId, ensureBrowserId, sameBinding } from '../../state/flow-cookie.js';
@@ -56,8 +57,10 @@ const describe = (err: unknown) => (err instanceof Error ? err.message : String(
 
 export function createSamlProvider(profile: Profile, deps: ProviderDeps): Provider {
   const secret = deps.config.SessionSecret;
-  if (!secret) {
-    throw new ProviderSetupError(`SAMLProvider profile "${profile.ID}" needs TYK_IB_SESSION_SECRET (a long random string) to sign its login cookie; set it and restart`);
+  // The same rule as --check (config/profile-needs.ts) and SocialProvider, for embedding applications.
+  if (secret.length < MIN_SESSION_SECRET) {
+    const got = secret ? `has only ${secret.length} characters` : 'is not set';
+    throw new ProviderSetupError(`SAMLProvider profile "${profile.ID}" signs its login cookie with TYK_IB_SESSION_SECRET, which ${got}: set it to a random string of at least ${MIN_SESSION_SECRET} characters and restart`);
   }
   const { config: cfg } = parseProviderConfig('SAMLProvider', profile.ProviderConfig);
   const log = getLogger('SAML AUTH');
