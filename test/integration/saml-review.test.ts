@@ -11,6 +11,8 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { inflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import express from 'express';
@@ -197,6 +199,12 @@ beforeAll(async () => {
   execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=stranger', '-keyout', stranger.key, '-out', stranger.cert], { stdio: 'pipe' });
   stub = await startTykStub({ dashboardCredential: CRED, adminSecret: ADMIN });
   const app = express();
+  // Headers at once, then a byte every 200 ms, never finishing: a slow or stuck metadata host.
+  app.get('/drip', (req, res) => {
+    res.type('application/samlmetadata+xml').write('<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata"');
+    const t = setInterval(() => res.write(' '), 200);
+    req.on('close', () => clearInterval(t));
+  });
   app.get('/:name', (req, res) => {
     const doc = documents[req.params.name];
     if (!doc) return void res.status(404).end();
@@ -223,6 +231,7 @@ beforeAll(async () => {
         profile: { CustomUserGroupField: 'Role', UserGroupMapping: { 'portal-admin': 'team-admins', 'portal-dev': 'team-devs' } },
         providerConfig: { SAMLEmailClaim: 'email' },
       }),
+      profile('slow-metadata', 'drip'),
       { ID: 'not-saml', Name: 'LDAP', OrgID: 'org', ActionType: 'GenerateOrLoginUserProfile', ProviderName: 'ADProvider', ProviderConfig: { LDAPServer: '127.0.0.1', LDAPPort: '389', LDAPUserDN: 'cn=*USERNAME*,dc=example,dc=org' }, IdentityHandlerConfig: { DashboardCredential: CRED } },
     ],
   });
@@ -233,6 +242,7 @@ beforeEach(() => stub.reset());
 afterAll(async () => {
   await broker?.close();
   await stub?.close();
+  mdServer?.closeAllConnections();
   await new Promise((resolve) => mdServer?.close(resolve));
   if (keys) await fs.rm(keys.dir, { recursive: true, force: true });
 });
@@ -280,6 +290,23 @@ describe('real IdP shapes', () => {
     expectLogin(await post(flow, xml), ['team-devs', 'team-admins']);
     expect(ssoCall()?.body).toMatchObject({ EmailAddress: 'kc.user@example.com' });
   });
+});
+
+describe('a slow metadata host', () => {
+  it('a metadata answer that never completes is cut off (10 s): the login fails cleanly and a WARN names the host', async () => {
+    // Full collections while the answer drips, as a busy broker has: the timeout must survive them (in Node 20
+    // a timeout signal held only by AbortSignal.any() is collected, and its timer with it).
+    v8.setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const churn = setInterval(gc, 500);
+    try {
+      const res = await fetch(`${base}/auth/slow-metadata/saml`, { redirect: 'manual' });
+      expect(res.headers.get('location')).toBe(FAILED());
+    } finally {
+      clearInterval(churn);
+    }
+    expect(broker.logs.some((l) => l.includes('"slow-metadata"') && l.includes(`host ${new URL(mdUrl).host}`) && /could not be loaded/.test(l))).toBe(true);
+  }, 30_000);
 });
 
 describe('encrypted assertions as other IdPs encrypt them', () => {

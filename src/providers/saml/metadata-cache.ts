@@ -27,16 +27,34 @@ export interface MetadataCacheOptions {
   now?: () => number;
 }
 
-async function readBounded(res: Response): Promise<string> {
+/**
+ * The body, at most MAX_METADATA_BYTES, given up when `signal` aborts. The stream is cancelled here, not left
+ * to fetch: undici's fetch stops following its signal once its request object is garbage-collected, so a
+ * host that drips its answer would otherwise hold the load, and every login waiting on it, forever.
+ */
+async function readBounded(res: Response, signal: AbortSignal): Promise<string> {
   const declared = Number(res.headers.get('content-length') ?? '0');
   if (declared > MAX_METADATA_BYTES) throw new MetadataError(`the metadata is larger than ${MAX_METADATA_BYTES} bytes`);
   if (!res.body) return '';
+  const reader = res.body.getReader();
+  const stop = () => void reader.cancel(signal.reason).catch(() => undefined);
+  signal.addEventListener('abort', stop, { once: true });
   const chunks: Uint8Array[] = [];
   let size = 0;
-  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-    size += chunk.byteLength;
-    if (size > MAX_METADATA_BYTES) throw new MetadataError(`the metadata is larger than ${MAX_METADATA_BYTES} bytes`);
-    chunks.push(chunk);
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (signal.aborted) throw signal.reason;
+      if (done) break;
+      size += value.byteLength;
+      if (size > MAX_METADATA_BYTES) {
+        stop();
+        throw new MetadataError(`the metadata is larger than ${MAX_METADATA_BYTES} bytes`);
+      }
+      chunks.push(value);
+    }
+  } finally {
+    signal.removeEventListener('abort', stop);
   }
   return Buffer.concat(chunks).toString('utf8');
 }
@@ -127,13 +145,23 @@ export class MetadataCache {
       if (stat.size > MAX_METADATA_BYTES) throw new MetadataError(`the metadata is larger than ${MAX_METADATA_BYTES} bytes`);
       xml = await fs.readFile(s.path, 'utf8');
     } else {
-      const signal = AbortSignal.any([this.abort.signal, AbortSignal.timeout(FETCH_TIMEOUT_MS)]);
-      const res = await this.o.fetch(s.url, { signal, redirect: 'error', headers: { accept: 'application/samlmetadata+xml, application/xml, text/xml' } });
-      if (res.status !== 200) {
-        await res.body?.cancel().catch(() => undefined);
-        throw new MetadataError(`HTTP ${res.status}`);
+      // Our own timer and controller, held by the timer and by close()'s signal: a timeout signal held only by
+      // AbortSignal.any() is garbage-collected in Node 20, and its timer with it.
+      const deadline = new AbortController();
+      const timer = setTimeout(() => deadline.abort(new MetadataError(`no complete answer within ${FETCH_TIMEOUT_MS / 1000} s`)), FETCH_TIMEOUT_MS);
+      const onClose = () => deadline.abort(new MetadataError('closed'));
+      this.abort.signal.addEventListener('abort', onClose, { once: true });
+      try {
+        const res = await this.o.fetch(s.url, { signal: deadline.signal, redirect: 'error', headers: { accept: 'application/samlmetadata+xml, application/xml, text/xml' } });
+        if (res.status !== 200) {
+          await res.body?.cancel().catch(() => undefined);
+          throw new MetadataError(`HTTP ${res.status}`);
+        }
+        xml = await readBounded(res, deadline.signal);
+      } finally {
+        clearTimeout(timer);
+        this.abort.signal.removeEventListener('abort', onClose);
       }
-      xml = await readBounded(res);
     }
     return parseIdpMetadata(xml, { entityId: this.o.entityId || undefined, now: this.now() });
   }
