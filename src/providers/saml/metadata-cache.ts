@@ -28,9 +28,8 @@ export interface MetadataCacheOptions {
 }
 
 /**
- * The body, at most MAX_METADATA_BYTES, given up when `signal` aborts. The stream is cancelled here, not left
- * to fetch: undici's fetch stops following its signal once its request object is garbage-collected, so a
- * host that drips its answer would otherwise hold the load, and every login waiting on it, forever.
+ * The body, at most MAX_METADATA_BYTES, given up when `signal` aborts (the stream cancelled here too, so the
+ * reason is ours): a host that drips its answer must not hold the load, and every login waiting on it.
  */
 async function readBounded(res: Response, signal: AbortSignal): Promise<string> {
   const declared = Number(res.headers.get('content-length') ?? '0');
@@ -145,8 +144,9 @@ export class MetadataCache {
       if (stat.size > MAX_METADATA_BYTES) throw new MetadataError(`the metadata is larger than ${MAX_METADATA_BYTES} bytes`);
       xml = await fs.readFile(s.path, 'utf8');
     } else {
-      // Our own timer and controller, held by the timer and by close()'s signal: a timeout signal held only by
-      // AbortSignal.any() is garbage-collected in Node 20, and its timer with it.
+      // Not AbortSignal.any([closed, AbortSignal.timeout()]): in Node 20 the signals it links are held weakly, and
+      // once collected the abort never arrives (a dripping host held the load forever). Our own controller, held
+      // by the timer and by close()'s listener.
       const deadline = new AbortController();
       const timer = setTimeout(() => deadline.abort(new MetadataError(`no complete answer within ${FETCH_TIMEOUT_MS / 1000} s`)), FETCH_TIMEOUT_MS);
       const onClose = () => deadline.abort(new MetadataError('closed'));
