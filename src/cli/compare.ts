@@ -54,19 +54,29 @@ export interface FieldChange {
 
 const show = (v: unknown) => (v === undefined ? '(absent)' : typeof v === 'string' ? quote(v) : JSON.stringify(v));
 
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/**
+ * Where two JSON values differ, by dotted path: down through objects and arrays both sides hold, so a map
+ * that became null is one change at the map ("UserGroupMapping: {...} -> null"), not a line per entry.
+ */
+function differences(x: unknown, y: unknown, at: string, out: Array<[string, unknown, unknown]>): void {
+  if (isObject(x) && isObject(y)) {
+    for (const k of new Set([...Object.keys(x), ...Object.keys(y)])) differences(x[k], y[k], at ? `${at}.${k}` : k, out);
+  } else if (Array.isArray(x) && Array.isArray(y)) {
+    for (let i = 0; i < Math.max(x.length, y.length); i++) differences(x[i], y[i], `${at}[${i}]`, out);
+  } else if (JSON.stringify(x) !== JSON.stringify(y)) {
+    out.push([at, x, y]);
+  }
+}
+
 /** The fields that differ between two versions of one profile; secret values are masked. */
 export function changedFields(from: Profile, to: Profile): FieldChange[] {
   const secrets = new Set([...profileSecrets(from), ...profileSecrets(to), REDACTED]);
-  const a = leaves(from);
-  const b = leaves(to);
-  const fields = [...new Set([...a.keys(), ...b.keys()])].sort();
-  const out: FieldChange[] = [];
-  for (const field of fields) {
-    const x = a.get(field);
-    const y = b.get(field);
-    if (JSON.stringify(x) === JSON.stringify(y)) continue;
-    const secret = (typeof x === 'string' && secrets.has(x)) || (typeof y === 'string' && secrets.has(y));
-    out.push({ field, change: secret ? '(secret, differs)' : `${show(x)} -> ${show(y)}` });
-  }
-  return out;
+  const holdsSecret = (v: unknown) => [...leaves(v).values()].some((x) => typeof x === 'string' && secrets.has(x));
+  const found: Array<[string, unknown, unknown]> = [];
+  differences(from, to, '', found);
+  return found
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([field, x, y]) => ({ field, change: holdsSecret(x) || holdsSecret(y) ? '(secret, differs)' : `${show(x)} -> ${show(y)}` }));
 }

@@ -5,7 +5,7 @@ import { quote } from '../profiles/validate.js';
 import { changedFields } from './compare.js';
 import { CommandError, EXIT, type CliIo } from './io.js';
 import type { CommandOptions } from './options.js';
-import { describeProblems, listValid, openTarget, readProfilesFile, validationRules } from './target.js';
+import { describeProblems, listValid, openTarget, printWarnings, readProfilesFile, validationRules } from './target.js';
 
 /** One line per difference: `only in a: ID`, `only in b: ID`, `ID: field: "x" -> "y"`. Pure. */
 export function diffProfiles(a: readonly Profile[], b: readonly Profile[], nameA: string, nameB: string): string[] {
@@ -25,6 +25,7 @@ export async function diffCommand(opts: CommandOptions, io: CliIo): Promise<numb
   const rules = validationRules(opts, io);
   const left = await readProfilesFile(file, rules);
   if (left.problems.length > 0) throw new CommandError(`${file} has invalid profiles:\n${describeProblems(left.problems)}`);
+  printWarnings(io, left);
   const target = await openTarget(opts, io, rules);
   const lines = diffProfiles(left.profiles, await listValid(target), file, target.name);
   if (lines.length === 0) {

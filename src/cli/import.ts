@@ -9,7 +9,7 @@ import { quote } from '../profiles/validate.js';
 import { redactedFields, sameProfile } from './compare.js';
 import { CommandError, EXIT, type CliIo } from './io.js';
 import type { CommandOptions } from './options.js';
-import { describeProblems, listValid, openTarget, readProfilesFile, validationRules } from './target.js';
+import { describeProblems, listValid, openTarget, printWarnings, readProfilesFile, validationRules } from './target.js';
 
 export interface ImportPlan {
   created: Profile[];
@@ -35,6 +35,8 @@ export async function importCommand(opts: CommandOptions, io: CliIo): Promise<nu
   const rules = validationRules(opts, io);
   const incoming = await readProfilesFile(file, rules);
   if (incoming.problems.length > 0) throw new CommandError(`nothing imported; ${file} has invalid profiles:\n${describeProblems(incoming.problems)}`);
+  // An ignored key (a typo such as UserGroupMaping) would change what the imported profile does: say so.
+  printWarnings(io, incoming);
   const redacted = incoming.profiles.flatMap((p) => redactedFields(p).map((f) => `profile ${quote(p.ID)}: ${f}: holds a redacted secret (export without --redact to copy secrets)`));
   if (redacted.length > 0) throw new CommandError(`nothing imported; ${file}:\n${redacted.join('\n')}`);
 

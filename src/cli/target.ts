@@ -37,6 +37,11 @@ export function describeProblems(problems: readonly ProfileProblem[]): string {
   return problems.map(formatProblem).join('\n');
 }
 
+/** A listing's warnings (unknown keys with "did you mean"), one per line on stderr, as validate prints them. */
+export function printWarnings(io: CliIo, listed: Listed): void {
+  if (listed.warnings.length > 0) io.err(describeProblems(listed.warnings).replace(/^/gm, 'warning: '));
+}
+
 /** tib.conf's rules for profiles, when -c names one; none otherwise. */
 export function validationRules(opts: CommandOptions, io: CliIo): ValidationRules {
   if (!opts.confPath) return {};

@@ -1,12 +1,12 @@
 /** `profiles validate`: the broker's own validation of a profiles file or of a running broker's set. */
 import { EXIT, type CliIo } from './io.js';
 import type { CommandOptions } from './options.js';
-import { describeProblems, openTarget, validationRules } from './target.js';
+import { describeProblems, openTarget, printWarnings, validationRules } from './target.js';
 
 export async function validateCommand(opts: CommandOptions, io: CliIo): Promise<number> {
   const target = await openTarget(opts, io, validationRules(opts, io));
   const listed = await target.list();
-  if (listed.warnings.length > 0) io.err(describeProblems(listed.warnings).replace(/^/gm, 'warning: '));
+  printWarnings(io, listed);
   if (listed.problems.length > 0) {
     io.err(describeProblems(listed.problems));
     io.out(`invalid: ${target.name}: ${listed.problems.length} ${listed.problems.length === 1 ? 'problem' : 'problems'}`);

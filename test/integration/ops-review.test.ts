@@ -2,8 +2,13 @@
  * Defects found trying the broker as a newcomer and as an operator would (issue 11 review), each against the
  * in-process broker and the recording Tyk stub.
  */
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
+import { runToolCommand } from '../../src/cli/cli.js';
+import type { CliIo } from '../../src/cli/io.js';
 import { startTestBroker } from '../support/broker.js';
 import { startTykStub, type TykStub } from '../support/tyk-stub.js';
 
@@ -13,13 +18,91 @@ const ADMIN = 'ops-review-admin-secret';
 const BROWSER = 'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8';
 
 let stub: TykStub;
+let dir: string;
 
 beforeAll(async () => {
   stub = await startTykStub({ dashboardCredential: CRED, adminSecret: ADMIN });
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ops-review-'));
 }, 30_000);
 
 afterAll(async () => {
   await stub?.close();
+  if (dir) await fs.rm(dir, { recursive: true, force: true });
+});
+
+/** A profile command run in-process, as `identity-broker <argv>` would, with what it prints. */
+async function tool(argv: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: CliIo = { out: (t) => void out.push(t), err: (t) => void err.push(t), env: { TYK_IB_SECRET: ADMIN } };
+  const code = await runToolCommand(argv, io);
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+const LDAP_PASSWORD = 'ops-review-ldap-admin-password';
+const ldapDevs = (over: Record<string, unknown> = {}) => ({
+  ID: 'ldap-devs',
+  Name: 'Developers',
+  OrgID: 'org1',
+  ActionType: 'GenerateOrLoginDeveloperProfile',
+  ProviderName: 'ADProvider',
+  ReturnURL: 'http://portal.example.com/sso',
+  IdentityHandlerConfig: { DashboardCredential: CRED },
+  ProviderConfig: {
+    LDAPServer: 'ldap.example.com',
+    LDAPPort: '389',
+    LDAPAdminUser: 'cn=admin,dc=example,dc=org',
+    LDAPAdminPassword: LDAP_PASSWORD,
+    LDAPBaseDN: 'ou=people,dc=example,dc=org',
+    LDAPFilter: '(uid=*USERNAME*)',
+  },
+  CustomUserGroupField: 'memberOf',
+  UserGroupMapping: { 'cn=devs,ou=groups,dc=example,dc=org': 'team-devs' },
+  DefaultUserGroupID: 'team-readers',
+  ...over,
+});
+
+describe('profile tooling on a file with a typo in a key (UserGroupMaping: everyone would land in the default team)', () => {
+  it('import and diff print the "did you mean" warning that validate prints, on stderr', async () => {
+    const { UserGroupMapping, ...rest } = ldapDevs();
+    const typo = path.join(dir, 'typo.json');
+    await fs.writeFile(typo, JSON.stringify([{ ...rest, UserGroupMaping: UserGroupMapping }]));
+    const b = await startTestBroker({ profiles: [], config: { Secret: ADMIN } });
+    try {
+      const warning = 'warning: typo.json: profile "ldap-devs" (#1): UserGroupMaping: unknown key, ignored; did you mean UserGroupMapping?';
+      expect((await tool(['profiles', 'validate', '-p', typo])).err).toContain(warning);
+      const imported = await tool(['profiles', 'import', typo, '--url', b.url]);
+      expect([imported.code, imported.out]).toEqual([0, 'created 1: ldap-devs\nupdated 0\nunchanged 0']);
+      expect(imported.err).toContain(warning);
+      const diffed = await tool(['profiles', 'diff', typo, '--url', b.url]);
+      expect(diffed.err).toContain(warning);
+    } finally {
+      await b.close();
+    }
+  });
+});
+
+describe('profiles diff where a whole object differs from null or absent', () => {
+  it('says so in one line at that field, with any secret inside masked', async () => {
+    const b = await startTestBroker({ profiles: [ldapDevs({ UserGroupMapping: null })], config: { Secret: ADMIN } });
+    try {
+      const file = path.join(dir, 'mapping.json');
+      await fs.writeFile(file, JSON.stringify([ldapDevs()]));
+      const r = await tool(['profiles', 'diff', file, '--url', b.url]);
+      expect([r.code, r.out]).toEqual([1, '"ldap-devs": UserGroupMapping: {"cn=devs,ou=groups,dc=example,dc=org":"team-devs"} -> null']);
+
+      const noConfig = path.join(dir, 'other.json');
+      await fs.writeFile(noConfig, JSON.stringify([ldapDevs({ ProviderConfig: { ...ldapDevs().ProviderConfig, LDAPAdminPassword: 'another-password-0123' }, UserGroupMapping: null })]));
+      const masked = await tool(['profiles', 'diff', noConfig, '-p', file]);
+      expect(masked.out.split('\n')).toEqual([
+        '"ldap-devs": ProviderConfig.LDAPAdminPassword: (secret, differs)',
+        '"ldap-devs": UserGroupMapping: null -> {"cn=devs,ou=groups,dc=example,dc=org":"team-devs"}',
+      ]);
+      expect(masked.out).not.toContain(LDAP_PASSWORD);
+    } finally {
+      await b.close();
+    }
+  });
 });
 
 describe('a SAMLProvider profile with a session secret under 32 characters (an embedding application, no --check)', () => {
