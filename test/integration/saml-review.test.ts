@@ -57,8 +57,9 @@ const XENC11 = 'http://www.w3.org/2009/xmlenc11#';
  * The Response with its (signed) Assertion encrypted to the SP by xmlsec1 with these algorithms; `sibling`
  * puts the EncryptedKey beside the EncryptedData, referenced by a RetrievalMethod, as Shibboleth does.
  */
-async function encryptAssertion(xml: string, o: { data: string; session: string; key: string; sibling?: boolean }): Promise<string> {
-  const wrapped = xml.replace(/<Assertion\b[\s\S]*<\/Assertion>/, (a) => `<saml:EncryptedAssertion xmlns:saml="${NS.assertion}">${a}</saml:EncryptedAssertion>`);
+async function encryptAssertion(xml: string, o: { data: string; session: string; key: string; sibling?: boolean; wrapper?: boolean }): Promise<string> {
+  const inner = (a: string) => (o.wrapper ? `<x:Wrapper xmlns:x="urn:example:wrapper">${a}</x:Wrapper>` : a);
+  const wrapped = xml.replace(/<Assertion\b[\s\S]*<\/Assertion>/, (a) => `<saml:EncryptedAssertion xmlns:saml="${NS.assertion}">${inner(a)}</saml:EncryptedAssertion>`);
   const template =
     `<xenc:EncryptedData xmlns:xenc="${XENC}" Type="${XENC}Element"><xenc:EncryptionMethod Algorithm="${o.data}"/>` +
     `<ds:KeyInfo xmlns:ds="${NS.dsig}"><xenc:EncryptedKey Id="_k1"><xenc:EncryptionMethod Algorithm="${o.key}"/>` +
@@ -68,7 +69,7 @@ async function encryptAssertion(xml: string, o: { data: string; session: string;
   try {
     await fs.writeFile(path.join(dir, 'tmpl.xml'), template);
     await fs.writeFile(path.join(dir, 'data.xml'), wrapped);
-    const args = ['--encrypt', '--pubkey-cert-pem', keys.spCert, '--session-key', o.session, '--xml-data', path.join(dir, 'data.xml'), '--node-xpath', `//*[local-name()='EncryptedAssertion']/*[local-name()='Assertion']`, path.join(dir, 'tmpl.xml')];
+    const args = ['--encrypt', '--pubkey-cert-pem', keys.spCert, '--session-key', o.session, '--xml-data', path.join(dir, 'data.xml'), '--node-xpath', `//*[local-name()='EncryptedAssertion']/*`, path.join(dir, 'tmpl.xml')];
     let out = (await promisify(execFile)('xmlsec1', args, { maxBuffer: 16 << 20 })).stdout.replace(/^<\?xml[^>]*\?>\s*/, '');
     if (o.sibling) {
       const key = /<xenc:EncryptedKey\b[\s\S]*?<\/xenc:EncryptedKey>/.exec(out)?.[0] ?? '';
@@ -205,6 +206,13 @@ beforeAll(async () => {
     const t = setInterval(() => res.write(' '), 200);
     req.on('close', () => clearInterval(t));
   });
+  // 6 MB of valid-looking metadata, chunked (no Content-Length): over the 5 MB bound.
+  app.get('/huge', (_req, res) => {
+    res.type('application/samlmetadata+xml').write('<md:EntitiesDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata">');
+    const pad = `<md:EntityDescriptor entityID="urn:pad">${' '.repeat(64 * 1024)}</md:EntityDescriptor>`;
+    for (let i = 0; i < 96; i += 1) res.write(pad);
+    res.end('</md:EntitiesDescriptor>');
+  });
   app.get('/:name', (req, res) => {
     const doc = documents[req.params.name];
     if (!doc) return void res.status(404).end();
@@ -232,6 +240,7 @@ beforeAll(async () => {
         providerConfig: { SAMLEmailClaim: 'email' },
       }),
       profile('slow-metadata', 'drip'),
+      profile('huge-metadata', 'huge'),
       { ID: 'not-saml', Name: 'LDAP', OrgID: 'org', ActionType: 'GenerateOrLoginUserProfile', ProviderName: 'ADProvider', ProviderConfig: { LDAPServer: '127.0.0.1', LDAPPort: '389', LDAPUserDN: 'cn=*USERNAME*,dc=example,dc=org' }, IdentityHandlerConfig: { DashboardCredential: CRED } },
     ],
   });
@@ -309,6 +318,14 @@ describe('a slow metadata host', () => {
   }, 30_000);
 });
 
+describe('a huge metadata document', () => {
+  it('over 5 MB (chunked, no Content-Length) is not loaded: the login fails cleanly and a WARN says why', async () => {
+    const res = await fetch(`${base}/auth/huge-metadata/saml`, { redirect: 'manual' });
+    expect(res.headers.get('location')).toBe(FAILED());
+    expect(broker.logs.some((l) => l.includes('"huge-metadata"') && /larger than 5242880 bytes/.test(l))).toBe(true);
+  });
+});
+
 describe('encrypted assertions as other IdPs encrypt them', () => {
   it('Shibboleth: AES-128-GCM, RSA-OAEP, the EncryptedKey beside the EncryptedData (RetrievalMethod)', async () => {
     const flow = await start('entra');
@@ -322,6 +339,12 @@ describe('encrypted assertions as other IdPs encrypt them', () => {
     const flow = await start('entra');
     const xml = await encryptAssertion((await buildResponseXml(answer(flow, 'entra', ENTRA_ID, keys.idp))).xml, { data: `${XENC11}aes256-gcm`, session: 'aes-256', key: `${XENC}rsa-oaep-mgf1p` });
     expectLogin(await post(flow, xml));
+  });
+
+  it('an EncryptedAssertion whose plaintext wraps the signed Assertion in another element is refused', async () => {
+    const flow = await start('entra');
+    const xml = await encryptAssertion((await buildResponseXml(answer(flow, 'entra', ENTRA_ID, keys.idp))).xml, { data: `${XENC}aes256-cbc`, session: 'aes-256', key: `${XENC}rsa-oaep-mgf1p`, wrapper: true });
+    expectRefused(await post(flow, xml), 'entra', /does not hold an Assertion/);
   });
 
   it('Triple-DES content encryption (withdrawn by NIST in 2023) is refused before decryption', async () => {
