@@ -9,4 +9,6 @@ if [ -z "${TYK_IB_SESSION_SECRET:-}" ] && [ -z "${SESSION_SECRET:-}" ]; then
   export TYK_IB_SESSION_SECRET
   echo "npm start: TYK_IB_SESSION_SECRET is not set; using a random one for this run (set your own in production, the same on every replica)" >&2
 fi
+# A newcomer's first run: the samples are templates for real servers, so their logins fail on this machine.
+echo "npm start: as shipped, the sample profiles are templates: they point at a directory (ldap://localhost:389) and an OpenID Provider (idp.example.com) that are not set up here, so their logins fail; for a sign-in that works on this machine, run npm run demo" >&2
 exec node dist/main.js -c config/tib.conf.json -p profiles/profiles.json "$@"

@@ -2,6 +2,7 @@
  * Defects found trying the broker as a newcomer and as an operator would (issue 11 review), each against the
  * in-process broker and the recording Tyk stub.
  */
+import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,6 +11,7 @@ import request from 'supertest';
 import { runToolCommand } from '../../src/cli/cli.js';
 import type { CliIo } from '../../src/cli/io.js';
 import { startTestBroker } from '../support/broker.js';
+import { freePort } from '../support/slapd.js';
 import { startTykStub, type TykStub } from '../support/tyk-stub.js';
 
 const CRED = 'ops-review-dashboard-credential';
@@ -132,5 +134,25 @@ describe('a SAMLProvider profile with a session secret under 32 characters (an e
     } finally {
       await b.close();
     }
+  });
+});
+
+describe('npm start (scripts/start.sh) on the shipped samples', () => {
+  it('tells a newcomer the sample logins cannot work here and points to npm run demo', async () => {
+    const port = await freePort();
+    const root = path.resolve(import.meta.dirname, '../..');
+    const child = spawn('sh', [path.join(root, 'scripts/start.sh')], { env: { ...process.env, TYK_IB_PORT: String(port) } });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const exit = new Promise((resolve) => child.on('exit', resolve));
+    try {
+      for (let i = 0; i < 200 && !output.includes('listening on'); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(output).toContain('listening on');
+      expect(output).toContain('for a sign-in that works on this machine, run npm run demo');
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exit).toBe(0);
   });
 });
