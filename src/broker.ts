@@ -13,6 +13,7 @@ import type { Config } from './config/types.js';
 import { createRouter, type Readiness } from './http/app.js';
 import { TrustedProxies } from './http/client-ip.js';
 import { managementApp } from './http/management.js';
+import { withProbes } from './http/probes.js';
 import { getLogger } from './log.js';
 import { enableProcessMetrics } from './metrics.js';
 import { loadProfilesFile, realFs, removeStaleTempFiles } from './profiles/file-store.js';
@@ -228,11 +229,11 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
       const app = express();
       app.disable('x-powered-by');
       app.use(router);
-      return serve(createServer(config, app), port ?? (config.Port || DEFAULT_PORT), host, 'listening');
+      return serve(createServer(config, withProbes(app, ready)), port ?? (config.Port || DEFAULT_PORT), host, 'listening');
     },
     async listenManagement(port?: number) {
       if (port === undefined && !managed) return undefined;
-      return serve(hardened(http.createServer(managementApp(ready))), port ?? config.Management.Port, config.Management.Host, 'management (/metrics, /health, /ready)');
+      return serve(hardened(http.createServer(withProbes(managementApp(ready), ready))), port ?? config.Management.Port, config.Management.Host, 'management (/metrics, /health, /ready)');
     },
     close() {
       closing ??= (async () => {
@@ -307,7 +308,7 @@ class Drain {
   }
 }
 
-function createServer(config: Config, app: express.Express): http.Server {
+function createServer(config: Config, app: http.RequestListener): http.Server {
   const o = config.HttpServerOptions;
   const server = o.UseSSL
     ? https.createServer({ cert: fs.readFileSync(o.CertFile), key: fs.readFileSync(o.KeyFile), minVersion: 'TLSv1.2' }, app)
