@@ -29,14 +29,21 @@ export function opsSettingsProblems(c: Config): OpsProblem[] {
     if (a.Key === '' && c.SessionSecret === '') {
       out.push({ field: 'Audit.Key', message: 'the audit log hashes user IDs with a key: set Audit.Key (TYK_IB_AUDIT_KEY) or TYK_IB_SESSION_SECRET' });
     }
-    if (a.Path !== '') {
-      const dir = path.dirname(path.resolve(a.Path));
-      try {
-        fs.accessSync(dir, fs.constants.W_OK);
-      } catch {
-        out.push({ field: 'Audit.Path', message: `the directory ${dir} does not exist or is not writable` });
-      }
-    }
+    if (a.Path !== '') out.push(...auditPathProblems(path.resolve(a.Path)));
   }
   return out;
+}
+
+/** The audit file is opened for appending at start: a directory or an unwritable file would stop the broker there. */
+function auditPathProblems(file: string): OpsProblem[] {
+  const problem = (message: string) => [{ field: 'Audit.Path', message }];
+  const stat = fs.statSync(file, { throwIfNoEntry: false });
+  if (stat?.isDirectory()) return problem(`${file} is a directory: name the log file in it, e.g. ${path.join(file, 'audit.log')}`);
+  const target = stat ? file : path.dirname(file);
+  try {
+    fs.accessSync(target, fs.constants.W_OK);
+  } catch {
+    return problem(stat ? `${file} is not writable by the broker's user` : `the directory ${target} does not exist or is not writable`);
+  }
+  return [];
 }

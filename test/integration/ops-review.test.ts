@@ -9,6 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import { runToolCommand } from '../../src/cli/cli.js';
+import { ConfigError, loadConfig } from '../../src/config/load.js';
 import type { CliIo } from '../../src/cli/io.js';
 import { startTestBroker } from '../support/broker.js';
 import { freePort } from '../support/slapd.js';
@@ -154,5 +155,23 @@ describe('npm start (scripts/start.sh) on the shipped samples', () => {
       child.kill('SIGTERM');
     }
     expect(await exit).toBe(0);
+  });
+});
+
+describe('Audit.Path naming a directory', () => {
+  it('is refused at load time naming the field and the fix (it passed --check, then the start failed with EISDIR)', async () => {
+    const confPath = path.join(dir, 'audit-dir.conf');
+    await fs.writeFile(confPath, JSON.stringify({ Audit: { Enabled: true, Path: dir, Key: 'k'.repeat(32) } }));
+    let message = '';
+    try {
+      loadConfig({ confPath, env: {} });
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      message = err.message;
+    }
+    expect(message).toContain(`Audit.Path: ${dir} is a directory: name the log file in it, e.g. ${path.join(dir, 'audit.log')}`);
+    // A file in an existing directory is still fine.
+    await fs.writeFile(confPath, JSON.stringify({ Audit: { Enabled: true, Path: path.join(dir, 'audit.log'), Key: 'k'.repeat(32) } }));
+    expect(loadConfig({ confPath, env: {} }).config.Audit.Path).toBe(path.join(dir, 'audit.log'));
   });
 });
