@@ -6,6 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import tls from 'node:tls';
 import { parseLogLevel, redact, registerSecret } from '../log.js';
 import { trustedProxyProblem } from '../http/client-ip.js';
 import { opsSettingsProblems } from './ops-settings.js';
@@ -242,6 +243,7 @@ function validate(c: Config, name: SettingNamer, problems: string[], warnings: s
 
   const h = c.HttpServerOptions;
   if (h.UseSSL) {
+    const before = problems.length;
     for (const [name, f] of [['CertFile', h.CertFile], ['KeyFile', h.KeyFile]] as const) {
       if (f === '') p(`HttpServerOptions.${name}`, 'is required when UseSSL is true');
       else {
@@ -250,6 +252,15 @@ function validate(c: Config, name: SettingNamer, problems: string[], warnings: s
         } catch {
           p(`HttpServerOptions.${name}`, `cannot read ${f}`);
         }
+      }
+    }
+    if (problems.length === before) {
+      // Readable is not enough: a file that is not PEM, or a key of another certificate, failed only at listen.
+      try {
+        tls.createSecureContext({ cert: fs.readFileSync(h.CertFile), key: fs.readFileSync(h.KeyFile) });
+      } catch (err) {
+        const why = err instanceof Error ? err.message : String(err);
+        p('HttpServerOptions.CertFile', `${h.CertFile} and KeyFile ${h.KeyFile} are not a PEM certificate and its unencrypted private key (${why})`);
       }
     }
   }

@@ -13,6 +13,7 @@ import { ConfigError, loadConfig } from '../../src/config/load.js';
 import type { CliIo } from '../../src/cli/io.js';
 import { startTestBroker } from '../support/broker.js';
 import { freePort } from '../support/slapd.js';
+import { makeTestCa } from '../support/test-ca.js';
 import { startTykStub, type TykStub } from '../support/tyk-stub.js';
 
 const CRED = 'ops-review-dashboard-credential';
@@ -173,5 +174,35 @@ describe('Audit.Path naming a directory', () => {
     // A file in an existing directory is still fine.
     await fs.writeFile(confPath, JSON.stringify({ Audit: { Enabled: true, Path: path.join(dir, 'audit.log'), Key: 'k'.repeat(32) } }));
     expect(loadConfig({ confPath, env: {} }).config.Audit.Path).toBe(path.join(dir, 'audit.log'));
+  });
+});
+
+describe('HttpServerOptions.UseSSL with files that are readable but not a certificate and its key', () => {
+  const problemsOf = (conf: Record<string, unknown>) => {
+    const confPath = path.join(dir, `tls-${Math.random().toString(36).slice(2)}.conf`);
+    return fs.writeFile(confPath, JSON.stringify(conf)).then(() => {
+      try {
+        loadConfig({ confPath, env: {} });
+        return '';
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        return err.message;
+      }
+    });
+  };
+
+  it('is refused at load time naming CertFile and both files (it passed --check, then the start failed with an OpenSSL message)', async () => {
+    const ca = makeTestCa(dir, 'ops');
+    const garbage = path.join(dir, 'garbage.pem');
+    await fs.writeFile(garbage, 'not a certificate\n');
+    const tlsConf = (CertFile: string, KeyFile: string) => ({ HttpServerOptions: { UseSSL: true, CertFile, KeyFile } });
+
+    expect(await problemsOf(tlsConf(ca.serverCert, ca.serverKey))).toBe('');
+    const notPem = await problemsOf(tlsConf(garbage, ca.serverKey));
+    expect(notPem).toContain(`HttpServerOptions.CertFile: ${garbage} and KeyFile ${ca.serverKey} are not a PEM certificate and its unencrypted private key`);
+    // The CA's key is a valid key, but not the server certificate's.
+    const mismatch = await problemsOf(tlsConf(ca.serverCert, ca.caCert.replace('ca.pem', 'ca-key.pem')));
+    expect(mismatch).toContain(`HttpServerOptions.CertFile: ${ca.serverCert} and KeyFile`);
+    expect(mismatch).not.toContain('PRIVATE KEY');
   });
 });
