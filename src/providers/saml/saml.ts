@@ -12,11 +12,11 @@ import fs from 'node:fs';
 import { SAML, ValidateInResponseTo } from '@node-saml/node-saml';
 import { decryptXml } from '@node-saml/node-saml/lib/xml.js';
 import type { Request, Response } from 'express';
-import { MIN_SESSION_SECRET } from '../../config/session-secret.js';
 import { getLogger, registerSecret } from '../../log.js';
 import type { Profile } from '../../profiles/profile.js';
 import { bindingOf, browserId, ensureBrowserId, sameBinding } from '../../state/flow-cookie.js';
 import { parseProviderConfig } from '../config.js';
+import { requireCookieSecret } from '../cookie-secret.js';
 import { ProviderSetupError, type Provider, type ProviderDeps, type ProviderOutcome } from '../provider.js';
 import { createIdpTransport } from '../social/idp-fetch.js';
 import { authnRequest, certPem } from './authn-request.js';
@@ -56,12 +56,7 @@ function failure(reason: string, status = 400): ProviderOutcome {
 const describe = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 export function createSamlProvider(profile: Profile, deps: ProviderDeps): Provider {
-  const secret = deps.config.SessionSecret;
-  // The same rule as --check (config/profile-needs.ts) and SocialProvider, for embedding applications.
-  if (secret.length < MIN_SESSION_SECRET) {
-    const got = secret ? `has only ${secret.length} characters` : 'is not set';
-    throw new ProviderSetupError(`SAMLProvider profile "${profile.ID}" signs its login cookie with TYK_IB_SESSION_SECRET, which ${got}: set it to a random string of at least ${MIN_SESSION_SECRET} characters and restart`);
-  }
+  const secret = requireCookieSecret(profile, deps.config.SessionSecret);
   const { config: cfg } = parseProviderConfig('SAMLProvider', profile.ProviderConfig);
   const log = getLogger('SAML AUTH');
   const key = readSpKeyPair(cfg.CertLocation, profile.ID);

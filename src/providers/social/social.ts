@@ -7,12 +7,12 @@
  */
 import type { Request, Response } from 'express';
 import * as client from 'openid-client';
-import { MIN_SESSION_SECRET } from '../../config/session-secret.js';
 import { getLogger } from '../../log.js';
 import type { Profile } from '../../profiles/profile.js';
 import { bindingOf, browserId, ensureBrowserId, sameBinding } from '../../state/flow-cookie.js';
 import { parseProviderConfig } from '../config.js';
-import { ProviderSetupError, type Provider, type ProviderDeps, type ProviderOutcome } from '../provider.js';
+import { requireCookieSecret } from '../cookie-secret.js';
+import type { Provider, ProviderDeps, ProviderOutcome } from '../provider.js';
 import { describe, FlowError, type FlowSecrets, type RedirectHandler } from './handler.js';
 import { createIdpTransport, readCaFile } from './idp-fetch.js';
 import { OidcHandler, readJweKey } from './oidc.js';
@@ -53,12 +53,7 @@ function storeDown(err: unknown): ProviderOutcome {
 }
 
 export function createSocialProvider(profile: Profile, deps: ProviderDeps): Provider {
-  const secret = deps.config.SessionSecret;
-  // The same rule as --check (config/profile-needs.ts), for embedding applications that build brokers directly.
-  if (secret.length < MIN_SESSION_SECRET) {
-    const got = secret ? `has only ${secret.length} characters` : 'is not set';
-    throw new ProviderSetupError(`SocialProvider profile "${profile.ID}" signs its login cookie with TYK_IB_SESSION_SECRET, which ${got}: set it to a random string of at least ${MIN_SESSION_SECRET} characters and restart`);
-  }
+  const secret = requireCookieSecret(profile, deps.config.SessionSecret);
   const { config: cfg } = parseProviderConfig('SocialProvider', profile.ProviderConfig);
   const log = getLogger('SOCIAL AUTH');
   const jweKey = cfg.JWE.Enabled ? readJweKey(cfg.JWE.PrivateKeyLocation, profile.ID) : undefined;
