@@ -27,6 +27,8 @@ export function failureReason(stage: FailureStage, failure: Pick<LoginFailure, '
     return 'idp_error';
   }
   if (status >= 500) return 'internal';
+  // A URL naming a provider the profile lacks (social.ts): the client's mistake, the IdP was never asked.
+  if (failure.reason.startsWith('no provider for ')) return 'bad_request';
   if (providerName === 'SocialProvider' || providerName === 'SAMLProvider') {
     // The callback's state checks (social.ts): missing, unknown, expired, replayed or another browser's.
     return /\bstate\b/.test(failure.reason) ? 'state_invalid' : 'idp_error';
