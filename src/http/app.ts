@@ -45,10 +45,11 @@ export interface RouterDeps {
  * a page that sets its own Content-Security-Policy (the LDAP form, SAML's POST page) replaces it.
  */
 export function baseHeaders(_req: Request, res: Response, next: NextFunction): void {
-  res.set('X-Content-Type-Options', 'nosniff');
-  res.set('Referrer-Policy', 'no-referrer');
-  res.set('X-Frame-Options', 'DENY');
-  res.set('Content-Security-Policy', "frame-ancestors 'none'");
+  // setHeader, not res.set: plain values, and res.set's Content-Type and array handling shows on every request.
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  res.setHeader('Referrer-Policy', 'no-referrer');
+  res.setHeader('X-Frame-Options', 'DENY');
+  res.setHeader('Content-Security-Policy', "frame-ancestors 'none'");
   // Also under a host application that left Express's banner on: the broker's answers do not name their stack.
   res.removeHeader('X-Powered-By');
   next();

@@ -8,8 +8,8 @@ import { FAILURE_PAGE_HEADERS, renderFailurePage } from './failure-page.js';
 
 /** Every login response is personal and one-shot: never cached (TIB's 301s were cacheable). */
 function noStore(res: Response): void {
-  res.set('Cache-Control', 'no-store');
-  res.set('Pragma', 'no-cache');
+  res.setHeader('Cache-Control', 'no-store');
+  res.setHeader('Pragma', 'no-cache');
 }
 
 /** A bare 302: res.redirect() would negotiate and render a body no browser shows (and cost more than the rest). */
