@@ -41,7 +41,8 @@ export function resolveEmailRule(profile: Pick<Profile, 'CustomEmailField'>, ide
     if (custom.value !== '') return ok({ value: custom.value, rule: `CustomEmailField "${field}"` });
     if (!identity.email) return fail(`CustomEmailField "${field}": the identity provider sent no such claim (and no email)`);
   }
-  if (identity.email) return ok({ value: identity.email, rule: field ? `the provider's email (CustomEmailField "${field}" is absent or empty)` : "the provider's email" });
+  const given = identity.emailRule ?? "the provider's email";
+  if (identity.email) return ok({ value: identity.email, rule: field ? `${given} (CustomEmailField "${field}" is absent or empty)` : given });
   return ok({ value: FALLBACK_EMAIL, rule: "TIB's fallback address (no email from the provider)" });
 }
 

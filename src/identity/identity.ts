@@ -4,6 +4,8 @@ export interface Identity {
   userId: string;
   /** The provider's email ("" when it has none); Custom*Field overrides are applied later. */
   email: string;
+  /** Where `email` came from when the provider made it up (ADProvider's fallback); explain shows it. */
+  emailRule?: string;
   displayName: string;
   firstName: string;
   lastName: string;

@@ -7,7 +7,7 @@ import type { Identity } from '../identity/identity.js';
 import { typeName } from '../identity/result.js';
 import type { Profile } from '../profiles/profile.js';
 import { parseProviderConfig } from '../providers/config.js';
-import { directoryUsername, usernameAttributes } from '../providers/ldap/ldap-identity.js';
+import { directoryEmail, directoryUsername, usernameAttributes } from '../providers/ldap/ldap-identity.js';
 
 export class ClaimsError extends Error {}
 
@@ -34,11 +34,16 @@ function ldapIdentity(profile: Profile, attrs: Record<string, unknown>, typed: s
     const list = Array.isArray(v) ? v : [v];
     raw[k] = k.toLowerCase() === groupAttr || k.toLowerCase() === 'memberof' ? list : (list[0] ?? '');
   }
-  const username = directoryUsername(entry, usernameAttributes(cfg.LDAPFilter), typed);
+  const named = usernameAttributes(cfg.LDAPFilter);
+  const username = directoryUsername(entry, named, typed);
+  // A real login always has one (what the user typed); a dry run without it would explain an empty user id.
+  if (username === '') {
+    throw new ClaimsError(`no username: give the entry's ${named.length > 0 ? named.join(' or ') : 'dn'} attribute (what LDAPFilter compares with *USERNAME*), or the username the user would type`);
+  }
   const firstName = str(attr(entry, cfg.LDAPFirstNameAttribute));
   const lastName = str(attr(entry, cfg.LDAPLastNameAttribute));
-  const email = str(attr(entry, cfg.LDAPEmailAttribute)) || (username.includes('@') ? username : `${username}@${profile.OrgID}-ADProvider.com`);
-  return { userId: username, email, displayName: [firstName, lastName].filter(Boolean).join(' '), firstName, lastName, raw, provider: 'ADProvider' };
+  const { email, rule: emailRule } = directoryEmail(str(attr(entry, cfg.LDAPEmailAttribute)), username, profile.OrgID);
+  return { userId: username, email, ...(emailRule ? { emailRule } : {}), displayName: [firstName, lastName].filter(Boolean).join(' '), firstName, lastName, raw, provider: 'ADProvider' };
 }
 
 /**

@@ -237,3 +237,23 @@ describe('a SocialProvider login at a provider name the profile does not have (a
     }
   });
 });
+
+describe('explain for an ADProvider profile without LDAPEmailAttribute', () => {
+  it('names the made-up address as ADProvider\'s fallback, and refuses attributes without the username', async () => {
+    const file = path.join(dir, 'explain-ldap.json');
+    await fs.writeFile(file, JSON.stringify([ldapDevs()]));
+    const withUid = path.join(dir, 'uid.json');
+    await fs.writeFile(withUid, JSON.stringify({ uid: 'alice', memberOf: ['cn=devs,ou=groups,dc=example,dc=org'] }));
+    const r = await tool(['explain', '--profile', 'ldap-devs', '--claims', withUid, '-p', file]);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/email\s+"alice@org1-ADProvider\.com"\s+<- ADProvider's made-up address <username>@<OrgID>-ADProvider\.com, as TIB \(no LDAPEmailAttribute value\)/);
+    expect(r.out).toMatch(/team\s+"team-devs"/);
+
+    const noUid = path.join(dir, 'no-uid.json');
+    await fs.writeFile(noUid, JSON.stringify({ mail: 'a@example.com' }));
+    const refused = await tool(['explain', '--profile', 'ldap-devs', '--claims', noUid, '-p', file]);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toContain("no username: give the entry's uid attribute (what LDAPFilter compares with *USERNAME*), or the username the user would type");
+    expect((await tool(['explain', '--profile', 'ldap-devs', '--claims', noUid, '-p', file, '--username', 'alice'])).out).toMatch(/email\s+"a@example\.com"\s+<- the provider's email/);
+  });
+});

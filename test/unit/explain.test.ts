@@ -88,7 +88,7 @@ describe('an LDAP-shaped identity', () => {
   it('the default team when no directory group is mapped, and TIB\'s made-up address when the entry has no mail', () => {
     const x = allowed(explainClaims(ldapProfile(), { dn: 'uid=bob,ou=people,dc=example,dc=org', uid: 'bob', memberOf: ['cn=staff,ou=groups,dc=example,dc=org'] }));
     expect(x.teams).toEqual([{ team: 'team-readers', groups: [], rule: 'DefaultUserGroupID (no IdP group is in UserGroupMapping)' }]);
-    expect(x.email).toEqual({ value: 'bob@org1-ADProvider.com', rule: "the provider's email" });
+    expect(x.email).toEqual({ value: 'bob@org1-ADProvider.com', rule: "ADProvider's made-up address <username>@<OrgID>-ADProvider.com, as TIB (no LDAPEmailAttribute value)" });
     const none = allowed(explainClaims(ldapProfile(), { dn: 'uid=carol,ou=people,dc=example,dc=org', uid: 'carol', mail: 'carol@example.org' }));
     expect(none.groups).toEqual({ value: undefined, rule: 'CustomUserGroupField "memberOf": no such claim' });
     expect(none.teams).toEqual([{ team: 'team-readers', groups: [], rule: 'DefaultUserGroupID (no IdP groups)' }]);

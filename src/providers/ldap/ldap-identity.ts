@@ -69,3 +69,13 @@ export function directoryUsername(entry: Entry, attrs: string[], typed: string):
   const chosen = values.find((v) => fold(v) === wanted) ?? (values.length === 1 ? values[0] : undefined) ?? normalizeUsername(firstRdnValue(entry.dn));
   return chosen || normalizeUsername(typed);
 }
+
+/**
+ * The email ADProvider gives a user: the LDAPEmailAttribute value, else the username when it is an address,
+ * else TIB's made-up `<username>@<OrgID>-ADProvider.com`; with the rule, so explain can say which.
+ */
+export function directoryEmail(attributeValue: string, username: string, orgId: string): { email: string; rule?: string } {
+  if (attributeValue) return { email: attributeValue };
+  if (username.includes('@')) return { email: username, rule: 'the username (no LDAPEmailAttribute value)' };
+  return { email: `${username}@${orgId}-ADProvider.com`, rule: "ADProvider's made-up address <username>@<OrgID>-ADProvider.com, as TIB (no LDAPEmailAttribute value)" };
+}

@@ -21,7 +21,7 @@ import { parseProviderConfig } from '../config.js';
 import { readCredentials } from './credentials.js';
 import type { LdapConfig } from './ldap-config.js';
 import { fillDn, fillFilter, slugify } from './ldap-escape.js';
-import { directoryUsername, normalizeUsername, usernameAttributes } from './ldap-identity.js';
+import { directoryEmail, directoryUsername, normalizeUsername, usernameAttributes } from './ldap-identity.js';
 import { directoryFailure } from './ldap-errors.js';
 import { LdapPool, type PooledClient } from './ldap-pool.js';
 import { BindTiming } from './ldap-timing.js';
@@ -167,12 +167,13 @@ export function createLdapProvider(profile: Profile, deps: ProviderDeps): Provid
       raw[attr] = multi ? values(v) : (values(v)[0] ?? '');
     }
     if (groups) raw[groupAttr] = groups;
-    const email = first(entry, cfg.LDAPEmailAttribute) || (username.includes('@') ? username : `${username}@${profile.OrgID}-ADProvider.com`);
+    const { email, rule: emailRule } = directoryEmail(first(entry, cfg.LDAPEmailAttribute), username, profile.OrgID);
     const firstName = first(entry, cfg.LDAPFirstNameAttribute);
     const lastName = first(entry, cfg.LDAPLastNameAttribute);
     return {
       userId: cfg.SlugifyUserName ? slugify(username) : username,
       email,
+      ...(emailRule ? { emailRule } : {}),
       displayName: [firstName, lastName].filter(Boolean).join(' '),
       firstName,
       lastName,
