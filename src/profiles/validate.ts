@@ -174,11 +174,11 @@ export function validateProfile(
   const customProviders = ctx.rules?.customProviders ?? [];
   const custom = !isTibProvider(providerName) && customProviders.includes(providerName);
   if (!isTibProvider(providerName) && !custom) {
-    r.error('ProviderName', `must be one of ${[...PROVIDER_NAMES, ...customProviders].join(', ')} (case-sensitive), got ${JSON.stringify(providerName)}`);
+    r.error('ProviderName', `must be one of ${[...PROVIDER_NAMES, ...customProviders].join(', ')} (case-sensitive), got ${JSON.stringify(providerName)}${didYouMean(providerName, [...PROVIDER_NAMES, ...customProviders])}`);
   }
   const actionType = r.string('ActionType');
   if (!(ACTION_TYPES as readonly string[]).includes(actionType)) {
-    r.error('ActionType', `must be one of ${ACTION_TYPES.join(', ')} (case-sensitive), got ${JSON.stringify(actionType)}`);
+    r.error('ActionType', `must be one of ${ACTION_TYPES.join(', ')} (case-sensitive), got ${JSON.stringify(actionType)}${didYouMean(actionType, ACTION_TYPES)}`);
   }
 
   const objectOrNull = (key: string): Record<string, unknown> | null => {

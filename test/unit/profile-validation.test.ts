@@ -68,6 +68,8 @@ describe('errors name the file, the profile and the field', () => {
   it.each([
     [{ ...ldap, ProviderName: 'LDAPProvider' }, 'profiles.json: profile "ldap-dev" (#1): ProviderName: must be one of SocialProvider, ADProvider, ProxyProvider, SAMLProvider'],
     [{ ...ldap, ActionType: 'GenerateOAuthTokenForPassword' }, 'profiles.json: profile "ldap-dev" (#1): ActionType: must be one of'],
+    [{ ...ldap, ProviderName: 'SAMLprovder' }, 'ProviderName: must be one of SocialProvider, ADProvider, ProxyProvider, SAMLProvider (case-sensitive), got "SAMLprovder"; did you mean SAMLProvider?'],
+    [{ ...ldap, ActionType: 'GenerateOrLoginDeveloperProfle' }, 'got "GenerateOrLoginDeveloperProfle"; did you mean GenerateOrLoginDeveloperProfile?'],
     [{ ...ldap, ProviderConfig: { ...ldap.ProviderConfig, LDAPPort: 389 } }, 'profiles.json: profile "ldap-dev" (#1): ProviderConfig.LDAPPort: must be a string, got number'],
     [{ ...ldap, ProviderConfig: { ...ldap.ProviderConfig, LDAPUseSSL: 'yes' } }, 'ProviderConfig.LDAPUseSSL: must be a boolean'],
     [{ ...ldap, ProviderConfig: { ...ldap.ProviderConfig, LDAPAttributes: 'mail' } }, 'ProviderConfig.LDAPAttributes: must be an array of strings'],
