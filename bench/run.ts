@@ -22,7 +22,7 @@ import { CLK_TCK, cpuTicks, loadAverage, peakRssMb, resetPeakRss, withOtherLoad 
 import { pinning, pinSelf, startProc, type Proc } from './spawn.js';
 import { CookieJar, fetchWithJar } from '../test/support/cookie-jar.js';
 import { loginAtOp } from '../test/support/oidc-op.js';
-import { freePort, SERVICE_DN, SERVICE_PW, startSlapd, SUFFIX } from '../test/support/slapd.js';
+import { freePort, SERVICE_DN, SERVICE_PW, serviceAccountSearch, startSlapd, SUFFIX } from '../test/support/slapd.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const num = (name: string, dflt: number) => Number(process.env[name] ?? dflt);
@@ -189,13 +189,7 @@ async function main(): Promise<void> {
         ID: 'bench-ldap',
         ProviderName: 'ADProvider',
         ProviderConfig: {
-          LDAPServer: '127.0.0.1',
-          LDAPPort: String(slapd.port),
-          LDAPAdminUser: SERVICE_DN,
-          LDAPAdminPassword: SERVICE_PW,
-          LDAPBaseDN: `ou=people,${SUFFIX}`,
-          LDAPFilter: '(&(objectClass=inetOrgPerson)(uid=*USERNAME*))',
-          LDAPSearchScope: 2,
+          ...serviceAccountSearch(slapd),
           LDAPAttributes: ['mail', 'givenName', 'sn', 'memberOf'],
           LDAPPoolSize: POOL_SIZE,
         },
