@@ -18,6 +18,8 @@ const ADMIN = 'dashboard-admin-secret-for-proxy-login';
 const PASSWORD = 'alice-Secret-pass-42';
 const TOKEN = 'upstream-access-token-7f3a9c';
 const COOKIE = 'tib-session=broker-own-cookie-value';
+/** The admin Secret, which also opens /metrics on the main port. */
+const METRICS_SECRET = 'admin-secret-for-proxy-metrics';
 
 interface Seen {
   method: string;
@@ -115,7 +117,7 @@ beforeAll(async () => {
       profile('redirect', { TargetHost: '/basic', FailureRedirect: 'http://app.example.com/failed' }),
       profile('lock', { TargetHost: '/basic', BruteForce: { UsernameLimit: 3, IPLimit: 0, WindowSeconds: 60, BlockSeconds: 60 } }),
     ],
-    config: { TykAPISettings: { DashboardConfig: { Endpoint: stub.endpoint, Port: stub.port, AdminSecret: ADMIN }, Timeout: 2 } },
+    config: { Secret: METRICS_SECRET, TykAPISettings: { DashboardConfig: { Endpoint: stub.endpoint, Port: stub.port, AdminSecret: ADMIN }, Timeout: 2 } },
   });
 }, 30_000);
 
@@ -262,6 +264,22 @@ describe('bounded answers', () => {
 
   it('an answer declaring over 1 MiB fails cleanly with 502', async () => {
     expect((await login('big-declared')).status).toBe(502);
+  });
+
+  it('each upstream call is timed in /metrics (target upstream), a timeout as an outbound error', async () => {
+    const sample = async (labels: string) => {
+      const text = (await request(b.url).get('/metrics').set('Authorization', METRICS_SECRET)).text;
+      const line = text.split('\n').find((l) => l.startsWith(`tib_outbound_request_seconds_count{${labels}}`));
+      return Number(line?.split(' ').pop() ?? 0);
+    };
+    const ok = 'target="upstream",operation="login",outcome="ok"';
+    const failed = 'target="upstream",operation="login",outcome="error"';
+    const [okBefore, failedBefore] = [await sample(ok), await sample(failed)];
+    expect((await login('basic')).status).toBe(302);
+    expect((await login('basic', 'wrong')).status).toBe(401);
+    expect((await login('slow')).status).toBe(504);
+    expect((await sample(ok)) - okBefore).toBe(2);
+    expect((await sample(failed)) - failedBefore).toBe(1);
   });
 
   it('a slow upstream fails with 504 after UpstreamTimeout', async () => {

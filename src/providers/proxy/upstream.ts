@@ -9,6 +9,7 @@
  */
 import type { Request } from 'express';
 import { Agent, FormData, fetch } from 'undici';
+import { timeOutbound } from '../../metrics.js';
 
 export const FORWARDED_HEADERS = ['authorization', 'content-type', 'accept', 'accept-language', 'user-agent'] as const;
 /** Methods passed on; fetch cannot send CONNECT or TRACE, and nothing else is a login. */
@@ -147,13 +148,16 @@ export function createUpstream(o: UpstreamOptions): Upstream {
     }
     const signal = AbortSignal.timeout(o.timeoutMs);
     try {
-      const res = await fetch(upstreamUrl(o.target, req.originalUrl), { method: req.method, headers, body, redirect: 'manual', signal, dispatcher: agent });
-      const declared = Number(res.headers.get('content-length') ?? 0);
-      if (declared > o.maxResponseBytes) {
-        await res.body?.cancel().catch(() => undefined);
-        throw new UpstreamError('too-large', `upstream answer of ${declared} bytes is over the ${o.maxResponseBytes}-byte limit (UpstreamMaxResponseBytes)`);
-      }
-      return { status: res.status, body: await readBounded(res.body as ReadableStream<Uint8Array> | null, o.maxResponseBytes) };
+      // Any answer is a completed call (the gates judge it); a timeout, an unreachable host or an oversized answer is an outbound error.
+      return await timeOutbound('upstream', 'login', async () => {
+        const res = await fetch(upstreamUrl(o.target, req.originalUrl), { method: req.method, headers, body, redirect: 'manual', signal, dispatcher: agent });
+        const declared = Number(res.headers.get('content-length') ?? 0);
+        if (declared > o.maxResponseBytes) {
+          await res.body?.cancel().catch(() => undefined);
+          throw new UpstreamError('too-large', `upstream answer of ${declared} bytes is over the ${o.maxResponseBytes}-byte limit (UpstreamMaxResponseBytes)`);
+        }
+        return { status: res.status, body: await readBounded(res.body as ReadableStream<Uint8Array> | null, o.maxResponseBytes) };
+      });
     } catch (err) {
       if (err instanceof UpstreamError) throw err;
       if (signal.aborted) throw new UpstreamError('timeout', `upstream did not answer within ${o.timeoutMs} ms (UpstreamTimeout)`);
