@@ -34,13 +34,13 @@ const s = (json: string, doc: string, extra: Partial<Leaf> = {}): Leaf => ({ jso
 const i = (json: string, def: number, doc: string, extra: Partial<Leaf> = {}): Leaf => ({ json, go: json, kind: 'int', default: def, doc, ...extra });
 const b = (json: string, doc: string, extra: Partial<Leaf> = {}): Leaf => ({ json, go: json, kind: 'bool', default: false, doc, ...extra });
 
-const tykEndpoint = (json: string, header: string): Group => ({
+const tykEndpoint = (json: string, header: string, use = ''): Group => ({
   json,
   go: json,
   fields: [
     s('Endpoint', 'Scheme and host, no trailing slash, e.g. `http://localhost`.'),
     s('Port', 'Port, **as a string** (TIB concatenates `Endpoint + ":" + Port + path`).'),
-    s('AdminSecret', `Sent as \`${header}\`.`, { secret: true }),
+    s('AdminSecret', `Sent as \`${header}\`${use ? ` (${use})` : ''}.`, { secret: true }),
   ],
 });
 
@@ -103,7 +103,7 @@ export const SCHEMA: Group = {
       go: 'TykAPISettings',
       fields: [
         tykEndpoint('GatewayConfig', 'X-Tyk-Authorization'),
-        tykEndpoint('DashboardConfig', 'Admin-Auth (the admin SSO fallback)'),
+        tykEndpoint('DashboardConfig', 'Admin-Auth', 'the admin SSO fallback'),
         i('Timeout', 10, 'Ours: seconds each call to the Dashboard, Portal or Gateway may take (connect included).'),
       ],
     },
