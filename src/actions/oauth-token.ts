@@ -8,7 +8,6 @@
  */
 import { isPlainObject } from '../profiles/fields.js';
 import type { Profile } from '../profiles/profile.js';
-import { identityCacheFor } from '../state/identity-cache.js';
 import { listenPathPrefix, type TykResponse } from '../tyk/client.js';
 import type { Action, ActionResult } from './action.js';
 import { badAnswer, callFailure, tykTarget, upstreamFailure } from './failures.js';
@@ -76,18 +75,7 @@ export function createOAuthToken(profile: Profile, deps: ActionDeps): Action {
   const s = oauthSettings(profile);
   const path = `${listenPathPrefix(s.listenPath)}/tyk/oauth/authorize-client/`;
   const gateway = tykTarget(deps.config, 'GatewayConfig.AdminSecret');
-  const oneToken = oneTokenFor({
-    tyk: deps.tyk,
-    cache: identityCacheFor(deps),
-    log: deps.log,
-    profileId: profile.ID,
-    apiId: s.apiId,
-    credential: s.credential,
-    enabled: s.oneTokenPerUser,
-    message: FAILED,
-    unauthorisedMessage: FAILED,
-    dashboard: tykTarget(deps.config, 'DashboardCredential'),
-  });
+  const oneToken = oneTokenFor(profile.ID, deps, { apiId: s.apiId, credential: s.credential, enabled: s.oneTokenPerUser, message: FAILED, unauthorisedMessage: FAILED });
   return {
     async run(input): Promise<ActionResult> {
       const one = oneToken(ssoKey(input.identity));

@@ -6,7 +6,6 @@
  */
 import { isPlainObject } from '../profiles/fields.js';
 import type { Profile } from '../profiles/profile.js';
-import { identityCacheFor } from '../state/identity-cache.js';
 import type { TykResponse } from '../tyk/client.js';
 import type { Action, ActionResult } from './action.js';
 import { badAnswer, callFailure, tykTarget, upstreamFailure, withFragmentParam } from './failures.js';
@@ -43,18 +42,7 @@ export function tokenAuthSettings(profile: Profile): TokenAuthSettings {
 export function createTemporaryToken(profile: Profile, deps: ActionDeps): Action {
   const s = tokenAuthSettings(profile);
   const dash = tykTarget(deps.config, 'DashboardCredential');
-  const oneToken = oneTokenFor({
-    tyk: deps.tyk,
-    cache: identityCacheFor(deps),
-    log: deps.log,
-    profileId: profile.ID,
-    apiId: s.apiId,
-    credential: s.credential,
-    enabled: s.oneTokenPerUser,
-    message: FAILED,
-    unauthorisedMessage: UNAUTHORISED,
-    dashboard: dash,
-  });
+  const oneToken = oneTokenFor(profile.ID, deps, { apiId: s.apiId, credential: s.credential, enabled: s.oneTokenPerUser, message: FAILED, unauthorisedMessage: UNAUTHORISED });
   return {
     async run(input): Promise<ActionResult> {
       const one = oneToken(ssoKey(input.identity));
