@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import { redact, setOwnedSecrets } from '../../src/log.js';
-import { hostAllowed } from '../../src/profiles/allowed-hosts.js';
+import { hostAllowed } from '../../src/config/allowed-hosts.js';
 import { loadProfilesFile, removeStaleTempFiles, saveProfilesFile } from '../../src/profiles/file-store.js';
 import { startTestBroker, type TestBroker } from '../support/broker.js';
 import { CookieJar, fetchWithJar } from '../support/cookie-jar.js';

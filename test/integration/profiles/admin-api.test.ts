@@ -1,0 +1,422 @@
+/**
+ * TIB's admin API (spec 2): every status and message, against a real store on a real temp file.
+ */
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import express from 'express';
+import request from 'supertest';
+import { adminApiRouter, failedAuthLogger } from '../../../src/http/admin-api.js';
+import { getLogger } from '../../../src/log.js';
+import { loadProfilesFile, type FsOps, realFs } from '../../../src/profiles/file-store.js';
+import { ProfileStore } from '../../../src/profiles/store.js';
+import { validateProfileList } from '../../../src/profiles/validate.js';
+import { startTestBroker, type TestBroker } from '../../support/broker.js';
+import { captureLogs } from '../../support/logs.js';
+
+const SECRET = 'admin-api-test-secret';
+const ldap = (id: string, extra: Record<string, unknown> = {}) => ({
+  ID: id,
+  ActionType: 'GenerateOrLoginUserProfile',
+  ProviderName: 'ADProvider',
+  ReturnURL: 'http://dash.example.com/tap',
+  IdentityHandlerConfig: { DashboardCredential: 'dash-credential-value' },
+  ProviderConfig: { LDAPServer: 'ldap.example.com', LDAPPort: '389', LDAPUserDN: 'uid=*USERNAME*,dc=example,dc=org' },
+  ...extra,
+});
+
+const dirs: string[] = [];
+afterAll(() => Promise.all(dirs.map((d) => fs.rm(d, { recursive: true, force: true }))));
+
+async function setup(initial: unknown[], opts: { secret?: string; ops?: FsOps } = {}) {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'admin-api-'));
+  dirs.push(dir);
+  const file = path.join(dir, 'profiles.json');
+  await fs.writeFile(file, JSON.stringify(initial));
+  const loaded = await loadProfilesFile(file);
+  const store = new ProfileStore(loaded.profiles, { path: file, backupDir: dir, keep: 10, hash: loaded.hash, ops: opts.ops });
+  const app = express();
+  app.use('/api', adminApiRouter({ store, secret: opts.secret ?? SECRET, log: getLogger('API') }));
+  const onDisk = async () => validateProfileList(JSON.parse(await fs.readFile(file, 'utf8'))).profiles.map((p) => p.ID);
+  return { app, store, file, dir, onDisk, agent: () => request(app) };
+}
+
+describe('authorisation', () => {
+  it('401 with TIB envelope for a missing or wrong Authorization', async () => {
+    const { agent } = await setup([]);
+    for (const auth of [undefined, 'wrong', `Bearer ${SECRET}`, SECRET.toUpperCase(), SECRET.slice(0, -1)]) {
+      const req = agent().get('/api/profiles');
+      const res = await (auth === undefined ? req : req.set('Authorization', auth));
+      expect(res.status).toBe(401);
+      expect(res.headers['content-type']).toMatch(/^application\/json/);
+      expect(res.text).toBe('{"Status":"error","Error":"Authorization failed"}');
+    }
+  });
+
+  it('an empty Secret disables the API (TIB leaves it open)', async () => {
+    const { agent } = await setup([ldap('1')], { secret: '' });
+    expect((await agent().get('/api/profiles')).status).toBe(401);
+    expect((await agent().get('/api/profiles').set('Authorization', '')).status).toBe(401);
+  });
+});
+
+describe('profiles', () => {
+  let t: Awaited<ReturnType<typeof setup>>;
+  beforeEach(async () => {
+    t = await setup([ldap('b'), ldap('a')]);
+  });
+  const auth = (r: request.Test) => r.set('Authorization', SECRET);
+
+  it('GET /api/profiles lists every profile ordered by ID, with ID ""', async () => {
+    const res = await auth(t.agent().get('/api/profiles'));
+    expect(res.status).toBe(200);
+    expect(res.body.Status).toBe('ok');
+    expect(res.body.ID).toBe('');
+    expect(res.body.Data.map((p: { ID: string }) => p.ID)).toEqual(['a', 'b']);
+    expect(Object.keys(res.body)).toEqual(['Status', 'ID', 'Data']);
+  });
+
+  it('GET /api/profiles on an empty store answers Data [] and ID ""', async () => {
+    const empty = await setup([]);
+    const res = await auth(empty.agent().get('/api/profiles'));
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^application\/json/);
+    expect(res.text).toBe('{"Status":"ok","ID":"","Data":[]}');
+  });
+
+  it('GET one, and 404 "Profile not found"', async () => {
+    const ok = await auth(t.agent().get('/api/profiles/a'));
+    expect(ok.status).toBe(200);
+    expect(ok.body.ID).toBe('a');
+    expect(ok.body.Data.ProviderConfig.LDAPServer).toBe('ldap.example.com');
+    const missing = await auth(t.agent().get('/api/profiles/zzz'));
+    expect(missing.status).toBe(404);
+    expect(missing.body).toEqual({ Status: 'error', Error: 'Profile not found' });
+  });
+
+  it('POST creates (201, normalised Data) and writes the file', async () => {
+    const res = await auth(t.agent().post('/api/profiles/c')).send(ldap('c'));
+    expect(res.status).toBe(201);
+    expect(res.body.ID).toBe('c');
+    expect(res.body.Data.SSOOnlyForRegisteredUsers).toBe(false);
+    expect(res.body.Data.ProviderConstraints).toEqual({ Domain: '', Group: '' });
+    expect(await t.onDisk()).toEqual(['a', 'b', 'c']);
+  });
+
+  it('POST errors: decode, ID mismatch, exists, validation', async () => {
+    const cases: Array<[request.Test, number, string]> = [
+      [auth(t.agent().post('/api/profiles/c')), 400, 'Failed to decode body data'],
+      [auth(t.agent().post('/api/profiles/c')).type('json').send('{not json'), 400, 'Failed to decode body data'],
+      [auth(t.agent().post('/api/profiles/c')).send(ldap('d')), 400, 'Object ID and URI resource ID do not match'],
+      [auth(t.agent().post('/api/profiles/a')).send(ldap('a')), 400, 'Object ID already exists'],
+    ];
+    for (const [req, status, message] of cases) {
+      const res = await req;
+      expect([res.status, res.body]).toEqual([status, { Status: 'error', Error: message }]);
+    }
+    const invalid = await auth(t.agent().post('/api/profiles/c')).send(ldap('c', { ProviderName: 'Nope' }));
+    expect(invalid.status).toBe(400);
+    expect(invalid.body.Error).toMatch(/^invalid profile: ProviderName: must be one of/);
+    expect((await t.onDisk()).sort()).toEqual(['a', 'b']);
+  });
+
+  it('POST or PUT with a body that cannot be read answers 400 "Invalid request data" and changes nothing', async () => {
+    const before = await fs.readFile(t.file, 'utf8');
+    // Plain JSON declared as gzip: the body cannot be inflated.
+    const notGzip = (r: request.Test) => r.set('Content-Encoding', 'gzip').type('json').send(JSON.stringify(ldap('a')));
+    // A charset nothing can decode.
+    const unknownCharset = (r: request.Test) => r.set('Content-Type', 'application/json; charset=no-such-charset').send(JSON.stringify(ldap('a')));
+    for (const req of [
+      notGzip(auth(t.agent().post('/api/profiles/a'))),
+      notGzip(auth(t.agent().put('/api/profiles/a'))),
+      unknownCharset(auth(t.agent().post('/api/profiles/a'))),
+      unknownCharset(auth(t.agent().put('/api/profiles/a'))),
+    ]) {
+      const res = await req;
+      expect(res.status).toBe(400);
+      expect(res.headers['content-type']).toMatch(/^application\/json/);
+      expect(res.text).toBe('{"Status":"error","Error":"Invalid request data"}');
+    }
+    expect(t.store.list().map((p) => p.ID)).toEqual(['a', 'b']);
+    expect(await fs.readFile(t.file, 'utf8')).toBe(before);
+  });
+
+  it('a body over 1 MB answers 413 "Request body too large" (TIB has no limit)', async () => {
+    const huge = JSON.stringify(ldap('c', { Name: 'x'.repeat(1024 * 1024) }));
+    const res = await auth(t.agent().post('/api/profiles/c')).type('json').send(huge);
+    expect([res.status, res.body]).toEqual([413, { Status: 'error', Error: 'Request body too large' }]);
+    expect(t.store.get('c')).toBeUndefined();
+  });
+
+  it('POST without a Content-Type still decodes JSON, as TIB', async () => {
+    const res = await auth(t.agent().post('/api/profiles/c')).set('Content-Type', 'text/plain').send(JSON.stringify(ldap('c')));
+    expect(res.status).toBe(201);
+  });
+
+  it('PUT replaces fully; 404 for a missing one; 400 for a mismatch', async () => {
+    const res = await auth(t.agent().put('/api/profiles/a')).send(ldap('a', { Name: 'renamed' }));
+    expect(res.status).toBe(200);
+    expect(res.body.Data.Name).toBe('renamed');
+    expect(t.store.get('a')?.Name).toBe('renamed');
+    const missing = await auth(t.agent().put('/api/profiles/zzz')).send(ldap('zzz'));
+    expect([missing.status, missing.body.Error]).toEqual([404, 'Object ID does not exist, operation not permitted']);
+    const mismatch = await auth(t.agent().put('/api/profiles/a')).send(ldap('b'));
+    expect([mismatch.status, mismatch.body.Error]).toEqual([400, 'Object ID and URI resource ID do not match']);
+  });
+
+  it('PUT with an empty, malformed or non-object body answers 400 "Failed to decode body data"', async () => {
+    const bodies: Array<string | undefined> = [undefined, '{not json', '[]', '"a"'];
+    for (const body of bodies) {
+      const req = auth(t.agent().put('/api/profiles/a'));
+      const res = await (body === undefined ? req : req.type('json').send(body));
+      expect([res.status, res.body]).toEqual([400, { Status: 'error', Error: 'Failed to decode body data' }]);
+    }
+    expect(t.store.get('a')?.Name).toBe('');
+  });
+
+  it('DELETE answers Data {} and removes from file; 404 when missing', async () => {
+    const res = await auth(t.agent().delete('/api/profiles/a'));
+    expect(res.status).toBe(200);
+    expect(res.text).toBe('{"Status":"ok","ID":"a","Data":{}}');
+    expect(await t.onDisk()).toEqual(['b']);
+    const missing = await auth(t.agent().delete('/api/profiles/a'));
+    expect([missing.status, missing.body.Error]).toEqual([404, 'Object ID does not exist']);
+  });
+
+  it('POST /api/profiles/save flushes to disk', async () => {
+    await fs.writeFile(t.file, '[]');
+    const res = await auth(t.agent().post('/api/profiles/save'));
+    expect([res.status, res.body]).toEqual([200, { Status: 'ok', ID: 'save', Data: {} }]);
+    expect(await t.onDisk()).toEqual(['a', 'b']);
+  });
+
+  it('a wrong method on a known path is 405 with an empty body', async () => {
+    for (const r of [auth(t.agent().patch('/api/profiles/a')), auth(t.agent().post('/api/profiles')), auth(t.agent().delete('/api/profiles'))]) {
+      const res = await r;
+      expect([res.status, res.text]).toEqual([405, '']);
+    }
+  });
+
+  it('escapes <, > and & in JSON as Go does', async () => {
+    await auth(t.agent().put('/api/profiles/a')).send(ldap('a', { Name: '<b>&' }));
+    const res = await auth(t.agent().get('/api/profiles/a'));
+    expect(res.text).toContain('"Name":"\\u003cb\\u003e\\u0026"');
+  });
+
+  it('concurrent writes are serialised and all land on disk', async () => {
+    const ids = Array.from({ length: 20 }, (_, i) => `p${String(i).padStart(2, '0')}`);
+    const results = await Promise.all(ids.map((id) => auth(t.agent().post(`/api/profiles/${id}`)).send(ldap(id))));
+    expect(results.map((r) => r.status)).toEqual(ids.map(() => 201));
+    expect(await t.onDisk()).toEqual(['a', 'b', ...ids]);
+  });
+});
+
+describe('a failed write answers 400 "flush failed" and changes nothing', () => {
+  // TIB's "flush failed", then the reason (what an operator acts on).
+  const FLUSH_FAILED = { Status: 'error', Error: 'flush failed: EIO: injected' };
+  /** Every write of profiles.json fails at its rename step (EIO), as on a full or broken disk. */
+  const renameFails: FsOps = { ...realFs, rename: () => Promise.reject(new Error('EIO: injected')) };
+
+  let t: Awaited<ReturnType<typeof setup>>;
+  let before: string;
+  beforeEach(async () => {
+    t = await setup([ldap('a')], { ops: renameFails });
+    before = await fs.readFile(t.file, 'utf8');
+  });
+  /** profiles.json is byte for byte what it was, and no temp file is left behind. */
+  const expectFileUntouched = async () => {
+    expect(await fs.readFile(t.file, 'utf8')).toBe(before);
+    expect((await fs.readdir(t.dir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  };
+
+  it('on POST: the new profile is not kept in memory', async () => {
+    const res = await t.agent().post('/api/profiles/b').set('Authorization', SECRET).send(ldap('b'));
+    expect([res.status, res.body]).toEqual([400, FLUSH_FAILED]);
+    expect(t.store.get('b')).toBeUndefined();
+    await expectFileUntouched();
+  });
+
+  it('on PUT: the stored profile keeps its old content', async () => {
+    const res = await t.agent().put('/api/profiles/a').set('Authorization', SECRET).send(ldap('a', { Name: 'renamed' }));
+    expect([res.status, res.body]).toEqual([400, FLUSH_FAILED]);
+    expect(t.store.get('a')?.Name).toBe('');
+    await expectFileUntouched();
+  });
+
+  it('on DELETE: the profile is still there', async () => {
+    const res = await t.agent().delete('/api/profiles/a').set('Authorization', SECRET);
+    expect([res.status, res.body]).toEqual([400, FLUSH_FAILED]);
+    expect(t.store.get('a')).toBeDefined();
+    await expectFileUntouched();
+  });
+});
+
+describe('the admin API in a running broker', () => {
+  let b: TestBroker | undefined;
+  afterEach(async () => {
+    await b?.close();
+    b = undefined;
+  });
+
+  it('GET /api/profiles/ (trailing slash) answers gorilla/mux\'s 404 text, not the list', async () => {
+    b = await startTestBroker({ profiles: [ldap('a')], config: { Secret: SECRET } });
+    const res = await request(b.url).get('/api/profiles/').set('Authorization', SECRET);
+    expect(res.status).toBe(404);
+    expect(res.headers['content-type']).toMatch(/^text\/plain/);
+    expect(res.text).toBe('404 page not found\n');
+  });
+
+  it('an empty Secret logs a startup warning that the admin API is disabled', async () => {
+    b = await startTestBroker({ profiles: [], config: { Secret: '' } });
+    const warnings = b.logs.filter((l) => l.includes('[WARN] MAIN: Secret is empty'));
+    expect(warnings).toEqual([expect.stringContaining('Secret is empty: the admin API (/api/profiles) is disabled and answers 401 to every call')]);
+    expect((await request(b.url).get('/api/profiles')).status).toBe(401);
+  });
+
+  it('a non-empty Secret logs no such warning', async () => {
+    b = await startTestBroker({ profiles: [], config: { Secret: SECRET } });
+    expect(b.logs.join('\n')).not.toContain('Secret is empty');
+  });
+});
+
+describe('hardening (issue 8)', () => {
+  let b: TestBroker | undefined;
+  afterEach(async () => {
+    await b?.close();
+    b = undefined;
+  });
+  const auth = (r: request.Test) => r.set('Authorization', SECRET);
+  const withAdmin = (id: string, password: string) =>
+    ldap(id, { ProviderConfig: { ...ldap(id).ProviderConfig, LDAPAdminUser: 'cn=admin,dc=example,dc=org', LDAPAdminPassword: password, LDAPFilter: '(uid=*USERNAME*)' } });
+
+  it('a profile holding a short value under a *Password key does not blind later log lines to that word', async () => {
+    b = await startTestBroker({ profiles: [], config: { Secret: SECRET } });
+    expect((await auth(request(b.url).post('/api/profiles/weak')).send(withAdmin('weak', 'login'))).status).toBe(201);
+    const worded = ldap('worded', { ProviderConfig: { ...ldap('worded').ProviderConfig, SomeKey: '10.1.2.3', LDAPSearchPassword: 'redirect-target' } });
+    expect((await auth(request(b.url).post('/api/profiles/worded')).send(worded)).status).toBe(201);
+    getLogger('TEST').info('user login from 10.1.2.3 to redirect-target');
+    expect(b.logs.join('\n')).toContain('user login from 10.1.2.3 to redirect-target');
+  });
+
+  it("a profile's real secret is masked while the profile exists, and no longer once it is deleted or changed", async () => {
+    b = await startTestBroker({ profiles: [], config: { Secret: SECRET } });
+    const logged = (text: string) => {
+      b!.logs.length = 0;
+      getLogger('TEST').info(`bind with ${text}`);
+      return b!.logs.join('\n');
+    };
+    expect((await auth(request(b.url).post('/api/profiles/p')).send(withAdmin('p', 'directory-admin-pw-1'))).status).toBe(201);
+    expect(logged('directory-admin-pw-1')).toContain('bind with [redacted]');
+    expect((await auth(request(b.url).put('/api/profiles/p')).send(withAdmin('p', 'directory-admin-pw-2'))).status).toBe(200);
+    expect(logged('directory-admin-pw-1')).toContain('bind with directory-admin-pw-1');
+    expect(logged('directory-admin-pw-2')).toContain('bind with [redacted]');
+    expect((await auth(request(b.url).delete('/api/profiles/p'))).status).toBe(200);
+    expect(logged('directory-admin-pw-2')).toContain('bind with directory-admin-pw-2');
+  });
+
+  it('every /api answer, errors included, carries Cache-Control: no-store and Pragma: no-cache', async () => {
+    b = await startTestBroker({ profiles: [ldap('a')], config: { Secret: SECRET } });
+    const answers = [
+      await auth(request(b.url).get('/api/profiles')),
+      await auth(request(b.url).get('/api/profiles/a')),
+      await auth(request(b.url).get('/api/profiles/nope')),
+      await auth(request(b.url).post('/api/profiles/x')).send('{bad'),
+      await request(b.url).get('/api/profiles'),
+      await auth(request(b.url).patch('/api/profiles')),
+    ];
+    expect(answers.map((r) => r.status)).toEqual([200, 200, 404, 400, 401, 405]);
+    for (const r of answers) expect([r.headers['cache-control'], r.headers.pragma]).toEqual(['no-store', 'no-cache']);
+  });
+
+  it('refuses IDs outside the safe set, naming the field, so a quote can never reach the realm header', async () => {
+    b = await startTestBroker({ profiles: [], config: { Secret: SECRET } });
+    for (const id of ['a"b', 'a\u0007b', 'x'.repeat(129)]) {
+      const res = await auth(request(b.url).post(`/api/profiles/${encodeURIComponent(id)}`)).send(ldap(id));
+      expect([res.status, res.body.Error]).toEqual([400, expect.stringMatching(/^invalid profile: ID: must be 1 to 128 letters, digits/)]);
+    }
+    expect(b.broker.store.list()).toEqual([]);
+  });
+
+  it('a profile can be named "Save" (routes are case-sensitive, as gorilla/mux); "save" is reserved', async () => {
+    b = await startTestBroker({ profiles: [], config: { Secret: SECRET } });
+    expect((await auth(request(b.url).post('/api/profiles/Save')).send(ldap('Save'))).status).toBe(201);
+    expect(b.broker.store.list().map((p) => p.ID)).toEqual(['Save']);
+    await expect(startTestBroker({ profiles: [ldap('save')] })).rejects.toMatchObject({
+      problems: [expect.stringContaining('ID: "save" is reserved: POST /api/profiles/save saves the profile set to disk')],
+    });
+  });
+
+  it('a deeply nested body is a 400 naming the field, not a crash or a 500', async () => {
+    b = await startTestBroker({ profiles: [], config: { Secret: SECRET } });
+    const deep = `${'{"x":'.repeat(50_000)}1${'}'.repeat(50_000)}`;
+    const body = JSON.stringify(ldap('deep')).replace(/}$/, `,"Extra":${deep}}`);
+    const res = await auth(request(b.url).post('/api/profiles/deep')).type('json').send(body);
+    expect([res.status, res.body.Error]).toEqual([400, 'invalid profile: Extra.x.x: is nested more than 32 levels deep']);
+  });
+
+  it('with AllowedIdPHosts set, refuses a profile pointing at another host, naming the field', async () => {
+    b = await startTestBroker({ profiles: [ldap('a')], config: { Secret: SECRET, AllowedIdPHosts: ['ldap.example.com', '*.idp.example.com'] } });
+    const elsewhere = ldap('b', { ProviderConfig: { ...ldap('b').ProviderConfig, LDAPServer: '10.0.0.7' } });
+    const res = await auth(request(b.url).post('/api/profiles/b')).send(elsewhere);
+    expect([res.status, res.body.Error]).toEqual([400, 'invalid profile: ProviderConfig.LDAPServer: host "10.0.0.7" is not in AllowedIdPHosts (tib.conf)']);
+    expect((await auth(request(b.url).post('/api/profiles/c')).send(ldap('c'))).status).toBe(201);
+    // The same rule holds for an edit on disk: the reload is rejected.
+    await fs.writeFile(b.profilesPath, JSON.stringify([ldap('a'), elsewhere]));
+    expect(await b.broker.reload()).toEqual({ ok: false, problems: [expect.stringContaining('ProviderConfig.LDAPServer: host "10.0.0.7" is not in AllowedIdPHosts')] });
+  });
+
+  it('at start, a profiles file naming a host outside AllowedIdPHosts is refused', async () => {
+    await expect(startTestBroker({ profiles: [ldap('a')], config: { AllowedIdPHosts: ['other.example.com'] } })).rejects.toMatchObject({
+      problems: [expect.stringContaining('profile "a" (#1): ProviderConfig.LDAPServer: host "ldap.example.com" is not in AllowedIdPHosts')],
+    });
+  });
+
+  it('an admin write keeps profiles.json at 0600 and writes backups at 0600', async () => {
+    b = await startTestBroker({ profiles: [ldap('a')], config: { Secret: SECRET } });
+    await fs.chmod(b.profilesPath, 0o600);
+    expect((await auth(request(b.url).post('/api/profiles/b')).send(ldap('b'))).status).toBe(201);
+    expect((await fs.stat(b.profilesPath)).mode & 0o777).toBe(0o600);
+    const backups = (await fs.readdir(b.dir)).filter((f) => f.startsWith('profiles_backup_'));
+    expect(backups).toHaveLength(1);
+    expect((await fs.stat(path.join(b.dir, backups[0]!))).mode & 0o777).toBe(0o600);
+  });
+});
+
+describe('failed admin authentications (issue 8.13)', () => {
+  it('are logged at WARN with the source address, once per source per minute, never with the header given', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'admin-api-'));
+    dirs.push(dir);
+    const file = path.join(dir, 'profiles.json');
+    await fs.writeFile(file, '[]');
+    let clock = 1_000_000;
+    const app = express();
+    app.use('/api', adminApiRouter({ store: new ProfileStore([], { path: file, backupDir: dir, keep: 3 }), secret: SECRET, log: getLogger('API'), now: () => clock }));
+    const logs = captureLogs();
+    try {
+      for (let i = 0; i < 5; i++) expect((await request(app).get('/api/profiles').set('Authorization', `guess-${i}-value`)).status).toBe(401);
+      const warned = () => logs.lines.filter((l) => l.includes('admin API authentication failed'));
+      expect(warned()).toEqual([expect.stringMatching(/\[WARN\] API: admin API authentication failed remote="(::ffff:)?127\.0\.0\.1"/)]);
+      clock += 60_000;
+      await request(app).get('/api/profiles').set('Authorization', 'guess-again-value');
+      expect(warned()).toHaveLength(2);
+      expect(warned()[1]).toContain('(and 4 more from this source in the minute before, not logged)');
+      expect(logs.lines.join('\n')).not.toMatch(/guess-/);
+    } finally {
+      logs.stop();
+    }
+  });
+
+  it('stay bounded in memory and log lines when every failure comes from a new address', () => {
+    const logs = captureLogs();
+    try {
+      const failed = failedAuthLogger(getLogger('API'), () => 5);
+      for (let i = 0; i < 5000; i++) failed(`10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`);
+      const lines = logs.lines.filter((l) => l.includes('admin API authentication failed'));
+      expect(lines.length).toBe(1001);
+      expect(lines[1000]).toContain('remote="other addresses"');
+    } finally {
+      logs.stop();
+    }
+  });
+});

@@ -1,0 +1,401 @@
+/**
+ * The profile tooling (`identity-broker profiles validate|export|import|diff`, `explain`) against real files
+ * and real running brokers (their admin API), and POST /api/profiles/{id}/explain.
+ */
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
+import request from 'supertest';
+import { runToolCommand } from '../../../src/cli/cli.js';
+import type { CliIo } from '../../../src/cli/io.js';
+import { main } from '../../../src/main.js';
+import { startTestBroker, type TestBroker } from '../../support/broker.js';
+import { ldapProfile, startSlapd, SUFFIX } from '../../support/slapd.js';
+import { startTykStub } from '../../support/tyk-stub.js';
+
+const SECRET = 'tooling-test-admin-secret';
+const DASH_CREDENTIAL = 'dash-credential-0123456789';
+const LDAP_PASSWORD = 'ldap-admin-password-0123';
+const CLIENT_SECRET = 'oidc-client-secret-0123456789';
+const DEVS = 'cn=devs,ou=groups,dc=example,dc=org';
+
+const ldap = (id: string, over: Record<string, unknown> = {}) => ({
+  ID: id,
+  Name: `LDAP ${id}`,
+  OrgID: 'org1',
+  ActionType: 'GenerateOrLoginDeveloperProfile',
+  ProviderName: 'ADProvider',
+  ReturnURL: 'http://portal.example.com/sso',
+  IdentityHandlerConfig: { DashboardCredential: DASH_CREDENTIAL },
+  ProviderConfig: {
+    LDAPServer: 'ldap.example.com',
+    LDAPPort: '389',
+    LDAPStartTLS: true,
+    LDAPAdminUser: 'cn=admin,dc=example,dc=org',
+    LDAPAdminPassword: LDAP_PASSWORD,
+    LDAPBaseDN: 'ou=people,dc=example,dc=org',
+    LDAPFilter: '(uid=*USERNAME*)',
+    LDAPSearchScope: 2,
+    LDAPEmailAttribute: 'mail',
+  },
+  CustomUserGroupField: 'memberOf',
+  UserGroupMapping: { [DEVS]: 'team-devs' },
+  DefaultUserGroupID: 'team-readers',
+  ...over,
+});
+
+const oidc = (id: string, over: Record<string, unknown> = {}) => ({
+  ID: id,
+  Name: `OIDC ${id}`,
+  ActionType: 'GenerateOrLoginUserProfile',
+  ProviderName: 'SocialProvider',
+  ReturnURL: 'http://dash.example.com/tap',
+  IdentityHandlerConfig: { DashboardCredential: DASH_CREDENTIAL },
+  ProviderConfig: {
+    CallbackBaseURL: 'http://127.0.0.1:3010',
+    UseProviders: [{ Name: 'openid-connect', Key: 'broker', Secret: CLIENT_SECRET, DiscoverURL: 'https://idp.example.com/.well-known/openid-configuration' }],
+  },
+  CustomUserGroupField: 'groups',
+  UserGroupSeparator: ',',
+  UserGroupMapping: { admins: 'admin-group', devs: 'dev-group' },
+  DefaultUserGroupID: 'viewer-group',
+  ...over,
+});
+
+let dir = '';
+const brokers: TestBroker[] = [];
+afterEach(async () => {
+  await Promise.all(brokers.splice(0).map((b) => b.close()));
+});
+afterAll(() => (dir ? fs.rm(dir, { recursive: true, force: true }) : undefined));
+
+async function tmp(name: string, content?: unknown): Promise<string> {
+  dir ||= await fs.mkdtemp(path.join(os.tmpdir(), 'profile-tooling-'));
+  const sub = await fs.mkdtemp(path.join(dir, 'case-'));
+  const file = path.join(sub, name);
+  if (content !== undefined) await fs.writeFile(file, typeof content === 'string' ? content : JSON.stringify(content, null, 2));
+  return file;
+}
+
+async function broker(profiles: unknown[]): Promise<TestBroker> {
+  const b = await startTestBroker({ profiles, config: { Secret: SECRET } });
+  brokers.push(b);
+  return b;
+}
+
+/** Runs a command in-process, as `identity-broker <argv>` would, and captures what it prints. */
+async function run(argv: string[], env: NodeJS.ProcessEnv = { TYK_IB_SECRET: SECRET }) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: CliIo = { out: (t) => void out.push(t), err: (t) => void err.push(t), env };
+  const code = await runToolCommand(argv, io);
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+async function remoteIds(b: TestBroker): Promise<string[]> {
+  const res = await request(b.url).get('/api/profiles').set('Authorization', SECRET);
+  return (res.body.Data as Array<{ ID: string }>).map((p) => p.ID).sort();
+}
+
+describe('profiles validate', () => {
+  it('a valid file: exit 0 and the count; an invalid one: exit 1 naming the file, profile ID and field', async () => {
+    const good = await tmp('profiles.json', [ldap('ldap-dev'), oidc('oidc-admin')]);
+    expect(await run(['profiles', 'validate', '-p', good])).toEqual({ code: 0, out: `ok: ${good}: 2 profiles valid`, err: '' });
+
+    const bad = await tmp('profiles.json', [ldap('ldap-dev', { ProviderConfig: { ...ldap('x').ProviderConfig, LDAPPort: 389 } }), oidc('oidc-admin')]);
+    const r = await run(['profiles', 'validate', '-p', bad]);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('profiles.json: profile "ldap-dev" (#1): ProviderConfig.LDAPPort:');
+    expect(r.err).toContain('ProviderConfig.LDAPPort: must be a port number as a string, e.g. "389"');
+    expect(r.out).toBe(`invalid: ${bad}: 2 problems`);
+  });
+
+  it('a missing file, or tib.conf rules it breaks (AllowedIdPHosts with -c), are failures', async () => {
+    const missing = path.join(await tmp('x'), '..', 'nope.json');
+    expect((await run(['profiles', 'validate', '-p', missing])).code).toBe(1);
+    const file = await tmp('profiles.json', [ldap('ldap-dev')]);
+    const conf = await tmp('tib.conf', { Secret: SECRET, AllowedIdPHosts: ['*.corp.example.net'] });
+    const r = await run(['profiles', 'validate', '-p', file, '-c', conf]);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('profile "ldap-dev" (#1): ProviderConfig.LDAPServer: host "ldap.example.com" is not in AllowedIdPHosts');
+  });
+
+  it('a running broker through its admin API, the secret from TYK_IB_SECRET or --secret-file, never a flag', async () => {
+    const b = await broker([ldap('ldap-dev')]);
+    expect(await run(['profiles', 'validate', '--url', b.url])).toMatchObject({ code: 0, out: `ok: ${b.url}: 1 profile valid` });
+    const secretFile = await tmp('secret', `${SECRET}\n`);
+    expect((await run(['profiles', 'validate', '--url', b.url, '--secret-file', secretFile], {})).code).toBe(0);
+    const wrong = await run(['profiles', 'validate', '--url', b.url], { TYK_IB_SECRET: 'not-the-secret' });
+    expect(wrong.code).toBe(1);
+    expect(wrong.err).toContain('HTTP 401: Authorization failed (check TYK_IB_SECRET or --secret-file');
+    expect(wrong.err).not.toContain('not-the-secret');
+    const none = await run(['profiles', 'validate', '--url', b.url], {});
+    expect(none.code).toBe(2);
+    expect(none.err).toContain('set TYK_IB_SECRET or pass --secret-file');
+    expect((await run(['profiles', 'validate', '--url', b.url, '--secret', SECRET])).code).toBe(2);
+  });
+
+  it('usage errors exit 2; dispatched from the main CLI with TIB\'s flags unchanged', async () => {
+    expect((await run(['profiles'])).code).toBe(2);
+    expect((await run(['profiles', 'frobnicate'])).code).toBe(2);
+    expect((await run(['profiles', 'validate'])).code).toBe(2);
+    expect((await run(['profiles', 'validate', '-p', 'a.json', '--url', 'http://127.0.0.1:1'])).code).toBe(2);
+    expect((await run(['profiles', 'validate', '--url', 'ftp://example.com'])).code).toBe(2);
+    // A password in the URL would be echoed in messages: refused, and not repeated.
+    const withPassword = await run(['profiles', 'validate', '--url', 'http://admin:url-password-123@127.0.0.1:1']);
+    expect(withPassword.code).toBe(2);
+    expect(withPassword.err).not.toContain('url-password-123');
+    const file = await tmp('profiles.json', [ldap('ldap-dev')]);
+    const bad = await tmp('profiles.json', [{ ID: 'x' }]);
+    const write = process.stdout.write;
+    const errWrite = process.stderr.write;
+    process.stdout.write = (() => true) as typeof process.stdout.write;
+    process.stderr.write = (() => true) as typeof process.stderr.write;
+    try {
+      expect(await main(['profiles', 'validate', '-p', file])).toBe(0);
+      expect(await main(['profiles', 'validate', '-p', bad])).toBe(1);
+      expect(await main(['profiles', 'validate', '--bogus'])).toBe(2);
+    } finally {
+      process.stdout.write = write;
+      process.stderr.write = errWrite;
+    }
+  });
+});
+
+describe('profiles export', () => {
+  it('from a file: a profiles.json the broker loads; --redact replaces every secret the profile holds', async () => {
+    const file = await tmp('profiles.json', [ldap('ldap-dev'), oidc('oidc-admin')]);
+    const plain = await run(['profiles', 'export', '-p', file]);
+    expect(plain.code).toBe(0);
+    const exported = JSON.parse(plain.out) as Array<Record<string, unknown>>;
+    expect(exported.map((p) => p.ID)).toEqual(['ldap-dev', 'oidc-admin']);
+    expect(plain.out).toContain(LDAP_PASSWORD);
+
+    const redacted = await run(['profiles', 'export', '-p', file, '--redact']);
+    expect(redacted.code).toBe(0);
+    for (const secret of [DASH_CREDENTIAL, LDAP_PASSWORD, CLIENT_SECRET]) expect(redacted.out).not.toContain(secret);
+    const [l, o] = JSON.parse(redacted.out) as Array<{ ProviderConfig: Record<string, unknown>; IdentityHandlerConfig: Record<string, unknown> }>;
+    expect(l?.ProviderConfig.LDAPAdminPassword).toBe('[redacted]');
+    expect(l?.IdentityHandlerConfig.DashboardCredential).toBe('[redacted]');
+    expect((o?.ProviderConfig.UseProviders as Array<Record<string, unknown>>)[0]?.Secret).toBe('[redacted]');
+    // Everything else is kept.
+    expect(l?.ProviderConfig.LDAPAdminUser).toBe('cn=admin,dc=example,dc=org');
+  });
+
+  it('from a running broker', async () => {
+    const b = await broker([oidc('oidc-admin')]);
+    const r = await run(['profiles', 'export', '--url', b.url, '--redact']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out)).toEqual([expect.objectContaining({ ID: 'oidc-admin', DefaultUserGroupID: 'viewer-group' })]);
+    expect(r.out).not.toContain(CLIENT_SECRET);
+  });
+});
+
+describe('profiles import', () => {
+  it('a round trip between two running brokers: created, updated and unchanged by ID, then all unchanged', async () => {
+    const a = await broker([ldap('ldap-dev'), oidc('oidc-admin'), oidc('oidc-dev', { DefaultUserGroupID: 'dev-group' })]);
+    const b = await broker([ldap('ldap-dev'), oidc('oidc-admin', { DefaultUserGroupID: 'old-default' }), ldap('only-on-b')]);
+    const exported = await run(['profiles', 'export', '--url', a.url]);
+    const file = await tmp('export.json', exported.out);
+
+    const first = await run(['profiles', 'import', file, '--url', b.url]);
+    expect(first).toEqual({ code: 0, out: 'created 1: oidc-dev\nupdated 1: oidc-admin\nunchanged 1: ldap-dev', err: '' });
+    expect(await remoteIds(b)).toEqual(['ldap-dev', 'oidc-admin', 'oidc-dev', 'only-on-b']);
+    const updated = await request(b.url).get('/api/profiles/oidc-admin').set('Authorization', SECRET);
+    expect(updated.body.Data.DefaultUserGroupID).toBe('viewer-group');
+    // The broker's own audit lines name each change.
+    expect(b.logs.filter((l) => /profile (created|updated)/.test(l))).toHaveLength(2);
+
+    const again = await run(['profiles', 'import', file, '--url', b.url]);
+    expect(again.out).toBe('created 0\nupdated 0\nunchanged 3: ldap-dev, oidc-admin, oidc-dev');
+    expect(await run(['profiles', 'diff', file, '--url', b.url])).toMatchObject({ code: 1, out: `only in ${b.url}: "only-on-b"` });
+  });
+
+  it('one invalid profile refuses the whole import, naming its ID and field, before anything changes', async () => {
+    const b = await broker([ldap('ldap-dev')]);
+    const file = await tmp('import.json', [oidc('new-one'), ldap('ldap-dev', { ActionType: 'GenerateOrLoginEverything' })]);
+    const r = await run(['profiles', 'import', file, '--url', b.url]);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('nothing imported');
+    expect(r.err).toContain('profile "ldap-dev" (#2): ActionType: must be one of');
+    expect(await remoteIds(b)).toEqual(['ldap-dev']);
+  });
+
+  it('a redacted export is refused: it would overwrite secrets with the placeholder', async () => {
+    const a = await broker([ldap('ldap-dev')]);
+    const b = await broker([]);
+    const file = await tmp('export.json', (await run(['profiles', 'export', '--url', a.url, '--redact'])).out);
+    const r = await run(['profiles', 'import', file, '--url', b.url]);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('profile "ldap-dev": IdentityHandlerConfig.DashboardCredential: holds a redacted secret');
+    expect(await remoteIds(b)).toEqual([]);
+  });
+
+  it('into a file: created (the file too, owner-only), then unchanged; a running broker watching it could reload it', async () => {
+    const source = await tmp('source.json', [ldap('ldap-dev'), oidc('oidc-admin')]);
+    const target = path.join(path.dirname(await tmp('x')), 'profiles.json');
+    expect((await run(['profiles', 'import', source, '-p', target])).out).toBe('created 2: ldap-dev, oidc-admin\nupdated 0\nunchanged 0');
+    expect((await fs.stat(target)).mode & 0o777).toBe(0o600);
+    expect((await run(['profiles', 'validate', '-p', target])).code).toBe(0);
+    expect((await run(['profiles', 'import', source, '-p', target])).out).toBe('created 0\nupdated 0\nunchanged 2: ldap-dev, oidc-admin');
+    const changed = await tmp('changed.json', [oidc('oidc-admin', { Name: 'Admins' })]);
+    expect((await run(['profiles', 'import', changed, '-p', target])).out).toBe('created 0\nupdated 1: oidc-admin\nunchanged 0');
+    const after = JSON.parse(await fs.readFile(target, 'utf8')) as Array<{ ID: string; Name: string }>;
+    expect(after.map((p) => [p.ID, p.Name])).toEqual([
+      ['ldap-dev', 'LDAP ldap-dev'],
+      ['oidc-admin', 'Admins'],
+    ]);
+  });
+});
+
+describe('profiles diff', () => {
+  it('names the IDs and fields that differ, masks secrets, exits 1; the same set exits 0', async () => {
+    const b = await broker([ldap('ldap-dev'), oidc('oidc-admin')]);
+    const file = await tmp('profiles.json', [
+      ldap('ldap-dev', { ProviderConfig: { ...ldap('x').ProviderConfig, LDAPAdminPassword: 'another-password-9876', LDAPServer: 'ldap2.example.com' } }),
+      oidc('oidc-new'),
+    ]);
+    const r = await run(['profiles', 'diff', file, '--url', b.url]);
+    expect(r.code).toBe(1);
+    expect(r.out.split('\n')).toEqual([
+      '"ldap-dev": ProviderConfig.LDAPAdminPassword: (secret, differs)',
+      '"ldap-dev": ProviderConfig.LDAPServer: "ldap2.example.com" -> "ldap.example.com"',
+      `only in ${file}: "oidc-new"`,
+      `only in ${b.url}: "oidc-admin"`,
+    ]);
+    expect(r.out).not.toContain(LDAP_PASSWORD);
+    expect(r.out).not.toContain('another-password-9876');
+
+    const same = await tmp('same.json', [oidc('oidc-admin'), ldap('ldap-dev')]);
+    expect(await run(['profiles', 'diff', same, '--url', b.url])).toMatchObject({ code: 0, out: `same: ${same} and ${b.url} hold the same 2 profiles` });
+    // File against file; key order inside a profile does not matter.
+    const reordered = await tmp('reordered.json', [Object.fromEntries(Object.entries(ldap('ldap-dev')).reverse()), oidc('oidc-admin')]);
+    expect((await run(['profiles', 'diff', same, '-p', reordered])).code).toBe(0);
+  });
+});
+
+describe('explain', () => {
+  const alice = { dn: 'uid=alice,ou=people,dc=example,dc=org', uid: 'alice', mail: 'alice@example.org', memberOf: ['cn=staff,ou=groups,dc=example,dc=org', DEVS] };
+  const dana = { sub: 'u-123', email: 'dana@example.com', groups: 'auditors,devs' };
+
+  it('the CLI on a file: LDAP attributes (matched group) and OIDC claims (separator split, default team)', async () => {
+    const file = await tmp('profiles.json', [ldap('ldap-dev'), oidc('oidc-admin')]);
+    const ldapClaims = await tmp('alice.json', alice);
+    const r = await run(['explain', '--profile', 'ldap-dev', '--claims', ldapClaims, '-p', file]);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('profile "ldap-dev" (ADProvider): login allowed');
+    expect(r.out).toMatch(/team {8}"team-devs" {2}<- UserGroupMapping: "cn=devs,ou=groups,dc=example,dc=org"/);
+    expect(r.out).toMatch(/user id {5}"alice" {2}<- the provider's user id/);
+
+    const oidcClaims = await tmp('dana.json', dana);
+    const o = await run(['explain', '--profile', 'oidc-admin', '--claims', oidcClaims, '-p', file, '--json']);
+    expect(o.code).toBe(0);
+    const x = JSON.parse(o.out);
+    expect(x.groups).toEqual({ value: ['auditors', 'devs'], rule: 'CustomUserGroupField "groups": a string split on UserGroupSeparator ","' });
+    expect(x.teams).toEqual([{ team: 'dev-group', groups: ['devs'], rule: 'UserGroupMapping: "devs"' }]);
+
+    const nobody = await tmp('nobody.json', { sub: 'u-9', email: 'eve@example.com', groups: 'auditors' });
+    const d = await run(['explain', '--profile', 'oidc-admin', '--claims', nobody, '-p', file]);
+    expect(d.out).toMatch(/team {8}"viewer-group" {2}<- DefaultUserGroupID \(no IdP group is in UserGroupMapping\)/);
+  });
+
+  it('a refused login exits 1 with the reason; an unknown profile or unreadable claims exit 1; missing flags exit 2', async () => {
+    const file = await tmp('profiles.json', [oidc('oidc-admin', { ProviderConstraints: { Domain: 'example.org', Group: '' } })]);
+    const claims = await tmp('dana.json', dana);
+    const r = await run(['explain', '--profile', 'oidc-admin', '--claims', claims, '-p', file]);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('login refused');
+    expect(r.out).toContain('constraint failed: email domain example.com is not example.org');
+    expect((await run(['explain', '--profile', 'nope', '--claims', claims, '-p', file])).err).toContain('has no profile "nope"');
+    const notJson = await tmp('bad.json', '{"sub":');
+    expect(await run(['explain', '--profile', 'oidc-admin', '--claims', notJson, '-p', file])).toMatchObject({ code: 1, err: `cannot read --claims ${notJson}: not valid JSON` });
+    expect((await run(['explain', '--claims', claims, '-p', file])).code).toBe(2);
+  });
+
+  it('the CLI against a running broker gives the same explanation as the file', async () => {
+    const b = await broker([ldap('ldap-dev')]);
+    const file = await tmp('profiles.json', [ldap('ldap-dev')]);
+    const claims = await tmp('alice.json', alice);
+    const remote = await run(['explain', '--profile', 'ldap-dev', '--claims', claims, '--url', b.url, '--username', 'ALICE']);
+    const local = await run(['explain', '--profile', 'ldap-dev', '--claims', claims, '-p', file, '--username', 'ALICE']);
+    expect(remote.code).toBe(0);
+    expect(remote.out).toBe(local.out);
+  });
+});
+
+describe('POST /api/profiles/{id}/explain', () => {
+  it('an LDAP-shaped identity: the matched group, or the default team', async () => {
+    const b = await broker([ldap('ldap-dev')]);
+    const res = await request(b.url).post('/api/profiles/ldap-dev/explain').set('Authorization', SECRET).send(JSON.stringify({ dn: 'uid=alice,ou=people,dc=example,dc=org', uid: 'alice', memberOf: [DEVS] }));
+    expect(res.status).toBe(200);
+    expect(res.body.Status).toBe('ok');
+    expect(res.body.ID).toBe('ldap-dev');
+    expect(res.body.Data).toMatchObject({
+      outcome: 'allowed',
+      email: { value: 'alice@org1-ADProvider.com' },
+      userId: { value: 'alice' },
+      teams: [{ team: 'team-devs', groups: [DEVS], rule: `UserGroupMapping: "${DEVS}"` }],
+    });
+    const none = await request(b.url).post('/api/profiles/ldap-dev/explain').set('Authorization', SECRET).send(JSON.stringify({ uid: 'bob', memberOf: [] }));
+    expect(none.body.Data.teams).toEqual([{ team: 'team-readers', groups: [], rule: 'DefaultUserGroupID (no IdP groups)' }]);
+  });
+
+  it('an OIDC-shaped identity: separator split and matched groups', async () => {
+    const b = await broker([oidc('oidc-admin')]);
+    const res = await request(b.url).post('/api/profiles/oidc-admin/explain').set('Authorization', SECRET).send(JSON.stringify({ sub: 's1', email: 'a@example.com', groups: 'admins,devs' }));
+    expect(res.status).toBe(200);
+    expect(res.body.Data.groups.rule).toBe('CustomUserGroupField "groups": a string split on UserGroupSeparator ","');
+    expect(res.body.Data.teams.map((t: { team: string }) => t.team)).toEqual(['admin-group', 'dev-group']);
+  });
+
+  it('the admin API\'s auth, 404 for an unknown profile, 400 for bad claims, 405 for another method; nothing is changed', async () => {
+    const b = await broker([ldap('ldap-dev')]);
+    expect((await request(b.url).post('/api/profiles/ldap-dev/explain').send('{}')).status).toBe(401);
+    expect((await request(b.url).post('/api/profiles/ldap-dev/explain').set('Authorization', 'wrong').send('{}')).status).toBe(401);
+    const unknown = await request(b.url).post('/api/profiles/nope/explain').set('Authorization', SECRET).send('{}');
+    expect([unknown.status, unknown.body.Error]).toEqual([404, 'Profile not found']);
+    const notObject = await request(b.url).post('/api/profiles/ldap-dev/explain').set('Authorization', SECRET).send('[1]');
+    expect([notObject.status, notObject.body.Error]).toEqual([400, 'Failed to decode body data']);
+    const badAttr = await request(b.url).post('/api/profiles/ldap-dev/explain').set('Authorization', SECRET).send('{"uid":1}');
+    expect([badAttr.status, badAttr.body.Error]).toEqual([400, 'LDAP attribute "uid" is a number, expected a string or a list of strings']);
+    expect((await request(b.url).get('/api/profiles/ldap-dev/explain').set('Authorization', SECRET)).status).toBe(405);
+    expect(await remoteIds(b)).toEqual(['ldap-dev']);
+  });
+});
+
+describe('a real login logs its explanation at debug', () => {
+  it('LDAP against slapd: the debug line names the matched groups, and explain gives the teams the Dashboard received', async () => {
+    const slapd = await startSlapd();
+    const stub = await startTykStub({ dashboardCredential: DASH_CREDENTIAL, adminSecret: 'stub-admin-secret-0123456789' });
+    try {
+      const group = (cn: string) => `cn=${cn},ou=groups,${SUFFIX}`;
+      const p = {
+        ...ldapProfile(slapd, { id: 'ldap-dash', returnUrl: `${stub.url}/tap`, credential: DASH_CREDENTIAL }),
+        CustomUserGroupField: 'memberOf',
+        UserGroupMapping: { [group('developers')]: 'tyk-developers', [group('testers')]: 'tyk-testers' },
+        DefaultUserGroupID: 'tyk-readers',
+      };
+      const b = await startTestBroker({ profiles: [p], config: { Secret: SECRET, TykAPISettings: { DashboardConfig: { Endpoint: stub.endpoint, Port: stub.port } } } });
+      brokers.push(b);
+      const res = await request(b.url).post('/auth/ldap-dash/ldap').type('form').send({ username: 'bob', password: 'bob-pass' });
+      expect(res.status).toBe(302);
+      const sso = stub.requests.find((r) => r.path === '/api/sso')?.body as { GroupsIDs: string[] };
+      expect(sso.GroupsIDs).toEqual(['tyk-developers', 'tyk-testers']);
+
+      const line = b.logs.find((l) => l.includes('[DEBUG]') && l.includes('login explained'));
+      expect(line).toContain(`UserGroupMapping: \\"${group('developers')}\\"`);
+      expect(line).toContain('"outcome":"allowed"');
+      expect(line).not.toContain('bob-pass');
+      // The explain endpoint, given the directory's attributes for bob, says the same.
+      const explained = await request(b.url)
+        .post('/api/profiles/ldap-dash/explain')
+        .set('Authorization', SECRET)
+        .send(JSON.stringify({ dn: `uid=bob,ou=people,${SUFFIX}`, uid: 'bob', mail: 'bob@example.org', memberOf: [group('developers'), group('testers')] }));
+      expect(explained.body.Data.teams.map((t: { team: string }) => t.team)).toEqual(sso.GroupsIDs);
+    } finally {
+      await stub.close();
+      await slapd.stop();
+    }
+  });
+});

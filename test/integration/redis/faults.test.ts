@@ -1,0 +1,202 @@
+/**
+ * Redis faults (issue 9 items 4 and 5), with BackEnd "redis" and a real redis-server: down at start, the
+ * broker starts anyway, /ready answers 503 and turns 200 by itself when Redis comes; lost under a bounded
+ * stream of logins, each login fails quickly and cleanly (the failure response, never a 500 or a hang) and
+ * works again by itself when Redis is back; a callback whose flow state cannot be read fails the same way.
+ * The Redis password never reaches a log line.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { startTestBroker, type TestBroker } from '../../support/broker.js';
+import { CookieJar, fetchWithJar } from '../../support/cookie-jar.js';
+import { loginAtOp, oidcProfile, startTestOp, type TestOp } from '../../support/oidc-op.js';
+import { startRedis, type TestRedis } from '../../support/redis.js';
+import { freePort } from '../../support/slapd.js';
+import { startTykStub, type TykStub } from '../../support/tyk-stub.js';
+
+const CRED = 'dashboard-credential-for-fault-tests';
+const CLIENT_SECRET = 'oidc-client-secret-for-fault-tests';
+const REDIS_PASSWORD = 'redis-password-never-in-a-log-line';
+const TIMEOUT_S = 2;
+/** Generous bound on one failed login: Timeout plus a second (the client must never queue or hang). */
+const QUICK_MS = TIMEOUT_S * 1000 + 1000;
+
+let redisPort: number;
+let redis: TestRedis | undefined;
+let stub: TykStub;
+let op: TestOp;
+let broker: TestBroker;
+let base: string;
+let startMs: number;
+
+const callback = () => `${base}/auth/oidc/openid-connect/callback`;
+
+async function timed(url: string, jar = new CookieJar()): Promise<{ res: Response; ms: number }> {
+  const t = Date.now();
+  const res = await fetchWithJar(url, jar);
+  return { res, ms: Date.now() - t };
+}
+
+async function ready(): Promise<{ status: number; body: unknown }> {
+  const res = await fetch(`${base}/ready`);
+  return { status: res.status, body: await res.json() };
+}
+
+async function until(what: () => Promise<boolean>, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await what())) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function fullLogin(): Promise<Response> {
+  const jar = new CookieJar();
+  const start = await fetchWithJar(`${base}/auth/oidc/openid-connect`, jar);
+  expect(start.status).toBe(302);
+  const cb = await loginAtOp(start.headers.get('location') ?? '', jar, 'alice', callback());
+  return fetchWithJar(cb, jar);
+}
+
+/** A failed login as the profile answers it: TIB's envelope with a 503, no detail, no 500. */
+async function expectCleanFailure(res: Response): Promise<void> {
+  expect(res.status).toBe(503);
+  expect(res.headers.get('cache-control')).toBe('no-store');
+  expect(await res.json()).toEqual({ Status: 'error', Error: 'Login failed' });
+}
+
+beforeAll(async () => {
+  redisPort = await freePort();
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  stub = await startTykStub({ dashboardCredential: CRED, adminSecret: 'admin-secret-faults' });
+  op = await startTestOp({ redirectUris: [callback()], clients: [{ client_id: 'broker', client_secret: CLIENT_SECRET }] });
+  const t = Date.now();
+  // Redis is not running yet.
+  broker = await startTestBroker({
+    port,
+    profiles: [
+      oidcProfile({ id: 'oidc', discoveryUrl: op.discoveryUrl, callbackBase: base, returnUrl: `${stub.url}/tap`, credential: CRED, key: 'broker', secret: CLIENT_SECRET }),
+    ],
+    config: {
+      SessionSecret: 'session-secret-for-fault-tests-0123456789',
+      BackEnd: { Name: 'redis', IdentityBackendSettings: { Host: '127.0.0.1', Port: redisPort, Password: REDIS_PASSWORD, Timeout: TIMEOUT_S } },
+      TykAPISettings: { DashboardConfig: { Endpoint: stub.endpoint, Port: stub.port } },
+    },
+  });
+  startMs = Date.now() - t;
+}, 60_000);
+
+afterAll(async () => {
+  await broker?.close();
+  await op?.close();
+  await stub?.close();
+  await redis?.stop();
+});
+
+describe('Redis down at start', () => {
+  it('the broker starts anyway, without waiting out the timeout', () => {
+    expect(startMs).toBeLessThan(QUICK_MS);
+    expect(broker.logs.filter((l) => l.includes(`Redis 127.0.0.1:${redisPort} unreachable: ECONNREFUSED`))).toHaveLength(1);
+  });
+
+  it('/ready answers 503 with a short reason; /health stays 200', async () => {
+    const r = await ready();
+    expect(r.status).toBe(503);
+    expect(r.body).toEqual({ Status: 'error', Error: expect.stringMatching(/^Redis unreachable: not connected \(\w+\)$/) });
+    expect((await fetch(`${base}/health`)).status).toBe(200);
+  });
+
+  it('a login that needs Redis fails quickly with the failure response', async () => {
+    const { res, ms } = await timed(`${base}/auth/oidc/openid-connect`);
+    expect(ms).toBeLessThan(QUICK_MS);
+    await expectCleanFailure(res);
+    expect(broker.logs.some((l) => /login failed.*status=503.*login state store unavailable/.test(l))).toBe(true);
+  });
+
+  it('Redis comes: the broker reconnects by itself, /ready turns 200, logins work', async () => {
+    redis = await startRedis({ port: redisPort, password: REDIS_PASSWORD });
+    await until(async () => (await ready()).status === 200, 5000);
+    expect(await ready()).toEqual({ status: 200, body: { Status: 'ok' } });
+    expect(broker.logs.filter((l) => l.includes(`Redis 127.0.0.1:${redisPort} reachable again`))).toHaveLength(1);
+    stub.reset();
+    const res = await fullLogin();
+    expect(res.status).toBe(302);
+    expect(stub.requests.filter((r) => r.path === '/api/sso')).toHaveLength(1);
+  }, 15_000);
+});
+
+describe('Redis lost mid-flight', () => {
+  it('a bounded stream of logins: each failure quick and clean, /ready follows, recovery by itself', async () => {
+    const results: Array<{ i: number; status: number; ms: number; redisUp: boolean }> = [];
+    const readiness: Array<{ redisUp: boolean; status: number }> = [];
+    let redisUp = true;
+    for (let i = 0; i < 40; i++) {
+      if (i === 8) {
+        await redis!.stop();
+        redisUp = false;
+      }
+      if (i === 24) {
+        await redis!.restart();
+        redisUp = true;
+        await until(async () => (await ready()).status === 200, 5000);
+      }
+      const { res, ms } = await timed(`${base}/auth/oidc/openid-connect`);
+      results.push({ i, status: res.status, ms, redisUp });
+      if (res.status !== 302) await expectCleanFailure(res);
+      if (i % 4 === 0) readiness.push({ redisUp, status: (await ready()).status });
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    // Never a 500, never a hang; every login with Redis down failed; every one with Redis up succeeded.
+    for (const r of results) {
+      expect(r.ms).toBeLessThan(QUICK_MS);
+      expect(r.status).toBe(r.redisUp ? 302 : 503);
+    }
+    expect(results.filter((r) => r.status === 503)).toHaveLength(16);
+    for (const r of readiness) expect(r.status).toBe(r.redisUp ? 200 : 503);
+    // One WARN for the outage and one INFO for the return, whatever the number of retries and failed logins.
+    expect(broker.logs.filter((l) => l.includes(`Redis 127.0.0.1:${redisPort} unreachable`))).toHaveLength(2); // start + this outage
+    expect(broker.logs.filter((l) => l.includes(`Redis 127.0.0.1:${redisPort} reachable again`))).toHaveLength(2);
+  }, 60_000);
+
+  it('a callback arriving while Redis is down fails quickly and cleanly (not a 500), and the next login works', async () => {
+    const jar = new CookieJar();
+    const start = await fetchWithJar(`${base}/auth/oidc/openid-connect`, jar);
+    expect(start.status).toBe(302);
+    const cb = await loginAtOp(start.headers.get('location') ?? '', jar, 'alice', callback());
+    await redis!.stop();
+    try {
+      const { res, ms } = await timed(cb, jar);
+      expect(ms).toBeLessThan(QUICK_MS);
+      await expectCleanFailure(res);
+      expect(broker.logs.some((l) => /login failed.*callback.*status=503.*login state store unavailable/.test(l))).toBe(true);
+    } finally {
+      await redis!.restart();
+    }
+    await until(async () => (await ready()).status === 200, 5000);
+    stub.reset();
+    expect((await fullLogin()).status).toBe(302);
+    expect(stub.requests.filter((r) => r.path === '/api/sso')).toHaveLength(1);
+  }, 20_000);
+
+  it('a hung Redis (it accepts, never answers): logins fail after Timeout, not later; /ready says so within a second', async () => {
+    redis!.pause();
+    try {
+      const { res, ms } = await timed(`${base}/auth/oidc/openid-connect`);
+      expect(ms).toBeGreaterThanOrEqual(TIMEOUT_S * 1000 - 100); // it did wait for Redis: this is the timeout at work
+      expect(ms).toBeLessThan(QUICK_MS);
+      await expectCleanFailure(res);
+      const t = Date.now();
+      expect((await ready()).status).toBe(503);
+      expect(Date.now() - t).toBeLessThan(QUICK_MS);
+    } finally {
+      redis!.resume();
+    }
+    await until(async () => (await ready()).status === 200, 5000);
+    expect((await fetch(`${base}/auth/oidc/openid-connect`, { redirect: 'manual' })).status).toBe(302);
+  }, 20_000);
+
+  it('the Redis password never appears in a log line', () => {
+    expect(broker.logs.length).toBeGreaterThan(0);
+    for (const l of broker.logs) expect(l).not.toContain(REDIS_PASSWORD);
+  });
+});
