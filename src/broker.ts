@@ -11,7 +11,7 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import { createAuditLog } from './audit.js';
 import type { Config } from './config/types.js';
 import { createRouter, type Readiness } from './http/app.js';
-import { TrustedProxies } from './http/client-ip.js';
+import { TrustedProxies } from './client-ip.js';
 import { managementApp } from './http/management.js';
 import { withProbes } from './http/probes.js';
 import { getLogger } from './log.js';

@@ -5,7 +5,7 @@
  */
 import type { NextFunction, Request, Response } from 'express';
 import type { AdminOperation, AuditLog } from '../audit.js';
-import { clientIp, type TrustedProxies } from './client-ip.js';
+import { clientIp, type TrustedProxies } from '../client-ip.js';
 
 /** The change a request asks for, from its method and path under /api; undefined for reads. */
 export function adminOperation(method: string, path: string): { operation: AdminOperation; profile: string } | undefined {

@@ -8,7 +8,7 @@ import type { AuditLog } from '../audit.js';
 import { adminApiRouter } from './admin-api.js';
 import { adminAudit } from './admin-audit.js';
 import { authRouter } from './auth-routes.js';
-import { TrustedProxies } from './client-ip.js';
+import { TrustedProxies } from '../client-ip.js';
 import { sendError } from './envelope.js';
 import { metricsRoute, type MetricsAccess } from './metrics-route.js';
 import { rootPage } from './root-page.js';

@@ -13,7 +13,7 @@ import { observeProviderStep, recordLogin, secondsSince } from '../metrics.js';
 import type { Logger } from '../log.js';
 import type { LoginFailure, ProviderOutcome } from '../providers/provider.js';
 import type { ProfileRuntime } from '../runtime.js';
-import { clientIp, TrustedProxies } from './client-ip.js';
+import { clientIp, TrustedProxies } from '../client-ip.js';
 import { sendError } from './envelope.js';
 import { sendActionResult, sendFailure, sendLoginError, sendPage, sendRedirect } from './respond.js';
 

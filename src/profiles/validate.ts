@@ -6,7 +6,7 @@
  */
 import { didYouMean } from '../config/suggest.js';
 import { parseProviderConfig } from '../providers/config.js';
-import { hostAllowed, outboundHosts } from './allowed-hosts.js';
+import { hostAllowed, outboundHosts } from '../config/allowed-hosts.js';
 import { FieldReader, isHttpUrl, isPlainObject, type FieldError } from './fields.js';
 import { ACTION_TYPES, isTibProvider, PROFILE_FIELDS, PROVIDER_NAMES, type ActionType, type Profile } from './profile.js';
 

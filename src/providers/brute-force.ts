@@ -5,7 +5,8 @@
  */
 import type { BruteForceSettings } from '../config/types.js';
 import type { Logger } from '../log.js';
-import { BruteForceGuard, bruteForceProblems } from '../login/brute-force.js';
+import { bruteForceProblems } from '../config/brute-force.js';
+import { BruteForceGuard } from '../state/brute-force.js';
 import type { FieldReader } from '../profiles/fields.js';
 import type { ProviderDeps } from './provider.js';
 

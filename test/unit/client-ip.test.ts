@@ -1,6 +1,6 @@
 /** The client address for per-IP limits: X-Forwarded-For believed only from trusted proxies (src/http/client-ip.ts). */
 import { describe, expect, it } from '@jest/globals';
-import { clientIp, normalizeIp, trustedProxyProblem, TrustedProxies } from '../../src/http/client-ip.js';
+import { clientIp, normalizeIp, trustedProxyProblem, TrustedProxies } from '../../src/client-ip.js';
 
 const none = new TrustedProxies([]);
 const proxies = new TrustedProxies(['10.0.0.1', '10.1.0.0/16', 'fd00::/8', '2001:db8::1']);

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { PROFILE_FIELDS } from '../../src/profiles/profile.js';
-import { hostAllowed, hostPatternProblem } from '../../src/profiles/allowed-hosts.js';
+import { hostAllowed, hostPatternProblem } from '../../src/config/allowed-hosts.js';
 import { formatProblem, MAX_DEPTH, profileSecrets, validateProfile, validateProfileList } from '../../src/profiles/validate.js';
 
 const root = path.resolve(import.meta.dirname, '../..');

@@ -12,7 +12,7 @@ import tls from 'node:tls';
 import type { Request } from 'express';
 import { InvalidCredentialsError, NoSuchObjectError, ResultCodeError, SizeLimitExceededError, type Client, type Entry } from 'ldapts';
 import type { Identity } from '../../identity/identity.js';
-import { clientIp, TrustedProxies } from '../../http/client-ip.js';
+import { clientIp, TrustedProxies } from '../../client-ip.js';
 import { getLogger } from '../../log.js';
 import { secondsSince, timeOutbound, observeOutbound } from '../../metrics.js';
 import type { Profile } from '../../profiles/profile.js';

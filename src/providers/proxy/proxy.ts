@@ -6,9 +6,9 @@
  * timed out; TIB answers 401 "Authentication Failed" to all of them.
  */
 import type { Request } from 'express';
-import { clientIp, TrustedProxies } from '../../http/client-ip.js';
+import { clientIp, TrustedProxies } from '../../client-ip.js';
 import { getLogger } from '../../log.js';
-import type { LoginAttempt } from '../../login/brute-force.js';
+import type { LoginAttempt } from '../../state/brute-force.js';
 import { bruteForceGuard } from '../brute-force.js';
 import type { Profile } from '../../profiles/profile.js';
 import { parseProviderConfig } from '../config.js';

@@ -9,7 +9,7 @@ import net from 'node:net';
 import { domainToASCII } from 'node:url';
 import type { ProviderConfigs } from '../providers/config.js';
 import { metadataSource } from '../providers/saml/saml-config.js';
-import type { ProviderName } from './profile.js';
+import type { ProviderName } from '../profiles/profile.js';
 
 const HOST_NAME = /^[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*$/;
 
