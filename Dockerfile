@@ -5,7 +5,7 @@
 #     -v "$PWD/profiles.json:/opt/tyk-identity-broker/profiles.json" -e TYK_IB_SESSION_SECRET=... identity-broker
 
 # Build: all dependencies, then the same `npm run build` as the README (and the demo portal's build).
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /build
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -15,7 +15,7 @@ COPY demo ./demo
 RUN npm run build && npm run build:demo
 
 # Run: production dependencies only, as the unprivileged `node` user.
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /opt/identity-broker
 COPY package.json package-lock.json ./

@@ -63,10 +63,10 @@ describe('the Dockerfile', () => {
   const [build, run] = stages as [Instruction[], Instruction[]];
   const runs = (stage: Instruction[]) => stage.filter((i) => i.op === 'RUN').map((i) => i.args);
 
-  it('is multi-stage: a build stage with devDependencies running the README\'s npm run build, a node:20 slim run stage', () => {
+  it('is multi-stage: a build stage with devDependencies running the README\'s npm run build, a node:24 slim run stage (the target runtime: scripts/test.sh runs the whole suite on it)', () => {
     expect(stages).toHaveLength(2);
-    expect(build[0]?.args).toMatch(/^node:20[-.\w]*slim\S* AS build$/);
-    expect(run[0]?.args).toMatch(/^node:20[-.\w]*slim/);
+    expect(build[0]?.args).toMatch(/^node:24[-.\w]*slim\S* AS build$/);
+    expect(run[0]?.args).toMatch(/^node:24[-.\w]*slim/);
     // The README's build command, run as is in the build stage, after a full `npm ci`.
     const readmeBuild = /^npm run build$/m.exec(read('README.md'));
     expect(readmeBuild).not.toBeNull();
