@@ -1,4 +1,4 @@
-/** GenerateOrLoginUserProfile: Dashboard SSO (spec 5.4). */
+/** GenerateOrLoginUserProfile: Dashboard SSO (docs/tib-behaviour.md §5.4). */
 import type { Profile } from '../profiles/profile.js';
 import type { Action } from './action.js';
 import { withParam } from './failures.js';

@@ -1,5 +1,5 @@
 /**
- * The Tyk session object both token actions send (spec 5.8): the body of `POST /api/keys`, and the
+ * The Tyk session object both token actions send (docs/tib-behaviour.md §5.8): the body of `POST /api/keys`, and the
  * `key_rules` of the Gateway's OAuth authorize-client call. Keys in TIB's order (Go struct order), with the
  * zero values TIB sends, so the Dashboard and Gateway see exactly what TIB gave them.
  */

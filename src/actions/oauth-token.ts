@@ -1,7 +1,7 @@
 /**
- * GenerateOAuthTokenForClient (spec 5.6): an OAuth token for a Tyk OAuth client, through the Gateway's
+ * GenerateOAuthTokenForClient (docs/tib-behaviour.md §5.6): an OAuth token for a Tyk OAuth client, through the Gateway's
  * `POST {listen path}/tyk/oauth/authorize-client/` (X-Tyk-Authorization, a form with response_type,
- * client_id, redirect_uri and key_rules = the session of spec 5.8 with expires -1 and oauth_client_id).
+ * client_id, redirect_uri and key_rules = the session of docs/tib-behaviour.md §5.8 with expires -1 and oauth_client_id).
  * With NoRedirect the browser gets the Gateway's answer as JSON; otherwise a redirect to its `redirect_to`,
  * which carries the token or code. Unless DisableOneTokenPerAPI is set, the user's previous access token from
  * this profile is deleted through the Dashboard first.

@@ -1,8 +1,8 @@
 /**
- * "One token per user" for both token actions (`DisableOneTokenPerAPI` false, spec 5.6-5.7): before a new
+ * "One token per user" for both token actions (`DisableOneTokenPerAPI` false, docs/tib-behaviour.md §5.6-5.7): before a new
  * token is issued, every token recorded for this user and profile is deleted through the Dashboard
  * (`DELETE /api/apis/<api>/keys/<token>` with the DashboardCredential); the new token is then recorded with
- * its lifetime. TIB meant to do this, but read back its raw records as JSON, so it never did (spec 9.2 #1).
+ * its lifetime. TIB meant to do this, but read back its raw records as JSON, so it never did (docs/tib-behaviour.md §9.2 #1).
  *
  * Two logins of one user at once: recording swaps atomically, and a replaced token that this login did not
  * delete itself (the other login's) is deleted too, so no token escapes its successor.

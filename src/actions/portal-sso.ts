@@ -1,5 +1,5 @@
 /**
- * GenerateOrLoginDeveloperProfile: classic Portal SSO (spec 5.5). After the nonce, the developer is found by
+ * GenerateOrLoginDeveloperProfile: classic Portal SSO (docs/tib-behaviour.md §5.5). After the nonce, the developer is found by
  * SSO key and updated (keeping every field we do not model), or created when there is none.
  */
 import { resolveUserId } from '../identity/claims.js';
@@ -10,7 +10,7 @@ import { badAnswer, callFailure, tykTarget, upstreamFailure, withParam } from '.
 import type { ActionDeps } from './registry.js';
 import { dashboardCredential, requestNonce } from './sso-nonce.js';
 
-/** TIB's body for a new developer (spec 5.5), including the zero values it sends. */
+/** TIB's body for a new developer (docs/tib-behaviour.md §5.5), including the zero values it sends. */
 export function newDeveloper(profile: Profile, email: string, nonce: string, ssoKey: string, now: Date) {
   return {
     id: '',

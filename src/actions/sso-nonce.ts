@@ -1,5 +1,5 @@
 /**
- * The one-time SSO nonce shared by the dashboard and portal actions (spec 5.3): `POST /api/sso` with the
+ * The one-time SSO nonce shared by the dashboard and portal actions (docs/tib-behaviour.md §5.3): `POST /api/sso` with the
  * profile's DashboardCredential. The admin endpoint `POST /admin/sso` (Admin-Auth) is used only when the
  * profile has no credential or the Dashboard has no /api/sso (404/405). TIB falls back on any error,
  * including 401 for a wrong credential, which quietly escalates to the admin secret: we do not.

@@ -1,6 +1,6 @@
 /**
- * GenerateTemporaryAuthToken (spec 5.7): a standard Tyk key for the user. `POST /api/keys` on the Dashboard
- * with the profile's DashboardCredential and the session of spec 5.8 (`expires` = now + TokenAuth.Expires),
+ * GenerateTemporaryAuthToken (docs/tib-behaviour.md §5.7): a standard Tyk key for the user. `POST /api/keys` on the Dashboard
+ * with the profile's DashboardCredential and the session of docs/tib-behaviour.md §5.8 (`expires` = now + TokenAuth.Expires),
  * then a redirect to `ReturnURL#token=<key>`, or without ReturnURL TIB's JSON `{"key_id":"<key>"}`. Unless
  * DisableOneTokenPerAPI is set, the user's previous key from this profile is deleted first.
  */

@@ -1,5 +1,5 @@
 /**
- * TIB's profile API (spec 2): routes, status codes, envelopes and messages as TIB, plus what TIB lacks:
+ * TIB's profile API (docs/tib-behaviour.md §2): routes, status codes, envelopes and messages as TIB, plus what TIB lacks:
  * constant-time secret comparison, an empty Secret disabling the API instead of opening it, validation of
  * every write, and an audit line per change.
  */

@@ -1,4 +1,4 @@
-/** TIB's JSON envelopes (spec 2.3): `{Status,ID,Data}` on success, `{Status,Error}` on error. */
+/** TIB's JSON envelopes (docs/tib-behaviour.md §2.3): `{Status,ID,Data}` on success, `{Status,Error}` on error. */
 import type { Response } from 'express';
 
 /** Go's encoder escapes <, > and & in strings; we do the same so bodies are byte-compatible. */

@@ -1,5 +1,5 @@
 /**
- * Email, display name and user id as TIB derives them (spec 5.9), from the identity and the profile's
+ * Email, display name and user id as TIB derives them (docs/tib-behaviour.md §5.9), from the identity and the profile's
  * Custom*Field settings. A claim of the wrong type is a failure with a reason (TIB panics).
  */
 import type { Profile } from '../profiles/profile.js';

@@ -1,5 +1,5 @@
 /**
- * IdP groups -> Tyk user groups / portal teams: TIB's algorithm (spec 5.9), minus its crashes and
+ * IdP groups -> Tyk user groups / portal teams: TIB's algorithm (docs/tib-behaviour.md §5.9), minus its crashes and
  * duplicates. Pure: no I/O, no clock.
  */
 import type { Profile } from '../profiles/profile.js';

@@ -1,5 +1,5 @@
 /**
- * A TIB profile: one login flow. Field names, types and order are TIB's (spec 3.1); the JSON file is an
+ * A TIB profile: one login flow. Field names, types and order are TIB's (docs/tib-behaviour.md §3.1); the JSON file is an
  * array of these. `ProviderConfig` keys are matched case-insensitively when a provider reads them;
  * `IdentityHandlerConfig` keys are exact-case.
  */

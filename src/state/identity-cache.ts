@@ -1,12 +1,12 @@
 /**
  * The identity cache of the token actions: the last token issued to a user through a profile, so that the
- * next login of that user can delete it ("one token per user", spec 5.6-5.7). In memory by default; on Redis
+ * next login of that user can delete it ("one token per user", docs/tib-behaviour.md §5.6-5.7). In memory by default; on Redis
  * with `BackEnd.Name: "redis"`, so that every replica sees every record.
  *
  * On Redis our record is `<keyPrefix>identity-cache:<profile>:<UserID>@<Provider>.com`, JSON, with the token's
  * lifetime as TTL. TIB's record is also read: `identity-cache.<profile>-<UserID>@<Provider>.com` (no prefix,
  * no TTL), a raw token string (or, from some TIB versions, a JSON-quoted one). TIB itself could never read it
- * back (spec 9.2 #1), so after a migration from TIB on the same Redis the first login deletes TIB's last token.
+ * back (docs/tib-behaviour.md §9.2 #1), so after a migration from TIB on the same Redis the first login deletes TIB's last token.
  */
 import { ReplyError } from 'ioredis';
 import type { Config } from '../config/types.js';

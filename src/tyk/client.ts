@@ -119,7 +119,7 @@ export function operationLabel(method: string, path: string): string {
 
 export function createTykApi(config: Config, opts: TykApiOptions = {}): TykApi {
   const timeout = opts.timeoutMs ?? config.TykAPISettings.Timeout * 1000;
-  // TIB's quirk (spec 1.5): HttpServerOptions.SSLInsecureSkipVerify applies to this client when UseSSL is on.
+  // TIB's quirk (docs/tib-behaviour.md §1.5): HttpServerOptions.SSLInsecureSkipVerify applies to this client when UseSSL is on.
   const verify = !(config.HttpServerOptions.UseSSL && config.HttpServerOptions.SSLInsecureSkipVerify);
   const agent = dispatcher(verify, timeout, process.env);
 

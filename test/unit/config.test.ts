@@ -62,7 +62,7 @@ function sample(leaf: Leaf, jsonPath: string[]): { json: unknown; env: string; e
 
 describe('every tib.conf field', () => {
   const all = leaves();
-  it('covers the fields of TIB (spec 1.2) and their variable names', () => {
+  it('covers the fields of TIB (docs/tib-behaviour.md §1.2) and their variable names', () => {
     const envs = all.map((l) => l.env);
     for (const name of [
       'TYK_IB_SECRET', 'TYK_IB_PORT', 'TYK_IB_PROFILEDIR', 'TYK_IB_SSLINSECURESKIPVERIFY',

@@ -63,7 +63,7 @@ describe('record formats', () => {
     }
   });
 
-  it("TIB's: the raw token, or a JSON-quoted one (spec 9.2 #1); its key has no prefix", () => {
+  it("TIB's: the raw token, or a JSON-quoted one (docs/tib-behaviour.md §9.2 #1); its key has no prefix", () => {
     expect(parseTibRecord('5e9d9544a1dcd60001d0ed20e3445202')).toEqual({ token: '5e9d9544a1dcd60001d0ed20e3445202', apiId: '', legacy: true });
     expect(parseTibRecord('"eyJvcmciOiIx+In0="')).toEqual({ token: 'eyJvcmciOiIx+In0=', apiId: '', legacy: true });
     expect(parseTibRecord('"unterminated')).toBeUndefined();

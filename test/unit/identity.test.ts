@@ -48,7 +48,7 @@ describe('group -> team mapping: every vector of TIB (tyk_handler_test.go)', () 
   });
 });
 
-describe('claims (spec 5.9)', () => {
+describe('claims (docs/tib-behaviour.md §5.9)', () => {
   it('email: CustomEmailField, then the provider email, then TIB fallback', () => {
     expect(resolveEmail({ CustomEmailField: 'upn' }, identity({ raw: { upn: 'u@corp.example' } }))).toEqual({ ok: true, value: 'u@corp.example' });
     expect(resolveEmail({ CustomEmailField: 'upn' }, identity())).toEqual({ ok: true, value: 'user@example.com' });

@@ -1,5 +1,5 @@
 /**
- * The identity of a SAML login (spec 4.4 steps 5-8, issue 10 item 4): email and names from the configured
+ * The identity of a SAML login (docs/tib-behaviour.md §4.4 steps 5-8, issue 10 item 4): email and names from the configured
  * claims, TIB's user id without its stray space, multi-valued attributes kept as lists so group names with
  * spaces map to teams, CustomUserIDField over any attribute (or the NameID).
  */

@@ -1,4 +1,4 @@
-/** ADProvider's ProviderConfig (spec 4.2), read with TIB's case-insensitive keys. */
+/** ADProvider's ProviderConfig (docs/tib-behaviour.md §4.2), read with TIB's case-insensitive keys. */
 import net from 'node:net';
 import type { BruteForceSettings } from '../../config/types.js';
 import type { FieldReader } from '../../profiles/fields.js';

@@ -1,5 +1,5 @@
 /**
- * ADProvider: username and password checked against LDAP / Active Directory (spec 4.2), on ldapts.
+ * ADProvider: username and password checked against LDAP / Active Directory (docs/tib-behaviour.md §4.2), on ldapts.
  * With LDAPAdminUser the service account searches for exactly one entry and the user's own DN is bound
  * with the password; without it the DN is built from LDAPUserDN and bound directly. Usernames are escaped,
  * blank passwords never reach a bind, connections are pooled, verified (LDAPS/StartTLS with a CA) and never

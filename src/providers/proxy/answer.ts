@@ -1,5 +1,5 @@
 /**
- * Judging the upstream's answer, as TIB's ProxyProvider does (spec 4.3), as pure functions: the gates in
+ * Judging the upstream's answer, as TIB's ProxyProvider does (docs/tib-behaviour.md §4.3), as pure functions: the gates in
  * TIB's order (status below 400, OKCode, OKResponse, OKRegex), then the username (the Basic header's, then
  * the JSON UsernameField's) and the access token. Where TIB invents a random 12-letter user, no username is
  * a failure here.

@@ -1,5 +1,5 @@
 /**
- * ProxyProvider's ProviderConfig (spec 4.3). TIB's misspelt `ExrtactUserNameFromBasicAuthHeader` is kept and
+ * ProxyProvider's ProviderConfig (docs/tib-behaviour.md §4.3). TIB's misspelt `ExrtactUserNameFromBasicAuthHeader` is kept and
  * the correct spelling is accepted beside it. Settings TIB accepts but that can never let anybody in (an
  * OKCode of 400 or more, an OKResponse that is not base64, a UsernameField without ResponseIsJson, no username
  * source at all) are refused here, at load time, instead of failing every login.

@@ -1,6 +1,6 @@
 /**
  * ProxyProvider: the login request is passed on to an existing HTTP login service (TargetHost) and its
- * answer decides (spec 4.3). The upstream's answer is never relayed to the client. A login that carries Basic
+ * answer decides (docs/tib-behaviour.md §4.3). The upstream's answer is never relayed to the client. A login that carries Basic
  * credentials goes through the brute-force guard first, as LDAP logins do: past the limit, the upstream is
  * not asked. Failures: 401 when the upstream refused, 502 when it failed or answered unusably, 504 when it
  * timed out; TIB answers 401 "Authentication Failed" to all of them.

@@ -1,5 +1,5 @@
 /**
- * SAMLProvider's ProviderConfig (spec 4.4, plus our IDPEntityID, IDPMetadataRefreshSeconds, AllowSHA1 and
+ * SAMLProvider's ProviderConfig (docs/tib-behaviour.md §4.4, plus our IDPEntityID, IDPMetadataRefreshSeconds, AllowSHA1 and
  * AllowIDPInitiated). Pure: the certificate file and the metadata are read when the provider is built.
  * Keys are case-insensitive as in TIB, so the README's `IDPMetaDataURL` is the same key.
  */

@@ -1,5 +1,5 @@
 /**
- * The Identity of a SAML login (spec 4.4 steps 5-8), from the attributes of the signed assertion only.
+ * The Identity of a SAML login (docs/tib-behaviour.md §4.4 steps 5-8), from the attributes of the signed assertion only.
  * Differences from TIB: a multi-valued attribute stays a list (TIB joins the values with spaces, which
  * breaks group names with spaces); the user id "First Last" has no stray space when one name is missing;
  * with no names and no email it falls back to the NameID (TIB's was empty). The NameID is also in `raw`

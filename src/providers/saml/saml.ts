@@ -1,5 +1,5 @@
 /**
- * SAMLProvider (spec 4.4): SP-initiated Web SSO with TIB's URLs, resolved against SAMLBaseURL: start at
+ * SAMLProvider (docs/tib-behaviour.md §4.4): SP-initiated Web SSO with TIB's URLs, resolved against SAMLBaseURL: start at
  * `/auth/{id}/saml`, SP metadata at `.../saml/metadata`, the ACS at `.../saml/callback` (HTTP-POST).
  * Unlike TIB: each login's request id is kept server-side (memory or Redis), bound to this browser by the
  * signed cookie, taken once, and must be the assertion's InResponseTo; unsolicited (IdP-initiated) responses

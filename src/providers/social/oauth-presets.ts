@@ -2,7 +2,7 @@
  * Social OAuth presets: every provider name TIB accepts besides openid-connect. One generic OAuth 2.0
  * authorization-code flow with per-provider endpoints and profile mapping (the passport strategies for
  * these providers are mostly unmaintained), plus OAuth 1.0a for twitter. Identity fields follow what TIB's
- * goth providers return (spec 4.1). Every endpoint can be overridden per entry (AuthURL, TokenURL,
+ * goth providers return (docs/tib-behaviour.md §4.1). Every endpoint can be overridden per entry (AuthURL, TokenURL,
  * ProfileURL, EmailURL), e.g. for GitHub Enterprise or a Salesforce sandbox.
  */
 import { calculatePKCECodeChallenge } from 'openid-client';

@@ -1,4 +1,4 @@
-/** SocialProvider's ProviderConfig (spec 4.1), read with TIB's case-insensitive keys. */
+/** SocialProvider's ProviderConfig (docs/tib-behaviour.md §4.1), read with TIB's case-insensitive keys. */
 import type { FieldReader } from '../../profiles/fields.js';
 
 /** Every goth provider name TIB accepts. */

@@ -1,5 +1,5 @@
 /**
- * SocialProvider: OpenID Connect and social OAuth logins (spec 4.1). URLs are TIB's: start at
+ * SocialProvider: OpenID Connect and social OAuth logins (docs/tib-behaviour.md §4.1). URLs are TIB's: start at
  * `/auth/{id}/{provider}`, callback at `CallbackBaseURL + /auth/{id}/{provider}/callback`. Unlike TIB, every
  * login has its own random state and nonce (and PKCE verifier), kept server-side for a few minutes, bound to
  * this browser by a signed cookie, used once; the provider chosen lives in that flow state, not in a key

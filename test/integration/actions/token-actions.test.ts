@@ -1,8 +1,8 @@
 /**
  * The two token actions end to end (issue 9, item 6): LDAP logins against a real slapd run through the broker
  * into GenerateTemporaryAuthToken and GenerateOAuthTokenForClient, against the recording Tyk stub. Checked on
- * the wire: `POST /api/keys` and the Gateway's authorize-client call (method, path, headers, body: spec
- * 5.6-5.8), the browser's answer (redirect or JSON), and "one token per user": a second login of the same
+ * the wire: `POST /api/keys` and the Gateway's authorize-client call (method, path, headers, body: docs/tib-behaviour.md
+ * §5.6-5.8), the browser's answer (redirect or JSON), and "one token per user": a second login of the same
  * user deletes the first token through the Dashboard, with the in-memory cache and with a real redis-server
  * (also when the first token was recorded by TIB, raw, under TIB's own key), across two replicas.
  */
@@ -115,7 +115,7 @@ const keyPosts = () => stub.requests.filter((r) => r.path === '/api/keys');
 const gatewayCalls = () => stub.requests.filter((r) => r.path.endsWith('/tyk/oauth/authorize-client/'));
 const tokenFrom = (location: string) => new URLSearchParams(new URL(location).hash.slice(1)).get('token') ?? '';
 
-/** Spec 5.8, in TIB's order. */
+/** docs/tib-behaviour.md §5.8, in TIB's order. */
 function expectedSession(opts: { apiId: string; expires: number; clientId: string; policy: string }) {
   return {
     last_check: 0,
@@ -152,8 +152,8 @@ function expectDeletion(r: RecordedRequest | undefined, apiPath: string) {
   expect(r?.raw).toBe('');
 }
 
-describe('GenerateTemporaryAuthToken (spec 5.7)', () => {
-  it('POST /api/keys with the credential and the session of spec 5.8, then 302 to ReturnURL#token=<key>', async () => {
+describe('GenerateTemporaryAuthToken (docs/tib-behaviour.md §5.7)', () => {
+  it('POST /api/keys with the credential and the session of docs/tib-behaviour.md §5.8, then 302 to ReturnURL#token=<key>', async () => {
     const before = Math.floor(Date.now() / 1000);
     const res = await login(mem, 'key');
     const after = Math.floor(Date.now() / 1000);
@@ -225,7 +225,7 @@ describe('GenerateTemporaryAuthToken (spec 5.7)', () => {
   });
 });
 
-describe('GenerateOAuthTokenForClient (spec 5.6)', () => {
+describe('GenerateOAuthTokenForClient (docs/tib-behaviour.md §5.6)', () => {
   const keyRules = () => JSON.stringify(expectedSession({ apiId: 'api-oauth', expires: -1, clientId: 'client-1', policy: 'policy-2' }));
 
   it("POST {listen path}/tyk/oauth/authorize-client/ with the Gateway secret and TIB's form, then 302 to redirect_to", async () => {

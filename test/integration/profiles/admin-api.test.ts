@@ -1,5 +1,5 @@
 /**
- * TIB's admin API (spec 2): every status and message, against a real store on a real temp file.
+ * TIB's admin API (docs/tib-behaviour.md §2): every status and message, against a real store on a real temp file.
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';

@@ -1,5 +1,5 @@
 /**
- * ProxyProvider (issue 10, item 5; spec 4.3) against a real upstream login service (node:http in this file)
+ * ProxyProvider (issue 10, item 5; docs/tib-behaviour.md §4.3) against a real upstream login service (node:http in this file)
  * and the recording Tyk stub: each gate (status, OKCode, OKResponse, OKRegex, the JSON UsernameField) passes
  * and fails; the user comes from the Basic header (either spelling of TIB's option) or the JSON answer and
  * reaches Tyk with the access token; an oversized or slow answer fails cleanly; only allow-listed headers
