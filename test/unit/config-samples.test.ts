@@ -24,8 +24,8 @@ describe('shipped configuration files and docs', () => {
     expect(loadConfig({ confPath: file, env: {} }).warnings).toEqual([]);
   });
 
-  it("the README's configuration reference documents every key and variable", () => {
-    const doc = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
+  it('the configuration reference (docs/configuration.md) documents every key and variable', () => {
+    const doc = fs.readFileSync(path.join(root, 'docs/configuration.md'), 'utf8');
     for (const { jsonPath, env } of leaves()) {
       expect(doc).toContain(`\`${jsonPath.join('.')}\``);
       if (env) expect(doc).toContain(`\`${env}\``);
