@@ -11,7 +11,7 @@ export const processIo: CliIo = {
   env: process.env,
 };
 
-/** Exit codes of the profile tooling: documented in the README. */
+/** Exit codes of the profile tooling: documented in docs/tooling.md. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
 /** A failure the command reports as one message and exit code 1 (bad input, a refused request, a missing file). */
