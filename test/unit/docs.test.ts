@@ -100,6 +100,13 @@ describe('the docs', () => {
     expect(missing).toEqual([]);
   });
 
+  it('name only files of the repository that exist (`src/...`, `test/...`, ...)', () => {
+    const named = pages.flatMap((p) =>
+      [...read(p).matchAll(/`((?:src|test|scripts|bench|demo|deploy|config|profiles|docs)\/[^`\s<>*]+)`/g)].map((m) => `${p}: ${m[1] ?? ''}`),
+    );
+    expect(named.filter((n) => !fs.existsSync(path.join(root, n.split(': ')[1] ?? '')))).toEqual([]);
+  });
+
   it('name only npm scripts that exist', () => {
     const scripts = Object.keys((JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts);
     const named = new Set(pages.flatMap((p) => [...read(p).matchAll(/npm run ([\w-]+(?::[\w-]+)*)/g)].map((m) => m[1] ?? '')));
