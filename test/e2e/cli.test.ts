@@ -218,3 +218,22 @@ describe('the shipped samples (what `npm start` runs)', () => {
     expect(await exit).toBe(0);
   });
 });
+
+describe('npm start (scripts/start.sh) on the shipped samples', () => {
+  it('tells a newcomer the sample logins cannot work here and points to npm run demo', async () => {
+    const port = await freePort();
+    const child = spawn('sh', [path.join(root, 'scripts/start.sh')], { env: { ...process.env, TYK_IB_PORT: String(port) } });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const exit = new Promise((resolve) => child.on('exit', resolve));
+    try {
+      for (let i = 0; i < 200 && !output.includes('listening on'); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(output).toContain('listening on');
+      expect(output).toContain('for a sign-in that works on this machine, run npm run demo');
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exit).toBe(0);
+  });
+});

@@ -2,9 +2,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { ConfigError, defaultConfig, describeConfig, loadConfig } from '../../src/config/load.js';
+import { ConfigError, defaultConfig, describeConfig, loadConfig, settingNamer, settingPhrase } from '../../src/config/load.js';
 import { jsonSyntaxProblem } from '../../src/config/json-syntax.js';
 import { leaves, type Leaf } from '../../src/config/schema.js';
+import { checkProfileNeeds } from '../../src/config/profile-needs.js';
+import { closest, didYouMean, editDistance } from '../../src/config/suggest.js';
+import type { Config } from '../../src/config/types.js';
+import type { Profile } from '../../src/profiles/profile.js';
+import { validateProfile } from '../../src/profiles/validate.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'config-test-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -290,5 +295,87 @@ describe('describeConfig', () => {
     const text = JSON.stringify(describeConfig(config));
     for (let i = 1; i <= 7; i++) expect(text).not.toMatch(new RegExp(`-${i}[^0-9]`));
     expect(text).toContain('[redacted]');
+  });
+});
+
+describe('did you mean', () => {
+  it('counts a swap of neighbours as one edit, and ignores case', () => {
+    expect(editDistance('endpiont', 'endpoint')).toBe(1);
+    expect(editDistance('abc', 'abc')).toBe(0);
+    expect(editDistance('', 'abc')).toBe(3);
+    expect(closest('usergroupmaping', ['UserGroupMapping', 'UserGroupSeparator'])).toBe('UserGroupMapping');
+  });
+
+  it('suggests only what is close enough to be a typo', () => {
+    expect(didYouMean('Endpiont', ['Endpoint', 'Port', 'AdminSecret'])).toBe('; did you mean Endpoint?');
+    expect(didYouMean('Colour', ['Endpoint', 'Port', 'AdminSecret'])).toBe('');
+    expect(didYouMean('Prot', ['Port'])).toBe('; did you mean Port?');
+    // A hostile key length costs nothing.
+    expect(closest('x'.repeat(100_000), ['Endpoint'])).toBeUndefined();
+  });
+
+  it('in tib.conf, profiles and variables', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'did-you-mean-'));
+    const file = path.join(dir, 'tib.conf');
+    fs.writeFileSync(file, JSON.stringify({ Secrett: 'x', TykAPISettings: { GatewayConfig: { Endpiont: 'http://gw' } } }));
+    const { warnings } = loadConfig({ confPath: file, env: { TYK_IB_PROT: '1' } });
+    expect(warnings).toEqual([
+      'tib.conf: unknown key TykAPISettings.GatewayConfig.Endpiont ignored; did you mean TykAPISettings.GatewayConfig.Endpoint?',
+      'tib.conf: unknown key Secrett ignored; did you mean Secret?',
+      'TYK_IB_PROT: unknown variable, ignored; did you mean TYK_IB_PORT?',
+    ]);
+    fs.rmSync(dir, { recursive: true });
+    const v = validateProfile({ ID: 'p', ActionType: 'GenerateOrLoginUserProfile', ProviderName: 'ProxyProvider', ProviderConfig: { TargetHost: 'http://up', OKCod: 200 }, Nmae: 'x', IdentityHandlerConfig: { DashboardCredentail: 'c' } });
+    expect(v.warnings.map((w) => `${w.field}: ${w.message}`)).toEqual([
+      'Nmae: unknown key, ignored; did you mean Name?',
+      'ProviderConfig.OKCod: not an option of ProxyProvider, ignored; did you mean OKCode?',
+      'IdentityHandlerConfig.DashboardCredentail: unknown key, ignored; did you mean DashboardCredential?',
+    ]);
+  });
+});
+
+describe('settings are named by where they came from', () => {
+  it('the file key, or the variable that set it, or the variable in env-only mode', () => {
+    const fromFile = { file: 'tib.conf', fromEnv: new Set<string>() };
+    const fromEnv = { file: 'tib.conf', fromEnv: new Set(['Port']) };
+    const envOnly = { file: undefined, fromEnv: new Set<string>() };
+    expect(settingNamer(fromFile)('Port')).toBe('tib.conf: Port');
+    expect(settingNamer(fromEnv)('Port')).toBe('TYK_IB_PORT');
+    expect(settingPhrase(fromFile, 'TykAPISettings.DashboardConfig.Endpoint')).toBe('TykAPISettings.DashboardConfig.Endpoint in tib.conf');
+    expect(settingPhrase(envOnly, 'TykAPISettings.DashboardConfig.Endpoint')).toBe('TYK_IB_TYKAPISETTINGS_DASHBOARDCONFIG_ENDPOINT');
+  });
+});
+
+describe('what the profiles need from tib.conf', () => {
+  const profile = (over: Partial<Profile>): Profile => ({ ID: 'p', ActionType: 'GenerateOrLoginUserProfile', ProviderName: 'ADProvider', IdentityHandlerConfig: { DashboardCredential: 'c' }, ...over }) as Profile;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'needs-'));
+  const ctx = { source: { file: 'tib.conf', fromEnv: new Set<string>() }, profilesPath: path.join(dir, 'profiles.json'), secretVariable: 'TYK_IB_SESSION_SECRET' };
+  const withTyk = (): Config => {
+    const c = defaultConfig();
+    c.TykAPISettings.DashboardConfig = { Endpoint: 'http://dash', Port: '3000', AdminSecret: 'a' };
+    c.TykAPISettings.GatewayConfig = { Endpoint: 'http://gw', Port: '8080', AdminSecret: 'g' };
+    return c;
+  };
+
+  it('nothing when everything is there', () => {
+    const all = (['GenerateOrLoginUserProfile', 'GenerateOrLoginDeveloperProfile', 'GenerateOAuthTokenForClient', 'GenerateTemporaryAuthToken'] as const).map((a) => profile({ ID: a, ActionType: a }));
+    expect(checkProfileNeeds(withTyk(), all, ctx)).toEqual({ errors: [], warnings: [] });
+  });
+
+  it('the OAuth action needs the Dashboard only to delete the previous token', () => {
+    const c = withTyk();
+    c.TykAPISettings.DashboardConfig.Endpoint = '';
+    const oneToken = checkProfileNeeds(c, [profile({ ActionType: 'GenerateOAuthTokenForClient' })], ctx).errors;
+    expect(oneToken).toEqual([expect.stringContaining("deletes the user's previous token through the Dashboard")]);
+    const disabled = profile({ ActionType: 'GenerateOAuthTokenForClient', IdentityHandlerConfig: { DisableOneTokenPerAPI: true } });
+    expect(checkProfileNeeds(c, [disabled], ctx).errors).toEqual([]);
+  });
+
+  it('the session secret: SAML profiles sign cookies too', () => {
+    const c = withTyk();
+    c.SessionSecret = 'x'.repeat(31);
+    expect(checkProfileNeeds(c, [profile({ ProviderName: 'SAMLProvider' })], ctx).errors).toEqual([expect.stringContaining('(SAMLProvider) signs its login cookie with TYK_IB_SESSION_SECRET, which has only 31 characters')]);
+    c.SessionSecret = 'x'.repeat(32);
+    expect(checkProfileNeeds(c, [profile({ ProviderName: 'SAMLProvider' })], ctx).errors).toEqual([]);
   });
 });

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import type { LogLevel } from '../../src/config/types.js';
-import { configureLogging, getLogger, MIN_PROFILE_SECRET_LENGTH, redact, registerSecret, rootLogger, setOwnedSecrets } from '../../src/log.js';
+import { configureLogging, getLogger, logsAt, MIN_PROFILE_SECRET_LENGTH, redact, registerSecret, rootLogger, setOwnedSecrets } from '../../src/log.js';
 import { captureLogs } from '../support/logs.js';
 
 describe('log redaction', () => {
@@ -40,7 +40,7 @@ describe('log redaction', () => {
   });
 });
 
-describe('profile-owned masks (issue 8.10)', () => {
+describe('profile-owned masks', () => {
   let capture: ReturnType<typeof captureLogs>;
   beforeEach(() => {
     capture = captureLogs();
@@ -136,5 +136,44 @@ describe('LogFormat "json"', () => {
       profiles: [{ IdentityHandlerConfig: { DashboardCredential: '[redacted]' }, ProviderConfig: { LDAPAdminPassword: '[redacted]' } }],
       client_secret: '[redacted]',
     });
+  });
+});
+
+describe('profile-owned masks: secrets with regular-expression characters, nested and overlapping', () => {
+  afterEach(() => setOwnedSecrets('masks', []));
+
+  it('a secret with regular-expression characters is masked as written', () => {
+    setOwnedSecrets('masks', ['a.b*c+d?(e)[f]$^|\\g']);
+    expect(redact('bind with a.b*c+d?(e)[f]$^|\\g failed; aXb*c+d?(e)[f]$^|\\g stays')).toBe('bind with [redacted] failed; aXb*c+d?(e)[f]$^|\\g stays');
+  });
+
+  it('a secret inside another is masked whole, and two overlapping secrets leave no piece of either', () => {
+    setOwnedSecrets('masks', ['password-one-1234', '1234-secret-xyz', 'one-1234']);
+    expect(redact('x password-one-1234 y')).toBe('x [redacted] y');
+    // Before: the longer one was masked first, which cut the other, and "-secret-xyz" reached the log.
+    expect(redact('x password-one-1234-secret-xyz y')).toBe('x [redacted] y');
+    expect(redact('1234-secret-xyz and password-one-1234')).toBe('[redacted] and [redacted]');
+  });
+});
+
+describe('a line below the level', () => {
+  const level = rootLogger.level;
+  afterEach(() => {
+    rootLogger.level = level;
+  });
+
+  it('a line below the level is not formatted: its fields are never read', () => {
+    configureLogging({ level: 'info', format: 'text' });
+    let read = 0;
+    const fields = {
+      get costly() {
+        read++;
+        return 'value';
+      },
+    };
+    getLogger('TEST').debug('below the level', fields);
+    expect(read).toBe(0);
+    expect(logsAt('debug')).toBe(false);
+    expect(logsAt('info')).toBe(true);
   });
 });

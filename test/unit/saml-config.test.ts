@@ -1,22 +1,14 @@
 /**
- * SAMLProvider load-time checks: the ProviderConfig fields (profile validation, pure) and the CertLocation
- * file (read when the provider is built, so --check, the admin API and startup refuse it). Certificates from
- * the openssl CLI (test/support/test-ca.ts).
+ * SAMLProvider load-time checks of the ProviderConfig fields (profile validation, pure). The CertLocation
+ * file, read with certificates the openssl CLI makes, is checked in test/integration/saml/sp-key.test.ts.
  */
-import { generateKeyPairSync } from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { actionFactories } from '../../src/actions/registry.js';
 import { ACTION_TYPES, PROVIDER_NAMES } from '../../src/profiles/profile.js';
 import { formatProblem, validateProfileList } from '../../src/profiles/validate.js';
 import { parseProviderConfig } from '../../src/providers/config.js';
-import { ProviderSetupError } from '../../src/providers/provider.js';
 import { providerFactories } from '../../src/providers/registry.js';
 import { metadataSource, spUrls } from '../../src/providers/saml/saml-config.js';
-import { readSpKeyPair } from '../../src/providers/saml/sp-key.js';
-import { makeTestCa, type TestCa } from '../support/test-ca.js';
 
 const good = {
   IDPMetadataURL: 'https://login.microsoftonline.com/tenant/federationmetadata/2007-06/federationmetadata.xml',
@@ -90,54 +82,7 @@ describe('SAMLProvider ProviderConfig', () => {
   });
 });
 
-describe('CertLocation', () => {
-  let dir: string;
-  let ca: TestCa;
-  const write = (name: string, content: string, mode = 0o600) => {
-    const f = path.join(dir, name);
-    fs.writeFileSync(f, content, { mode });
-    fs.chmodSync(f, mode);
-    return f;
-  };
-  const read = (f: string) => fs.readFileSync(f, 'utf8');
-  const setupError = (file: string): string => {
-    try {
-      readSpKeyPair(file, 'entra');
-    } catch (err) {
-      expect(err).toBeInstanceOf(ProviderSetupError);
-      return (err as Error).message;
-    }
-    throw new Error('no error');
-  };
-
-  beforeAll(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'saml-cert-'));
-    ca = makeTestCa(dir, 'sp');
-  });
-  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
-
-  it('reads the certificate and its RSA key from one file', () => {
-    const kp = readSpKeyPair(write('ok.pem', read(ca.serverCert) + read(ca.serverKey)), 'entra');
-    expect(kp.certPem).toContain('BEGIN CERTIFICATE');
-    expect(kp.keyPem).toContain('BEGIN PRIVATE KEY');
-    expect(kp.looseMode).toBeUndefined();
-  });
-
-  it('refuses a missing file, no certificate, no key, a non-RSA key, and a key of another certificate, naming profile and field', () => {
-    expect(setupError(path.join(dir, 'missing.pem'))).toMatch(/^SAMLProvider profile "entra": ProviderConfig\.CertLocation .*missing\.pem cannot be read: ENOENT/);
-    expect(setupError(write('nocert.pem', read(ca.serverKey)))).toMatch(/holds no PEM certificate/);
-    expect(setupError(write('nokey.pem', read(ca.serverCert)))).toMatch(/holds no PEM private key/);
-    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-    expect(setupError(write('ec.pem', read(ca.serverCert) + ec))).toMatch(/the private key is ec, SAML here needs an RSA key/);
-    expect(setupError(write('mismatch.pem', read(ca.caCert) + read(ca.serverKey)))).toMatch(/the private key does not belong to the certificate/);
-  });
-
-  it('reports a file readable by others (the caller WARNs)', () => {
-    expect(readSpKeyPair(write('loose.pem', read(ca.serverCert) + read(ca.serverKey), 0o644), 'entra').looseMode).toBe('644');
-  });
-});
-
-describe('no silent 501 (issue 10 item 7)', () => {
+describe('every TIB ProviderName and ActionType has a factory (no silent 501)', () => {
   it('every ProviderName and ActionType of TIB has a factory', () => {
     for (const name of PROVIDER_NAMES) expect(typeof providerFactories[name]).toBe('function');
     for (const type of ACTION_TYPES) expect(typeof actionFactories[type]).toBe('function');

@@ -152,3 +152,21 @@ describe('Audit settings at load time', () => {
     expect(await problems({}, { TYK_IB_MANAGEMENT_PORT: '70000' })).toMatch(/TYK_IB_MANAGEMENT_PORT.*65535/);
   });
 });
+
+describe('Audit.Path naming a directory', () => {
+  it('is refused at load time naming the field and the fix (it passed --check, then the start failed with EISDIR)', async () => {
+    const confPath = path.join(dir, 'audit-dir.conf');
+    await fs.writeFile(confPath, JSON.stringify({ Audit: { Enabled: true, Path: dir, Key: 'k'.repeat(32) } }));
+    let message = '';
+    try {
+      loadConfig({ confPath, env: {} });
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      message = err.message;
+    }
+    expect(message).toContain(`Audit.Path: ${dir} is a directory: name the log file in it, e.g. ${path.join(dir, 'audit.log')}`);
+    // A file in an existing directory is still fine.
+    await fs.writeFile(confPath, JSON.stringify({ Audit: { Enabled: true, Path: path.join(dir, 'audit.log'), Key: 'k'.repeat(32) } }));
+    expect(loadConfig({ confPath, env: {} }).config.Audit.Path).toBe(path.join(dir, 'audit.log'));
+  });
+});

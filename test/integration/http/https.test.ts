@@ -11,6 +11,7 @@ import type { SecureVersion, TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startTestBroker, type TestBroker } from '../../support/broker.js';
 import { makeTestCa } from '../../support/test-ca.js';
+import { ConfigError, loadConfig } from '../../../src/config/load.js';
 
 interface TlsGet {
   status: number;
@@ -77,5 +78,41 @@ describe('HTTPS from HttpServerOptions', () => {
     const otherCa = makeTestCa(dir, 'other');
     const attempt = tlsGet(`${b.url}/health`, fs.readFileSync(otherCa.caCert), {});
     await expect(attempt).rejects.toMatchObject({ code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' });
+  });
+});
+
+describe('HttpServerOptions.UseSSL with files that are readable but not a certificate and its key', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'broker-tls-conf-'));
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  const problemsOf = (conf: Record<string, unknown>) => {
+    const confPath = path.join(dir, `tls-${Math.random().toString(36).slice(2)}.conf`);
+    return fs.promises.writeFile(confPath, JSON.stringify(conf)).then(() => {
+      try {
+        loadConfig({ confPath, env: {} });
+        return '';
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        return err.message;
+      }
+    });
+  };
+
+  it('is refused at load time naming CertFile and both files (it passed --check, then the start failed with an OpenSSL message)', async () => {
+    const ca = makeTestCa(dir, 'ops');
+    const garbage = path.join(dir, 'garbage.pem');
+    await fs.promises.writeFile(garbage, 'not a certificate\n');
+    const tlsConf = (CertFile: string, KeyFile: string) => ({ HttpServerOptions: { UseSSL: true, CertFile, KeyFile } });
+
+    expect(await problemsOf(tlsConf(ca.serverCert, ca.serverKey))).toBe('');
+    const notPem = await problemsOf(tlsConf(garbage, ca.serverKey));
+    expect(notPem).toContain(`HttpServerOptions.CertFile: ${garbage} and KeyFile ${ca.serverKey} are not a PEM certificate and its unencrypted private key`);
+    // The CA's key is a valid key, but not the server certificate's.
+    const mismatch = await problemsOf(tlsConf(ca.serverCert, ca.caCert.replace('ca.pem', 'ca-key.pem')));
+    expect(mismatch).toContain(`HttpServerOptions.CertFile: ${ca.serverCert} and KeyFile`);
+    expect(mismatch).not.toContain('PRIVATE KEY');
   });
 });

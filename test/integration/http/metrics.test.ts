@@ -197,3 +197,34 @@ describe('management listener', () => {
     }
   });
 });
+
+describe('a SocialProvider login at a provider name the profile does not have (a wrong URL)', () => {
+  it('is counted as bad_request, not idp_error: the IdP was never asked', async () => {
+    const secret = 'admin-api-secret-for-wrong-url';
+    const b = await startTestBroker({
+      config: { Secret: secret, SessionSecret: 'z'.repeat(40), TykAPISettings: { DashboardConfig: { Endpoint: stub.endpoint, Port: stub.port, AdminSecret: ADMIN } } },
+      profiles: [
+        {
+          ID: 'oidc',
+          ActionType: 'GenerateOrLoginUserProfile',
+          ProviderName: 'SocialProvider',
+          ReturnURL: `${stub.url}/tap`,
+          IdentityHandlerConfig: { DashboardCredential: CRED },
+          ProviderConfig: {
+            CallbackBaseURL: 'https://tib.example',
+            UseProviders: [{ Name: 'openid-connect', Key: 'client', Secret: 'wrong-url-client-secret', DiscoverURL: 'https://idp.example/.well-known/openid-configuration' }],
+          },
+        },
+      ],
+    });
+    try {
+      // TIB's social route names the provider (openid-connect), not the ProviderName.
+      expect((await request(b.url).get('/auth/oidc/SocialProvider')).status).toBe(400);
+      const metrics = await request(b.url).get('/metrics').set('Authorization', secret);
+      expect(metrics.text).toContain('tib_logins_total{profile="oidc",provider="SocialProvider",outcome="failure",reason="bad_request"} 1');
+      expect(metrics.text).not.toContain('reason="idp_error"');
+    } finally {
+      await b.close();
+    }
+  });
+});

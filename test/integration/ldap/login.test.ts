@@ -470,3 +470,53 @@ describe('load', () => {
     expect(await probeConnections()).toBe(1);
   });
 });
+
+describe('a filter that accepts two usernames for one entry: (|(uid=*USERNAME*)(mail=*USERNAME*))', () => {
+  // Active Directory style: sign in with the short name or the principal name (here uid or mail).
+  const CRED = 'dashboard-credential-for-either-tests';
+  const ADMIN = 'dashboard-admin-secret-for-either-tests';
+  let slapd: Slapd;
+  let stub: TykStub;
+  let broker: TestBroker;
+  const profile = (id: string, filter: string) => ({
+    ID: id,
+    OrgID: 'org-either',
+    ActionType: 'GenerateOrLoginDeveloperProfile',
+    ProviderName: 'ADProvider',
+    ReturnURL: `${stub.url}/tap`,
+    IdentityHandlerConfig: { DashboardCredential: CRED },
+    ProviderConfig: { ...serviceAccountSearch(slapd), LDAPFilter: filter },
+  });
+  beforeAll(async () => {
+    [slapd, stub] = await Promise.all([startSlapd(), startTykStub({ dashboardCredential: CRED, adminSecret: ADMIN })]);
+    broker = await startTestBroker({
+      config: { TykAPISettings: { DashboardConfig: { Endpoint: stub.endpoint, Port: stub.port, AdminSecret: ADMIN } } },
+      profiles: [profile('uid-first', '(&(objectClass=inetOrgPerson)(|(uid=*USERNAME*)(mail=*USERNAME*)))'), profile('mail-first', '(|(mail=*USERNAME*)(uid=*USERNAME*))')],
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await broker?.close();
+    await stub?.close();
+    await slapd?.stop();
+  });
+  const ssoKeys = () => stub.requests.filter((r) => r.path.startsWith('/api/portal/developers/ssokey/')).map((r) => decodeURIComponent(r.path.split('/').pop() as string));
+
+  it('a blank, starred or parenthesised username is an ordinary failed login', async () => {
+    for (const typed of ['', '   ', '*', 'al*', ')(uid=*', 'alice)(|(uid=*']) {
+      const res = await request(broker.url).post('/auth/uid-first/ldap').type('form').send({ username: typed, password: 'alice-pass' });
+      expect([typed, res.status, res.body]).toEqual([typed, 401, { Status: 'error', Error: 'Login failed' }]);
+    }
+  });
+
+  // Before: the typed text picked the attribute, so "alice" and "alice@example.org" were two portal developers.
+  it.each([
+    ['uid-first', 'alice'],
+    ['mail-first', 'alice@example.org'],
+  ])('%s: either username is one developer, named by the first attribute of the filter', async (id, stored) => {
+    for (const typed of ['alice', 'alice@example.org', ' ALICE@example.org ']) {
+      stub.reset();
+      const res = await request(broker.url).post(`/auth/${id}/ldap`).type('form').send({ username: typed, password: 'alice-pass' });
+      expect([typed, res.status, ssoKeys()]).toEqual([typed, 302, [`${stored}@ADProvider.com`]]);
+    }
+  });
+});

@@ -4,10 +4,10 @@
  * pools are warm a login costs the directory exactly one bind (the user's), right or wrong password, and no
  * new connection; LDAPPoolSize bounds both pools together.
  */
-import { afterAll, beforeAll, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import { startTestBroker, type TestBroker } from '../../support/broker.js';
-import { ldapProfile, SERVICE_DN, startSlapd, type Slapd } from '../../support/slapd.js';
+import { ldapProfile, SERVICE_DN, serviceAccountSearch, startSlapd, type Slapd } from '../../support/slapd.js';
 import { startTykStub, type TykStub } from '../../support/tyk-stub.js';
 
 const CRED = 'dashboard-credential-for-ldap-pools';
@@ -52,3 +52,45 @@ it('a burst stays within LDAPPoolSize connections for both pools together', asyn
   // At most 4 connections over the pools' life (2 searches, 2 binds), 2 of them opened by the first test; +1 monitor query.
   expect((await slapd.totalConnections()) - before).toBeLessThanOrEqual(2 + 1);
 }, 30_000);
+
+describe('a directory that closes idle connections (slapd idletimeout 1)', () => {
+  const CRED = 'dashboard-credential-for-idle-tests';
+  const ADMIN = 'dashboard-admin-secret-for-idle-tests';
+  let slapd: Slapd;
+  let stub: TykStub;
+  let broker: TestBroker;
+  const profile = (id: string, extra: Record<string, unknown>) => ({
+    ID: id,
+    OrgID: 'org-idle',
+    ActionType: 'GenerateOrLoginUserProfile',
+    ProviderName: 'ADProvider',
+    ReturnURL: `${stub.url}/tap`,
+    IdentityHandlerConfig: { DashboardCredential: CRED },
+    ProviderConfig: { ...serviceAccountSearch(slapd), ...extra },
+  });
+  beforeAll(async () => {
+    [slapd, stub] = await Promise.all([startSlapd({ idleTimeout: 1 }), startTykStub({ dashboardCredential: CRED, adminSecret: ADMIN })]);
+    broker = await startTestBroker({
+      config: { TykAPISettings: { DashboardConfig: { Endpoint: stub.endpoint, Port: stub.port, AdminSecret: ADMIN } } },
+      profiles: [
+        profile('plain', {}),
+        profile('starttls', { LDAPStartTLS: true, LDAPCAFile: slapd.ca.caCert }),
+        profile('ldaps', { LDAPUseSSL: true, LDAPPort: String(slapd.ldapsPort), LDAPCAFile: slapd.ca.caCert }),
+      ],
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await broker?.close();
+    await stub?.close();
+    await slapd?.stop();
+  });
+
+  // Before the fix the StartTLS login waited out LDAPTimeout on the dead socket and answered 504.
+  it.each(['plain', 'starttls', 'ldaps'])('%s: the next login after the directory dropped the pooled connection succeeds', async (id) => {
+    const login = () => request(broker.url).post(`/auth/${id}/ldap`).type('form').send({ username: 'alice', password: 'alice-pass' });
+    expect((await login()).status).toBe(302);
+    await new Promise((r) => setTimeout(r, 2500)); // slapd checks idle connections every idletimeout/2 s
+    expect((await login()).status).toBe(302);
+    expect((await login()).status).toBe(302);
+  }, 20_000);
+});

@@ -187,3 +187,91 @@ describe('on Redis (BackEnd.Name "redis"): two replicas share the counters', () 
     }
   }, 20_000);
 });
+
+describe('spellings and addresses that share one counter', () => {
+  let b: TestBroker;
+  const limited = (id: string, UsernameLimit: number, IPLimit = 0) => profile(id, { UsernameLimit, IPLimit, WindowSeconds: 60, BlockSeconds: 60 });
+  beforeAll(async () => {
+    b = await startTestBroker({
+      profiles: [limited('open', 1000), limited('spaces', 3), limited('dotted', 3), limited('v6', 0, 3)],
+      config: { TrustedProxies: ['127.0.0.1'], TykAPISettings: { DashboardConfig: { Endpoint: stub.endpoint, Port: stub.port, AdminSecret: ADMIN } } },
+    });
+  }, 60_000);
+  afterAll(() => b?.close());
+
+  /** The login's answer and whether it reached the directory, at the broker of this block. */
+  const attemptHere = (id: string, username: string, password: string) => attempt(b, id, username, password).then(({ status, binds }) => ({ status, binds }));
+
+  describe('spellings the directory treats as one user share one counter', () => {
+    it('the directory does accept them (inner runs of spaces, a dotted capital I)', async () => {
+      expect((await attemptHere('open', 'zoë    müller', 'zoe-pass')).status).toBe(302);
+      expect((await attemptHere('open', 'ALİCE', 'alice-pass')).status).toBe(302);
+    });
+
+    it('inner runs of spaces: refused without a bind once the username is locked', async () => {
+      for (let i = 0; i < 3; i++) expect((await attemptHere('spaces', 'Zoë Müller', `wrong-${i}`)).status).toBe(401);
+      for (const spelling of ['zoë  müller', 'Zoë\u00a0\u00a0 Müller', 'zoë\u3000müller']) {
+        expect([spelling, await attemptHere('spaces', spelling, 'zoe-pass')]).toEqual([spelling, { status: 401, binds: 0 }]);
+      }
+    });
+
+    it('a dotted capital I: refused without a bind once the username is locked', async () => {
+      for (let i = 0; i < 3; i++) expect((await attemptHere('dotted', 'alice', `wrong-${i}`)).status).toBe(401);
+      expect(await attemptHere('dotted', 'ALİCE', 'alice-pass')).toEqual({ status: 401, binds: 0 });
+    });
+  });
+
+  describe('the IP limit and IPv6', () => {
+    it('addresses of one IPv6 /64 share one counter: the 4th attempt from a new address of it is refused without a bind', async () => {
+      const from = async (xff: string, username: string, password: string) => {
+        const before = await slapd.binds();
+        const res = await request(b.url).post('/auth/v6/ldap').set('X-Forwarded-For', xff).type('form').send({ username, password });
+        return { status: res.status, binds: (await slapd.binds()) - before };
+      };
+      for (const [i, addr] of ['2001:db8:1:2::a', '2001:db8:1:2::b', '2001:db8:1:2:0:0:0:c'].entries()) expect((await from(addr, 'alice', `wrong-${i}`)).status).toBe(401);
+      expect(await from('2001:db8:1:2:ffff:1:2:3', 'alice', 'alice-pass')).toEqual({ status: 401, binds: 0 });
+      // Another /64 has its own budget; IPv4 clients are still counted one address each.
+      expect((await from('2001:db8:1:3::1', 'alice', 'alice-pass')).status).toBe(302);
+    });
+  });
+});
+
+describe('a hung Redis (it accepts, never answers) under the lockout counters', () => {
+  let hungRedis: TestRedis;
+  let onRedis: TestBroker;
+  beforeAll(async () => {
+    hungRedis = await startRedis();
+    onRedis = await startTestBroker({
+      profiles: [profile('hung', { UsernameLimit: 5, IPLimit: 0, WindowSeconds: 60, BlockSeconds: 60 })],
+      config: {
+        BruteForce: { UsernameLimit: 5, IPLimit: 50, WindowSeconds: 60, BlockSeconds: 60 },
+        BackEnd: { Name: 'redis', IdentityBackendSettings: { Host: '127.0.0.1', Port: hungRedis.port, Timeout: 1 } },
+        TykAPISettings: { DashboardConfig: { Endpoint: stub.endpoint, Port: stub.port, AdminSecret: ADMIN } },
+      },
+    });
+  }, 60_000);
+  afterAll(async () => {
+    hungRedis?.resume();
+    await onRedis?.close();
+    await hungRedis?.stop();
+  });
+
+  // Waiting once costs Timeout (1 s); twice (two counters, or a check and an update) would cost 2 s or more,
+  // so the bound sits under 2 s and leaves the login's own work room on a loaded machine.
+  it('a login waits out Timeout once, not once per counter and per update (1 s Timeout, logins under 1.95 s)', async () => {
+    expect((await request(onRedis.url).post('/auth/hung/ldap').type('form').send({ username: 'bob', password: 'bob-pass' })).status).toBe(302);
+    hungRedis.pause();
+    try {
+      for (let i = 0; i < 3; i++) {
+        const t0 = Date.now();
+        const res = await request(onRedis.url).post('/auth/hung/ldap').type('form').send({ username: 'bob', password: 'bob-pass' });
+        const took = Date.now() - t0;
+        expect([i, res.status]).toEqual([i, 302]);
+        expect([i, took]).toEqual([i, expect.any(Number)]);
+        expect(took).toBeLessThan(1950);
+      }
+    } finally {
+      hungRedis.resume();
+    }
+  }, 30_000);
+});

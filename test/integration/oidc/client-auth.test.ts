@@ -185,3 +185,102 @@ describe('bitbucket (HTTP Basic only)', () => {
     }
   });
 });
+
+describe('token endpoints refusing Basic credentials as real servers do', () => {
+  const CRED = 'dashboard-credential-for-review-tests';
+  const ADMIN = 'dashboard-admin-secret-for-review-tests';
+  const CLIENT = 'review-client';
+  const CLIENT_SECRET = 'review-client-secret-0123456789';
+  const IDS = ['plain-401', 'challenge-401', 'html-400', 'invalid-request', 'consumed'];
+  let op: TestOp;
+  let stub: TykStub;
+  let broker: TestBroker;
+  let base: string;
+  const callbackOf = (id: string) => `${base}/auth/${id}/openid-connect/callback`;
+
+  beforeAll(async () => {
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    stub = await startTykStub({ dashboardCredential: CRED, adminSecret: ADMIN });
+    op = await startTestOp({ redirectUris: IDS.map(callbackOf), clients: [{ client_id: CLIENT, client_secret: CLIENT_SECRET }] });
+    broker = await startTestBroker({
+      port,
+      config: { SessionSecret: 'session-secret-for-review-tests-0123456', TykAPISettings: { DashboardConfig: { Endpoint: stub.endpoint, Port: stub.port, AdminSecret: ADMIN } } },
+      profiles: IDS.map((id) => oidcProfile({ id, discoveryUrl: op.discoveryUrl, callbackBase: base, returnUrl: `${stub.url}/tap`, credential: CRED, key: CLIENT, secret: CLIENT_SECRET })),
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await broker?.close();
+    await op?.close();
+    await stub?.close();
+  });
+
+  beforeEach(() => {
+    stub.reset();
+    op.tokenRequests = [];
+  });
+  afterEach(() => {
+    op.tokenAnswer = undefined;
+  });
+
+  async function login(id: string): Promise<Response> {
+    const jar = new CookieJar();
+    const start = await fetchWithJar(`${base}/auth/${id}/openid-connect`, jar);
+    expect(start.status).toBe(302);
+    return fetchWithJar(await loginAtOp(start.headers.get('location') ?? '', jar, 'alice', callbackOf(id)), jar);
+  }
+  const signedIn = (res: Response) => [res.status, stub.requests.filter((r) => r.path === '/api/sso').length];
+
+  // RFC 6749 5.2: 401 is the answer to failed client authentication; Go's auto-detect retries on any error.
+  it('retries with client_secret_post after a 401 with neither a challenge nor a JSON body', async () => {
+    op.tokenAnswer = (auth) => (auth === 'basic' ? { status: 401, headers: { 'content-type': 'text/plain' }, body: 'Unauthorized' } : undefined);
+    expect(signedIn(await login('plain-401'))).toEqual([302, 1]);
+    expect(op.tokenRequests.map((r) => [r.auth, r.status])).toEqual([['basic', 401], ['body', 200]]);
+  });
+
+  it('retries with client_secret_post after a 401 with a Basic challenge and an empty body', async () => {
+    op.tokenAnswer = (auth) => (auth === 'basic' ? { status: 401, headers: { 'www-authenticate': 'Basic realm="token"' }, body: '' } : undefined);
+    expect(signedIn(await login('challenge-401'))).toEqual([302, 1]);
+    expect(op.tokenRequests.map((r) => [r.auth, r.status])).toEqual([['basic', 401], ['body', 200]]);
+  });
+
+  it('retries with client_secret_post after 400 invalid_client sent as text/html', async () => {
+    op.tokenAnswer = (auth) => (auth === 'basic' ? { status: 400, headers: { 'content-type': 'text/html;charset=utf-8' }, body: '{"error":"invalid_client"}' } : undefined);
+    expect(signedIn(await login('html-400'))).toEqual([302, 1]);
+    expect(op.tokenRequests.map((r) => [r.auth, r.status])).toEqual([['basic', 400], ['body', 200]]);
+  });
+
+  it('does not retry after 400 invalid_request', async () => {
+    op.tokenAnswer = (auth) => (auth === 'basic' ? { status: 400, headers: { 'content-type': 'application/json' }, body: '{"error":"invalid_request"}' } : undefined);
+    expect(signedIn(await login('invalid-request'))).toEqual([400, 0]);
+    expect(op.tokenRequests.map((r) => [r.auth, r.status])).toEqual([['basic', 400]]);
+  });
+
+  // An endpoint that spends the code before checking the client: the retry is refused with invalid_grant, which
+  // means the client authentication itself was accepted, so the next login goes straight to the body.
+  it('after invalid_client then invalid_grant (the code already spent), the next login uses client_secret_post at once', async () => {
+    let bodyRefusals = 1;
+    op.tokenAnswer = (auth) => {
+      if (auth === 'basic') return { status: 401, headers: { 'content-type': 'application/json' }, body: '{"error":"invalid_client"}' };
+      if (bodyRefusals-- > 0) return { status: 400, headers: { 'content-type': 'application/json' }, body: '{"error":"invalid_grant"}' };
+      return undefined;
+    };
+    expect(signedIn(await login('consumed'))).toEqual([400, 0]);
+    stub.reset();
+    op.tokenRequests = [];
+    expect(signedIn(await login('consumed'))).toEqual([302, 1]);
+    expect(op.tokenRequests.map((r) => [r.auth, r.status])).toEqual([['body', 200]]);
+
+    // The IdP now refuses the body: that login fails, and the next one detects again (Basic works now).
+    op.tokenAnswer = (auth) => (auth === 'body' ? { status: 401, headers: { 'content-type': 'application/json' }, body: '{"error":"invalid_client"}' } : undefined);
+    stub.reset();
+    op.tokenRequests = [];
+    expect(signedIn(await login('consumed'))).toEqual([400, 0]);
+    expect(op.tokenRequests.map((r) => [r.auth, r.status])).toEqual([['body', 401]]);
+    op.tokenAnswer = undefined;
+    op.tokenRequests = [];
+    expect(signedIn(await login('consumed'))).toEqual([302, 1]);
+    expect(op.tokenRequests.map((r) => [r.auth, r.status])).toEqual([['basic', 200]]);
+  });
+});

@@ -14,17 +14,11 @@ import { ProfileStore } from '../../../src/profiles/store.js';
 import { validateProfileList } from '../../../src/profiles/validate.js';
 import { startTestBroker, type TestBroker } from '../../support/broker.js';
 import { captureLogs } from '../../support/logs.js';
+import { hostAllowed } from '../../../src/config/allowed-hosts.js';
+import { offlineLdapProfile } from '../../support/profiles.js';
 
 const SECRET = 'admin-api-test-secret';
-const ldap = (id: string, extra: Record<string, unknown> = {}) => ({
-  ID: id,
-  ActionType: 'GenerateOrLoginUserProfile',
-  ProviderName: 'ADProvider',
-  ReturnURL: 'http://dash.example.com/tap',
-  IdentityHandlerConfig: { DashboardCredential: 'dash-credential-value' },
-  ProviderConfig: { LDAPServer: 'ldap.example.com', LDAPPort: '389', LDAPUserDN: 'uid=*USERNAME*,dc=example,dc=org' },
-  ...extra,
-});
+const ldap = (id: string, extra: Record<string, unknown> = {}) => offlineLdapProfile(id, extra);
 
 const dirs: string[] = [];
 afterAll(() => Promise.all(dirs.map((d) => fs.rm(d, { recursive: true, force: true }))));
@@ -417,6 +411,58 @@ describe('failed admin authentications (issue 8.13)', () => {
       expect(lines[1000]).toContain('remote="other addresses"');
     } finally {
       logs.stop();
+    }
+  });
+});
+
+describe('LDAPServer against AllowedIdPHosts, and profile IDs at the length limit', () => {
+  let b: TestBroker | undefined;
+  afterEach(async () => {
+    await b?.close();
+    b = undefined;
+  });
+  const ldapAt = (id: string, server: string) => offlineLdapProfile(id, {}, { LDAPServer: server });
+  const post = (p: ReturnType<typeof ldapAt>) => request((b as TestBroker).url).post(`/api/profiles/${p.ID}`).set('Authorization', SECRET).send(p);
+
+  // The LDAP URL is ldap://<LDAPServer>:<port>: a '#', '?', '/' or '@' in LDAPServer ends the host part, so
+  // the suffix check saw ".corp.example" while the broker would have connected to 127.0.0.1.
+  it('refuses an LDAPServer that is not a plain host name or IP address, naming the field', async () => {
+    b = await startTestBroker({ profiles: [], config: { Secret: SECRET, AllowedIdPHosts: ['*.corp.example'] } });
+    for (const server of ['127.0.0.1#.corp.example', '127.0.0.1:1389/.corp.example', '127.0.0.1?.corp.example', 'x@127.0.0.1#a.corp.example']) {
+      const res = await post(ldapAt('sneaky', server));
+      expect([res.status, res.body.Error]).toEqual([400, expect.stringContaining('ProviderConfig.LDAPServer: must be a host name or an IP address')]);
+    }
+    // Host names as TIB profiles write them still pass: any case, a trailing dot, IPv6 with or without brackets.
+    expect((await post(ldapAt('ok1', 'DC1.Corp.Example.'))).status).toBe(201);
+  });
+
+  // URLs give IPv6 hosts in canonical form ([::1]); LDAPServer and the entries are written as the operator likes.
+  it('compares IPv6 addresses in any spelling, and IDN entries by their punycode', async () => {
+    expect(hostAllowed('0:0:0:0:0:0:0:1', ['::1'])).toBe(true);
+    expect(hostAllowed('[::1]', ['0:0::1'])).toBe(true);
+    expect(hostAllowed('2001:DB8::0:1', ['[2001:db8::1]'])).toBe(true);
+    expect(hostAllowed('::2', ['::1'])).toBe(false);
+    expect(hostAllowed(new URL('https://bücher.corp.example/').hostname, ['bücher.corp.example'])).toBe(true);
+    b = await startTestBroker({ profiles: [], config: { Secret: SECRET, AllowedIdPHosts: ['[::1]'] } });
+    expect((await post(ldapAt('v6', '0:0:0:0:0:0:0:1'))).status).toBe(201);
+  });
+
+  it('a profile ID of exactly 128 characters is created, read and deleted; 129 is refused', async () => {
+    b = await startTestBroker({ profiles: [], config: { Secret: SECRET } });
+    const id = `${'a.b_c-d@'.repeat(16)}`;
+    expect(id).toHaveLength(128);
+    expect((await post(ldapAt(id, 'ldap.example.com'))).status).toBe(201);
+    expect((await request(b.url).get(`/api/profiles/${id}`).set('Authorization', SECRET)).body.Data.ID).toBe(id);
+    expect((await request(b.url).delete(`/api/profiles/${id}`).set('Authorization', SECRET)).status).toBe(200);
+    const res = await post(ldapAt(`${id}x`, 'ldap.example.com'));
+    expect(res.status).toBe(400);
+  });
+
+  it('without an allow-list too, the same values are refused at validation', async () => {
+    b = await startTestBroker({ profiles: [], config: { Secret: SECRET } });
+    expect((await post(ldapAt('bad', 'ldap.example.com/x'))).status).toBe(400);
+    for (const [id, server] of [['v6', '::1'], ['v6b', '[::1]'], ['v4', '10.1.2.3'], ['name', 'ldap_1.example.com']] as const) {
+      expect([id, (await post(ldapAt(id, server))).status]).toEqual([id, 201]);
     }
   });
 });

@@ -10,10 +10,11 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createBroker } from '../../../src/broker.js';
 import { defaultConfig } from '../../../src/config/load.js';
-import { realFs, removeStaleTempFiles, saveProfilesFile, serializeProfiles, type FsOps } from '../../../src/profiles/file-store.js';
+import { loadProfilesFile, realFs, removeStaleTempFiles, saveProfilesFile, serializeProfiles, type FsOps } from '../../../src/profiles/file-store.js';
 import { captureLogs } from '../../support/logs.js';
 import { validateProfileList } from '../../../src/profiles/validate.js';
 import type { Profile } from '../../../src/profiles/profile.js';
+import { offlineLdapProfile } from '../../support/profiles.js';
 
 const root = path.resolve(import.meta.dirname, '../../..');
 const profile = (id: string): Profile =>
@@ -166,4 +167,35 @@ describe('a crash in the middle of saving', () => {
     await removeStaleTempFiles(file);
     expect((await fs.readdir(d)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   }, 120_000);
+});
+
+describe('a profiles.json that is a symbolic link', () => {
+  // Kubernetes ConfigMap style: profiles.json -> ..data/profiles.json, ..data -> ..2026_11_25/ (a writable one here).
+  it('is written through the link, which stays a link, keeping the target mode', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'review-symlink-'));
+    try {
+      await fs.mkdir(path.join(dir, '..2026_11_25'));
+      await fs.symlink('..2026_11_25', path.join(dir, '..data'));
+      const target = path.join(dir, '..2026_11_25', 'profiles.json');
+      await fs.writeFile(target, JSON.stringify([offlineLdapProfile('one')]), { mode: 0o640 });
+      await fs.chmod(target, 0o640);
+      const link = path.join(dir, 'profiles.json');
+      await fs.symlink(path.join('..data', 'profiles.json'), link);
+
+      const loaded = await loadProfilesFile(link);
+      expect(loaded.problems).toEqual([]);
+      const two = (await loadProfilesFile(link)).profiles.map((p) => ({ ...p, ID: 'two' }));
+      await saveProfilesFile(link, [...loaded.profiles, ...two], { backupDir: dir, keep: 3 });
+
+      expect((await fs.lstat(link)).isSymbolicLink()).toBe(true);
+      expect((await loadProfilesFile(target)).profiles.map((p) => p.ID)).toEqual(['one', 'two']);
+      expect((await fs.stat(target)).mode & 0o777).toBe(0o640);
+      // A temp file left by a crash next to the target is found through the link too.
+      const stale = path.join(dir, '..2026_11_25', `.profiles.json.${process.pid}.0123456789ab.tmp`);
+      await fs.writeFile(stale, 'secrets');
+      expect(await removeStaleTempFiles(link)).toEqual([path.basename(stale)]);
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
 });

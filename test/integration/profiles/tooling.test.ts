@@ -84,6 +84,29 @@ async function broker(profiles: unknown[]): Promise<TestBroker> {
   return b;
 }
 
+/** A portal profile without LDAPEmailAttribute, LDAPStartTLS or LDAPSearchScope (the explain fallback). */
+const ldapDevs = (over: Record<string, unknown> = {}) => ({
+  ID: 'ldap-devs',
+  Name: 'Developers',
+  OrgID: 'org1',
+  ActionType: 'GenerateOrLoginDeveloperProfile',
+  ProviderName: 'ADProvider',
+  ReturnURL: 'http://portal.example.com/sso',
+  IdentityHandlerConfig: { DashboardCredential: DASH_CREDENTIAL },
+  ProviderConfig: {
+    LDAPServer: 'ldap.example.com',
+    LDAPPort: '389',
+    LDAPAdminUser: 'cn=admin,dc=example,dc=org',
+    LDAPAdminPassword: LDAP_PASSWORD,
+    LDAPBaseDN: 'ou=people,dc=example,dc=org',
+    LDAPFilter: '(uid=*USERNAME*)',
+  },
+  CustomUserGroupField: 'memberOf',
+  UserGroupMapping: { 'cn=devs,ou=groups,dc=example,dc=org': 'team-devs' },
+  DefaultUserGroupID: 'team-readers',
+  ...over,
+});
+
 /** Runs a command in-process, as `identity-broker <argv>` would, and captures what it prints. */
 async function run(argv: string[], env: NodeJS.ProcessEnv = { TYK_IB_SECRET: SECRET }) {
   const out: string[] = [];
@@ -397,5 +420,62 @@ describe('a real login logs its explanation at debug', () => {
       await stub.close();
       await slapd.stop();
     }
+  });
+});
+
+describe('a file with a typo in a key (UserGroupMaping: everyone would land in the default team)', () => {
+  it('import and diff print the "did you mean" warning that validate prints, on stderr', async () => {
+    const { UserGroupMapping, ...rest } = ldapDevs();
+    const typo = await tmp('typo.json', [{ ...rest, UserGroupMaping: UserGroupMapping }]);
+    const b = await startTestBroker({ profiles: [], config: { Secret: SECRET } });
+    try {
+      const warning = 'warning: typo.json: profile "ldap-devs" (#1): UserGroupMaping: unknown key, ignored; did you mean UserGroupMapping?';
+      expect((await run(['profiles', 'validate', '-p', typo])).err).toContain(warning);
+      const imported = await run(['profiles', 'import', typo, '--url', b.url]);
+      expect([imported.code, imported.out]).toEqual([0, 'created 1: ldap-devs\nupdated 0\nunchanged 0']);
+      expect(imported.err).toContain(warning);
+      const diffed = await run(['profiles', 'diff', typo, '--url', b.url]);
+      expect(diffed.err).toContain(warning);
+    } finally {
+      await b.close();
+    }
+  });
+});
+
+describe('profiles diff where a whole object differs from null or absent', () => {
+  it('says so in one line at that field, with any secret inside masked', async () => {
+    const b = await startTestBroker({ profiles: [ldapDevs({ UserGroupMapping: null })], config: { Secret: SECRET } });
+    try {
+      const file = await tmp('mapping.json', [ldapDevs()]);
+      const r = await run(['profiles', 'diff', file, '--url', b.url]);
+      expect([r.code, r.out]).toEqual([1, '"ldap-devs": UserGroupMapping: {"cn=devs,ou=groups,dc=example,dc=org":"team-devs"} -> null']);
+
+      const noConfig = await tmp('other.json', [ldapDevs({ ProviderConfig: { ...ldapDevs().ProviderConfig, LDAPAdminPassword: 'another-password-0123' }, UserGroupMapping: null })]);
+      const masked = await run(['profiles', 'diff', noConfig, '-p', file]);
+      expect(masked.out.split('\n')).toEqual([
+        '"ldap-devs": ProviderConfig.LDAPAdminPassword: (secret, differs)',
+        '"ldap-devs": UserGroupMapping: null -> {"cn=devs,ou=groups,dc=example,dc=org":"team-devs"}',
+      ]);
+      expect(masked.out).not.toContain(LDAP_PASSWORD);
+    } finally {
+      await b.close();
+    }
+  });
+});
+
+describe('explain for an ADProvider profile without LDAPEmailAttribute', () => {
+  it('names the made-up address as ADProvider\'s fallback, and refuses attributes without the username', async () => {
+    const file = await tmp('explain-ldap.json', [ldapDevs()]);
+    const withUid = await tmp('uid.json', { uid: 'alice', memberOf: ['cn=devs,ou=groups,dc=example,dc=org'] });
+    const r = await run(['explain', '--profile', 'ldap-devs', '--claims', withUid, '-p', file]);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/email\s+"alice@org1-ADProvider\.com"\s+<- ADProvider's made-up address <username>@<OrgID>-ADProvider\.com, as TIB \(no LDAPEmailAttribute value\)/);
+    expect(r.out).toMatch(/team\s+"team-devs"/);
+
+    const noUid = await tmp('no-uid.json', { mail: 'a@example.com' });
+    const refused = await run(['explain', '--profile', 'ldap-devs', '--claims', noUid, '-p', file]);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toContain("no username: give the entry's uid attribute (what LDAPFilter compares with *USERNAME*), or the username the user would type");
+    expect((await run(['explain', '--profile', 'ldap-devs', '--claims', noUid, '-p', file, '--username', 'alice'])).out).toMatch(/email\s+"a@example\.com"\s+<- the provider's email/);
   });
 });

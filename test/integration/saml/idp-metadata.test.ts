@@ -6,8 +6,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { MetadataError, parseIdpMetadata } from '../../src/providers/saml/idp-metadata.js';
-import { makeTestCa } from '../support/test-ca.js';
+import { MetadataError, parseIdpMetadata } from '../../../src/providers/saml/idp-metadata.js';
+import { makeTestCa } from '../../support/test-ca.js';
 
 const MD = 'urn:oasis:names:tc:SAML:2.0:metadata';
 const DS = 'http://www.w3.org/2000/09/xmldsig#';
