@@ -1,7 +1,7 @@
 /**
  * Two replicas as an operator runs them: two processes of the built CLI, configured from TYK_IB_* variables
  * alone, sharing one password-protected redis-server (BackEnd and profile storage). A profile created through
- * one replica's admin API is served by the other within a second, and a lockout earned on one replica holds
+ * one replica's admin API is served by the other at once (pub/sub), and a lockout earned on one replica holds
  * on the other without the directory being asked.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -98,9 +98,10 @@ describe('two broker processes on one Redis', () => {
     const created = await fetch(`${b.url}/api/profiles/shared-ldap`, { method: 'POST', headers: { Authorization: SECRET }, body: JSON.stringify(profile) });
     expect(created.status).toBe(201);
     const createdAt = Date.now();
-    // Served by the other process within a second (pub/sub), not by a periodic re-read.
-    await until('replica A to serve the profile', async () => ((await fetch(`${a.url}/auth/shared-ldap/ldap`)).status === 200 ? true : undefined), 1000, 20);
-    expect(Date.now() - createdAt).toBeLessThan(1000);
+    // Served by the other process through pub/sub: within seconds (room for a loaded machine), far below the
+    // 15 s safety-net re-read.
+    await until('replica A to serve the profile', async () => ((await fetch(`${a.url}/auth/shared-ldap/ldap`)).status === 200 ? true : undefined), 5000, 20);
+    expect(Date.now() - createdAt).toBeLessThan(5000);
 
     const login = async (r: Replica) => {
       const before = await slapd.binds();

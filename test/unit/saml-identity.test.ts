@@ -8,6 +8,8 @@ import { resolveUserId } from '../../src/identity/claims.js';
 import { groupsToTeams } from '../../src/identity/mapping.js';
 import { parseProviderConfig } from '../../src/providers/config.js';
 import { samlIdentity } from '../../src/providers/saml/saml-identity.js';
+import { assertionAttributes } from '../../src/providers/saml/saml-identity.js';
+import { NS } from '../support/saml-xml.js';
 
 const WS = 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims';
 const GROUPS = 'http://schemas.microsoft.com/ws/2008/06/identity/claims/groups';
@@ -62,5 +64,25 @@ describe('samlIdentity', () => {
 
   it('an attribute named NameID wins over the NameID', () => {
     expect(samlIdentity(defaults, { NameID: 'from-attribute' }, 'from-subject').raw.NameID).toBe('from-attribute');
+  });
+});
+
+describe('assertionAttributes (the attributes read from the signed assertion)', () => {
+  const assertion = (attrs: string) =>
+    `<saml:Assertion xmlns:saml="${NS.assertion}" ID="_a"><saml:AttributeStatement>${attrs}</saml:AttributeStatement><saml:AttributeStatement><saml:Attribute Name="Role"><saml:AttributeValue>third</saml:AttributeValue></saml:Attribute></saml:AttributeStatement></saml:Assertion>`;
+  it('merges the values of every Attribute with one Name, across AttributeStatements, in document order', () => {
+    const xml = assertion('<saml:Attribute Name="Role"><saml:AttributeValue>first</saml:AttributeValue></saml:Attribute><saml:Attribute Name="Role"><saml:AttributeValue>second</saml:AttributeValue></saml:Attribute>');
+    expect(assertionAttributes(xml)).toEqual({ Role: ['first', 'second', 'third'] });
+  });
+  it('drops values with child elements, empty values and nameless attributes; keeps "__proto__" a plain key', () => {
+    const xml = assertion(
+      '<saml:Attribute Name="x"><saml:AttributeValue><b>nested</b></saml:AttributeValue><saml:AttributeValue/><saml:AttributeValue> kept </saml:AttributeValue></saml:Attribute>' +
+        '<saml:Attribute><saml:AttributeValue>nameless</saml:AttributeValue></saml:Attribute><saml:Attribute Name="__proto__"><saml:AttributeValue>p</saml:AttributeValue></saml:Attribute>' +
+        '<saml:Attribute Name="foreign"><other:AttributeValue xmlns:other="urn:other">no</other:AttributeValue></saml:Attribute>',
+    );
+    const out = assertionAttributes(xml);
+    expect(out).toEqual({ x: ' kept ', Role: 'third', ['__proto__']: 'p' });
+    expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
+    expect(Object.hasOwn(out, '__proto__')).toBe(true);
   });
 });

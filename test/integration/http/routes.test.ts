@@ -137,7 +137,7 @@ describe('host application', () => {
   });
 });
 
-describe('an unexpected error under /auth (issue 8.11)', () => {
+describe('an unexpected error under /auth', () => {
   it('is logged at ERROR and answered 500, not turned into a silent 400 "Invalid request data"', async () => {
     const b = await startTestBroker({ profiles: [tokenProfile] });
     try {

@@ -15,8 +15,11 @@ import type { Config } from '../../../src/config/types.js';
 
 const CRED = 'dashboard-credential-for-ldap-lockout';
 const ADMIN = 'dashboard-admin-secret-for-ldap-lockout';
-/** Short enough to wait out in a test. */
-const SHORT = { WindowSeconds: 2, BlockSeconds: 2 };
+/**
+ * A block short enough to wait out in a test, in a counting window long enough to hold every attempt of a
+ * test on a loaded machine (a 2 s window could close between the 3rd and the 4th attempt).
+ */
+const SHORT = { WindowSeconds: 60, BlockSeconds: 2 };
 
 let slapd: Slapd;
 let stub: TykStub;

@@ -857,7 +857,7 @@ describe('the state binds a callback to one login in one browser', () => {
   });
 });
 
-describe("email verification: each provider's documented flag (issue 8 item 6)", () => {
+describe("email verification: each provider's documented flag", () => {
   const flagged = OAUTH2.filter((p) => p.unverified).map((p) => p.name);
 
   it('covers every preset with a verified flag', () => {

@@ -274,7 +274,7 @@ describe('the admin API in a running broker', () => {
   });
 });
 
-describe('hardening (issue 8)', () => {
+describe('what the API guards: secret masks, no-store, safe IDs, nesting, AllowedIdPHosts, file modes', () => {
   let b: TestBroker | undefined;
   afterEach(async () => {
     await b?.close();
@@ -377,7 +377,7 @@ describe('hardening (issue 8)', () => {
   });
 });
 
-describe('failed admin authentications (issue 8.13)', () => {
+describe('failed admin authentications', () => {
   it('are logged at WARN with the source address, once per source per minute, never with the header given', async () => {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'admin-api-'));
     dirs.push(dir);

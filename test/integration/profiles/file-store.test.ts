@@ -80,7 +80,7 @@ describe('backups', () => {
   });
 });
 
-describe('file permissions (issue 8.8): profiles.json holds every secret', () => {
+describe('file permissions: profiles.json holds every secret', () => {
   const mode = async (p: string) => (await fs.stat(p)).mode & 0o777;
 
   it('a save keeps the mode of the file it replaces, and backups are 0600 whatever the original', async () => {

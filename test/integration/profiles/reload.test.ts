@@ -69,7 +69,7 @@ describe('reloadProfiles', () => {
   });
 });
 
-describe('a JSON syntax error (issue 8.13)', () => {
+describe('a JSON syntax error', () => {
   it('is reported with line and column only, never the text around it (it may be a secret)', async () => {
     const { file, store } = await storeFor('syntax', [ldap('a')]);
     await fs.writeFile(file, '[\n  {"ID": "a", "ProviderConfig": {"LDAPAdminPassword": "hunter2-ldap-pw",, "x": 1}}\n]');
@@ -78,7 +78,7 @@ describe('a JSON syntax error (issue 8.13)', () => {
   });
 });
 
-describe('a deeply nested value (issue 8.9)', () => {
+describe('a deeply nested value', () => {
   it('is a rejected reload naming the profile and field, not an exception that kills the process', async () => {
     const { file, store } = await storeFor('deep', [ldap('a')]);
     const deep = `${'{"x":'.repeat(100_000)}1${'}'.repeat(100_000)}`;

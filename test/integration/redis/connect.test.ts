@@ -132,7 +132,8 @@ describe.each(sources)('from %s alone', (source, load) => {
     expect(ready).toBe(false);
     const started = Date.now();
     await expect(new RedisFlowStateStore(client, 'tib:').put('x', {}, 60)).rejects.toThrow();
-    expect(Date.now() - started).toBeLessThan(3000);
+    // Under two Timeouts (2 s): one wait at most, with room for a loaded machine.
+    expect(Date.now() - started).toBeLessThan(3900);
     const warned = logs.lines.slice(before).filter((l) => l.includes(`Redis 127.0.0.1:${tls.port} unreachable`));
     expect(warned).toHaveLength(1);
     expect(warned[0]).toMatch(/CERT|certificate/i);

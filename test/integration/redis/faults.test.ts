@@ -12,13 +12,20 @@ import { loginAtOp, oidcProfile, startTestOp, type TestOp } from '../../support/
 import { startRedis, type TestRedis } from '../../support/redis.js';
 import { freePort } from '../../support/slapd.js';
 import { startTykStub, type TykStub } from '../../support/tyk-stub.js';
+import { defaultConfig } from '../../../src/config/load.js';
+import { getLogger } from '../../../src/log.js';
+import { RedisIdentityCache } from '../../../src/state/identity-cache.js';
+import { closeRedis, createRedisClient, waitForRedis } from '../../../src/state/redis-client.js';
 
 const CRED = 'dashboard-credential-for-fault-tests';
 const CLIENT_SECRET = 'oidc-client-secret-for-fault-tests';
 const REDIS_PASSWORD = 'redis-password-never-in-a-log-line';
 const TIMEOUT_S = 2;
-/** Generous bound on one failed login: Timeout plus a second (the client must never queue or hang). */
-const QUICK_MS = TIMEOUT_S * 1000 + 1000;
+/**
+ * Bound on one failed login: under two Timeouts, so a login may wait for Redis once but never twice (the
+ * client must never queue or hang); the rest is room for a loaded machine.
+ */
+const QUICK_MS = 2 * TIMEOUT_S * 1000 - 100;
 
 let redisPort: number;
 let redis: TestRedis | undefined;
@@ -198,5 +205,65 @@ describe('Redis lost mid-flight', () => {
   it('the Redis password never appears in a log line', () => {
     expect(broker.logs.length).toBeGreaterThan(0);
     for (const l of broker.logs) expect(l).not.toContain(REDIS_PASSWORD);
+  });
+});
+
+describe('values planted in the keys the broker reads', () => {
+  let redis: TestRedis;
+  let op: TestOp;
+  let broker: TestBroker;
+  beforeAll(async () => {
+    redis = await startRedis();
+    op = await startTestOp({ redirectUris: ['http://127.0.0.1:1/auth/oidc/openid-connect/callback'], clients: [{ client_id: 'broker', client_secret: 'planted-client-secret' }] });
+    broker = await startTestBroker({
+      profiles: [
+        {
+          ID: 'oidc',
+          ActionType: 'GenerateOrLoginUserProfile',
+          ProviderName: 'SocialProvider',
+          ReturnURL: 'http://dash.example.com/tap',
+          IdentityHandlerConfig: { DashboardCredential: 'dash-credential-value' },
+          ProviderConfig: {
+            CallbackBaseURL: 'http://127.0.0.1:1',
+            UseProviders: [{ Name: 'openid-connect', Key: 'broker', Secret: 'planted-client-secret', DiscoverURL: op.discoveryUrl, Scopes: ['openid', 'email'] }],
+          },
+        },
+      ],
+      config: { SessionSecret: 'planted-session-secret-0123456789', BackEnd: { Name: 'redis', IdentityBackendSettings: { Host: '127.0.0.1', Port: redis.port } } } as never,
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await broker?.close();
+    await op?.close();
+    await redis?.stop();
+  });
+
+  it('a flow state of the wrong shape ends in the failure response, not a 500', async () => {
+    for (const planted of ['{}', '"text"', 'null', '[]', '7', '{"binding":1,"profileId":"oidc","provider":"openid-connect"}', '{"binding":"x","secrets":null}']) {
+      const jar = new CookieJar();
+      const start = await fetchWithJar(`${broker.url}/auth/oidc/openid-connect`, jar);
+      expect(start.status).toBe(302);
+      const state = new URL(start.headers.get('location') ?? '').searchParams.get('state') ?? '';
+      // The right binding with damaged secrets: the shape is checked before anything is used.
+      const real = JSON.parse(await redis.cli('GET', `tib:flow:social:${state}`)) as { binding: string };
+      const value = planted.replace('"x"', JSON.stringify(real.binding));
+      await redis.cli('SET', `tib:flow:social:${state}`, value, 'EX', '60');
+      const res = await fetchWithJar(`${broker.url}/auth/oidc/openid-connect/callback?state=${state}&code=c`, jar);
+      expect([planted, res.status]).toEqual([planted, 400]);
+    }
+  }, 30_000);
+  it("the identity cache: a key of another type under our name is no record, and the next token replaces it", async () => {
+    const client = createRedisClient({ ...defaultConfig().BackEnd.IdentityBackendSettings, Host: '127.0.0.1', Port: redis.port }, { log: getLogger('TEST') });
+    try {
+      expect(await waitForRedis(client, 5000)).toBe(true);
+      const cache = new RedisIdentityCache(client, 'tib:');
+      await redis.cli('HSET', 'tib:identity-cache:p:planted@x.com', 'a', 'b');
+      expect(await cache.lookup('p', 'planted@x.com')).toEqual([]);
+      expect(await cache.swap('p', 'planted@x.com', { token: 'tok-1', apiId: 'api' }, 60)).toBeUndefined();
+      expect(await cache.lookup('p', 'planted@x.com')).toEqual([{ token: 'tok-1', apiId: 'api' }]);
+      expect(Number(await redis.cli('TTL', 'tib:identity-cache:p:planted@x.com'))).toBeGreaterThan(0);
+    } finally {
+      await closeRedis(client);
+    }
   });
 });
