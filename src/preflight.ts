@@ -9,6 +9,7 @@ import { ConfigError, loadConfig, type LoadedConfig } from './config/load.js';
 import { checkProfileNeeds } from './config/profile-needs.js';
 import { loadProfilesFile, realFs } from './profiles/file-store.js';
 import { formatProblem } from './profiles/validate.js';
+import { builtinProviders } from './providers/registry.js';
 
 export interface PreflightOptions {
   confPath: string;
@@ -44,13 +45,13 @@ export async function preflight(opts: PreflightOptions): Promise<PreflightResult
   // Without a valid tib.conf the rules the profiles are checked against (AllowedIdPHosts) are unknown.
   if (loaded) {
     const { config } = loaded;
-    const profiles = await loadProfilesFile(path.resolve(opts.profilesPath), realFs, { allowedHosts: config.AllowedIdPHosts });
+    const profiles = await loadProfilesFile(path.resolve(opts.profilesPath), realFs, { allowedHosts: config.AllowedIdPHosts, providers: builtinProviders });
     errors.push(...profiles.problems.map(formatProblem));
     profileWarnings = profiles.warnings.map(formatProblem);
     profileCount = profiles.profiles.length;
     if (profiles.problems.length === 0) {
       const secretVariable = opts.env.TYK_IB_SESSION_SECRET === undefined && opts.env.SESSION_SECRET !== undefined ? 'SESSION_SECRET' : 'TYK_IB_SESSION_SECRET';
-      const needs = checkProfileNeeds(config, profiles.profiles, { source: loaded.source, profilesPath: opts.profilesPath, secretVariable });
+      const needs = checkProfileNeeds(config, profiles.profiles, { source: loaded.source, profilesPath: opts.profilesPath, secretVariable, cookieProviders: builtinProviders.cookieProviders });
       errors.push(...needs.errors);
       warnings.push(...needs.warnings);
       if (profileCount === 0) warnings.push(`${path.basename(opts.profilesPath)}: holds no profiles, so nobody can sign in (add one to the file, or through the admin API)`);

@@ -1,20 +1,22 @@
 /**
- * Compiles each profile once per version: its provider and action are built when the profile is loaded or
- * changed, never per request (TIB rebuilds both, and re-runs OIDC discovery, on every hit). Profiles are
- * immutable objects, so a changed profile is a different object and the cache compares by reference.
+ * Compiles each profile once per version: its ProviderConfig read by its module, its provider and action
+ * built when the profile is loaded or changed, never per request (TIB rebuilds both, and re-runs OIDC
+ * discovery, on every hit). Profiles are immutable objects, so a changed profile is a different object and
+ * the cache compares by reference.
  */
-import { actionFactories, type ActionDeps } from './actions/registry.js';
-import type { Action } from './actions/action.js';
+import type { Action, ActionDeps } from './actions/action.js';
+import { actionFactories } from './actions/registry.js';
 import { setOwnedSecrets, type Logger } from './log.js';
-import { isTibProvider, type Profile } from './profiles/profile.js';
-import { customFailureRedirect, profileSecrets } from './profiles/validate.js';
-import { parseProviderConfig } from './providers/config.js';
-import type { Provider, ProviderDeps, ProviderFactory } from './providers/provider.js';
-import { providerFactories } from './providers/registry.js';
+import type { Profile } from './profiles/profile.js';
+import type { ProviderModule } from './providers/module.js';
+import type { Provider, ProviderServices } from './providers/provider.js';
+import type { ProviderRegistry } from './providers/registry.js';
 
 export interface CompiledProfile {
   profile: Profile;
-  /** Undefined when no provider of this kind is built yet (the routes answer 501). */
+  /** The profile's provider module (its failure classes, for metrics). */
+  module: ProviderModule;
+  /** Undefined only with a setupError. */
   provider?: Provider;
   /** Undefined only with a setupError. */
   action?: Action;
@@ -25,11 +27,10 @@ export interface CompiledProfile {
 }
 
 export interface RuntimeDeps {
-  provider: ProviderDeps;
+  providers: ProviderRegistry;
+  provider: ProviderServices;
   action: ActionDeps;
   log: Logger;
-  /** Providers the embedding application registered, by the ProviderName its profiles use. */
-  customProviders?: ReadonlyMap<string, ProviderFactory>;
 }
 
 let runtimes = 0;
@@ -43,14 +44,11 @@ export class ProfileRuntime {
 
   /** Build what a profile needs; never throws (a setup error is recorded on the result). */
   compile(profile: Profile): CompiledProfile {
-    const name = profile.ProviderName;
-    const tib = isTibProvider(name);
-    const config = tib ? parseProviderConfig(name, profile.ProviderConfig).config : undefined;
-    const failureRedirect = config ? ('FailureRedirect' in config ? config.FailureRedirect : '') : customFailureRedirect(profile.ProviderConfig);
-    const out: CompiledProfile = { profile, failureRedirect };
+    const module = this.deps.providers.of(profile);
+    const { failureRedirect, ...built } = this.deps.providers.providerProfile(profile);
+    const out: CompiledProfile = { profile, module, failureRedirect };
     try {
-      const makeProvider = tib ? providerFactories[name] : this.deps.customProviders?.get(name);
-      if (makeProvider) out.provider = makeProvider(profile, this.deps.provider);
+      out.provider = module.create(built, this.deps.provider);
       // Every ActionType has a factory; only a setup error leaves `action` unset.
       out.action = actionFactories[profile.ActionType](profile, this.deps.action);
     } catch (err) {
@@ -59,17 +57,6 @@ export class ProfileRuntime {
       delete out.provider;
     }
     return out;
-  }
-
-  /** Problems that would stop these profiles from working, one line each (for startup and --check). */
-  check(profiles: readonly Profile[]): string[] {
-    const problems: string[] = [];
-    for (const p of profiles) {
-      const c = this.compile(p);
-      if (c.setupError) problems.push(`profile "${p.ID}": ${c.setupError}`);
-      void c.provider?.close();
-    }
-    return problems;
   }
 
   /**
@@ -85,7 +72,7 @@ export class ProfileRuntime {
         next.set(p.ID, prev);
         continue;
       }
-      setOwnedSecrets(this.secretOwner(p.ID), profileSecrets(p));
+      setOwnedSecrets(this.secretOwner(p.ID), this.deps.providers.profileSecrets(p));
       const c = this.compile(p);
       if (c.setupError) this.deps.log.error('profile cannot be used', { profile: p.ID, reason: c.setupError });
       next.set(p.ID, c);

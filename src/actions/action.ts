@@ -2,9 +2,13 @@
  * The action seam: an action takes (profile, identity, teams) and returns what the browser gets.
  * Actions know nothing about LDAP or OIDC; all Tyk wire formats live in actions/ and tyk/.
  */
+import type { Config } from '../config/types.js';
 import type { Identity } from '../identity/identity.js';
+import type { Logger } from '../log.js';
 import type { Profile } from '../profiles/profile.js';
 import type { LoginFailure } from '../providers/provider.js';
+import type { IdentityCache } from '../state/identity-cache.js';
+import type { TykApi } from '../tyk/client.js';
 
 export type ActionResult =
   /** 302 with Cache-Control: no-store (TIB used 301). */
@@ -21,8 +25,23 @@ export interface ActionInput {
   /** The email and display name the SSO call should carry (Custom*Field already applied). */
   email: string;
   displayName: string;
+  /** The user id the portal keys its developer on (CustomUserIDField applied); "" when it has none (no portal action then). */
+  userId: string;
 }
 
 export interface Action {
   run(input: ActionInput): Promise<ActionResult>;
 }
+
+/** What an action may use, built once per broker (broker.ts): the Tyk client and the identity cache decided there. */
+export interface ActionDeps {
+  /** tib.conf, for the Tyk targets that failures name (actions/failures.ts tykTarget). */
+  config: Config;
+  log: Logger;
+  tyk: TykApi;
+  /** Each user's last token, for one token per user (Redis with `BackEnd.Name: "redis"`, else memory). */
+  identityCache: IdentityCache;
+}
+
+/** Builds an action once per profile version (see runtime.ts). */
+export type ActionFactory = (profile: Profile, deps: ActionDeps) => Action;

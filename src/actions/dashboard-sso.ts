@@ -1,8 +1,7 @@
 /** GenerateOrLoginUserProfile: Dashboard SSO (docs/tib-behaviour.md §5.4). */
 import type { Profile } from '../profiles/profile.js';
-import type { Action } from './action.js';
+import type { ActionDeps, Action } from './action.js';
 import { withParam } from './failures.js';
-import type { ActionDeps } from './registry.js';
 import { requestNonce } from './sso-nonce.js';
 
 export function createDashboardSso(profile: Profile, deps: ActionDeps): Action {

@@ -9,11 +9,10 @@
 import { isPlainObject } from '../profiles/fields.js';
 import type { Profile } from '../profiles/profile.js';
 import { listenPathPrefix, type TykResponse } from '../tyk/client.js';
-import type { Action, ActionResult } from './action.js';
+import type { ActionDeps, Action, ActionResult } from './action.js';
 import { badAnswer, callFailure, tykTarget, upstreamFailure } from './failures.js';
 import { keySession, ssoKey } from './key-session.js';
 import { issued, oneTokenFor, recordIssued, revokePrevious } from './one-token.js';
-import type { ActionDeps } from './registry.js';
 
 /** TIB's answer for every failure of this action. */
 const FAILED = 'OAuth token generation failed';

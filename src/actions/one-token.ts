@@ -7,12 +7,10 @@
  * Two logins of one user at once: recording swaps atomically, and a replaced token that this login did not
  * delete itself (the other login's) is deleted too, so no token escapes its successor.
  */
-import type { Config } from '../config/types.js';
 import type { Logger } from '../log.js';
-import { identityCacheFor, type IdentityCache, type TokenRecord } from '../state/identity-cache.js';
-import type { RedisClient } from '../state/redis-client.js';
+import type { IdentityCache, TokenRecord } from '../state/identity-cache.js';
 import { pathSegment, type TykApi } from '../tyk/client.js';
-import type { ActionResult } from './action.js';
+import type { ActionDeps, ActionResult } from './action.js';
 import { callFailure, statusHint, tykTarget, type TykTarget } from './failures.js';
 
 export interface OneToken {
@@ -35,21 +33,13 @@ export interface OneToken {
   dashboard?: TykTarget;
 }
 
-/** What the broker gives an action (ActionDeps, structurally: importing it from the registry would be a cycle). */
-interface OneTokenDeps {
-  config: Config;
-  log: Logger;
-  tyk: TykApi;
-  redis?: RedisClient;
-  keyPrefix: string;
-}
 
 /** What differs between the two token actions. */
 type OneTokenSettings = Pick<OneToken, 'apiId' | 'credential' | 'enabled' | 'message' | 'unauthorisedMessage'>;
 
 /** The per-profile part, built once by the action; the returned function adds a login's user. */
-export function oneTokenFor(profileId: string, deps: OneTokenDeps, settings: OneTokenSettings): (user: string) => OneToken {
-  const base = { ...settings, tyk: deps.tyk, cache: identityCacheFor(deps), log: deps.log, profileId, dashboard: tykTarget(deps.config, 'DashboardCredential') };
+export function oneTokenFor(profileId: string, deps: ActionDeps, settings: OneTokenSettings): (user: string) => OneToken {
+  const base = { ...settings, tyk: deps.tyk, cache: deps.identityCache, log: deps.log, profileId, dashboard: tykTarget(deps.config, 'DashboardCredential') };
   return (user) => ({ ...base, user });
 }
 

@@ -2,12 +2,10 @@
  * GenerateOrLoginDeveloperProfile: classic Portal SSO (docs/tib-behaviour.md §5.5). After the nonce, the developer is found by
  * SSO key and updated (keeping every field we do not model), or created when there is none.
  */
-import { resolveUserId } from '../identity/claims.js';
 import type { Profile } from '../profiles/profile.js';
 import type { TykResponse } from '../tyk/client.js';
-import type { Action, ActionResult } from './action.js';
+import type { ActionDeps, Action, ActionResult } from './action.js';
 import { badAnswer, callFailure, tykTarget, upstreamFailure, withParam } from './failures.js';
-import type { ActionDeps } from './registry.js';
 import { dashboardCredential, requestNonce } from './sso-nonce.js';
 
 /** TIB's body for a new developer (docs/tib-behaviour.md §5.5), including the zero values it sends. */
@@ -35,11 +33,9 @@ export function createPortalSso(profile: Profile, deps: ActionDeps): Action {
   const dash = tykTarget(deps.config, 'DashboardCredential');
   return {
     async run(input): Promise<ActionResult> {
-      const userId = resolveUserId(profile, input.identity);
-      if (!userId.ok) return { kind: 'failure', failure: { reason: userId.reason, status: 400, message: 'Login failed' } };
       const r = await requestNonce(deps, 'portal', input);
       if ('failure' in r) return r.failure;
-      const ssoKey = `${userId.value}@${input.identity.provider}.com`;
+      const ssoKey = `${input.userId}@${input.identity.provider}.com`;
 
       try {
         // A path segment: encodeURIComponent, so a space is %20 (TIB's query escaping gives "+").

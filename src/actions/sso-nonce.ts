@@ -6,9 +6,8 @@
  */
 import type { Profile } from '../profiles/profile.js';
 import type { TykResponse } from '../tyk/client.js';
-import type { ActionInput, ActionResult } from './action.js';
+import type { ActionDeps, ActionInput, ActionResult } from './action.js';
 import { badAnswer, callFailure, tykTarget, upstreamFailure } from './failures.js';
-import type { ActionDeps } from './registry.js';
 
 export type Section = 'dashboard' | 'portal';
 

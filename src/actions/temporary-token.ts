@@ -7,11 +7,10 @@
 import { isPlainObject } from '../profiles/fields.js';
 import type { Profile } from '../profiles/profile.js';
 import type { TykResponse } from '../tyk/client.js';
-import type { Action, ActionResult } from './action.js';
+import type { ActionDeps, Action, ActionResult } from './action.js';
 import { badAnswer, callFailure, tykTarget, upstreamFailure, withFragmentParam } from './failures.js';
 import { keySession, ssoKey } from './key-session.js';
 import { issued, oneTokenFor, recordIssued, revokePrevious } from './one-token.js';
-import type { ActionDeps } from './registry.js';
 
 /** TIB's answers for this action (200 text in TIB; here with an honest status, see failures.ts). */
 const FAILED = 'Auth token generation failed';

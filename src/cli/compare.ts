@@ -1,10 +1,11 @@
 /**
- * Comparing and redacting profiles. Secrets are the values src/profiles/validate.ts `profileSecrets` knows
+ * Comparing and redacting profiles. Secrets are the values src/providers/registry.ts `profileSecrets` knows
  * (DashboardCredential, OAuth.Secret, LDAPAdminPassword, each UseProviders Secret): an export can replace
  * them, and a diff never prints them.
  */
 import type { Profile } from '../profiles/profile.js';
-import { profileSecrets, quote } from '../profiles/validate.js';
+import { quote } from '../profiles/validate.js';
+import { builtinProviders } from '../providers/registry.js';
 
 /** What an export puts in place of a secret; an import refuses a profile that still holds it. */
 export const REDACTED = '[redacted]';
@@ -31,7 +32,7 @@ export function sameProfile(a: Profile, b: Profile): boolean {
 
 /** A copy with every secret value replaced by REDACTED. */
 export function redact(p: Profile): Profile {
-  const secrets = new Set(profileSecrets(p));
+  const secrets = new Set(builtinProviders.profileSecrets(p));
   const walk = (v: unknown): unknown => {
     if (typeof v === 'string') return secrets.has(v) ? REDACTED : v;
     if (Array.isArray(v)) return v.map(walk);
@@ -72,7 +73,7 @@ function differences(x: unknown, y: unknown, at: string, out: Array<[string, unk
 
 /** The fields that differ between two versions of one profile; secret values are masked. */
 export function changedFields(from: Profile, to: Profile): FieldChange[] {
-  const secrets = new Set([...profileSecrets(from), ...profileSecrets(to), REDACTED]);
+  const secrets = new Set([...builtinProviders.profileSecrets(from), ...builtinProviders.profileSecrets(to), REDACTED]);
   const holdsSecret = (v: unknown) => [...leaves(v).values()].some((x) => typeof x === 'string' && secrets.has(x));
   const found: Array<[string, unknown, unknown]> = [];
   differences(from, to, '', found);

@@ -6,8 +6,10 @@
  */
 import fs from 'node:fs/promises';
 import { UsageError } from '../cli-args.js';
-import { explainIdentity, type Explanation } from '../identity/explain.js';
-import { ClaimsError, identityFromClaims } from '../login/explain-claims.js';
+import type { Explanation } from '../identity/explain.js';
+import { explainClaims } from '../login/explain.js';
+import { ClaimsError } from '../providers/module.js';
+import { builtinProviders } from '../providers/registry.js';
 import { isPlainObject } from '../profiles/fields.js';
 import { quote } from '../profiles/validate.js';
 import { CommandError, EXIT, type CliIo } from './io.js';
@@ -57,7 +59,7 @@ export async function explainCommand(opts: CommandOptions, io: CliIo): Promise<n
     const profile = (await listValid(target)).find((p) => p.ID === id);
     if (!profile) throw new CommandError(`${target.name} has no profile ${quote(id)}`);
     try {
-      explanation = explainIdentity(profile, identityFromClaims(profile, claims, opts.username));
+      explanation = explainClaims(builtinProviders, profile, claims, opts.username);
     } catch (err) {
       if (err instanceof ClaimsError) throw new CommandError(`${opts.claims}: ${err.message}`);
       throw err;

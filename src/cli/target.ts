@@ -11,6 +11,7 @@ import { isPlainObject } from '../profiles/fields.js';
 import type { Profile } from '../profiles/profile.js';
 import { formatProblem, validateProfileList, type ProfileProblem, type ValidationRules } from '../profiles/validate.js';
 import { UsageError } from '../cli-args.js';
+import { builtinProviders } from '../providers/registry.js';
 import { CommandError, type CliIo } from './io.js';
 import type { CommandOptions } from './options.js';
 
@@ -44,9 +45,9 @@ export function printWarnings(io: CliIo, listed: Listed): void {
 
 /** tib.conf's rules for profiles, when -c names one; none otherwise. */
 export function validationRules(opts: CommandOptions, io: CliIo): ValidationRules {
-  if (!opts.confPath) return {};
+  if (!opts.confPath) return { providers: builtinProviders };
   const { config } = loadConfig({ confPath: opts.confPath, env: io.env });
-  return { allowedHosts: config.AllowedIdPHosts };
+  return { allowedHosts: config.AllowedIdPHosts, providers: builtinProviders };
 }
 
 /** A file of profiles to read (validated with the broker's own rules). */

@@ -3,13 +3,10 @@
  * profile names hosts the broker connects to; without a list, whoever holds the admin secret can point a
  * profile at any host the broker can reach. Entries are exact host names or IP addresses, or `*.suffix`
  * for any name below that suffix. Pure functions: config loading checks the entries, profile validation
- * checks the hosts.
+ * checks the hosts each provider module names (src/providers/module.ts outboundHosts).
  */
 import net from 'node:net';
 import { domainToASCII } from 'node:url';
-import type { ProviderConfigs } from '../providers/config.js';
-import { metadataSource } from '../providers/saml/saml-config.js';
-import type { ProviderName } from '../profiles/profile.js';
 
 const HOST_NAME = /^[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*$/;
 
@@ -48,36 +45,4 @@ export function hostAllowed(host: string, patterns: readonly string[]): boolean 
     const p = normaliseHost(raw);
     return p.startsWith('*.') ? h.endsWith(p.slice(1)) && h.length > p.length - 1 : h === p;
   });
-}
-
-function urlHost(url: string): string | undefined {
-  try {
-    return new URL(url).hostname;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Every host a profile's provider config makes the broker connect to, with the field that names it. */
-export function outboundHosts<K extends ProviderName>(name: K, config: ProviderConfigs[K]): Array<{ field: string; host: string }> {
-  const out: Array<{ field: string; host: string }> = [];
-  const url = (field: string, value: string) => {
-    const host = value === '' ? undefined : urlHost(value);
-    if (host !== undefined) out.push({ field: `ProviderConfig.${field}`, host });
-  };
-  if (name === 'ADProvider') {
-    const c = config as ProviderConfigs['ADProvider'];
-    if (c.LDAPServer !== '') out.push({ field: 'ProviderConfig.LDAPServer', host: c.LDAPServer });
-  } else if (name === 'SocialProvider') {
-    (config as ProviderConfigs['SocialProvider']).UseProviders.forEach((p, i) => {
-      for (const k of ['DiscoverURL', 'AuthURL', 'TokenURL', 'ProfileURL', 'EmailURL'] as const) url(`UseProviders[${i}].${k}`, p[k]);
-    });
-  } else if (name === 'SAMLProvider') {
-    // A local metadata file (absolute path or file:// URL) connects nowhere.
-    const source = metadataSource((config as ProviderConfigs['SAMLProvider']).IDPMetadataURL);
-    if (source?.kind === 'url') url('IDPMetadataURL', source.url);
-  } else if (name === 'ProxyProvider') {
-    url('TargetHost', (config as ProviderConfigs['ProxyProvider']).TargetHost);
-  }
-  return out;
 }

@@ -23,10 +23,9 @@ export interface NeedsContext {
   profilesPath: string;
   /** Which variable holds the session secret (TYK_IB_SESSION_SECRET, or the deprecated SESSION_SECRET). */
   secretVariable: string;
+  /** The ProviderNames whose logins sign a browser cookie with the session secret (their modules say so). */
+  cookieProviders: readonly string[];
 }
-
-/** Providers that sign a browser cookie for the login flow with the session secret. */
-const COOKIE_PROVIDERS = ['SocialProvider', 'SAMLProvider'];
 
 const DASHBOARD = 'TykAPISettings.DashboardConfig';
 const GATEWAY = 'TykAPISettings.GatewayConfig';
@@ -82,7 +81,7 @@ export function checkProfileNeeds(config: Config, profiles: readonly Profile[], 
   }
 
   const secret = config.SessionSecret;
-  const signing = profiles.filter((p) => COOKIE_PROVIDERS.includes(p.ProviderName));
+  const signing = profiles.filter((p) => ctx.cookieProviders.includes(p.ProviderName));
   const fix = `set it to a random string of at least ${MIN_SESSION_SECRET} characters (e.g. openssl rand -base64 32), the same on every replica`;
   for (const p of signing) {
     const who = `${file}: profile ${JSON.stringify(p.ID)} (${p.ProviderName}) signs its login cookie with ${ctx.secretVariable}`;
@@ -90,7 +89,7 @@ export function checkProfileNeeds(config: Config, profiles: readonly Profile[], 
     else if (secret.length < MIN_SESSION_SECRET) out.errors.push(`${who}, which has only ${secret.length} characters: ${fix}`);
   }
   if (signing.length === 0 && secret !== '' && secret.length < MIN_SESSION_SECRET) {
-    out.warnings.push(`${ctx.secretVariable} has only ${secret.length} characters (no profile uses it yet; SocialProvider and SAMLProvider profiles will refuse it): ${fix}`);
+    out.warnings.push(`${ctx.secretVariable} has only ${secret.length} characters (no profile uses it yet; ${ctx.cookieProviders.join(' and ')} profiles will refuse it): ${fix}`);
   }
 
   checkProfileDir(config, ctx, out);

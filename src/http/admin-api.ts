@@ -5,9 +5,10 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import express, { type Request, type Response, type Router } from 'express';
-import { explainIdentity } from '../identity/explain.js';
 import type { Logger } from '../log.js';
-import { ClaimsError, identityFromClaims } from '../login/explain-claims.js';
+import { explainClaims } from '../login/explain.js';
+import { ClaimsError } from '../providers/module.js';
+import type { ProviderRegistry } from '../providers/registry.js';
 import { FieldReader, isPlainObject } from '../profiles/fields.js';
 import { StoreError, type ProfileStore } from '../profiles/store.js';
 import { validateProfile } from '../profiles/validate.js';
@@ -18,6 +19,8 @@ export interface AdminApiDeps {
   store: ProfileStore;
   secret: string;
   log: Logger;
+  /** The providers profiles may use (explain asks their modules). */
+  providers: ProviderRegistry;
   /** Milliseconds now; injectable for the failed-authentication rate limit's tests. */
   now?: () => number;
 }
@@ -178,7 +181,7 @@ export function adminApiRouter(deps: AdminApiDeps): Router {
     if (!claims) return;
     const username = typeof req.query.username === 'string' ? req.query.username : '';
     try {
-      sendOk(res, 200, p.ID, explainIdentity(p, identityFromClaims(p, claims, username)));
+      sendOk(res, 200, p.ID, explainClaims(deps.providers, p, claims, username));
     } catch (err) {
       if (!(err instanceof ClaimsError)) throw err;
       sendError(res, 400, err.message);

@@ -8,12 +8,14 @@ import type { AuditLog } from '../audit.js';
 import { adminApiRouter } from './admin-api.js';
 import { adminAudit } from './admin-audit.js';
 import { authRouter } from './auth-routes.js';
+import type { Drain } from './drain.js';
 import { TrustedProxies } from '../client-ip.js';
 import { sendError } from './envelope.js';
 import { metricsRoute, type MetricsAccess } from './metrics-route.js';
 import { rootPage } from './root-page.js';
 import { logsAt, type Logger } from '../log.js';
 import type { ProfileStore } from '../profiles/store.js';
+import type { ProviderRegistry } from '../providers/registry.js';
 import type { ProfileRuntime } from '../runtime.js';
 
 /** What /ready reports: ok, or why not (short, no secrets). */
@@ -26,6 +28,8 @@ export interface RouterDeps {
    */
   ready?: () => Promise<Readiness>;
   runtime: ProfileRuntime;
+  /** The providers profiles may use (explain asks their modules). */
+  providers: ProviderRegistry;
   store: ProfileStore;
   secret: string;
   log: { http: Logger; api: Logger; auth: Logger };
@@ -76,7 +80,7 @@ export function createRouter(deps: RouterDeps): Router {
   router.all('/metrics', metricsRoute(deps.metrics ?? 'secret', deps.secret));
 
   const trustedProxies = deps.trustedProxies ?? new TrustedProxies([]);
-  router.use('/api', adminAudit(deps.audit, trustedProxies), adminApiRouter({ store: deps.store, secret: deps.secret, log: deps.log.api }));
+  router.use('/api', adminAudit(deps.audit, trustedProxies), adminApiRouter({ store: deps.store, secret: deps.secret, log: deps.log.api, providers: deps.providers }));
   router.use(authRouter(deps.runtime, deps.log.auth, { audit: deps.audit, trustedProxies }));
   // No demo in front: `/` says what this is and where the docs are, instead of a bare 404.
   router.get('/', rootPage);
@@ -116,4 +120,22 @@ export function probeRoutes(router: Router, ready: RouterDeps['ready']): void {
 
 export function methodNotAllowed(_req: Request, res: Response): void {
   res.status(405).end();
+}
+
+export type { Router } from 'express';
+
+/** The router behind a count of the requests in flight, so a stop can wait for them whoever serves it. */
+export function drained(inner: Router, drain: Drain): Router {
+  const router = express.Router();
+  router.use(drain.track);
+  router.use(inner);
+  return router;
+}
+
+/** An app serving the router alone: the broker's own listener (src/server.ts). */
+export function standaloneApp(router: Router): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(router);
+  return app;
 }

@@ -5,19 +5,20 @@
  */
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import multer from 'multer';
-import type { Action } from '../actions/action.js';
 import { noAudit, type AuditLog } from '../audit.js';
 import { completeLogin } from '../login/complete.js';
 import { failureReason, type FailureStage } from '../login/failure-reason.js';
 import { observeProviderStep, recordLogin, secondsSince } from '../metrics.js';
 import type { Logger } from '../log.js';
-import type { LoginFailure, ProviderOutcome } from '../providers/provider.js';
+import type { LoginFailure, LoginRequest, ProviderOutcome } from '../providers/provider.js';
 import type { ProfileRuntime } from '../runtime.js';
 import { clientIp, TrustedProxies } from '../client-ip.js';
 import { sendError } from './envelope.js';
 import { sendActionResult, sendFailure, sendLoginError, sendPage, sendRedirect } from './respond.js';
 
 const FORM_LIMIT = '64kb';
+/** The classes of a provider module that names none (src/providers/module.ts). */
+const DEFAULT_CLASSES = { unreachable: 'idp_error', refused: 'bad_request' } as const;
 /**
  * The callback takes a SAML Response by HTTP-POST: signed, maybe encrypted, with many group values
  * (Entra ID sends up to 150) it passes 64 KB once base64- and form-encoded.
@@ -62,12 +63,26 @@ export interface LoginRecording {
   trustedProxies?: TrustedProxies;
 }
 
-/** The action, noting the teams the pipeline hands it (for the audit event; the pipeline stays unaware). */
-function teamsNoted(action: Action): { action: Action; teams: () => readonly string[] } {
-  let teams: readonly string[] = [];
+/** The request as a provider sees it: no Express (src/providers/provider.ts). */
+function loginRequest(req: Request, res: Response, client: string): LoginRequest {
   return {
-    action: { run: (input) => ((teams = input.teams), action.run(input)) },
-    teams: () => teams,
+    method: req.method,
+    url: req.originalUrl,
+    path: req.baseUrl + req.path,
+    query: req.query,
+    body: req.body as unknown,
+    header: (name) => req.get(name),
+    is: (type) => Boolean(req.is(type)),
+    // Asked only when a provider answers with a page (a failed password login): not on every request.
+    get wantsHtml() {
+      return req.accepts(['json', 'html']) === 'html';
+    },
+    clientIp: client,
+    ownOrigin: `${req.protocol}://${req.get('host') ?? ''}`,
+    setCookie: (name, value, o) => {
+      res.cookie(name, value, { httpOnly: o.httpOnly, sameSite: o.sameSite, secure: o.secure, path: o.path, maxAge: o.maxAgeSeconds * 1000, encode: (v) => v });
+    },
+    raw: { req, res },
   };
 }
 
@@ -82,16 +97,15 @@ export function authRouter(runtime: ProfileRuntime, log: Logger, recording: Logi
     if (!compiled) return sendLoginError(req, res, 404, `Profile ${id} not found`, 'Sign-in');
     const { profile, provider, action, failureRedirect } = compiled;
     const ctx = { profileId: id, profileName: profile.Name, failureRedirect, log };
-    if (compiled.setupError || !action) {
+    if (compiled.setupError || !action || !provider) {
       log.error('profile cannot be used', { profile: id, reason: compiled.setupError });
       return sendLoginError(req, res, 500, 'Could not initialise provider', profile.Name || id);
     }
-    if (!provider) return sendLoginError(req, res, 501, `${profile.ProviderName} is not supported yet`, profile.Name || id);
 
     // Metrics and the audit log see every login that ends here, once, with a bounded reason.
     const client = clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for'], trusted);
     const failed = (stage: FailureStage, failure: LoginFailure, userId?: string) => {
-      const reason = failureReason(stage, failure, profile.ProviderName);
+      const reason = failureReason(stage, failure, compiled.module.failureClasses ?? DEFAULT_CLASSES);
       recordLogin(id, profile.ProviderName, 'failure', reason);
       audit.login({ profile: id, provider: profile.ProviderName, outcome: 'failure', reason, userId, client });
     };
@@ -100,7 +114,8 @@ export function authRouter(runtime: ProfileRuntime, log: Logger, recording: Logi
     const started = process.hrtime.bigint();
     let threw = false;
     try {
-      outcome = step === 'start' ? await provider.start(req, res, segment) : await provider.callback(req, res, segment);
+      const login = loginRequest(req, res, client);
+      outcome = step === 'start' ? await provider.start(login, segment) : await provider.callback(login, segment);
     } catch (err) {
       threw = true;
       outcome = { kind: 'failure', failure: unexpected(err) };
@@ -117,13 +132,13 @@ export function authRouter(runtime: ProfileRuntime, log: Logger, recording: Logi
         return sendFailure(req, res, outcome.failure, ctx);
       case 'identity': {
         const { userId } = outcome.identity;
-        const noted = teamsNoted(action);
         try {
-          const result = await completeLogin(profile, outcome.identity, noted.action, log);
+          const { result, explanation } = await completeLogin(profile, outcome.identity, action, log);
           if (result.kind === 'failure') failed('pipeline', result.failure, userId);
           else {
             recordLogin(id, profile.ProviderName, 'success');
-            audit.login({ profile: id, provider: profile.ProviderName, outcome: 'success', teams: noted.teams(), userId, client });
+            const teams = explanation.outcome === 'allowed' ? explanation.teams.map((t) => t.team) : [];
+            audit.login({ profile: id, provider: profile.ProviderName, outcome: 'success', teams, userId, client });
           }
           if (!res.headersSent) sendActionResult(req, res, result, ctx);
         } catch (err) {

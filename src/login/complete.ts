@@ -3,25 +3,34 @@
  * Bad IdP data ends in a failure result with a reason; nothing here throws for it.
  */
 import type { Action, ActionResult } from '../actions/action.js';
-import { explainIdentity } from '../identity/explain.js';
+import { explainIdentity, type Explanation } from '../identity/explain.js';
 import type { Identity } from '../identity/identity.js';
 import type { Logger } from '../log.js';
 import type { Profile } from '../profiles/profile.js';
 
-const loginFailed = (reason: string, status = 400, message = 'Login failed'): ActionResult => ({ kind: 'failure', failure: { reason, status, message } });
+/** The action's result, and the explanation it was run on (the teams the audit log records). */
+export interface CompletedLogin {
+  result: ActionResult;
+  explanation: Explanation;
+}
 
-export async function completeLogin(profile: Profile, identity: Identity, action: Action, log: Logger): Promise<ActionResult> {
+export async function completeLogin(profile: Profile, identity: Identity, action: Action, log: Logger): Promise<CompletedLogin> {
   // The pipeline decides from the explanation itself, so what `explain` shows is what logins do.
-  const explained = explainIdentity(profile, identity);
-  log.debug('login explained', { profile: profile.ID, explanation: explained });
-  if (explained.outcome === 'refused') {
-    const { stage, reason } = explained.failure;
-    return loginFailed(reason, 400, stage === 'constraints' ? 'Constraint failed' : 'Login failed');
+  const explanation = explainIdentity(profile, identity);
+  log.debug('login explained', { profile: profile.ID, explanation });
+  if (explanation.outcome === 'refused') {
+    const { stage, reason } = explanation.failure;
+    const constraint = stage === 'constraints';
+    const result: ActionResult = {
+      kind: 'failure',
+      failure: { reason, status: 400, message: constraint ? 'Constraint failed' : 'Login failed', class: constraint ? 'constraint' : 'identity_incomplete' },
+    };
+    return { result, explanation };
   }
-  const teams = explained.teams.map((t) => t.team);
-  const result = await action.run({ profile, identity, teams, email: explained.email.value, displayName: explained.displayName });
+  const teams = explanation.teams.map((t) => t.team);
+  const result = await action.run({ profile, identity, teams, email: explanation.email.value, displayName: explanation.displayName, userId: explanation.userId?.value ?? '' });
   if (result.kind !== 'failure') {
     log.info('login succeeded', { profile: profile.ID, provider: identity.provider, user: identity.userId, teams: teams.length });
   }
-  return result;
+  return { result, explanation };
 }

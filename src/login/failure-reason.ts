@@ -1,7 +1,8 @@
 /**
- * A failed login's reason as one of the few values metrics and the audit log may carry. The free-text reason
- * (for the log) can hold anything; the label must not, so the class is decided from where the login failed,
- * the status the failure carries and the provider type, never by echoing the text.
+ * A failed login's class: one of the few values metrics and the audit log may carry. The free-text reason
+ * (for the log) can hold anything; the label must not. The class is said where the failure is made
+ * (LoginFailure.class); a failure without one is classed by the step that failed, its status and its
+ * provider module's failureClasses, never by reading the text.
  */
 import type { FailureReason } from '../metrics.js';
 import type { LoginFailure } from '../providers/provider.js';
@@ -9,29 +10,14 @@ import type { LoginFailure } from '../providers/provider.js';
 /** provider: the provider's own step refused; pipeline: claims, constraints, mapping or the Tyk action. */
 export type FailureStage = 'provider' | 'pipeline' | 'unexpected';
 
-export function failureReason(stage: FailureStage, failure: Pick<LoginFailure, 'status' | 'reason' | 'message'>, providerName: string): FailureReason {
+export function failureReason(stage: FailureStage, failure: Pick<LoginFailure, 'status' | 'class'>, classes: { unreachable: FailureReason; refused: FailureReason }): FailureReason {
   if (stage === 'unexpected') return 'internal';
+  if (failure.class) return failure.class;
   const { status } = failure;
-  if (stage === 'pipeline') {
-    if (failure.message === 'Constraint failed') return 'constraint';
-    if (status >= 500) return 'tyk_error';
-    return 'identity_incomplete';
-  }
-  // The brute-force guard's refusals all start so (login/brute-force.ts).
-  if (failure.reason.startsWith('locked out')) return 'locked_out';
+  if (stage === 'pipeline') return status >= 500 ? 'tyk_error' : 'identity_incomplete';
   if (status === 401) return 'bad_credentials';
   if (status === 503) return 'unavailable';
-  if (status === 502 || status === 504) {
-    if (providerName === 'ADProvider') return 'directory_error';
-    if (providerName === 'ProxyProvider') return 'upstream_error';
-    return 'idp_error';
-  }
+  if (status === 502 || status === 504) return classes.unreachable;
   if (status >= 500) return 'internal';
-  // A URL naming a provider the profile lacks (social.ts): the client's mistake, the IdP was never asked.
-  if (failure.reason.startsWith('no provider for ')) return 'bad_request';
-  if (providerName === 'SocialProvider' || providerName === 'SAMLProvider') {
-    // The callback's state checks (social.ts): missing, unknown, expired, replayed or another browser's.
-    return /\bstate\b/.test(failure.reason) ? 'state_invalid' : 'idp_error';
-  }
-  return 'bad_request';
+  return classes.refused;
 }

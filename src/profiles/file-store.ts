@@ -93,7 +93,7 @@ export interface LoadedProfiles extends ValidationResult {
   hash: string;
 }
 
-export async function loadProfilesFile(file: string, ops: FsOps = realFs, rules: ValidationRules = {}): Promise<LoadedProfiles> {
+export async function loadProfilesFile(file: string, ops: FsOps = realFs, rules: ValidationRules): Promise<LoadedProfiles> {
   const name = path.basename(file);
   let text: string;
   try {

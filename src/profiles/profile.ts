@@ -3,14 +3,6 @@
  * array of these. `ProviderConfig` keys are matched case-insensitively when a provider reads them;
  * `IdentityHandlerConfig` keys are exact-case.
  */
-export const PROVIDER_NAMES = ['SocialProvider', 'ADProvider', 'ProxyProvider', 'SAMLProvider'] as const;
-export type ProviderName = (typeof PROVIDER_NAMES)[number];
-
-/** One of TIB's providers; any other name in a profile is a provider the embedder registered (BrokerOptions.providers). */
-export function isTibProvider(name: string): name is ProviderName {
-  return (PROVIDER_NAMES as readonly string[]).includes(name);
-}
-
 export const ACTION_TYPES = [
   'GenerateOrLoginUserProfile',
   'GenerateOrLoginDeveloperProfile',
@@ -31,7 +23,7 @@ export interface Profile {
   ActionType: ActionType;
   MatchedPolicyID: string;
   Type: string;
-  /** A ProviderName, or the name of a provider the embedder registered (see isTibProvider). */
+  /** The name of a provider module: TIB's (src/providers/registry.ts) or one the embedder registered. */
   ProviderName: string;
   CustomEmailField: string;
   CustomUserIDField: string;

@@ -31,7 +31,7 @@ export interface StoreOptions {
   hash?: string;
   ops?: FsOps;
   /** tib.conf's rules every profile must follow (AllowedIdPHosts), on reload and API writes alike. */
-  rules?: ValidationRules;
+  rules: ValidationRules;
 }
 
 export class ProfileStore extends EventEmitter<{ change: []; warning: [string] }> {
@@ -55,7 +55,7 @@ export class ProfileStore extends EventEmitter<{ change: []; warning: [string] }
   }
 
   get rules(): ValidationRules {
-    return this.opts.rules ?? {};
+    return this.opts.rules;
   }
 
   get(id: string): Profile | undefined {

@@ -4,11 +4,10 @@
  * ours: everything TIB would accept and then fail on (or panic on) at login time is an error at load time,
  * naming the file, the profile and the field.
  */
+import { hostAllowed } from '../config/allowed-hosts.js';
 import { didYouMean } from '../config/suggest.js';
-import { parseProviderConfig } from '../providers/config.js';
-import { hostAllowed, outboundHosts } from '../config/allowed-hosts.js';
 import { FieldReader, isHttpUrl, isPlainObject, type FieldError } from './fields.js';
-import { ACTION_TYPES, isTibProvider, PROFILE_FIELDS, PROVIDER_NAMES, type ActionType, type Profile } from './profile.js';
+import { ACTION_TYPES, PROFILE_FIELDS, type ActionType, type Profile } from './profile.js';
 
 export interface ProfileProblem {
   file?: string;
@@ -21,12 +20,25 @@ export interface ProfileProblem {
   message: string;
 }
 
-/** What validation needs from tib.conf. */
+/**
+ * What validation asks of the providers: their names, and each ProviderConfig read by its module
+ * (src/providers/registry.ts is the implementation; an interface here keeps profiles/ below providers/).
+ */
+export interface ProviderCatalogue {
+  readonly names: string[];
+  /** The profile's ProviderConfig read by its module, or undefined for an unknown ProviderName. */
+  read(
+    providerName: string,
+    raw: Record<string, unknown> | null,
+  ): { errors: FieldError[]; unknownKeys: string[]; knownKeys: string[]; hosts: ReadonlyArray<{ field: string; host: string }> } | undefined;
+}
+
+/** What validation needs from tib.conf and the broker. */
 export interface ValidationRules {
   /** `AllowedIdPHosts`: when non-empty, every host a profile connects to must match an entry. */
   allowedHosts?: readonly string[];
-  /** Names of the providers the embedding application registered (`createBroker({ providers })`). */
-  customProviders?: readonly string[];
+  /** The providers profiles may name: TIB's, and any the embedding application registered. */
+  providers: ProviderCatalogue;
 }
 
 /**
@@ -129,30 +141,19 @@ function tooDeep(root: Record<string, unknown>, max: number): string | undefined
   return undefined;
 }
 
-/**
- * The credentials a profile holds, to be masked in log lines while the profile is live. Only the fields
- * known to be secrets: a generic "ends in Key/Password" walk let any profile writer mask arbitrary words.
- */
-export function profileSecrets(p: Profile): string[] {
+/** The credentials an action's IdentityHandlerConfig holds (its provider's: src/providers/registry.ts profileSecrets). */
+export function actionSecrets(p: Profile): string[] {
   const out: string[] = [];
   const ihc = p.IdentityHandlerConfig ?? {};
   if (typeof ihc.DashboardCredential === 'string') out.push(ihc.DashboardCredential);
   if (isPlainObject(ihc.OAuth) && typeof ihc.OAuth.Secret === 'string') out.push(ihc.OAuth.Secret);
-  if (p.ProviderName === 'ADProvider') out.push(parseProviderConfig('ADProvider', p.ProviderConfig).config.LDAPAdminPassword);
-  if (p.ProviderName === 'SocialProvider') out.push(...parseProviderConfig('SocialProvider', p.ProviderConfig).config.UseProviders.map((u) => u.Secret));
-  // SAMLProvider and ProxyProvider configs hold no secret values (SAML's key is in a file).
-  return out.filter((v) => v !== '');
-}
-
-/** ProviderConfig.FailureRedirect of a profile whose provider the embedder registered ("" when unset). */
-export function customFailureRedirect(providerConfig: Record<string, unknown> | null, errors: FieldError[] = []): string {
-  return new FieldReader(providerConfig ?? {}, 'ProviderConfig', errors).url('FailureRedirect');
+  return out;
 }
 
 /** Decode and check one profile. `profile` is set when there are no errors. */
 export function validateProfile(
   raw: unknown,
-  ctx: { file?: string; index: number; rules?: ValidationRules } = { index: 0 },
+  ctx: { file?: string; index: number; rules: ValidationRules },
 ): { profile?: Profile; problems: ProfileProblem[]; warnings: ProfileProblem[] } {
   const errors: FieldError[] = [];
   const warns: FieldError[] = [];
@@ -171,10 +172,9 @@ export function validateProfile(
   else if (RESERVED_IDS.includes(id)) r.error('ID', `"${id}" is reserved: POST /api/profiles/save saves the profile set to disk, so the admin API could never create it`);
 
   const providerName = r.string('ProviderName');
-  const customProviders = ctx.rules?.customProviders ?? [];
-  const custom = !isTibProvider(providerName) && customProviders.includes(providerName);
-  if (!isTibProvider(providerName) && !custom) {
-    r.error('ProviderName', `must be one of ${[...PROVIDER_NAMES, ...customProviders].join(', ')} (case-sensitive), got ${JSON.stringify(providerName)}${didYouMean(providerName, [...PROVIDER_NAMES, ...customProviders])}`);
+  const known = ctx.rules.providers.names;
+  if (!known.includes(providerName)) {
+    r.error('ProviderName', `must be one of ${known.join(', ')} (case-sensitive), got ${JSON.stringify(providerName)}${didYouMean(providerName, known)}`);
   }
   const actionType = r.string('ActionType');
   if (!(ACTION_TYPES as readonly string[]).includes(actionType)) {
@@ -227,14 +227,12 @@ export function validateProfile(
   // Warnings, not errors: TIB ignores unknown keys and exported files carry extra ones (the Dashboard's, ...).
   for (const k of r.unknownKeys()) warns.push({ field: k, message: `unknown key, ignored${didYouMean(k, r.knownKeys())}` });
 
-  // A registered provider reads the rest of its ProviderConfig itself; FailureRedirect is the broker's.
-  if (custom) customFailureRedirect(providerConfig, errors);
-  if (isTibProvider(providerName)) {
-    const parsed = parseProviderConfig(providerName, providerConfig);
+  const parsed = ctx.rules.providers.read(providerName, providerConfig);
+  if (parsed) {
     errors.push(...parsed.errors);
-    const allowed = ctx.rules?.allowedHosts ?? [];
+    const allowed = ctx.rules.allowedHosts ?? [];
     if (allowed.length > 0) {
-      for (const { field, host } of outboundHosts(providerName, parsed.config)) {
+      for (const { field, host } of parsed.hosts) {
         if (!hostAllowed(host, allowed)) errors.push({ field, message: `host ${JSON.stringify(host)} is not in AllowedIdPHosts (tib.conf)` });
       }
     }
@@ -253,7 +251,7 @@ export function validateProfile(
 }
 
 /** Decode and check a whole profiles file (a JSON array). Duplicate IDs name both positions. */
-export function validateProfileList(raw: unknown, file?: string, rules: ValidationRules = {}): ValidationResult {
+export function validateProfileList(raw: unknown, file: string | undefined, rules: ValidationRules): ValidationResult {
   if (!Array.isArray(raw)) {
     return { profiles: [], problems: [{ file, profileId: '', index: -1, field: '', message: 'the profiles file must be a JSON array of profiles' }], warnings: [] };
   }

@@ -1,15 +1,18 @@
 /**
- * The provider seam: a provider turns an HTTP request into an Identity (or a redirect to the IdP, a page
- * to show, or a failure). Providers know nothing about Tyk; the http layer runs the outcome through
- * constraints, group mapping and the profile's action.
+ * The provider seam: a provider turns a login request into an Identity (or a redirect to the IdP, a page
+ * to show, or a failure). Providers know nothing about Tyk, nor about the HTTP framework: the http layer
+ * hands them a LoginRequest and writes the outcome, after running an identity through constraints, group
+ * mapping and the profile's action. Everything else the broker knows about a provider is its ProviderModule
+ * (module.ts).
  */
-import type { Request, Response } from 'express';
-import type { Config } from '../config/types.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Identity } from '../identity/identity.js';
+import type { FailureReason } from '../metrics.js';
 import type { Logger } from '../log.js';
-import type { Profile } from '../profiles/profile.js';
+import type { BruteForceSettings } from '../config/types.js';
 import type { FlowStateStore } from '../state/flow-state.js';
-import type { RedisClient } from '../state/redis-client.js';
+import type { BruteForceGuard } from '../state/brute-force.js';
+import type { ReplayCache } from '../state/replay-cache.js';
 
 /** Why a login failed. `reason` is logged once (never a secret); `message` is what the client may see. */
 export interface LoginFailure {
@@ -19,6 +22,11 @@ export interface LoginFailure {
   status: number;
   /** Client-facing text (TIB's message where TIB has one). Must not tell unknown user from wrong password. */
   message: string;
+  /**
+   * The bounded class metrics and the audit log carry, said where the failure is made. Unset: the broker
+   * derives it from the status and the provider module's failureClasses (login/failure-reason.ts).
+   */
+  class?: FailureReason;
   /** Optional HTML page to answer with instead of the JSON envelope (e.g. the login form with the message). */
   html?: string;
   /** Headers sent with `html` (e.g. the login form's CSP and X-Frame-Options). */
@@ -37,11 +45,49 @@ export type ProviderOutcome =
   | { kind: 'page'; status: number; html: string; headers?: Record<string, string> }
   | { kind: 'failure'; failure: LoginFailure };
 
+export interface CookieOptions {
+  httpOnly: boolean;
+  /** "none" only with `secure`. */
+  sameSite: 'lax' | 'none';
+  secure: boolean;
+  path: string;
+  maxAgeSeconds: number;
+}
+
+/** A request on `/auth/{id}/{provider}[/callback]`, as the http layer hands it to a provider. */
+export interface LoginRequest {
+  readonly method: string;
+  /** The path and query as received (below any mount point: what the browser asked for). */
+  readonly url: string;
+  /** Where a page's form posts back to: the mount prefix and this route's path, without the query. */
+  readonly path: string;
+  readonly query: Readonly<Record<string, unknown>>;
+  /** The parsed form fields (urlencoded or multipart, size-limited), or undefined. */
+  readonly body: unknown;
+  /** A request header, or undefined. */
+  header(name: string): string | undefined;
+  /** Whether the body is of this media type ("application/x-www-form-urlencoded", "multipart/form-data"). */
+  is(type: string): boolean;
+  /** The client prefers an HTML page (a browser's form post) to JSON. */
+  readonly wantsHtml: boolean;
+  /** The client's address, X-Forwarded-For believed only from TrustedProxies (client-ip.ts). */
+  readonly clientIp: string;
+  /** `scheme://host` this request was sent to, for Origin checks. */
+  readonly ownOrigin: string;
+  /** Sets a cookie on the answer, whatever the outcome. */
+  setCookie(name: string, value: string, options: CookieOptions): void;
+  /**
+   * The Node request and response, for the two providers that need the wire itself: the proxy streams an
+   * unparsed body upstream, the Passport adapter hands both to a strategy (which may answer on its own).
+   */
+  readonly raw: { req: IncomingMessage; res: ServerResponse };
+}
+
 export interface Provider {
   /** Any method on `/auth/{id}/{provider}`. `providerSegment` is the `{provider}` URL segment. */
-  start(req: Request, res: Response, providerSegment: string): Promise<ProviderOutcome>;
+  start(req: LoginRequest, providerSegment: string): Promise<ProviderOutcome>;
   /** Any method on `/auth/{id}/{provider}/callback`. */
-  callback(req: Request, res: Response, providerSegment: string): Promise<ProviderOutcome>;
+  callback(req: LoginRequest, providerSegment: string): Promise<ProviderOutcome>;
   /**
    * Optional: a document the provider publishes at `GET /auth/{id}/{provider}/metadata` (SAML's SP
    * metadata); undefined (or no method) is a 404.
@@ -51,18 +97,22 @@ export interface Provider {
   close(): Promise<void>;
 }
 
-/** What a provider may use; built once per broker. */
-export interface ProviderDeps {
-  config: Config;
+/**
+ * What a provider may use, built once per broker (broker.ts decides Redis or memory, once): no tib.conf, no
+ * raw Redis client.
+ */
+export interface ProviderServices {
   log: Logger;
+  /** Login flow state between the start and the callback (Redis with `BackEnd.Name: "redis"`, else memory). */
   flowState: FlowStateStore;
-  /** The broker's Redis client, when the configuration uses Redis (shared state across replicas). */
-  redis?: RedisClient;
-  /** Prefix of every key the broker writes to Redis (`BackEnd.KeyPrefix`, default `tib:`). */
-  keyPrefix: string;
+  /** Single-use marks (a SAML assertion's id), shared by the replicas when login state is on Redis. */
+  replayCache(): ReplayCache;
+  /** One profile's brute-force guard: its override over tib.conf's `BruteForce`, counters shared like flow state. */
+  bruteForceGuard(profileId: string, override: Partial<BruteForceSettings>, log: Logger): BruteForceGuard;
+  /** TYK_IB_SESSION_SECRET ("" when unset): signs login cookies. */
+  sessionSecret: string;
+  /** tib.conf `SSLInsecureSkipVerify`: TLS certificates of IdPs are not verified (TIB's switch). */
+  insecureSkipVerify: boolean;
 }
-
-/** Builds a provider once per profile version (not per request). May throw a ProviderSetupError. */
-export type ProviderFactory = (profile: Profile, deps: ProviderDeps) => Provider;
 
 export class ProviderSetupError extends Error {}

@@ -1,18 +1,128 @@
 /**
- * ProviderName -> factory: every ProviderName of TIB is built (a Record, so a new name cannot be left out).
- * A provider is built once per profile version (see runtime.ts), never per request. Providers of an
- * embedding application (other ProviderNames) come from BrokerOptions.providers, not from here.
+ * The providers a broker knows: TIB's four modules and any an embedding application registers
+ * (`createBroker({ providers })`). Everything the broker asks of a provider goes through here and its module
+ * (module.ts), so no other file switches on a provider's name.
  */
-import type { ProviderName } from '../profiles/profile.js';
-import { createLdapProvider } from './ldap/ldap.js';
-import type { ProviderFactory } from './provider.js';
-import { createProxyProvider } from './proxy/proxy.js';
-import { createSamlProvider } from './saml/saml.js';
-import { createSocialProvider } from './social/social.js';
+import type { FailureReason } from '../metrics.js';
+import { FieldReader, type FieldError } from '../profiles/fields.js';
+import type { Profile } from '../profiles/profile.js';
+import { actionSecrets, type ProviderCatalogue } from '../profiles/validate.js';
+import { ldapModule } from './ldap/module.js';
+import { claimsIdentity, type OutboundHost, type ProviderModule, type ProviderProfile } from './module.js';
+import { proxyModule } from './proxy/module.js';
+import { samlModule } from './saml/module.js';
+import { socialModule } from './social/module.js';
 
-export const providerFactories: Record<ProviderName, ProviderFactory> = {
-  ADProvider: createLdapProvider,
-  SocialProvider: createSocialProvider,
-  ProxyProvider: createProxyProvider,
-  SAMLProvider: createSamlProvider,
-};
+/** TIB's providers, in TIB's order (docs/tib-behaviour.md §3.1). */
+export const builtinModules: readonly ProviderModule[] = [socialModule, ldapModule, proxyModule, samlModule] as ProviderModule[];
+
+/** A profile's ProviderConfig as its module read it, with what the reader found wrong or unknown. */
+export interface ParsedProviderConfig {
+  /** The provider's typed config (the raw object for a module without readConfig). */
+  config: unknown;
+  /** ProviderConfig.FailureRedirect, read by the broker for every provider ("" when unset). */
+  failureRedirect: string;
+  errors: FieldError[];
+  /** Keys the module does not know (typos, or options of another provider): worth a warning. */
+  unknownKeys: string[];
+  /** The keys it knows, for a "did you mean". */
+  knownKeys: string[];
+}
+
+const NAME_RULE = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
+
+export class ProviderRegistry implements ProviderCatalogue {
+  private readonly modules: ReadonlyMap<string, ProviderModule>;
+  /** Parsed once per ProviderConfig object: profiles are frozen, so a version is compared by reference. */
+  private readonly parsed = new WeakMap<object, ParsedProviderConfig>();
+
+  constructor(extra: readonly ProviderModule[] = []) {
+    const all = new Map(builtinModules.map((m) => [m.name, m]));
+    for (const m of extra) {
+      if (all.has(m.name) || !NAME_RULE.test(m.name)) {
+        throw new Error(
+          `providers: ${JSON.stringify(m.name)} cannot be registered: a provider's name must be 1 to 64 letters, digits, "_" or "-", starting with a letter, and not one already registered (${[...all.keys()].join(', ')})`,
+        );
+      }
+      all.set(m.name, m);
+    }
+    this.modules = all;
+  }
+
+  get names(): string[] {
+    return [...this.modules.keys()];
+  }
+
+  get(name: string): ProviderModule | undefined {
+    return this.modules.get(name);
+  }
+
+  /** The module of a profile that validation accepted (so its ProviderName is known). */
+  of(profile: Pick<Profile, 'ProviderName'>): ProviderModule {
+    const m = this.modules.get(profile.ProviderName);
+    if (!m) throw new Error(`no provider module ${JSON.stringify(profile.ProviderName)}`);
+    return m;
+  }
+
+  /** Reads a ProviderConfig as its module does; memoised per object, so a profile version is read once. */
+  parse(module: ProviderModule, raw: Record<string, unknown> | null): ParsedProviderConfig {
+    const hit = raw ? this.parsed.get(raw) : undefined;
+    if (hit) return hit;
+    const errors: FieldError[] = [];
+    const reader = new FieldReader(raw ?? {}, 'ProviderConfig', errors);
+    const failureRedirect = reader.url('FailureRedirect');
+    const config = module.readConfig ? module.readConfig(reader) : (raw ?? {});
+    const out = { config, failureRedirect, errors, unknownKeys: module.readConfig ? reader.unknownKeys() : [], knownKeys: reader.knownKeys() };
+    if (raw && Object.isFrozen(raw)) this.parsed.set(raw, out);
+    return out;
+  }
+
+  /** For validation: the ProviderConfig as the module reads it, and the hosts it names. */
+  read(providerName: string, raw: Record<string, unknown> | null) {
+    const m = this.get(providerName);
+    if (!m) return undefined;
+    const parsed = this.parse(m, raw);
+    return { ...parsed, hosts: m.outboundHosts?.(parsed.config) ?? [] };
+  }
+
+  /** The profile as its provider is built from it. */
+  providerProfile(profile: Profile): ProviderProfile<unknown> & { failureRedirect: string } {
+    const parsed = this.parse(this.of(profile), profile.ProviderConfig);
+    return { profile, config: parsed.config, failureRedirect: parsed.failureRedirect };
+  }
+
+  outboundHosts(profile: Profile): OutboundHost[] {
+    const m = this.of(profile);
+    return m.outboundHosts?.(this.parse(m, profile.ProviderConfig).config) ?? [];
+  }
+
+  /**
+   * The credentials a profile holds, masked in log lines while it is live and redacted by the profile tools:
+   * its action's (validate.ts actionSecrets) and those its provider module names. Only fields known to be
+   * secrets: a generic "ends in Key/Password" walk let any profile writer mask arbitrary words.
+   */
+  profileSecrets(profile: Profile): string[] {
+    const m = this.get(profile.ProviderName);
+    const own = m?.secrets?.(this.parse(m, profile.ProviderConfig).config) ?? [];
+    return [...actionSecrets(profile), ...own].filter((v) => v !== '');
+  }
+
+  /** The names of the providers whose logins sign a browser cookie with the session secret. */
+  get cookieProviders(): string[] {
+    return [...this.modules.values()].filter((m) => m.usesLoginCookie === true).map((m) => m.name);
+  }
+
+  /** What the profile's provider builds from these claims or attributes (explain); may throw a ClaimsError. */
+  identityFromClaims(profile: Profile, claims: Record<string, unknown>, username: string) {
+    const m = this.of(profile);
+    if (!m.identityFromClaims) return claimsIdentity(claims, profile.ProviderName);
+    return m.identityFromClaims({ profile, config: this.parse(m, profile.ProviderConfig).config }, claims, username);
+  }
+
+  failureClasses(profile: Pick<Profile, 'ProviderName'>): { unreachable: FailureReason; refused: FailureReason } {
+    return this.get(profile.ProviderName)?.failureClasses ?? { unreachable: 'idp_error', refused: 'bad_request' };
+  }
+}
+
+/** The registry of TIB's providers alone (the CLI's, and validation's default). */
+export const builtinProviders = new ProviderRegistry();

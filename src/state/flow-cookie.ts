@@ -4,7 +4,6 @@
  * value is useless in another browser (login CSRF). Signed with TYK_IB_SESSION_SECRET.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Request, Response } from 'express';
 
 export const FLOW_COOKIE = '_gothic_session';
 
@@ -13,8 +12,7 @@ function sign(value: string, secret: string): string {
 }
 
 /** Every value of cookie `name` (a browser may send several, e.g. TIB's own `_gothic_session` at Path=/). */
-function readCookies(req: Request, name: string): string[] {
-  const header = req.headers.cookie ?? '';
+function readCookies(header: string, name: string): string[] {
   const values: string[] = [];
   for (const part of header.split(';')) {
     const i = part.indexOf('=');
@@ -37,8 +35,8 @@ function verified(raw: string, secret: string): string | undefined {
  * The verified browser id from the cookie, or undefined (missing, malformed, tampered, or signed with another
  * secret): a bad cookie is ignored, never an error.
  */
-export function browserId(req: Request, secret: string): string | undefined {
-  for (const raw of readCookies(req, FLOW_COOKIE)) {
+export function browserId(cookieHeader: string | undefined, secret: string): string | undefined {
+  for (const raw of readCookies(cookieHeader ?? '', FLOW_COOKIE)) {
     const id = verified(raw, secret);
     if (id) return id;
   }
@@ -49,15 +47,18 @@ export function browserId(req: Request, secret: string): string | undefined {
  * Reuses this browser's id (so logins in two tabs both work) or sets a new one. `sameSiteNone` (with
  * `secure` only) is for flows that come back by a cross-site POST, as SAML's: Lax cookies are not sent then.
  */
-export function ensureBrowserId(req: Request, res: Response, opts: { secret: string; secure: boolean; path: string; maxAgeSeconds: number; sameSiteNone?: boolean }): string {
-  const id = browserId(req, opts.secret) ?? randomBytes(32).toString('base64url');
-  res.cookie(FLOW_COOKIE, `${id}.${sign(id, opts.secret)}`, {
+export function ensureBrowserId(
+  cookieHeader: string | undefined,
+  setCookie: (name: string, value: string, o: { httpOnly: boolean; sameSite: 'lax' | 'none'; secure: boolean; path: string; maxAgeSeconds: number }) => void,
+  opts: { secret: string; secure: boolean; path: string; maxAgeSeconds: number; sameSiteNone?: boolean },
+): string {
+  const id = browserId(cookieHeader, opts.secret) ?? randomBytes(32).toString('base64url');
+  setCookie(FLOW_COOKIE, `${id}.${sign(id, opts.secret)}`, {
     httpOnly: true,
     sameSite: opts.sameSiteNone && opts.secure ? 'none' : 'lax',
     secure: opts.secure,
     path: opts.path,
-    maxAge: opts.maxAgeSeconds * 1000,
-    encode: (v) => v,
+    maxAgeSeconds: opts.maxAgeSeconds,
   });
   return id;
 }

@@ -9,7 +9,6 @@
  * back (docs/tib-behaviour.md §9.2 #1), so after a migration from TIB on the same Redis the first login deletes TIB's last token.
  */
 import { ReplyError } from 'ioredis';
-import type { Config } from '../config/types.js';
 import type { Logger } from '../log.js';
 import type { RedisClient } from './redis-client.js';
 
@@ -198,20 +197,4 @@ export class MemoryIdentityCache implements IdentityCache {
       this.evicted = 0;
     }
   }
-}
-
-/** One cache per broker: every action of a broker is built with the same deps object. */
-const caches = new WeakMap<object, IdentityCache>();
-
-/**
- * The broker's cache: on Redis with `BackEnd.Name: "redis"` (per-user state, like the login flow state), in
- * memory otherwise, even when Redis holds only the profiles (`Storage.storage_type: "redis"`).
- */
-export function identityCacheFor(deps: { config: Pick<Config, 'BackEnd'>; redis?: RedisClient; keyPrefix: string; log?: Logger }): IdentityCache {
-  let cache = caches.get(deps);
-  if (!cache) {
-    cache = deps.redis && deps.config.BackEnd.Name === 'redis' ? new RedisIdentityCache(deps.redis, deps.keyPrefix) : new MemoryIdentityCache({ log: deps.log });
-    caches.set(deps, cache);
-  }
-  return cache;
 }

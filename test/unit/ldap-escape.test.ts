@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { escapeDnValue, escapeFilterValue, fillDn, fillFilter, slugify } from '../../src/providers/ldap/ldap-escape.js';
-import { LOGIN_PAGE_HEADERS, renderLoginPage } from '../../src/providers/ldap/login-page.js';
+import { LOGIN_PAGE_HEADERS, renderLoginPage } from '../../src/providers/login-page.js';
 
 describe('RFC 4515 filter escaping', () => {
   it.each([

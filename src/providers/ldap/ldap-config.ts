@@ -20,7 +20,6 @@ export interface LdapConfig {
   LDAPAttributes: string[];
   /** 0 base, 1 one level, 2 subtree. */
   LDAPSearchScope: number;
-  FailureRedirect: string;
   DefaultDomain: string;
   GetAuthFromBAHeader: boolean;
   SlugifyUserName: boolean;
@@ -72,7 +71,6 @@ export function readLdapConfig(r: FieldReader): LdapConfig {
     LDAPAdminPassword: r.string('LDAPAdminPassword'),
     LDAPAttributes: r.stringList('LDAPAttributes'),
     LDAPSearchScope: r.int('LDAPSearchScope'),
-    FailureRedirect: r.url('FailureRedirect'),
     DefaultDomain: r.string('DefaultDomain'),
     GetAuthFromBAHeader: r.bool('GetAuthFromBAHeader'),
     SlugifyUserName: r.bool('SlugifyUserName'),

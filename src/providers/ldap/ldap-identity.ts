@@ -6,7 +6,12 @@
  * compared with *USERNAME*, else the value of the entry's RDN.
  */
 import type { Entry } from 'ldapts';
-import { USERNAME } from './ldap-escape.js';
+import type { Identity } from '../../identity/identity.js';
+import { typeName } from '../../identity/result.js';
+import type { Profile } from '../../profiles/profile.js';
+import { ClaimsError } from '../module.js';
+import type { LdapConfig } from './ldap-config.js';
+import { slugify, USERNAME } from './ldap-escape.js';
 
 /** The typed username as it is put into filters and DNs: no surrounding spaces, composed Unicode (NFC). */
 export function normalizeUsername(typed: string): string {
@@ -78,4 +83,66 @@ export function directoryEmail(attributeValue: string, username: string, orgId: 
   if (attributeValue) return { email: attributeValue };
   if (username.includes('@')) return { email: username, rule: 'the username (no LDAPEmailAttribute value)' };
   return { email: `${username}@${orgId}-ADProvider.com`, rule: "ADProvider's made-up address <username>@<OrgID>-ADProvider.com, as TIB (no LDAPEmailAttribute value)" };
+}
+
+/** A directory entry with its values as text (as ldapts gives them, or as explain's JSON gives them). */
+export type TextEntry = { dn: string } & Record<string, string | string[]>;
+
+/**
+ * The identity of a user's entry, as every ADProvider login builds it and as explain shows it (one function,
+ * so they cannot drift). `username` is the directory's spelling (directoryUsername); `groups`, when
+ * LDAPGroupBaseDN is set, the names a group search found.
+ */
+export function entryIdentity(
+  profile: Pick<Profile, 'OrgID' | 'CustomUserGroupField'>,
+  cfg: Pick<LdapConfig, 'LDAPEmailAttribute' | 'LDAPFirstNameAttribute' | 'LDAPLastNameAttribute' | 'SlugifyUserName'>,
+  entry: TextEntry,
+  username: string,
+  groups?: string[],
+): Identity {
+  const groupAttr = profile.CustomUserGroupField || 'memberOf';
+  const raw: Record<string, unknown> = {};
+  for (const [attr, v] of Object.entries(entry)) {
+    if (attr === 'dn') continue;
+    const list = Array.isArray(v) ? v : [v];
+    const multi = attr.toLowerCase() === groupAttr.toLowerCase() || attr.toLowerCase() === 'memberof';
+    raw[attr] = multi ? list : (list[0] ?? '');
+  }
+  if (groups) raw[groupAttr] = groups;
+  const firstOf = (name: string) => {
+    const v = valuesOf(entry, name);
+    return v[0] ?? '';
+  };
+  const { email, rule: emailRule } = directoryEmail(firstOf(cfg.LDAPEmailAttribute), username, profile.OrgID);
+  const firstName = firstOf(cfg.LDAPFirstNameAttribute);
+  const lastName = firstOf(cfg.LDAPLastNameAttribute);
+  return {
+    userId: cfg.SlugifyUserName ? slugify(username) : username,
+    email,
+    ...(emailRule ? { emailRule } : {}),
+    displayName: [firstName, lastName].filter(Boolean).join(' '),
+    firstName,
+    lastName,
+    raw,
+    provider: 'ADProvider',
+  };
+}
+
+/**
+ * Explain's dry run: an entry given as JSON (`dn` plus attributes, each a string or a list of strings) and
+ * what the user would type, through the login's own entryIdentity.
+ */
+export function claimsEntryIdentity(profile: Profile, cfg: LdapConfig, attrs: Record<string, unknown>, typed: string): Identity {
+  for (const [k, v] of Object.entries(attrs)) {
+    const okValue = typeof v === 'string' || (Array.isArray(v) && v.every((x) => typeof x === 'string'));
+    if (!okValue) throw new ClaimsError(`LDAP attribute ${JSON.stringify(k)} is ${typeName(v)}, expected a string or a list of strings`);
+  }
+  const entry = { ...(attrs as Record<string, string | string[]>), dn: typeof attrs.dn === 'string' ? attrs.dn : '' };
+  const named = usernameAttributes(cfg.LDAPFilter);
+  const username = directoryUsername(entry, named, normalizeUsername(typed));
+  // A real login always has one (what the user typed); a dry run without it would explain an empty user id.
+  if (username === '') {
+    throw new ClaimsError(`no username: give the entry's ${named.length > 0 ? named.join(' or ') : 'dn'} attribute (what LDAPFilter compares with *USERNAME*), or the username the user would type`);
+  }
+  return entryIdentity(profile, cfg, entry, username);
 }

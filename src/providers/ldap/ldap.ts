@@ -9,40 +9,21 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
-import type { Request } from 'express';
 import { InvalidCredentialsError, NoSuchObjectError, ResultCodeError, SizeLimitExceededError, type Client, type Entry } from 'ldapts';
 import type { Identity } from '../../identity/identity.js';
-import { clientIp, TrustedProxies } from '../../client-ip.js';
 import { getLogger } from '../../log.js';
 import { secondsSince, timeOutbound, observeOutbound } from '../../metrics.js';
-import type { Profile } from '../../profiles/profile.js';
-import { bruteForceGuard } from '../brute-force.js';
-import { parseProviderConfig } from '../config.js';
-import { readCredentials } from './credentials.js';
 import type { LdapConfig } from './ldap-config.js';
-import { fillDn, fillFilter, slugify } from './ldap-escape.js';
-import { directoryEmail, directoryUsername, normalizeUsername, usernameAttributes } from './ldap-identity.js';
+import { fillDn, fillFilter } from './ldap-escape.js';
+import { directoryUsername, entryIdentity, normalizeUsername, usernameAttributes, type TextEntry } from './ldap-identity.js';
 import { directoryFailure } from './ldap-errors.js';
 import { LdapPool, type PooledClient } from './ldap-pool.js';
 import { BindTiming } from './ldap-timing.js';
-import { LOGIN_PAGE_HEADERS, renderLoginPage } from './login-page.js';
-import { ProviderSetupError, type LoginFailure, type Provider, type ProviderDeps, type ProviderOutcome } from '../provider.js';
+import type { ProviderProfile } from '../module.js';
+import { passwordLogin, Refused } from '../password-login.js';
+import { ProviderSetupError, type Provider, type ProviderServices } from '../provider.js';
 
 const SCOPES = ['base', 'one', 'sub'] as const;
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/**
- * A login the directory refused (wrong password, unknown or ambiguous user). Returned, not thrown: the
- * directory answered normally, so the pool keeps the connection.
- */
-class Refused {
-  constructor(
-    readonly reason: string,
-    /** How long to wait before answering (ldap-timing.ts), spent after the pooled connection is given back. */
-    readonly delayMs = 0,
-  ) {}
-}
 
 /** A bind the directory refused is an answer (ignored); anything else (socket, timeout) still throws. */
 const ignoreRefusal = (err: unknown): void => {
@@ -85,8 +66,7 @@ function values(v: Entry[string]): string[] {
   return (Array.isArray(v) ? v : [v]).map((x) => x.toString());
 }
 
-export function createLdapProvider(profile: Profile, deps: ProviderDeps): Provider {
-  const { config: cfg } = parseProviderConfig('ADProvider', profile.ProviderConfig);
+export function createLdapProvider({ profile, config: cfg }: ProviderProfile<LdapConfig>, services: ProviderServices): Provider {
   const log = getLogger('AD AUTH');
   const tlsOptions = tlsOptionsFor(cfg, profile.ID);
   const host = net.isIPv6(cfg.LDAPServer) ? `[${cfg.LDAPServer}]` : cfg.LDAPServer;
@@ -131,8 +111,6 @@ export function createLdapProvider(profile: Profile, deps: ProviderDeps): Provid
   }
   // Binds that checked a password, timed: refusals that checked none wait as long (unknown users).
   const timing = new BindTiming({ maxMs: cfg.LDAPTimeout });
-  const guard = bruteForceGuard(profile.ID, cfg.BruteForce, deps, log);
-  const trustedProxies = new TrustedProxies(deps.config.TrustedProxies);
   const usernameAttrs = usernameAttributes(cfg.LDAPFilter);
   const groupAttr = profile.CustomUserGroupField || 'memberOf';
   const extraAttrs = [cfg.LDAPEmailAttribute, cfg.LDAPFirstNameAttribute, cfg.LDAPLastNameAttribute, groupAttr, ...usernameAttrs];
@@ -160,26 +138,9 @@ export function createLdapProvider(profile: Profile, deps: ProviderDeps): Provid
 
   /** `username` is the directory's spelling (directoryUsername), not what was typed. */
   const identityFrom = (entry: Entry, username: string, groups: string[] | undefined): Identity => {
-    const raw: Record<string, unknown> = {};
-    for (const [attr, v] of Object.entries(entry)) {
-      if (attr === 'dn') continue;
-      const multi = attr.toLowerCase() === groupAttr.toLowerCase() || attr.toLowerCase() === 'memberof';
-      raw[attr] = multi ? values(v) : (values(v)[0] ?? '');
-    }
-    if (groups) raw[groupAttr] = groups;
-    const { email, rule: emailRule } = directoryEmail(first(entry, cfg.LDAPEmailAttribute), username, profile.OrgID);
-    const firstName = first(entry, cfg.LDAPFirstNameAttribute);
-    const lastName = first(entry, cfg.LDAPLastNameAttribute);
-    return {
-      userId: cfg.SlugifyUserName ? slugify(username) : username,
-      email,
-      ...(emailRule ? { emailRule } : {}),
-      displayName: [firstName, lastName].filter(Boolean).join(' '),
-      firstName,
-      lastName,
-      raw,
-      provider: 'ADProvider',
-    };
+    const text: TextEntry = { dn: entry.dn };
+    for (const [attr, v] of Object.entries(entry)) if (attr !== 'dn') text[attr] = values(v);
+    return entryIdentity(profile, cfg, text, username, groups);
   };
 
   /**
@@ -234,66 +195,16 @@ export function createLdapProvider(profile: Profile, deps: ProviderDeps): Provid
     });
   };
 
-  const fail = (req: Request, status: number, reason: string, username = '', outbound: Pick<LoginFailure, 'target' | 'hint'> = {}): ProviderOutcome => {
-    const unavailable = status >= 500;
-    const failure: LoginFailure = { reason, status, message: 'Login failed', ...outbound };
-    if (req.accepts(['json', 'html']) === 'html') {
-      const message = unavailable ? 'Sign-in is unavailable right now. Please try again later.' : 'Sign-in failed. Check your username and password.';
-      failure.html = renderLoginPage({ title: profile.Name || 'Sign in', action: req.baseUrl + req.path, message, username });
-      // The form again: as frame-proof as the first time it was served.
-      failure.headers = LOGIN_PAGE_HEADERS;
-    }
-    return { kind: 'failure', failure };
-  };
-
-  const handle = async (req: Request): Promise<ProviderOutcome> => {
-    if (cfg.LDAPAllowedOrigins.length > 0 && req.method === 'POST') {
-      const origin = req.get('Origin');
-      const own = `${req.protocol}://${req.get('host') ?? ''}`;
-      if (origin && origin !== own && !cfg.LDAPAllowedOrigins.includes(origin)) return fail(req, 403, `form posted from an origin not in LDAPAllowedOrigins: ${origin}`);
-    }
-    const creds = readCredentials(req, cfg.GetAuthFromBAHeader);
-    if (creds.kind === 'refused') return fail(req, 400, creds.reason);
-    if (creds.kind === 'none') {
-      if (cfg.GetAuthFromBAHeader) {
-        return { kind: 'page', status: 401, html: 'Authentication required\n', headers: { 'WWW-Authenticate': `Basic realm="${profile.ID}", charset="UTF-8"` } };
-      }
-      if (req.method === 'GET' || req.method === 'HEAD') {
-        return { kind: 'page', status: 200, html: renderLoginPage({ title: profile.Name || 'Sign in', action: req.baseUrl + req.path }), headers: LOGIN_PAGE_HEADERS };
-      }
-      return fail(req, 400, 'no username or password in the request');
-    }
-    const { password } = creds;
-    // As the directory compares it: surrounding spaces are insignificant there (RFC 4518), Unicode composed.
-    const username = normalizeUsername(creds.username);
-    if (username === '') return fail(req, 401, 'blank username');
-    // A simple bind with an empty password is an unauthenticated bind that servers accept (RFC 4513 5.1.2).
-    if (password.trim() === '') return fail(req, 401, 'blank password refused before any bind', username);
-    const admission = await guard.admit(username, clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for'], trustedProxies));
-    if (!admission.allowed) {
-      // The directory is not asked; the answer is a wrong password's, after as long as a password check.
-      await sleep(timing.padding(0));
-      return fail(req, 401, admission.reason, username);
-    }
-    const { attempt } = admission;
-    try {
-      const result = await authenticate(username, password);
-      if (result instanceof Refused) {
-        await attempt.failed();
-        // Waited out with the connection back in the pool: a flood of unknown users must not hold them.
-        if (result.delayMs > 0) await sleep(result.delayMs);
-        return fail(req, 401, result.reason, username);
-      }
-      await attempt.succeeded();
-      return { kind: 'identity', identity: result };
-    } catch (err) {
-      // The directory could not judge the password: not a guess.
-      await attempt.undecided();
-      // Named with the directory it tried and, when the cause is typical, the setting to check.
-      const d = directoryFailure(err, cfg);
-      return fail(req, d.status, d.reason, username, { target: d.target, hint: d.hint });
-    }
-  };
+  const handle = passwordLogin({
+    profile,
+    fromBasicHeader: cfg.GetAuthFromBAHeader,
+    allowedOrigins: cfg.LDAPAllowedOrigins,
+    guard: services.bruteForceGuard(profile.ID, cfg.BruteForce, log),
+    normalizeUsername,
+    padding: () => timing.padding(0),
+    authenticate,
+    unavailable: (err) => directoryFailure(err, cfg),
+  });
 
   return {
     start: (req) => handle(req),

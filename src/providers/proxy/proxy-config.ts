@@ -21,7 +21,6 @@ export interface ProxyConfig {
   ExrtactUserNameFromBasicAuthHeader: boolean;
   // Ours (not in TIB):
   /** Where a failed login is sent ("" answers with TIB's error envelope). */
-  FailureRedirect: string;
   /** Milliseconds for the whole upstream exchange, answer body included (default 10000). */
   UpstreamTimeout: number;
   /** Largest upstream answer body read, in bytes (default 1 MiB); a larger one fails the login. */
@@ -57,7 +56,6 @@ export function readProxyConfig(r: FieldReader): ProxyConfig {
     AccessTokenField: r.string('AccessTokenField'),
     UsernameField: r.string('UsernameField'),
     ExrtactUserNameFromBasicAuthHeader: readExtractFlag(r),
-    FailureRedirect: r.url('FailureRedirect'),
     UpstreamTimeout: r.int('UpstreamTimeout', 10_000),
     UpstreamMaxResponseBytes: r.int('UpstreamMaxResponseBytes', MIB),
     BruteForce: readBruteForce(r),

@@ -5,26 +5,20 @@
  * not asked. Failures: 401 when the upstream refused, 502 when it failed or answered unusably, 504 when it
  * timed out; TIB answers 401 "Authentication Failed" to all of them.
  */
-import type { Request } from 'express';
-import { clientIp, TrustedProxies } from '../../client-ip.js';
 import { getLogger } from '../../log.js';
 import type { LoginAttempt } from '../../state/brute-force.js';
-import { bruteForceGuard } from '../brute-force.js';
-import type { Profile } from '../../profiles/profile.js';
-import { parseProviderConfig } from '../config.js';
-import type { Provider, ProviderDeps, ProviderOutcome } from '../provider.js';
+import { basicCredentials } from '../credentials.js';
+import type { ProviderProfile } from '../module.js';
+import { lockedOut } from '../password-login.js';
+import type { LoginRequest, Provider, ProviderOutcome, ProviderServices } from '../provider.js';
 import { failedGate, proxyIdentity, whoFrom } from './answer.js';
-import { compileOkRegex } from './proxy-config.js';
+import { compileOkRegex, type ProxyConfig } from './proxy-config.js';
 import { createUpstream, RequestRefused, UpstreamError } from './upstream.js';
 
 /** The user of a Basic Authorization header, or undefined (no header, another scheme, blank user). */
 export function basicUsername(header: string | undefined): string | undefined {
-  const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header ?? '');
-  if (!m) return undefined;
-  const decoded = Buffer.from(m[1] as string, 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  const user = colon < 0 ? '' : decoded.slice(0, colon);
-  return user.trim() === '' ? undefined : user;
+  const creds = header === undefined ? undefined : basicCredentials(header);
+  return creds?.kind === 'given' && creds.username.trim() !== '' ? creds.username : undefined;
 }
 
 const fail = (status: number, reason: string): ProviderOutcome => ({
@@ -32,22 +26,20 @@ const fail = (status: number, reason: string): ProviderOutcome => ({
   failure: { reason, status, message: status === 401 ? 'Authentication Failed' : 'Login failed' },
 });
 
-export function createProxyProvider(profile: Profile, deps: ProviderDeps): Provider {
-  const { config: cfg } = parseProviderConfig('ProxyProvider', profile.ProviderConfig);
+export function createProxyProvider({ profile, config: cfg }: ProviderProfile<ProxyConfig>, services: ProviderServices): Provider {
   const log = getLogger('PROXY PROVIDER');
   const okRegex = cfg.OKRegex ? compileOkRegex(cfg.OKRegex) : undefined;
   const upstream = createUpstream({ target: cfg.TargetHost, timeoutMs: cfg.UpstreamTimeout, maxResponseBytes: cfg.UpstreamMaxResponseBytes });
-  const guard = bruteForceGuard(profile.ID, cfg.BruteForce, deps, log);
-  const trustedProxies = new TrustedProxies(deps.config.TrustedProxies);
+  const guard = services.bruteForceGuard(profile.ID, cfg.BruteForce, log);
 
-  const handle = async (req: Request): Promise<ProviderOutcome> => {
-    const ip = clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for'], trustedProxies);
+  const handle = async (req: LoginRequest): Promise<ProviderOutcome> => {
+    const ip = req.clientIp;
     // Any Basic credentials are a password guess at the upstream, whichever source names the user.
-    const basicUser = basicUsername(req.get('authorization'));
+    const basicUser = basicUsername(req.header('authorization'));
     let attempt: LoginAttempt | undefined;
     if (basicUser !== undefined) {
       const admission = await guard.admit(basicUser, ip);
-      if (!admission.allowed) return fail(401, admission.reason);
+      if (!admission.allowed) return { kind: 'failure', failure: lockedOut(admission.reason, 'Authentication Failed') };
       attempt = admission.attempt;
     }
     let answer;

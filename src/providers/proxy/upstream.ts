@@ -7,9 +7,10 @@
  * among them), only these reach the upstream: Authorization, Content-Type, Accept, Accept-Language,
  * User-Agent, and an X-Forwarded-For the broker writes itself with the client address it trusts.
  */
-import type { Request } from 'express';
+import type { IncomingMessage } from 'node:http';
 import { Agent, FormData, fetch } from 'undici';
 import { timeOutbound } from '../../metrics.js';
+import type { LoginRequest } from '../provider.js';
 
 export const FORWARDED_HEADERS = ['authorization', 'content-type', 'accept', 'accept-language', 'user-agent'] as const;
 /** Methods passed on; fetch cannot send CONNECT or TRACE, and nothing else is a login. */
@@ -60,8 +61,8 @@ export function upstreamUrl(target: string, incomingUrl: string): string {
 }
 
 /** The raw body, read up to the limit; anything longer is refused without a broken connection. */
-function readRaw(req: Request): Promise<Buffer> {
-  const declared = Number(req.get('content-length') ?? 0);
+function readRaw(req: IncomingMessage): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > REQUEST_BODY_LIMIT) return Promise.reject(new RequestRefused(413, `request body of ${declared} bytes is over the ${REQUEST_BODY_LIMIT}-byte limit`));
   if (req.readableEnded) return Promise.resolve(Buffer.alloc(0));
   return new Promise((resolve, reject) => {
@@ -94,7 +95,7 @@ function readRaw(req: Request): Promise<Buffer> {
 }
 
 /** Form fields the http layer already parsed, encoded again; any other body as the client sent it. */
-async function requestBody(req: Request): Promise<{ body?: Buffer | string | FormData; keepContentType: boolean }> {
+async function requestBody(req: LoginRequest): Promise<{ body?: Buffer | string | FormData; keepContentType: boolean }> {
   if (req.method === 'GET' || req.method === 'HEAD') return { keepContentType: false };
   const parsed = typeof req.body === 'object' && req.body !== null ? (req.body as Record<string, string | string[]>) : undefined;
   if (parsed && req.is('application/x-www-form-urlencoded')) {
@@ -108,7 +109,7 @@ async function requestBody(req: Request): Promise<{ body?: Buffer | string | For
     // A new boundary: fetch writes the Content-Type that goes with it.
     return { body: form, keepContentType: false };
   }
-  const raw = await readRaw(req);
+  const raw = await readRaw(req.raw.req);
   return { body: raw.length > 0 ? raw : undefined, keepContentType: raw.length > 0 };
 }
 
@@ -131,26 +132,26 @@ async function readBounded(body: ReadableStream<Uint8Array> | null, max: number)
 
 export interface Upstream {
   /** One exchange for this login request; `clientIp` becomes X-Forwarded-For. */
-  send(req: Request, clientIp: string): Promise<UpstreamAnswer>;
+  send(req: LoginRequest, clientIp: string): Promise<UpstreamAnswer>;
   close(): Promise<void>;
 }
 
 export function createUpstream(o: UpstreamOptions): Upstream {
   // Certificates always verified, as TIB's http.DefaultTransport does; one keep-alive pool per profile.
   const agent = new Agent({ connect: { rejectUnauthorized: true, minVersion: 'TLSv1.2' } });
-  const send = async (req: Request, clientIp: string): Promise<UpstreamAnswer> => {
+  const send = async (req: LoginRequest, clientIp: string): Promise<UpstreamAnswer> => {
     if (!METHODS.has(req.method)) throw new RequestRefused(405, `method ${req.method} is not passed on to the upstream`);
     const { body, keepContentType } = await requestBody(req);
     const headers: Record<string, string> = { 'x-forwarded-for': clientIp };
     for (const name of FORWARDED_HEADERS) {
-      const v = req.get(name);
+      const v = req.header(name);
       if (v !== undefined && (name !== 'content-type' || keepContentType)) headers[name] = v;
     }
     const signal = AbortSignal.timeout(o.timeoutMs);
     try {
       // Any answer is a completed call (the gates judge it); a timeout, an unreachable host or an oversized answer is an outbound error.
       return await timeOutbound('upstream', 'login', async () => {
-        const res = await fetch(upstreamUrl(o.target, req.originalUrl), { method: req.method, headers, body, redirect: 'manual', signal, dispatcher: agent });
+        const res = await fetch(upstreamUrl(o.target, req.url), { method: req.method, headers, body, redirect: 'manual', signal, dispatcher: agent });
         const declared = Number(res.headers.get('content-length') ?? 0);
         if (declared > o.maxResponseBytes) {
           await res.body?.cancel().catch(() => undefined);

@@ -28,7 +28,6 @@ export interface SamlConfig {
   SAMLEmailClaim: string;
   SAMLForenameClaim: string;
   SAMLSurnameClaim: string;
-  FailureRedirect: string;
   /** As written ("" means the SP metadata URL, as in TIB); see spUrls() for the value in use. */
   EntityId: string;
   AllowSHA1: boolean;
@@ -76,7 +75,6 @@ export function readSamlConfig(r: FieldReader): SamlConfig {
     SAMLEmailClaim: r.string('SAMLEmailClaim') || `${WS}/emailaddress`,
     SAMLForenameClaim: r.string('SAMLForenameClaim') || `${WS}/givenname`,
     SAMLSurnameClaim: r.string('SAMLSurnameClaim') || `${WS}/surname`,
-    FailureRedirect: r.url('FailureRedirect'),
     EntityId: r.string('EntityId'),
     AllowSHA1: r.bool('AllowSHA1'),
     AllowIDPInitiated: r.bool('AllowIDPInitiated'),

@@ -11,20 +11,18 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { SAML, ValidateInResponseTo } from '@node-saml/node-saml';
 import { decryptXml } from '@node-saml/node-saml/lib/xml.js';
-import type { Request, Response } from 'express';
 import { getLogger, registerSecret } from '../../log.js';
-import type { Profile } from '../../profiles/profile.js';
 import { bindingOf, browserId, ensureBrowserId, sameBinding } from '../../state/flow-cookie.js';
-import { parseProviderConfig } from '../config.js';
 import { requireCookieSecret } from '../cookie-secret.js';
-import { ProviderSetupError, type Provider, type ProviderDeps, type ProviderOutcome } from '../provider.js';
+import type { ProviderProfile } from '../module.js';
+import { ProviderSetupError, type LoginRequest, type Provider, type ProviderOutcome, type ProviderServices } from '../provider.js';
 import { createIdpTransport } from '../social/idp-fetch.js';
 import { authnRequest, certPem } from './authn-request.js';
 import type { IdpMetadata } from './idp-metadata.js';
 import { MetadataCache } from './metadata-cache.js';
-import { MemoryReplayCache, RedisReplayCache, ReplayCacheFull, type ReplayCache } from './replay-cache.js';
+import { ReplayCacheFull, type ReplayCache } from '../../state/replay-cache.js';
 import { checkAssertion, checkDecryptedAssertion, checkResponse, CLOCK_SKEW_MS, ResponseRejected } from './response-checks.js';
-import { metadataSource, spUrls } from './saml-config.js';
+import { metadataSource, spUrls, type SamlConfig } from './saml-config.js';
 import { assertionAttributes, samlIdentity } from './saml-identity.js';
 import { readSpKeyPair } from './sp-key.js';
 import { SP_METADATA_TYPE, spMetadataXml } from './sp-metadata.js';
@@ -55,9 +53,8 @@ function failure(reason: string, status = 400): ProviderOutcome {
 
 const describe = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
-export function createSamlProvider(profile: Profile, deps: ProviderDeps): Provider {
-  const secret = requireCookieSecret(profile, deps.config.SessionSecret);
-  const { config: cfg } = parseProviderConfig('SAMLProvider', profile.ProviderConfig);
+export function createSamlProvider({ profile, config: cfg }: ProviderProfile<SamlConfig>, services: ProviderServices): Provider {
+  const secret = requireCookieSecret(profile, services.sessionSecret);
   const log = getLogger('SAML AUTH');
   const key = readSpKeyPair(cfg.CertLocation, profile.ID);
   // Never logged anyway; masked in case an error message ever quotes it.
@@ -80,34 +77,34 @@ export function createSamlProvider(profile: Profile, deps: ProviderDeps): Provid
   }
   // The cookie must come back with the IdP's cross-site POST to the ACS: SameSite=None (so Secure) over https.
   const cookiePath = new URL('auth/', cfg.SAMLBaseURL).pathname;
-  const insecureSkipVerify = deps.config.SSLInsecureSkipVerify;
+  const insecureSkipVerify = services.insecureSkipVerify;
   if (insecureSkipVerify && source.kind === 'url') log.warn(`profile "${profile.ID}": SSLInsecureSkipVerify is true: the TLS certificate of the IdP metadata host is NOT verified`);
   const transport = createIdpTransport({ insecureSkipVerify });
   const metadata = new MetadataCache({ source, entityId: cfg.IDPEntityID, refreshSeconds: cfg.IDPMetadataRefreshSeconds, fetch: transport.fetch, log, profileId: profile.ID });
   // Not at once: `--check` and the admin API's trial build close the provider right away and must connect nowhere.
   metadata.start(FIRST_LOAD_DELAY_MS);
-  const replay: ReplayCache = deps.redis && deps.config.BackEnd.Name === 'redis' ? new RedisReplayCache(deps.redis, deps.keyPrefix) : new MemoryReplayCache();
+  const replay: ReplayCache = services.replayCache();
 
   const idp = async (): Promise<IdpMetadata | ProviderOutcome> =>
     (await metadata.get()) ?? failure(`no IdP metadata yet from ${metadata.where} (see the WARN lines above); the login cannot start or finish`, 503);
 
-  const start = async (req: Request, res: Response): Promise<ProviderOutcome> => {
+  const start = async (req: LoginRequest): Promise<ProviderOutcome> => {
     const md = await idp();
     if ('kind' in md) return md;
     const requestId = `_${randomBytes(20).toString('hex')}`;
     const relayState = randomBytes(32).toString('base64url');
     const out = await authnRequest({ cfg, idp: md, entityId: urls.entityId, acs: urls.acs, requestId, relayState });
     if (typeof out === 'string') return failure(out, 500);
-    const id = ensureBrowserId(req, res, { secret, secure, path: cookiePath, maxAgeSeconds: LOGIN_TIMEOUT_SECONDS, sameSiteNone: secure });
+    const id = ensureBrowserId(req.header('cookie'), req.setCookie, { secret, secure, path: cookiePath, maxAgeSeconds: LOGIN_TIMEOUT_SECONDS, sameSiteNone: secure });
     try {
-      await deps.flowState.put(FLOW_KEY + relayState, { binding: bindingOf(id), profileId: profile.ID, requestId } satisfies Flow, LOGIN_TIMEOUT_SECONDS, profile.ID);
+      await services.flowState.put(FLOW_KEY + relayState, { binding: bindingOf(id), profileId: profile.ID, requestId } satisfies Flow, LOGIN_TIMEOUT_SECONDS, profile.ID);
     } catch (err) {
       return failure(`login state store unavailable: ${describe(err)}`, 503);
     }
     return out;
   };
 
-  const callback = async (req: Request): Promise<ProviderOutcome> => {
+  const callback = async (req: LoginRequest): Promise<ProviderOutcome> => {
     const body = (req.body ?? {}) as Record<string, unknown>;
     const samlResponse = body.SAMLResponse;
     const relayState = typeof body.RelayState === 'string' ? body.RelayState : '';
@@ -115,7 +112,7 @@ export function createSamlProvider(profile: Profile, deps: ProviderDeps): Provid
     // Take the flow first: whatever happens next, this request id cannot be used again.
     let flow: Flow | undefined;
     try {
-      flow = relayState && relayState.length <= 128 ? asFlow(await deps.flowState.take(FLOW_KEY + relayState)) : undefined;
+      flow = relayState && relayState.length <= 128 ? asFlow(await services.flowState.take(FLOW_KEY + relayState)) : undefined;
     } catch (err) {
       return failure(`login state store unavailable: ${describe(err)}`, 503);
     }
@@ -155,13 +152,13 @@ export function createSamlProvider(profile: Profile, deps: ProviderDeps): Provid
   };
 
   /** InResponseTo against this browser's flow; "" when the login may go on. */
-  const checkSolicitation = (inResponseTo: string, flow: Flow | undefined, req: Request, relayState: string): string => {
+  const checkSolicitation = (inResponseTo: string, flow: Flow | undefined, req: LoginRequest, relayState: string): string => {
     if (inResponseTo === '') {
       // Unsolicited: RelayState is never used, as a redirect target or otherwise.
       return cfg.AllowIDPInitiated ? '' : 'unsolicited response (no InResponseTo): IdP-initiated login is off for this profile (AllowIDPInitiated)';
     }
     if (!flow) return relayState ? 'unknown, expired or already used RelayState' : 'no RelayState: the response cannot be matched to a login started here';
-    const id = browserId(req, secret);
+    const id = browserId(req.header('cookie'), secret);
     if (!id || !sameBinding(bindingOf(id), flow.binding)) return 'the login belongs to another browser (missing or different login cookie)';
     if (flow.profileId !== profile.ID) return `the login was started for profile ${JSON.stringify(flow.profileId)}`;
     if (flow.requestId !== inResponseTo) return 'InResponseTo is not the request this browser made';

@@ -35,7 +35,6 @@ export interface SocialProviderEntry {
 export interface SocialConfig {
   UseProviders: SocialProviderEntry[];
   CallbackBaseURL: string;
-  FailureRedirect: string;
   JWE: { Enabled: boolean; PrivateKeyLocation: string };
   /** Ours: PEM CA bundle trusted for this profile's calls to its IdPs, instead of the system roots (empty: system roots). */
   CAFile: string;
@@ -78,7 +77,6 @@ export function readSocialConfig(r: FieldReader): SocialConfig {
   const c: SocialConfig = {
     UseProviders: providers,
     CallbackBaseURL: r.url('CallbackBaseURL', true),
-    FailureRedirect: r.url('FailureRedirect'),
     JWE: { Enabled: jwe.bool('Enabled'), PrivateKeyLocation: jwe.string('PrivateKeyLocation') },
     CAFile: r.string('CAFile'),
     LoginTimeout: r.int('LoginTimeout', 300),

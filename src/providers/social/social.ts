@@ -5,18 +5,17 @@
  * this browser by a signed cookie, used once; the provider chosen lives in that flow state, not in a key
  * shared by every user of the profile.
  */
-import type { Request, Response } from 'express';
 import * as client from 'openid-client';
 import { getLogger } from '../../log.js';
-import type { Profile } from '../../profiles/profile.js';
 import { bindingOf, browserId, ensureBrowserId, sameBinding } from '../../state/flow-cookie.js';
-import { parseProviderConfig } from '../config.js';
 import { requireCookieSecret } from '../cookie-secret.js';
-import type { Provider, ProviderDeps, ProviderOutcome } from '../provider.js';
+import type { ProviderProfile } from '../module.js';
+import type { LoginFailure, LoginRequest, Provider, ProviderOutcome, ProviderServices } from '../provider.js';
 import { describe, FlowError, type FlowSecrets, type RedirectHandler } from './handler.js';
 import { createIdpTransport, readCaFile } from './idp-fetch.js';
 import { OidcHandler, readJweKey } from './oidc.js';
 import { createOAuthHandler } from './oauth-presets.js';
+import type { SocialConfig } from './social-config.js';
 
 interface Flow {
   binding: string;
@@ -47,18 +46,28 @@ function failure(reason: string, message = 'Login failed', target?: string): Pro
   return { kind: 'failure', failure: { reason, status: 400, message, ...(target && { target }) } };
 }
 
+/** A callback whose state is missing, unknown, expired, replayed or another browser's. */
+function badState(reason: string): ProviderOutcome {
+  return { kind: 'failure', failure: { reason, status: 400, message: 'Login failed', class: 'state_invalid' } };
+}
+
+/** A URL naming a provider the profile lacks: the client's mistake, the IdP was never asked. */
+function noSuchProvider(name: string): ProviderOutcome {
+  const failure: LoginFailure = { reason: `no provider for ${name} exists in this profile`, status: 400, message: 'Login failed', class: 'bad_request' };
+  return { kind: 'failure', failure };
+}
+
 /** The flow state store (Redis) failed: our fault, not the client's, and quick (the client never queues). */
 function storeDown(err: unknown): ProviderOutcome {
   return { kind: 'failure', failure: { reason: `login state store unavailable: ${describe(err)}`, status: 503, message: 'Login failed' } };
 }
 
-export function createSocialProvider(profile: Profile, deps: ProviderDeps): Provider {
-  const secret = requireCookieSecret(profile, deps.config.SessionSecret);
-  const { config: cfg } = parseProviderConfig('SocialProvider', profile.ProviderConfig);
+export function createSocialProvider({ profile, config: cfg }: ProviderProfile<SocialConfig>, services: ProviderServices): Provider {
+  const secret = requireCookieSecret(profile, services.sessionSecret);
   const log = getLogger('SOCIAL AUTH');
   const jweKey = cfg.JWE.Enabled ? readJweKey(cfg.JWE.PrivateKeyLocation, profile.ID) : undefined;
   const ca = cfg.CAFile ? readCaFile(cfg.CAFile, profile.ID) : undefined;
-  const insecureSkipVerify = deps.config.SSLInsecureSkipVerify;
+  const insecureSkipVerify = services.insecureSkipVerify;
   // TIB's switch for internal IdPs with self-signed certificates: said per profile, so no one misses it.
   if (insecureSkipVerify) log.warn(`profile "${profile.ID}": SSLInsecureSkipVerify is true: TLS certificates of this profile's identity providers are NOT verified${ca ? ' (CAFile is ignored)' : ''}`);
   const transport = createIdpTransport({ ca, insecureSkipVerify });
@@ -81,17 +90,17 @@ export function createSocialProvider(profile: Profile, deps: ProviderDeps): Prov
   /** The cookie must reach the callback; CallbackBaseURL's path carries any mount prefix (e.g. /tib). */
   const cookiePath = `${new URL(base).pathname.replace(/\/+$/, '')}/auth/`;
 
-  const start = async (req: Request, res: Response, name: string): Promise<ProviderOutcome> => {
+  const start = async (req: LoginRequest, name: string): Promise<ProviderOutcome> => {
     const handler = handlers.get(name);
-    if (!handler) return failure(`no provider for ${name} exists in this profile`);
+    if (!handler) return noSuchProvider(name);
     try {
       const secrets: FlowSecrets = { state: client.randomState(), nonce: client.randomNonce() };
       if (await handler.usesPkce()) secrets.codeVerifier = client.randomPKCECodeVerifier();
       const url = await handler.authorizationUrl(redirectUri(name), secrets);
-      const id = ensureBrowserId(req, res, { secret, secure, path: cookiePath, maxAgeSeconds: cfg.LoginTimeout });
+      const id = ensureBrowserId(req.header('cookie'), req.setCookie, { secret, secure, path: cookiePath, maxAgeSeconds: cfg.LoginTimeout });
       const flow: Flow = { binding: bindingOf(id), profileId: profile.ID, provider: name, secrets };
       try {
-        await deps.flowState.put(FLOW_KEY + secrets.state, flow, cfg.LoginTimeout, profile.ID);
+        await services.flowState.put(FLOW_KEY + secrets.state, flow, cfg.LoginTimeout, profile.ID);
       } catch (err) {
         return storeDown(err);
       }
@@ -101,27 +110,27 @@ export function createSocialProvider(profile: Profile, deps: ProviderDeps): Prov
     }
   };
 
-  const callback = async (req: Request, _res: Response, name: string): Promise<ProviderOutcome> => {
+  const callback = async (req: LoginRequest, name: string): Promise<ProviderOutcome> => {
     const q = req.query;
     const state = typeof q.state === 'string' ? q.state : '';
     // Consume the flow first: whatever happens next, this state cannot be used again.
     let flow: Flow | undefined;
     try {
-      flow = state ? asFlow(await deps.flowState.take(FLOW_KEY + state)) : undefined;
+      flow = state ? asFlow(await services.flowState.take(FLOW_KEY + state)) : undefined;
     } catch (err) {
       return storeDown(err);
     }
     if (typeof q.error === 'string') return failure(`the identity provider answered error=${q.error.slice(0, 64)}`);
-    if (!state) return failure('callback without a state parameter');
-    if (!flow) return failure('unknown, expired or already used state');
-    const id = browserId(req, secret);
-    if (!id || !sameBinding(bindingOf(id), flow.binding)) return failure('the state belongs to another browser (missing or different login cookie)');
-    if (flow.profileId !== profile.ID || flow.provider !== name) return failure(`the state was issued for ${flow.profileId}/${flow.provider}, not ${profile.ID}/${name}`);
+    if (!state) return badState('callback without a state parameter');
+    if (!flow) return badState('unknown, expired or already used state');
+    const id = browserId(req.header('cookie'), secret);
+    if (!id || !sameBinding(bindingOf(id), flow.binding)) return badState('the state belongs to another browser (missing or different login cookie)');
+    if (flow.profileId !== profile.ID || flow.provider !== name) return badState(`the state was issued for ${flow.profileId}/${flow.provider}, not ${profile.ID}/${name}`);
     const handler = handlers.get(name);
-    if (!handler) return failure(`no provider for ${name} exists in this profile`);
+    if (!handler) return noSuchProvider(name);
     // The callback URL as registered at the IdP (from config, never from the Host header), with the IdP's query.
     const callbackUrl = new URL(redirectUri(name));
-    callbackUrl.search = new URL(req.originalUrl, 'http://x').search;
+    callbackUrl.search = new URL(req.url, 'http://x').search;
     try {
       const identity = await handler.finish(callbackUrl, redirectUri(name), flow.secrets);
       if (!identity.email && !profile.CustomEmailField) {

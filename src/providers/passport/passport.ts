@@ -1,6 +1,6 @@
 /**
  * The Passport adapter: runs any Passport strategy (https://www.passportjs.org/packages/) as a Provider, so an
- * embedding application can add a provider from Passport's catalogue (see `providers` in BrokerOptions).
+ * embedding application can add a provider from Passport's catalogue (registered as a ProviderModule whose `create` returns it: docs/embedding.md).
  *
  * Each login gets its own copy of the strategy (`Object.create`) with the five actions bound to that
  * request, exactly as passport's own middleware/authenticate.js augments it, and the strategy gets the real
@@ -17,13 +17,13 @@
  *
  * The built-in providers do not use it on purpose: openid-client (certified, PKCE, JAR/JARM, DPoP) and the
  * social presets do more than passport-openidconnect and the per-site OAuth strategies, and ldapts with our
- * own filter escaping, pooling and brute-force hook does more than passport-ldapauth (README, "Dependencies").
+ * own filter escaping, pooling and brute-force hook does more than passport-ldapauth (docs/architecture.md, Dependencies).
  */
 import type { Request } from 'express';
 import passport, { type Strategy } from 'passport';
-import type { Identity } from '../identity/identity.js';
-import { getLogger, type Logger } from '../log.js';
-import type { LoginFailure, Provider, ProviderOutcome } from './provider.js';
+import type { Identity } from '../../identity/identity.js';
+import { getLogger, type Logger } from '../../log.js';
+import type { LoginFailure, LoginRequest, Provider, ProviderOutcome } from '../provider.js';
 
 /** Long enough for a strategy that calls its IdP (token exchange, userinfo); short enough not to pile up requests. */
 export const DEFAULT_STRATEGY_TIMEOUT_MS = 15_000;
@@ -105,7 +105,7 @@ export function passportProvider(strategy: Strategy, opts: PassportProviderOptio
   const options = { ...opts.authenticateOptions, session: false };
 
   /** Run the strategy once on this request; resolves with the first action it calls. */
-  const runStrategy = (req: Request): Promise<Settled> =>
+  const runStrategy = (req: LoginRequest): Promise<Settled> =>
     new Promise<Settled>((resolve) => {
       let settled = false;
       const settle = (s: Settled) => {
@@ -116,7 +116,7 @@ export function passportProvider(strategy: Strategy, opts: PassportProviderOptio
       };
       const raised = (err: unknown) => {
         if (settled) return;
-        log.error('Passport strategy raised an error', { strategy: name, path: req.baseUrl + req.path, error: errorMessage(err) });
+        log.error('Passport strategy raised an error', { strategy: name, path: req.path, error: errorMessage(err) });
         settle({ kind: 'done', outcome: failure(`strategy "${name}" raised an error: ${errorMessage(err)}`, 500) });
       };
       const timer = setTimeout(
@@ -141,14 +141,15 @@ export function passportProvider(strategy: Strategy, opts: PassportProviderOptio
       const perRequest = Object.assign(Object.create(strategy) as Strategy, actions);
       try {
         // Some strategies are async and return a promise: its rejection is an error too, never unhandled.
-        const ret: unknown = perRequest.authenticate.call(perRequest as never, req, options);
+        // The request Express parsed (the object the http layer received): what strategies are written for.
+        const ret: unknown = perRequest.authenticate.call(perRequest as never, req.raw.req as Request, options);
         if (ret instanceof Promise) ret.catch(raised);
       } catch (err) {
         raised(err);
       }
     });
 
-  const run = async (req: Request): Promise<ProviderOutcome> => {
+  const run = async (req: LoginRequest): Promise<ProviderOutcome> => {
     const s = await runStrategy(req);
     if (s.kind === 'done') return s.outcome;
     try {

@@ -4,7 +4,7 @@
  * key `<prefix>saml:assertion:<profileId>:<id>`) every replica sees every use; in memory it is bounded, and
  * when full it refuses new logins rather than forget an ID that could then be replayed.
  */
-import type { RedisClient } from '../../state/redis-client.js';
+import type { RedisClient } from './redis-client.js';
 
 export interface ReplayCache {
   /** True when `id` was not seen before (and is now remembered for `ttlMs`); false for a replay. */

@@ -1,0 +1,15 @@
+/** ADProvider as the broker knows it: LDAP / Active Directory password logins (docs/providers/ldap.md). */
+import type { ProviderModule } from '../module.js';
+import { createLdapProvider } from './ldap.js';
+import { readLdapConfig, type LdapConfig } from './ldap-config.js';
+import { claimsEntryIdentity } from './ldap-identity.js';
+
+export const ldapModule: ProviderModule<LdapConfig> = {
+  name: 'ADProvider',
+  readConfig: readLdapConfig,
+  create: createLdapProvider,
+  outboundHosts: (c) => (c.LDAPServer === '' ? [] : [{ field: 'ProviderConfig.LDAPServer', host: c.LDAPServer }]),
+  secrets: (c) => [c.LDAPAdminPassword],
+  identityFromClaims: ({ profile, config }, claims, username) => claimsEntryIdentity(profile, config, claims, username),
+  failureClasses: { unreachable: 'directory_error', refused: 'bad_request' },
+};

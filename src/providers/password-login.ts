@@ -1,0 +1,113 @@
+/**
+ * The edge's chores of a password login, shared by ADProvider and ProxyProvider, as Dex splits its
+ * PasswordConnector from the server: credentials (form, multipart or Basic), the Origin check, the
+ * brute-force guard, padding the answer to a password check's time, and the login page. The directory code
+ * behind it only answers `authenticate(username, password)` with an identity or a refusal, and knows no HTTP.
+ */
+import type { Identity } from '../identity/identity.js';
+import type { Profile } from '../profiles/profile.js';
+import type { BruteForceGuard } from '../state/brute-force.js';
+import { readCredentials } from './credentials.js';
+import { LOGIN_PAGE_HEADERS, renderLoginPage } from './login-page.js';
+import type { LoginFailure, LoginRequest, ProviderOutcome } from './provider.js';
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * A login the directory refused (wrong password, unknown or ambiguous user). Returned, not thrown: the
+ * directory answered normally (a pool keeps its connection).
+ */
+export class Refused {
+  constructor(
+    readonly reason: string,
+    /** How long to wait before answering (e.g. ldap/ldap-timing.ts), spent after any connection is given back. */
+    readonly delayMs = 0,
+  ) {}
+}
+
+/** What a failed outbound check tells the log: its status, reason, and the target and fix when known. */
+export type Unavailable = Pick<LoginFailure, 'status' | 'reason' | 'target' | 'hint'>;
+
+export interface PasswordLoginOptions {
+  profile: Pick<Profile, 'ID' | 'Name'>;
+  /** Credentials from the Basic header (GetAuthFromBAHeader) instead of the form. */
+  fromBasicHeader: boolean;
+  /** Origins besides the broker's own that may post the form; empty: no check. */
+  allowedOrigins: readonly string[];
+  guard: BruteForceGuard;
+  /** The username as the directory compares it (surrounding spaces, Unicode form). */
+  normalizeUsername(typed: string): string;
+  /** How long to wait before refusing a login that checked no password, so it looks like one that did. */
+  padding(): number;
+  /** Checks the password. Throws only when the check could not be made (directory down, timed out). */
+  authenticate(username: string, password: string): Promise<Identity | Refused>;
+  /** A thrown error of `authenticate`, for the log and the answer's status (502, 503, 504). */
+  unavailable(err: unknown): Unavailable;
+}
+
+/** The locked-out failure: a wrong password's answer, its own class for metrics and the audit log. */
+export function lockedOut(reason: string, message: string): LoginFailure {
+  return { reason, status: 401, message, class: 'locked_out' };
+}
+
+/** The whole password login of one request: the page, or an identity, or a failure with the form again. */
+export function passwordLogin(o: PasswordLoginOptions): (req: LoginRequest) => Promise<ProviderOutcome> {
+  const title = o.profile.Name || 'Sign in';
+
+  const fail = (req: LoginRequest, failure: LoginFailure, username = ''): ProviderOutcome => {
+    if (req.wantsHtml) {
+      const message = failure.status >= 500 ? 'Sign-in is unavailable right now. Please try again later.' : 'Sign-in failed. Check your username and password.';
+      failure.html = renderLoginPage({ title, action: req.path, message, username });
+      // The form again: as frame-proof as the first time it was served.
+      failure.headers = LOGIN_PAGE_HEADERS;
+    }
+    return { kind: 'failure', failure };
+  };
+  const refused = (req: LoginRequest, status: number, reason: string, username = '') => fail(req, { reason, status, message: 'Login failed' }, username);
+
+  return async (req) => {
+    if (o.allowedOrigins.length > 0 && req.method === 'POST') {
+      const origin = req.header('Origin');
+      if (origin && origin !== req.ownOrigin && !o.allowedOrigins.includes(origin)) return refused(req, 403, `form posted from an origin not in LDAPAllowedOrigins: ${origin}`);
+    }
+    const creds = readCredentials(req, o.fromBasicHeader);
+    if (creds.kind === 'refused') return refused(req, 400, creds.reason);
+    if (creds.kind === 'none') {
+      if (o.fromBasicHeader) {
+        return { kind: 'page', status: 401, html: 'Authentication required\n', headers: { 'WWW-Authenticate': `Basic realm="${o.profile.ID}", charset="UTF-8"` } };
+      }
+      if (req.method === 'GET' || req.method === 'HEAD') {
+        return { kind: 'page', status: 200, html: renderLoginPage({ title, action: req.path }), headers: LOGIN_PAGE_HEADERS };
+      }
+      return refused(req, 400, 'no username or password in the request');
+    }
+    const { password } = creds;
+    const username = o.normalizeUsername(creds.username);
+    if (username === '') return refused(req, 401, 'blank username');
+    // A simple LDAP bind with an empty password is an unauthenticated bind that servers accept (RFC 4513 5.1.2).
+    if (password.trim() === '') return refused(req, 401, 'blank password refused before any bind', username);
+    const admission = await o.guard.admit(username, req.clientIp);
+    if (!admission.allowed) {
+      // The directory is not asked; the answer is a wrong password's, after as long as a password check.
+      await sleep(o.padding());
+      return fail(req, lockedOut(admission.reason, 'Login failed'), username);
+    }
+    const { attempt } = admission;
+    try {
+      const result = await o.authenticate(username, password);
+      if (result instanceof Refused) {
+        await attempt.failed();
+        // Waited out with the connection back in the pool: a flood of unknown users must not hold them.
+        if (result.delayMs > 0) await sleep(result.delayMs);
+        return refused(req, 401, result.reason, username);
+      }
+      await attempt.succeeded();
+      return { kind: 'identity', identity: result };
+    } catch (err) {
+      // The directory could not judge the password: not a guess.
+      await attempt.undecided();
+      // Named with the directory it tried and, when the cause is typical, the setting to check.
+      return fail(req, { ...o.unavailable(err), message: 'Login failed' }, username);
+    }
+  };
+}

@@ -1,0 +1,17 @@
+/** SocialProvider as the broker knows it: OpenID Connect and social OAuth (docs/providers/oidc.md, social.md). */
+import { claimsIdentity, urlHost, type ProviderModule } from '../module.js';
+import { createSocialProvider } from './social.js';
+import { readSocialConfig, type SocialConfig } from './social-config.js';
+
+export const socialModule: ProviderModule<SocialConfig> = {
+  name: 'SocialProvider',
+  readConfig: readSocialConfig,
+  create: createSocialProvider,
+  outboundHosts: (c) =>
+    c.UseProviders.flatMap((p, i) => (['DiscoverURL', 'AuthURL', 'TokenURL', 'ProfileURL', 'EmailURL'] as const).flatMap((k) => urlHost(`ProviderConfig.UseProviders[${i}].${k}`, p[k]))),
+  secrets: (c) => c.UseProviders.map((u) => u.Secret),
+  usesLoginCookie: true,
+  // As an OpenID Connect login reads the ID token and userinfo claims (oidc.ts).
+  identityFromClaims: (_p, claims) => claimsIdentity(claims, 'openid-connect'),
+  failureClasses: { unreachable: 'idp_error', refused: 'idp_error' },
+};

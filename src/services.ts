@@ -1,0 +1,56 @@
+/**
+ * The broker's services, built once: everything providers and actions use (docs/architecture.md). "Redis or
+ * memory" is decided here and nowhere else: with `BackEnd.Name: "redis"` the login flow state, the identity
+ * cache, single-use marks and lockout counters are shared by the replicas; otherwise they live in this process,
+ * even when Redis holds only the profiles (`Storage.storage_type: "redis"`).
+ */
+import type { ActionDeps } from './actions/action.js';
+import type { Config } from './config/types.js';
+import { getLogger } from './log.js';
+import type { ProviderServices } from './providers/provider.js';
+import { BruteForceGuard } from './state/brute-force.js';
+import { MemoryFlowStateStore, type FlowStateStore } from './state/flow-state.js';
+import { MemoryIdentityCache, RedisIdentityCache } from './state/identity-cache.js';
+import { RedisFlowStateStore } from './state/redis-flow-state.js';
+import { closeRedis, createRedisClient, timeoutMs, usesRedis, waitForRedis, type RedisClient } from './state/redis-client.js';
+import { MemoryReplayCache, RedisReplayCache } from './state/replay-cache.js';
+import { createTykApi } from './tyk/client.js';
+
+export interface Services {
+  /** The broker's Redis client when the configuration uses Redis (profiles, login state, readiness). */
+  redis?: RedisClient;
+  provider: ProviderServices;
+  action: ActionDeps;
+  close(): Promise<void>;
+}
+
+/** `connect: false` (--check): build everything, connect nowhere. */
+export async function createServices(config: Config, opts: { connect: boolean }): Promise<Services> {
+  const redis = usesRedis(config) ? createRedisClient(config.BackEnd.IdentityBackendSettings, { connect: opts.connect }) : undefined;
+  // Give Redis a moment so the first logins find it; down at start, the broker starts anyway (it reconnects).
+  if (redis && opts.connect) await waitForRedis(redis, timeoutMs(config.BackEnd.IdentityBackendSettings));
+  const keyPrefix = config.BackEnd.KeyPrefix;
+  // Per-user login state on Redis only with BackEnd.Name "redis".
+  const shared = config.BackEnd.Name === 'redis' ? redis : undefined;
+  const flowState: FlowStateStore = shared ? new RedisFlowStateStore(shared, keyPrefix) : new MemoryFlowStateStore();
+  const actionLog = getLogger('TYK ID HANDLER');
+  const identityCache = shared ? new RedisIdentityCache(shared, keyPrefix) : new MemoryIdentityCache({ log: actionLog });
+  const tyk = createTykApi(config);
+  return {
+    redis,
+    provider: {
+      log: getLogger('AUTH HANDLERS'),
+      flowState,
+      replayCache: () => (shared ? new RedisReplayCache(shared, keyPrefix) : new MemoryReplayCache()),
+      bruteForceGuard: (profileId, override, log) =>
+        new BruteForceGuard({ profileId, settings: { ...config.BruteForce, ...override }, log, redis: shared, keyPrefix, logSecret: config.SessionSecret }),
+      sessionSecret: config.SessionSecret,
+      insecureSkipVerify: config.SSLInsecureSkipVerify,
+    },
+    action: { config, log: actionLog, tyk, identityCache },
+    async close() {
+      await Promise.all([flowState.close(), tyk.close()]);
+      if (redis) await closeRedis(redis);
+    },
+  };
+}
