@@ -276,20 +276,28 @@ export interface OidcProfileOptions {
   orgId?: string;
   /** Extra ProviderConfig keys (CAFile, FailureRedirect, ...). */
   providerConfig?: Record<string, unknown>;
+  /** The profile's Name; none by default. */
+  name?: string;
+  /** Profile-level keys (CustomUserGroupField, UserGroupMapping, ...). */
+  profile?: Record<string, unknown>;
+  /** Extra keys of the openid-connect entry in UseProviders (SkipUserInfoRequest, ...). */
+  entry?: Record<string, unknown>;
 }
 
 /** A Dashboard-SSO profile that signs in through an OP with openid-connect, as most OIDC tests need. */
 export function oidcProfile(o: OidcProfileOptions): Record<string, unknown> {
   return {
     ID: o.id,
+    ...(o.name === undefined ? {} : { Name: o.name }),
     OrgID: o.orgId ?? 'org-oidc',
     ActionType: 'GenerateOrLoginUserProfile',
     ProviderName: 'SocialProvider',
     ReturnURL: o.returnUrl,
     IdentityHandlerConfig: { DashboardCredential: o.credential },
+    ...o.profile,
     ProviderConfig: {
       CallbackBaseURL: o.callbackBase,
-      UseProviders: [{ Name: 'openid-connect', Key: o.key, Secret: o.secret, DiscoverURL: o.discoveryUrl, Scopes: o.scopes ?? ['openid', 'email'] }],
+      UseProviders: [{ Name: 'openid-connect', Key: o.key, Secret: o.secret, DiscoverURL: o.discoveryUrl, Scopes: o.scopes ?? ['openid', 'email'], ...o.entry }],
       ...o.providerConfig,
     },
   };

@@ -307,7 +307,8 @@ export async function writeMetadataFile(idp: TestIdp, dir: string): Promise<stri
 
 export interface SamlProfileOptions {
   id: string;
-  idp: TestIdp;
+  /** The IdP (only its metadata URL and the SP key file are read). */
+  idp: Pick<TestIdp, 'metadataUrl' | 'keys'>;
   /** The broker's public base (SAMLBaseURL). */
   baseUrl: string;
   /** The portal's SSO ReturnURL (e.g. the Tyk stub's `/portal/sso/`). */

@@ -98,15 +98,35 @@ export function serviceAccountSearch(slapd: Pick<Slapd, 'port'>): Record<string,
   };
 }
 
-/** A Dashboard-SSO profile whose service account searches this directory (serviceAccountSearch), plus extra ProviderConfig. */
-export function ldapProfile(slapd: Pick<Slapd, 'port'>, o: { id: string; returnUrl: string; credential: string; providerConfig?: Record<string, unknown> }): Record<string, unknown> {
+export interface LdapProfileOptions {
+  id: string;
+  /** ReturnURL (e.g. the Tyk stub's `/tap`). */
+  returnUrl: string;
+  /** IdentityHandlerConfig.DashboardCredential. */
+  credential: string;
+  /** The profile's Name; none by default. */
+  name?: string;
+  orgId?: string;
+  actionType?: string;
+  /** Extra IdentityHandlerConfig keys (TokenAuth, OAuth, ...). */
+  identityHandlerConfig?: Record<string, unknown>;
+  /** Profile-level keys (CustomUserGroupField, UserGroupMapping, MatchedPolicyID, ...). */
+  profile?: Record<string, unknown>;
+  /** Extra ProviderConfig keys, over serviceAccountSearch(). */
+  providerConfig?: Record<string, unknown>;
+}
+
+/** A Dashboard-SSO profile (by default) whose service account searches this directory (serviceAccountSearch). */
+export function ldapProfile(slapd: Pick<Slapd, 'port'>, o: LdapProfileOptions): Record<string, unknown> {
   return {
     ID: o.id,
-    OrgID: 'org-1',
-    ActionType: 'GenerateOrLoginUserProfile',
+    ...(o.name === undefined ? {} : { Name: o.name }),
+    OrgID: o.orgId ?? 'org-1',
+    ActionType: o.actionType ?? 'GenerateOrLoginUserProfile',
     ProviderName: 'ADProvider',
     ReturnURL: o.returnUrl,
-    IdentityHandlerConfig: { DashboardCredential: o.credential },
+    IdentityHandlerConfig: { DashboardCredential: o.credential, ...o.identityHandlerConfig },
+    ...o.profile,
     ProviderConfig: { ...serviceAccountSearch(slapd), ...o.providerConfig },
   };
 }

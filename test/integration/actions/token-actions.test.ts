@@ -12,7 +12,7 @@ import request from 'supertest';
 import { validateProfileList } from '../../../src/profiles/validate.js';
 import { startTestBroker, type TestBroker } from '../../support/broker.js';
 import { startRedis, type TestRedis } from '../../support/redis.js';
-import { freePort, serviceAccountSearch, startSlapd, type Slapd } from '../../support/slapd.js';
+import { freePort, ldapProfile, startSlapd, type Slapd } from '../../support/slapd.js';
 import { startTykStub, type RecordedRequest, type TykStub } from '../../support/tyk-stub.js';
 
 const CRED = 'dashboard-credential-for-token-tests';
@@ -31,18 +31,16 @@ let replica2: TestBroker;
 let down: TestBroker;
 
 function tokenProfile(id: string, ihc: Record<string, unknown> = {}, over: Record<string, unknown> = {}, providerConfig: Record<string, unknown> = {}) {
-  return {
-    ID: id,
-    Name: `token ${id}`,
-    OrgID: 'org-1',
-    ActionType: 'GenerateTemporaryAuthToken',
-    MatchedPolicyID: 'policy-1',
-    ProviderName: 'ADProvider',
-    ReturnURL: `${stub.url}/app/cb`,
-    IdentityHandlerConfig: { DashboardCredential: CRED, TokenAuth: { BaseAPIID: 'api-base', Expires: 600 }, ...ihc },
-    ...over,
-    ProviderConfig: { ...serviceAccountSearch(slapd), LDAPTimeout: 3000, LDAPConnectTimeout: 1000, ...providerConfig },
-  };
+  return ldapProfile(slapd, {
+    id,
+    name: `token ${id}`,
+    actionType: 'GenerateTemporaryAuthToken',
+    returnUrl: `${stub.url}/app/cb`,
+    credential: CRED,
+    identityHandlerConfig: { TokenAuth: { BaseAPIID: 'api-base', Expires: 600 }, ...ihc },
+    profile: { MatchedPolicyID: 'policy-1', ...over },
+    providerConfig: { LDAPTimeout: 3000, LDAPConnectTimeout: 1000, ...providerConfig },
+  });
 }
 
 function oauthProfile(id: string, oauth: Record<string, unknown> = {}, ihc: Record<string, unknown> = {}, providerConfig: Record<string, unknown> = {}) {

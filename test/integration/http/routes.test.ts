@@ -9,6 +9,7 @@ import { createRouter } from '../../../src/http/app.js';
 import { getLogger } from '../../../src/log.js';
 import type { ProfileRuntime } from '../../../src/runtime.js';
 import { startTestBroker, type TestBroker } from '../../support/broker.js';
+import { offlineLdapProfile } from '../../support/profiles.js';
 
 const samlProfile = {
   ID: 'saml-1',
@@ -33,15 +34,8 @@ const proxyProfile = {
 };
 
 /** An LDAP profile (its directory is a closed port) with one of the token actions. */
-const ldapWithAction = (id: string, ActionType: string, IdentityHandlerConfig: Record<string, unknown>) => ({
-  ID: id,
-  ActionType,
-  ProviderName: 'ADProvider',
-  OrgID: '1',
-  ReturnURL: 'http://app.example.com/done',
-  ProviderConfig: { LDAPServer: '127.0.0.1', LDAPPort: '1', LDAPUserDN: 'uid=*USERNAME*,dc=example,dc=org' },
-  IdentityHandlerConfig,
-});
+const ldapWithAction = (id: string, ActionType: string, IdentityHandlerConfig: Record<string, unknown>) =>
+  offlineLdapProfile(id, { ActionType, OrgID: '1', ReturnURL: 'http://app.example.com/done', IdentityHandlerConfig }, { LDAPServer: '127.0.0.1', LDAPPort: '1' });
 const tokenProfile = ldapWithAction('token-1', 'GenerateTemporaryAuthToken', { DashboardCredential: 'dashboard-credential', TokenAuth: { BaseAPIID: 'api-1' } });
 const oauthProfile = ldapWithAction('oauth-1', 'GenerateOAuthTokenForClient', {
   DashboardCredential: 'dashboard-credential',

@@ -9,7 +9,7 @@ import net from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import { startTestBroker, type TestBroker } from '../../support/broker.js';
-import { freePort, PROBE_DN, PROBE_PW, ROOT_DN, serviceAccountSearch, SPECIAL_UID, startSlapd, SUFFIX, UNNAMED_ADDRESS, type Slapd } from '../../support/slapd.js';
+import { freePort, ldapProfile, PROBE_DN, PROBE_PW, ROOT_DN, SPECIAL_UID, startSlapd, SUFFIX, UNNAMED_ADDRESS, type Slapd } from '../../support/slapd.js';
 import { startTykStub, type TykStub } from '../../support/tyk-stub.js';
 
 const CRED = 'dashboard-credential-for-ldap-tests';
@@ -64,24 +64,14 @@ async function startSilentDirectory(answerStartTls = false): Promise<SilentDirec
 }
 
 function profile(id: string, over: Record<string, unknown> = {}, providerConfig: Record<string, unknown> = {}) {
-  return {
-    ID: id,
-    Name: `LDAP ${id}`,
-    OrgID: 'org-1',
-    ActionType: 'GenerateOrLoginUserProfile',
-    ProviderName: 'ADProvider',
-    ReturnURL: `${stub.url}/tap`,
-    IdentityHandlerConfig: { DashboardCredential: CRED },
-    CustomUserGroupField: 'memberOf',
-    UserGroupMapping: MAPPING,
-    ...over,
-    ProviderConfig: {
-      ...serviceAccountSearch(slapd),
-      LDAPTimeout: 3000,
-      LDAPConnectTimeout: 1000,
-      ...providerConfig,
-    },
-  };
+  return ldapProfile(slapd, {
+    id,
+    name: `LDAP ${id}`,
+    returnUrl: `${stub.url}/tap`,
+    credential: CRED,
+    profile: { CustomUserGroupField: 'memberOf', UserGroupMapping: MAPPING, ...over },
+    providerConfig: { LDAPTimeout: 3000, LDAPConnectTimeout: 1000, ...providerConfig },
+  });
 }
 
 beforeAll(async () => {
@@ -478,15 +468,8 @@ describe('a filter that accepts two usernames for one entry: (|(uid=*USERNAME*)(
   let slapd: Slapd;
   let stub: TykStub;
   let broker: TestBroker;
-  const profile = (id: string, filter: string) => ({
-    ID: id,
-    OrgID: 'org-either',
-    ActionType: 'GenerateOrLoginDeveloperProfile',
-    ProviderName: 'ADProvider',
-    ReturnURL: `${stub.url}/tap`,
-    IdentityHandlerConfig: { DashboardCredential: CRED },
-    ProviderConfig: { ...serviceAccountSearch(slapd), LDAPFilter: filter },
-  });
+  const profile = (id: string, filter: string) =>
+    ldapProfile(slapd, { id, orgId: 'org-either', actionType: 'GenerateOrLoginDeveloperProfile', returnUrl: `${stub.url}/tap`, credential: CRED, providerConfig: { LDAPFilter: filter } });
   beforeAll(async () => {
     [slapd, stub] = await Promise.all([startSlapd(), startTykStub({ dashboardCredential: CRED, adminSecret: ADMIN })]);
     broker = await startTestBroker({

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import { startTestBroker, type TestBroker } from '../../support/broker.js';
-import { ldapProfile, SERVICE_DN, serviceAccountSearch, startSlapd, type Slapd } from '../../support/slapd.js';
+import { ldapProfile, SERVICE_DN, startSlapd, type Slapd } from '../../support/slapd.js';
 import { startTykStub, type TykStub } from '../../support/tyk-stub.js';
 
 const CRED = 'dashboard-credential-for-ldap-pools';
@@ -59,15 +59,7 @@ describe('a directory that closes idle connections (slapd idletimeout 1)', () =>
   let slapd: Slapd;
   let stub: TykStub;
   let broker: TestBroker;
-  const profile = (id: string, extra: Record<string, unknown>) => ({
-    ID: id,
-    OrgID: 'org-idle',
-    ActionType: 'GenerateOrLoginUserProfile',
-    ProviderName: 'ADProvider',
-    ReturnURL: `${stub.url}/tap`,
-    IdentityHandlerConfig: { DashboardCredential: CRED },
-    ProviderConfig: { ...serviceAccountSearch(slapd), ...extra },
-  });
+  const profile = (id: string, extra: Record<string, unknown>) => ldapProfile(slapd, { id, orgId: 'org-idle', returnUrl: `${stub.url}/tap`, credential: CRED, providerConfig: extra });
   beforeAll(async () => {
     [slapd, stub] = await Promise.all([startSlapd({ idleTimeout: 1 }), startTykStub({ dashboardCredential: CRED, adminSecret: ADMIN })]);
     broker = await startTestBroker({

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/glo
 import * as jose from 'jose';
 import { startTestBroker, type TestBroker } from '../../support/broker.js';
 import { CookieJar, fetchWithJar } from '../../support/cookie-jar.js';
-import { loginAtOp, startTestOp, type TestOp } from '../../support/oidc-op.js';
+import { loginAtOp, oidcProfile, startTestOp, type TestOp } from '../../support/oidc-op.js';
 import { freePort } from '../../support/slapd.js';
 import { startTykStub, type TykStub } from '../../support/tyk-stub.js';
 
@@ -35,23 +35,20 @@ const wireSecrets: string[] = [];
 const callbackOf = (id: string) => `${base}/auth/${id}/openid-connect/callback`;
 
 function profile(id: string, over: Record<string, unknown> = {}, entry: Record<string, unknown> = {}, providerConfig: Record<string, unknown> = {}) {
-  return {
-    ID: id,
-    Name: `OIDC ${id}`,
-    OrgID: 'org-oidc',
-    ActionType: 'GenerateOrLoginUserProfile',
-    ProviderName: 'SocialProvider',
-    ReturnURL: `${stub.url}/tap`,
-    IdentityHandlerConfig: { DashboardCredential: CRED },
-    CustomUserGroupField: 'groups',
-    UserGroupMapping: MAPPING,
-    ...over,
-    ProviderConfig: {
-      CallbackBaseURL: base,
-      UseProviders: [{ Name: 'openid-connect', Key: 'broker', Secret: CLIENT_SECRET, DiscoverURL: op.discoveryUrl, Scopes: ['openid', 'email', 'profile', 'groups'], ...entry }],
-      ...providerConfig,
-    },
-  };
+  return oidcProfile({
+    id,
+    name: `OIDC ${id}`,
+    discoveryUrl: op.discoveryUrl,
+    callbackBase: base,
+    returnUrl: `${stub.url}/tap`,
+    credential: CRED,
+    key: 'broker',
+    secret: CLIENT_SECRET,
+    scopes: ['openid', 'email', 'profile', 'groups'],
+    profile: { CustomUserGroupField: 'groups', UserGroupMapping: MAPPING, ...over },
+    entry,
+    providerConfig,
+  });
 }
 
 /** A browser starting a login at the broker and signing in at the OP: returns the callback URL the OP sent it to. */

@@ -21,17 +21,10 @@ import { validateProfileList } from '../../../src/profiles/validate.js';
 import { startTestBroker, type TestBroker } from '../../support/broker.js';
 import { captureLogs } from '../../support/logs.js';
 import { startRedis, type TestRedis } from '../../support/redis.js';
+import { offlineLdapProfile } from '../../support/profiles.js';
 
 const SECRET = 'profiles-redis-test-secret';
-const ldap = (id: string, name = '') => ({
-  ID: id,
-  Name: name,
-  ActionType: 'GenerateOrLoginUserProfile',
-  ProviderName: 'ADProvider',
-  ReturnURL: 'http://dash.example.com/tap',
-  IdentityHandlerConfig: { DashboardCredential: 'dash-credential-value' },
-  ProviderConfig: { LDAPServer: 'ldap.example.com', LDAPPort: '389', LDAPUserDN: 'uid=*USERNAME*,dc=example,dc=org' },
-});
+const ldap = (id: string, name = '') => offlineLdapProfile(id, { Name: name });
 
 const validated = (id: string, name = ''): Profile => validateProfileList([ldap(id, name)]).profiles[0] as Profile;
 

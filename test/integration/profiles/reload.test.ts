@@ -10,14 +10,9 @@ import { getLogger } from '../../../src/log.js';
 import { loadProfilesFile } from '../../../src/profiles/file-store.js';
 import { reloadProfiles, watchProfiles } from '../../../src/profiles/reload.js';
 import { ProfileStore } from '../../../src/profiles/store.js';
+import { bareLdapProfile } from '../../support/profiles.js';
 
-const ldap = (id: string, name = '') => ({
-  ID: id,
-  Name: name,
-  ActionType: 'GenerateOrLoginUserProfile',
-  ProviderName: 'ADProvider',
-  ProviderConfig: { LDAPServer: 'ldap.example.com', LDAPPort: '389', LDAPUserDN: 'uid=*USERNAME*,dc=example,dc=org' },
-});
+const ldap = (id: string, name = '') => bareLdapProfile(id, { Name: name });
 const log = getLogger('TEST');
 
 let dir: string;

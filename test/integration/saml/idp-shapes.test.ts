@@ -19,7 +19,7 @@ import express from 'express';
 import { startTestBroker, type TestBroker } from '../../support/broker.js';
 import { CookieJar, fetchWithJar } from '../../support/cookie-jar.js';
 import { leaksIn, postToAcs } from '../../support/saml-driver.js';
-import { buildResponseXml, certBody, ENTRA_CLAIMS, escapeXml, makeSamlKeys, NS, type KeyFiles, type ResponseOptions, type SamlKeys } from '../../support/saml-idp.js';
+import { buildResponseXml, certBody, ENTRA_CLAIMS, escapeXml, makeSamlKeys, NS, samlProfile, type KeyFiles, type ResponseOptions, type SamlKeys } from '../../support/saml-idp.js';
 import { freePort } from '../../support/slapd.js';
 import { startTykStub, type TykStub } from '../../support/tyk-stub.js';
 
@@ -123,17 +123,15 @@ function keycloakMetadata(cert: string): string {
 }
 
 function profile(id: string, metadata: string, p: { profile?: Record<string, unknown>; providerConfig?: Record<string, unknown> } = {}) {
-  return {
-    ID: id,
-    Name: `SAML ${id}`,
-    OrgID: 'org-saml',
-    ActionType: 'GenerateOrLoginDeveloperProfile',
-    ProviderName: 'SAMLProvider',
-    ReturnURL: `${stub.url}/portal/sso/`,
-    IdentityHandlerConfig: { DashboardCredential: CRED },
-    ...p.profile,
-    ProviderConfig: { IDPMetadataURL: `${mdUrl}/${metadata}`, CertLocation: keys.spPem, SAMLBaseURL: base, FailureRedirect: FAILED(), ...p.providerConfig },
-  };
+  return samlProfile({
+    id,
+    idp: { metadataUrl: `${mdUrl}/${metadata}`, keys },
+    baseUrl: base,
+    returnUrl: `${stub.url}/portal/sso/`,
+    credential: CRED,
+    profile: p.profile,
+    providerConfig: { FailureRedirect: FAILED(), ...p.providerConfig },
+  });
 }
 
 /** A login started at the broker: this browser, the AuthnRequest ID and the RelayState to answer. */

@@ -8,7 +8,7 @@ import fs from 'node:fs/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { startTestBroker, type TestBroker } from '../../support/broker.js';
 import { leaksIn, postToAcs, samlLogin, samlToAcs } from '../../support/saml-driver.js';
-import { makeSamlKeys, samlProfile, type SamlKeys, type TestIdp } from '../../support/saml-idp.js';
+import { makeSamlKeys, samlProfile, type SamlKeys } from '../../support/saml-idp.js';
 import { startSamlifyIdp, type SamlifyIdp } from '../../support/saml-samlify.js';
 import { freePort } from '../../support/slapd.js';
 import { startTykStub, type TykStub } from '../../support/tyk-stub.js';
@@ -32,8 +32,7 @@ const ssoCall = () => stub.requests.find((r) => r.path === '/api/sso');
 function profile(id: string, providerConfig: Record<string, unknown> = {}) {
   return samlProfile({
     id,
-    // samlProfile reads only metadataUrl and keys.
-    idp: { metadataUrl: idp.metadataUrl, keys } as TestIdp,
+    idp: { metadataUrl: idp.metadataUrl, keys },
     baseUrl: base,
     returnUrl: `${stub.url}/portal/sso/`,
     credential: CRED,
