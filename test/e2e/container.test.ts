@@ -18,6 +18,7 @@ import { loadProfilesFile } from '../../src/profiles/file-store.js';
 import type { Profile } from '../../src/profiles/profile.js';
 import { startTestBroker } from '../support/broker.js';
 import { freePort } from '../support/slapd.js';
+import { TIB_RULES } from '../support/rules.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const read = (p: string) => fs.readFileSync(path.join(ROOT, p), 'utf8');
@@ -167,7 +168,7 @@ describe('docker-compose.yml', () => {
   it('its parts agree: hosts are services, the portal and IdP secrets match the profiles, the directory holds the mapped groups', async () => {
     const s = config.services;
     const conf = JSON.parse(read('deploy/tib.conf')) as { BackEnd: { IdentityBackendSettings: { Addrs: string[] } }; TykAPISettings: { DashboardConfig: { Endpoint: string; Port: string } } };
-    const { profiles, problems } = await loadProfilesFile(path.join(ROOT, 'deploy/profiles.json'));
+    const { profiles, problems } = await loadProfilesFile(path.join(ROOT, 'deploy/profiles.json'), undefined, TIB_RULES);
     expect(problems).toEqual([]);
     const byId = (id: string) => profiles.find((p) => p.ID === id) as Profile;
     const services = Object.keys(s);

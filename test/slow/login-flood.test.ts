@@ -8,14 +8,15 @@
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { Request, Response } from 'express';
 import { defaultConfig } from '../../src/config/load.js';
-import { getLogger } from '../../src/log.js';
 import { validateProfile } from '../../src/profiles/validate.js';
-import type { ProviderOutcome } from '../../src/providers/provider.js';
-import { createSocialProvider } from '../../src/providers/social/social.js';
+import type { Profile } from '../../src/profiles/profile.js';
+import type { LoginRequest, ProviderOutcome } from '../../src/providers/provider.js';
+import { builtinProviders } from '../../src/providers/registry.js';
+import { createServices, type Services } from '../../src/services.js';
 import { MemoryFlowStateStore } from '../../src/state/flow-state.js';
 import { captureLogs } from '../support/logs.js';
+import { FIRST } from '../support/rules.js';
 
 const STARTS = 200_000;
 const SECRET = 'session-secret-for-flood-tests-0123456789';
@@ -32,7 +33,7 @@ function profile(id: string) {
       // Starting a digitalocean login (no PKCE) needs no network; its token endpoint is closed (connection refused).
       UseProviders: [{ Name: 'digitalocean', Key: 'client-id', Secret: 'client-secret', TokenURL: 'http://127.0.0.1:1/token' }],
     },
-  });
+  }, FIRST);
   expect(problems).toEqual([]);
   return p!;
 }
@@ -40,10 +41,14 @@ function profile(id: string) {
 /** The two things of a request and response that the social provider reads and writes. */
 function exchange(opts: { cookie?: string; url?: string } = {}) {
   const url = new URL(opts.url ?? '/', 'http://127.0.0.1:1');
-  const req = { headers: { cookie: opts.cookie }, query: Object.fromEntries(url.searchParams), originalUrl: `${url.pathname}${url.search}` } as unknown as Request;
   let cookie = opts.cookie ?? '';
-  const res = { cookie: (name: string, value: string) => void (cookie = `${name}=${value}`) } as unknown as Response;
-  return { req, res, cookie: () => cookie };
+  const req = {
+    header: (name: string) => (name.toLowerCase() === 'cookie' ? opts.cookie : undefined),
+    query: Object.fromEntries(url.searchParams),
+    url: `${url.pathname}${url.search}`,
+    setCookie: (name: string, value: string) => void (cookie = `${name}=${value}`),
+  } as unknown as LoginRequest;
+  return { req, cookie: () => cookie };
 }
 
 const stateOf = (o: ProviderOutcome) => (o.kind === 'redirect' ? (new URL(o.url).searchParams.get('state') ?? '') : '');
@@ -56,6 +61,7 @@ function collect(): void {
 }
 
 let store: MemoryFlowStateStore;
+let services: Services | undefined;
 let logs: ReturnType<typeof captureLogs>;
 
 beforeAll(() => {
@@ -64,29 +70,32 @@ beforeAll(() => {
 });
 afterAll(async () => {
   await store.close();
+  await services?.close();
   logs.stop();
 });
 
 describe('200 000 login starts at one profile', () => {
   it('keep the store at its per-profile cap and the heap bounded; other profiles keep working', async () => {
-    const deps = { config: { ...defaultConfig(), SessionSecret: SECRET }, log: getLogger('AUTH HANDLERS'), flowState: store, keyPrefix: 'tib:' };
-    const flooded = createSocialProvider(profile('flooded'), deps);
-    const other = createSocialProvider(profile('other'), deps);
+    services = await createServices({ ...defaultConfig(), SessionSecret: SECRET }, { connect: false });
+    const deps = { ...services.provider, flowState: store };
+    const build = (p: Profile) => builtinProviders.of(p).create(builtinProviders.providerProfile(p), deps);
+    const flooded = build(profile('flooded'));
+    const other = build(profile('other'));
 
     // A real user of another profile starts a login before the flood and comes back after it.
     const user = exchange();
-    const userState = stateOf(await other.start(user.req, user.res, 'digitalocean'));
+    const userState = stateOf(await other.start(user.req, 'digitalocean'));
     expect(userState).not.toBe('');
 
     // The flood: one client, one cookie, as a script would.
     const first = exchange();
-    const firstState = stateOf(await flooded.start(first.req, first.res, 'digitalocean'));
+    const firstState = stateOf(await flooded.start(first.req, 'digitalocean'));
     const cookie = first.cookie();
     collect();
     const heapBefore = process.memoryUsage().heapUsed;
     for (let i = 1; i < STARTS; i++) {
-      const { req, res } = exchange({ cookie });
-      const out = await flooded.start(req, res, 'digitalocean');
+      const { req } = exchange({ cookie });
+      const out = await flooded.start(req, 'digitalocean');
       if (out.kind !== 'redirect') throw new Error(`start ${i} failed: ${reasonOf(out)}`);
     }
     collect();
@@ -99,10 +108,10 @@ describe('200 000 login starts at one profile', () => {
 
     // The flood's oldest flow was evicted: its callback ends like an expired one.
     const back = exchange({ cookie, url: `/auth/flooded/digitalocean/callback?code=c&state=${firstState}` });
-    expect(reasonOf(await flooded.callback(back.req, back.res, 'digitalocean'))).toBe('unknown, expired or already used state');
+    expect(reasonOf(await flooded.callback(back.req, 'digitalocean'))).toBe('unknown, expired or already used state');
     // The other profile's user got through the state and browser checks, on to the (closed) token endpoint.
     const userBack = exchange({ cookie: user.cookie(), url: `/auth/other/digitalocean/callback?code=c&state=${userState}` });
-    expect(reasonOf(await other.callback(userBack.req, userBack.res, 'digitalocean'))).toMatch(/^token endpoint unreachable/);
+    expect(reasonOf(await other.callback(userBack.req, 'digitalocean'))).toMatch(/^token endpoint unreachable/);
 
     await flooded.close();
     await other.close();

@@ -10,6 +10,8 @@ import { closest, didYouMean, editDistance } from '../../src/config/suggest.js';
 import type { Config } from '../../src/config/types.js';
 import type { Profile } from '../../src/profiles/profile.js';
 import { validateProfile } from '../../src/profiles/validate.js';
+import { builtinProviders } from '../../src/providers/registry.js';
+import { FIRST } from '../support/rules.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'config-test-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -325,7 +327,7 @@ describe('did you mean', () => {
       'TYK_IB_PROT: unknown variable, ignored; did you mean TYK_IB_PORT?',
     ]);
     fs.rmSync(dir, { recursive: true });
-    const v = validateProfile({ ID: 'p', ActionType: 'GenerateOrLoginUserProfile', ProviderName: 'ProxyProvider', ProviderConfig: { TargetHost: 'http://up', OKCod: 200 }, Nmae: 'x', IdentityHandlerConfig: { DashboardCredentail: 'c' } });
+    const v = validateProfile({ ID: 'p', ActionType: 'GenerateOrLoginUserProfile', ProviderName: 'ProxyProvider', ProviderConfig: { TargetHost: 'http://up', OKCod: 200 }, Nmae: 'x', IdentityHandlerConfig: { DashboardCredentail: 'c' } }, FIRST);
     expect(v.warnings.map((w) => `${w.field}: ${w.message}`)).toEqual([
       'Nmae: unknown key, ignored; did you mean Name?',
       'ProviderConfig.OKCod: not an option of ProxyProvider, ignored; did you mean OKCode?',
@@ -349,7 +351,7 @@ describe('settings are named by where they came from', () => {
 describe('what the profiles need from tib.conf', () => {
   const profile = (over: Partial<Profile>): Profile => ({ ID: 'p', ActionType: 'GenerateOrLoginUserProfile', ProviderName: 'ADProvider', IdentityHandlerConfig: { DashboardCredential: 'c' }, ...over }) as Profile;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'needs-'));
-  const ctx = { source: { file: 'tib.conf', fromEnv: new Set<string>() }, profilesPath: path.join(dir, 'profiles.json'), secretVariable: 'TYK_IB_SESSION_SECRET' };
+  const ctx = { source: { file: 'tib.conf', fromEnv: new Set<string>() }, profilesPath: path.join(dir, 'profiles.json'), secretVariable: 'TYK_IB_SESSION_SECRET', cookieProviders: builtinProviders.cookieProviders };
   const withTyk = (): Config => {
     const c = defaultConfig();
     c.TykAPISettings.DashboardConfig = { Endpoint: 'http://dash', Port: '3000', AdminSecret: 'a' };

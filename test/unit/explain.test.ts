@@ -7,16 +7,19 @@ import type { ActionInput } from '../../src/actions/action.js';
 import { explainIdentity, type Explanation } from '../../src/identity/explain.js';
 import { getLogger } from '../../src/log.js';
 import { completeLogin } from '../../src/login/complete.js';
-import { ClaimsError, identityFromClaims } from '../../src/login/explain-claims.js';
+import { explainClaims as explainWith } from '../../src/login/explain.js';
+import { ClaimsError } from '../../src/providers/module.js';
+import { builtinProviders } from '../../src/providers/registry.js';
 import type { Profile } from '../../src/profiles/profile.js';
 import { validateProfile } from '../../src/profiles/validate.js';
 import { captureLogs } from '../support/logs.js';
+import { FIRST } from '../support/rules.js';
 
 const DEVS = 'cn=devs,ou=groups,dc=example,dc=org';
 const OPS = 'cn=ops,ou=groups,dc=example,dc=org';
 
 function profile(raw: Record<string, unknown>): Profile {
-  const v = validateProfile(raw);
+  const v = validateProfile(raw, FIRST);
   if (!v.profile) throw new Error(JSON.stringify(v.problems));
   return v.profile;
 }
@@ -64,7 +67,9 @@ const oidcProfile = (over: Record<string, unknown> = {}) =>
   });
 
 const alice = { dn: 'uid=alice,ou=people,dc=example,dc=org', uid: 'alice', mail: 'alice@example.org', givenName: 'Alice', sn: 'Liddell', memberOf: [OPS, 'cn=staff,ou=groups,dc=example,dc=org', DEVS] };
-const explainClaims = (p: Profile, claims: unknown, username?: string) => explainIdentity(p, identityFromClaims(p, claims, username));
+const explainClaims = (p: Profile, claims: unknown, username?: string) => explainWith(builtinProviders, p, claims, username);
+/** What the profile's provider module builds from claims: the function its logins use. */
+const identityFromClaims = (p: Profile, claims: Record<string, unknown>, username = '') => builtinProviders.identityFromClaims(p, claims, username);
 const allowed = (x: Explanation) => {
   if (x.outcome !== 'allowed') throw new Error(`refused: ${x.failure.reason}`);
   return x;
@@ -110,9 +115,19 @@ describe('an LDAP-shaped identity', () => {
     expect(x.teams).toBeUndefined();
   });
 
+  it('SlugifyUserName: the user id is the slug a real login sends, by the provider\'s own function', () => {
+    const base = ldapProfile().ProviderConfig as Record<string, unknown>;
+    const zoe = { dn: 'uid=Zoë Smith,ou=people,dc=example,dc=org', uid: 'Zoë Smith', mail: 'zoe@example.org' };
+    const x = allowed(explainClaims(ldapProfile({ ProviderConfig: { ...base, SlugifyUserName: true } }), zoe));
+    expect(x.identity.userId).toBe('zoe-smith');
+    expect(x.userId?.value).toBe('zoe-smith');
+    // Without it, the directory's spelling.
+    expect(allowed(explainClaims(ldapProfile(), zoe)).userId?.value).toBe('Zoë Smith');
+  });
+
   it('attributes that are not strings are refused, naming the attribute', () => {
     expect(() => identityFromClaims(ldapProfile(), { ...alice, uidNumber: 1001 })).toThrow(new ClaimsError('LDAP attribute "uidNumber" is a number, expected a string or a list of strings'));
-    expect(() => identityFromClaims(ldapProfile(), ['not', 'an', 'object'])).toThrow(ClaimsError);
+    expect(() => explainClaims(ldapProfile(), ['not', 'an', 'object'])).toThrow(new ClaimsError('the claims must be a JSON object, got an array'));
   });
 });
 
@@ -195,6 +210,7 @@ describe('the login pipeline decides from the explanation', () => {
     const { calls, action } = recording();
     const r = await completeLogin(p, identityFromClaims(p, { sub: 'u-1', email: 'dana@example.com' }), action, getLogger('AUTH HANDLERS'));
     expect(calls).toHaveLength(0);
-    expect(r).toEqual({ kind: 'failure', failure: { reason: 'constraint failed: email domain example.com is not example.org', status: 400, message: 'Constraint failed' } });
+    expect(r.result).toEqual({ kind: 'failure', failure: { reason: 'constraint failed: email domain example.com is not example.org', status: 400, message: 'Constraint failed', class: 'constraint' } });
+    expect(r.explanation.outcome).toBe('refused');
   });
 });

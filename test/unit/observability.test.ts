@@ -7,33 +7,39 @@ import { auditKey, hashUserId } from '../../src/audit.js';
 import { adminOperation } from '../../src/http/admin-audit.js';
 import { failureReason } from '../../src/login/failure-reason.js';
 import { FAILURE_REASONS, metricsText, observeOutbound } from '../../src/metrics.js';
+import { builtinProviders } from '../../src/providers/registry.js';
 import { idpOperation } from '../../src/providers/social/idp-fetch.js';
 import { metricValue, parseMetrics } from '../support/prometheus.js';
 
 const f = (status: number, reason = 'x', message = 'Login failed') => ({ status, reason, message });
+/** A provider's failure classes as its module gives them (an unknown name: the defaults, as an embedder's without any). */
+const classes = (name: string) => builtinProviders.failureClasses({ ProviderName: name });
 
 describe('failureReason', () => {
-  it('classifies by stage, status and provider, never by echoing the text', () => {
-    expect(failureReason('provider', f(401, 'wrong password'), 'ADProvider')).toBe('bad_credentials');
-    expect(failureReason('provider', f(401, 'locked out: too many attempts for this username'), 'ADProvider')).toBe('locked_out');
-    expect(failureReason('provider', f(503), 'ADProvider')).toBe('unavailable');
-    expect(failureReason('provider', f(504), 'ADProvider')).toBe('directory_error');
-    expect(failureReason('provider', f(502), 'ProxyProvider')).toBe('upstream_error');
-    expect(failureReason('provider', f(502), 'SocialProvider')).toBe('idp_error');
-    expect(failureReason('provider', f(400, 'unknown, expired or already used state'), 'SocialProvider')).toBe('state_invalid');
-    expect(failureReason('provider', f(400, 'the identity provider answered error=access_denied'), 'SocialProvider')).toBe('idp_error');
-    expect(failureReason('provider', f(400), 'ADProvider')).toBe('bad_request');
-    expect(failureReason('pipeline', f(400, 'constraint failed: domain', 'Constraint failed'), 'ADProvider')).toBe('constraint');
-    expect(failureReason('pipeline', f(400, 'no email'), 'SocialProvider')).toBe('identity_incomplete');
-    expect(failureReason('pipeline', f(502, 'Dashboard answered 401'), 'SocialProvider')).toBe('tyk_error');
-    expect(failureReason('unexpected', f(500), 'ADProvider')).toBe('internal');
+  it('the class its maker said, else by stage, status and the provider module\'s classes, never by reading the text', () => {
+    expect(failureReason('provider', f(401, 'wrong password'), classes('ADProvider'))).toBe('bad_credentials');
+    expect(failureReason('provider', { ...f(401, 'locked out: too many attempts for this username'), class: 'locked_out' }, classes('ADProvider'))).toBe('locked_out');
+    expect(failureReason('provider', f(503), classes('ADProvider'))).toBe('unavailable');
+    expect(failureReason('provider', f(504), classes('ADProvider'))).toBe('directory_error');
+    expect(failureReason('provider', f(502), classes('ProxyProvider'))).toBe('upstream_error');
+    expect(failureReason('provider', f(502), classes('SocialProvider'))).toBe('idp_error');
+    expect(failureReason('provider', { ...f(400, 'unknown, expired or already used state'), class: 'state_invalid' }, classes('SocialProvider'))).toBe('state_invalid');
+    // The text is never read: a reason that mentions a state is not a state failure unless its maker says so.
+    expect(failureReason('provider', f(400, 'unknown, expired or already used state'), classes('SocialProvider'))).toBe('idp_error');
+    expect(failureReason('provider', f(401, 'locked out: too many attempts'), classes('ADProvider'))).toBe('bad_credentials');
+    expect(failureReason('provider', f(400, 'the identity provider answered error=access_denied'), classes('SocialProvider'))).toBe('idp_error');
+    expect(failureReason('provider', f(400), classes('ADProvider'))).toBe('bad_request');
+    expect(failureReason('pipeline', { ...f(400, 'constraint failed: domain', 'Constraint failed'), class: 'constraint' }, classes('ADProvider'))).toBe('constraint');
+    expect(failureReason('pipeline', f(400, 'no email'), classes('SocialProvider'))).toBe('identity_incomplete');
+    expect(failureReason('pipeline', f(502, 'Dashboard answered 401'), classes('SocialProvider'))).toBe('tyk_error');
+    expect(failureReason('unexpected', f(500), classes('ADProvider'))).toBe('internal');
   });
 
   it('always answers one of the declared reasons', () => {
     for (const stage of ['provider', 'pipeline', 'unexpected'] as const) {
       for (const status of [400, 401, 403, 404, 413, 500, 501, 502, 503, 504]) {
         for (const provider of ['ADProvider', 'SocialProvider', 'ProxyProvider', 'SAMLProvider', 'custom']) {
-          expect(FAILURE_REASONS).toContain(failureReason(stage, f(status, '<script>anything a client sent</script>'), provider));
+          expect(FAILURE_REASONS).toContain(failureReason(stage, f(status, '<script>anything a client sent</script>'), classes(provider)));
         }
       }
     }

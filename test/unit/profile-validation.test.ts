@@ -3,7 +3,10 @@ import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { PROFILE_FIELDS } from '../../src/profiles/profile.js';
 import { hostAllowed, hostPatternProblem } from '../../src/config/allowed-hosts.js';
-import { formatProblem, MAX_DEPTH, profileSecrets, validateProfile, validateProfileList } from '../../src/profiles/validate.js';
+import type { Profile } from '../../src/profiles/profile.js';
+import { formatProblem, MAX_DEPTH, validateProfile, validateProfileList } from '../../src/profiles/validate.js';
+import { builtinProviders } from '../../src/providers/registry.js';
+import { TIB_RULES, FIRST } from '../support/rules.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const readJson = (p: string): unknown => JSON.parse(fs.readFileSync(path.join(root, p), 'utf8'));
@@ -26,13 +29,13 @@ const social = {
 };
 
 function messages(raw: unknown, file = 'profiles.json'): string[] {
-  return validateProfileList(raw, file).problems.map(formatProblem);
+  return validateProfileList(raw, file, TIB_RULES).problems.map(formatProblem);
 }
 
 describe('TIB samples validate unmodified', () => {
   for (const f of ['test/fixtures/tib/readme-profiles.json', 'test/fixtures/tib/readme-ldap-profiles.json', 'profiles/profiles.json']) {
     it(f, () => {
-      const r = validateProfileList(readJson(f), path.basename(f));
+      const r = validateProfileList(readJson(f), path.basename(f), TIB_RULES);
       expect(r.problems.map(formatProblem)).toEqual([]);
       expect(r.profiles.length).toBeGreaterThan(0);
     });
@@ -41,24 +44,24 @@ describe('TIB samples validate unmodified', () => {
 
 describe('decoding as TIB', () => {
   it('fills absent fields with zero values, in TIB order', () => {
-    const { profile } = validateProfile(ldap);
+    const { profile } = validateProfile(ldap, FIRST);
     expect(Object.keys(profile ?? {})).toEqual(PROFILE_FIELDS);
     expect(profile).toMatchObject({ Name: '', IdentityHandlerConfig: null, UserGroupMapping: null, ProviderConstraints: { Domain: '', Group: '' }, SSOOnlyForRegisteredUsers: false });
   });
 
   it('matches top-level and ProviderConfig keys case-insensitively', () => {
-    const { profile, problems } = validateProfile({ id: 'x', actiontype: 'GenerateOrLoginUserProfile', providername: 'ADProvider', providerconfig: { ldapserver: 'h', ldapport: '389', ldapuserdn: 'uid=*USERNAME*' } });
+    const { profile, problems } = validateProfile({ id: 'x', actiontype: 'GenerateOrLoginUserProfile', providername: 'ADProvider', providerconfig: { ldapserver: 'h', ldapport: '389', ldapuserdn: 'uid=*USERNAME*' } }, FIRST);
     expect(problems).toEqual([]);
     expect(profile?.ID).toBe('x');
   });
 
   it("accepts the portal SSO-profile schema's flat constraint fields", () => {
-    const { profile } = validateProfile({ ...ldap, ProviderConstraintsDomain: 'example.com', ProviderConstraintsGroup: 'devs' });
+    const { profile } = validateProfile({ ...ldap, ProviderConstraintsDomain: 'example.com', ProviderConstraintsGroup: 'devs' }, FIRST);
     expect(profile?.ProviderConstraints).toEqual({ Domain: 'example.com', Group: 'devs' });
   });
 
   it('warns about unknown keys instead of dropping them silently', () => {
-    const r = validateProfileList([{ ...ldap, ReturnUrl2: 'x', ProviderConfig: { ...ldap.ProviderConfig, LDAPServr: 'typo' } }]);
+    const r = validateProfileList([{ ...ldap, ReturnUrl2: 'x', ProviderConfig: { ...ldap.ProviderConfig, LDAPServr: 'typo' } }], undefined, TIB_RULES);
     expect(r.problems).toEqual([]);
     expect(r.warnings.map((w) => w.field)).toEqual(expect.arrayContaining(['ReturnUrl2', 'ProviderConfig.LDAPServr']));
   });
@@ -114,7 +117,7 @@ describe('errors name the file, the profile and the field', () => {
 
 describe('profile IDs (issue 8.11)', () => {
   it.each(['ldap-dev', 'a', 'user@corp.example', 'v1.2_x-y', 'x'.repeat(128), '1', 'Save'])('accepts %j', (id) => {
-    expect(validateProfile({ ...ldap, ID: id }).problems).toEqual([]);
+    expect(validateProfile({ ...ldap, ID: id }, FIRST).problems).toEqual([]);
   });
 
   it.each([
@@ -128,7 +131,7 @@ describe('profile IDs (issue 8.11)', () => {
     ['a non-ASCII letter', 'café'],
     ['129 characters', 'x'.repeat(129)],
   ])('refuses %s, naming the field and the rule', (_what, id) => {
-    const problems = validateProfile({ ...ldap, ID: id }).problems;
+    const problems = validateProfile({ ...ldap, ID: id }, FIRST).problems;
     expect(problems.map((p) => [p.field, p.message])).toEqual([['ID', expect.stringContaining('must be 1 to 128 letters, digits, ".", "_", "-" or "@"')]]);
   });
 
@@ -140,7 +143,7 @@ describe('profile IDs (issue 8.11)', () => {
   });
 
   it('reserves "save": POST /api/profiles/save saves the set to disk, so the API could never create it', () => {
-    const [p] = validateProfile({ ...ldap, ID: 'save' }).problems;
+    const [p] = validateProfile({ ...ldap, ID: 'save' }, FIRST).problems;
     expect(p).toMatchObject({ field: 'ID', message: expect.stringContaining('"save" is reserved: POST /api/profiles/save') });
   });
 });
@@ -149,7 +152,7 @@ describe('nesting depth (issue 8.9)', () => {
   const nested = (depth: number): unknown => JSON.parse(`${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`);
 
   it('refuses a value nested past the bound, naming the profile and field, without overflowing the stack', () => {
-    const r = validateProfileList([{ ...ldap, ProviderConfig: { ...ldap.ProviderConfig, Extra: nested(100_000) } }], 'profiles.json');
+    const r = validateProfileList([{ ...ldap, ProviderConfig: { ...ldap.ProviderConfig, Extra: nested(100_000) } }], 'profiles.json', TIB_RULES);
     expect(r.problems.map(formatProblem)).toEqual([`profiles.json: profile "ldap-dev" (#1): ProviderConfig.Extra.a: is nested more than ${MAX_DEPTH} levels deep`]);
     // A length, not the value: printing a 100,000-level object in a failure message would never end.
     expect(r.profiles).toHaveLength(0);
@@ -157,22 +160,22 @@ describe('nesting depth (issue 8.9)', () => {
 
   it('accepts nesting up to the bound (an unknown key gets only a warning)', () => {
     // The profile is level 1, ProviderConfig level 2, Extra level 3.
-    const r = validateProfileList([{ ...ldap, ProviderConfig: { ...ldap.ProviderConfig, Extra: nested(MAX_DEPTH - 2) } }]);
+    const r = validateProfileList([{ ...ldap, ProviderConfig: { ...ldap.ProviderConfig, Extra: nested(MAX_DEPTH - 2) } }], undefined, TIB_RULES);
     expect(r.problems).toEqual([]);
-    const deeper = validateProfileList([{ ...ldap, ProviderConfig: { ...ldap.ProviderConfig, Extra: nested(MAX_DEPTH - 1) } }]);
+    const deeper = validateProfileList([{ ...ldap, ProviderConfig: { ...ldap.ProviderConfig, Extra: nested(MAX_DEPTH - 1) } }], undefined, TIB_RULES);
     expect(deeper.problems.map((p) => p.message)).toEqual([expect.stringContaining('nested more than')]);
   });
 
   it('counts arrays as levels too', () => {
     const arrays = JSON.parse(`${'['.repeat(50_000)}${']'.repeat(50_000)}`) as unknown;
-    const r = validateProfile({ ...ldap, UserGroupMapping: arrays });
+    const r = validateProfile({ ...ldap, UserGroupMapping: arrays }, FIRST);
     expect(r.problems.map((p) => p.field)).toEqual(['UserGroupMapping[0][0]']);
     expect(r.problems).toHaveLength(1);
   });
 });
 
 describe('AllowedIdPHosts (issue 8.14)', () => {
-  const rules = { allowedHosts: ['ldap.example.com', '*.corp.example', '10.0.0.5', '::1'] };
+  const rules = { ...TIB_RULES, allowedHosts: ['ldap.example.com', '*.corp.example', '10.0.0.5', '::1'] };
   const saml = { ...ldap, ID: 'saml', ProviderName: 'SAMLProvider', ProviderConfig: { IDPMetadataURL: 'https://evil.example.net/md', CertLocation: '/x.pem', SAMLBaseURL: 'https://tib.example.com' } };
   const proxy = { ...ldap, ID: 'proxy', ProviderName: 'ProxyProvider', ProviderConfig: { TargetHost: 'http://169.254.169.254/latest', ExtractUserNameFromBasicAuthHeader: true } };
   const oidc = (extra: Record<string, string>) => ({
@@ -202,8 +205,8 @@ describe('AllowedIdPHosts (issue 8.14)', () => {
   });
 
   it('an empty list allows any host, as TIB', () => {
-    expect(validateProfile(proxy, { index: 0, rules: { allowedHosts: [] } }).problems).toEqual([]);
-    expect(validateProfile(saml).problems).toEqual([]);
+    expect(validateProfile(proxy, { index: 0, rules: { ...TIB_RULES,  allowedHosts: [] } }).problems).toEqual([]);
+    expect(validateProfile(saml, FIRST).problems).toEqual([]);
   });
 
   it('matching: a wildcard covers names below the suffix only, never a look-alike', () => {
@@ -221,19 +224,20 @@ describe('AllowedIdPHosts (issue 8.14)', () => {
   });
 });
 
-describe('profileSecrets (issue 8.10): only the fields known to be secrets', () => {
+describe('profileSecrets: only the fields known to be secrets (the action\'s and those the provider module names)', () => {
+  const profileSecrets = (p: Profile) => builtinProviders.profileSecrets(p);
   it('names LDAPAdminPassword, UseProviders[].Secret, DashboardCredential and OAuth.Secret, whatever the key case', () => {
     const l = validateProfile({
       ...ldap,
       ProviderConfig: { ...ldap.ProviderConfig, ldapadminpassword: 'ldap-admin-pw', LDAPAdminUser: 'cn=admin', LDAPFilter: '(uid=*USERNAME*)' },
       IdentityHandlerConfig: { DashboardCredential: 'dash-cred', OAuth: { Secret: 'oauth-secret' } },
-    }).profile;
+    }, FIRST).profile;
     expect(profileSecrets(l!).sort()).toEqual(['dash-cred', 'ldap-admin-pw', 'oauth-secret']);
-    expect(profileSecrets(validateProfile(social).profile!)).toEqual(['client-secret-value']);
+    expect(profileSecrets(validateProfile(social, FIRST).profile!)).toEqual(['client-secret-value']);
   });
 
   it('ignores other values under keys that merely end in Key, Secret or Password', () => {
-    const p = validateProfile({ ...social, ProviderConfig: { ...social.ProviderConfig, SomeKey: 'login', UseProviders: [{ ...social.ProviderConfig.UseProviders[0], Key: 'client-id' }] } }).profile;
+    const p = validateProfile({ ...social, ProviderConfig: { ...social.ProviderConfig, SomeKey: 'login', UseProviders: [{ ...social.ProviderConfig.UseProviders[0], Key: 'client-id' }] } }, FIRST).profile;
     expect(profileSecrets(p!)).toEqual(['client-secret-value']);
   });
 });

@@ -4,11 +4,16 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import { actionFactories } from '../../src/actions/registry.js';
-import { ACTION_TYPES, PROVIDER_NAMES } from '../../src/profiles/profile.js';
+import { ACTION_TYPES } from '../../src/profiles/profile.js';
 import { formatProblem, validateProfileList } from '../../src/profiles/validate.js';
-import { parseProviderConfig } from '../../src/providers/config.js';
-import { providerFactories } from '../../src/providers/registry.js';
-import { metadataSource, spUrls } from '../../src/providers/saml/saml-config.js';
+import { FieldReader } from '../../src/profiles/fields.js';
+import { builtinProviders } from '../../src/providers/registry.js';
+import { TIB_RULES } from '../support/rules.js';
+
+import { metadataSource, readSamlConfig, spUrls } from '../../src/providers/saml/saml-config.js';
+
+/** ProviderConfig as the SAML module reads it. */
+const parseProviderConfig = (_name: 'SAMLProvider', raw: Record<string, unknown>) => ({ config: readSamlConfig(new FieldReader(raw, 'ProviderConfig', [])) });
 
 const good = {
   IDPMetadataURL: 'https://login.microsoftonline.com/tenant/federationmetadata/2007-06/federationmetadata.xml',
@@ -16,9 +21,9 @@ const good = {
   SAMLBaseURL: 'https://sso.example.com/',
 };
 
-function problems(providerConfig: Record<string, unknown>, rules = {}): string[] {
+function problems(providerConfig: Record<string, unknown>, extra: { allowedHosts?: string[] } = {}): string[] {
   const profile = { ID: 'entra', ActionType: 'GenerateOrLoginUserProfile', ProviderName: 'SAMLProvider', OrgID: 'o', ProviderConfig: providerConfig };
-  return validateProfileList([profile], 'profiles.json', rules).problems.map(formatProblem);
+  return validateProfileList([profile], 'profiles.json', { ...TIB_RULES, ...extra }).problems.map(formatProblem);
 }
 
 describe('SAMLProvider ProviderConfig', () => {
@@ -84,7 +89,8 @@ describe('SAMLProvider ProviderConfig', () => {
 
 describe('every TIB ProviderName and ActionType has a factory (no silent 501)', () => {
   it('every ProviderName and ActionType of TIB has a factory', () => {
-    for (const name of PROVIDER_NAMES) expect(typeof providerFactories[name]).toBe('function');
+    expect(builtinProviders.names.sort()).toEqual(['ADProvider', 'ProxyProvider', 'SAMLProvider', 'SocialProvider']);
+    for (const name of builtinProviders.names) expect(typeof builtinProviders.get(name)?.create).toBe('function');
     for (const type of ACTION_TYPES) expect(typeof actionFactories[type]).toBe('function');
   });
 });

@@ -6,7 +6,10 @@
 import { describe, expect, it } from '@jest/globals';
 import { resolveUserId } from '../../src/identity/claims.js';
 import { groupsToTeams } from '../../src/identity/mapping.js';
-import { parseProviderConfig } from '../../src/providers/config.js';
+import { FieldReader } from '../../src/profiles/fields.js';
+import { readSamlConfig } from '../../src/providers/saml/saml-config.js';
+
+const parseProviderConfig = (_name: 'SAMLProvider', raw: Record<string, unknown>) => ({ config: readSamlConfig(new FieldReader(raw, 'ProviderConfig', [])) });
 import { samlIdentity } from '../../src/providers/saml/saml-identity.js';
 import { assertionAttributes } from '../../src/providers/saml/saml-identity.js';
 import { NS } from '../support/saml-xml.js';

@@ -13,6 +13,9 @@ import type { Profile } from '../../../src/profiles/profile.js';
 import { validateProfile } from '../../../src/profiles/validate.js';
 import { createTykApi, type TykApi } from '../../../src/tyk/client.js';
 import { startTykStub, type TykStub } from '../../support/tyk-stub.js';
+import { FIRST } from '../../support/rules.js';
+import { resolveUserId } from '../../../src/identity/claims.js';
+import { MemoryIdentityCache } from '../../../src/state/identity-cache.js';
 
 const CRED = 'dashboard-user-credential';
 const ADMIN = 'dashboard-admin-secret';
@@ -42,25 +45,30 @@ function profile(over: Record<string, unknown> = {}): Profile {
     IdentityHandlerConfig: { DashboardCredential: CRED },
     ProviderConfig: { LDAPServer: 'h', LDAPPort: '389', LDAPUserDN: 'uid=*USERNAME*' },
     ...over,
-  });
+  }, FIRST);
   if (!r.profile) throw new Error(JSON.stringify(r.problems));
   return r.profile;
 }
 
-const input = (p: Profile, over: Partial<ActionInput> = {}): ActionInput => ({
-  profile: p,
-  identity: { userId: 'ada', email: 'ada@example.com', displayName: '', firstName: 'Ada', lastName: 'L', raw: {}, provider: 'ADProvider' },
-  teams: ['t1', 't2'],
-  email: 'ada@example.com',
-  displayName: 'Ada L',
-  ...over,
-});
+const input = (p: Profile, over: Partial<ActionInput> = {}): ActionInput => {
+  const merged = {
+    profile: p,
+    identity: { userId: 'ada', email: 'ada@example.com', displayName: '', firstName: 'Ada', lastName: 'L', raw: {}, provider: 'ADProvider' },
+    teams: ['t1', 't2'],
+    email: 'ada@example.com',
+    displayName: 'Ada L',
+    ...over,
+  };
+  // The user id as the pipeline resolves it (src/identity/explain.ts), CustomUserIDField applied.
+  const id = resolveUserId(p, merged.identity);
+  return { userId: id.ok ? id.value : '', ...merged };
+};
 const log = getLogger('TEST');
 
 describe('GenerateOrLoginUserProfile (dashboard)', () => {
   it('POSTs /api/sso with the credential and TIB body, then redirects to ReturnURL?nonce=', async () => {
     const p = profile();
-    const r = await createDashboardSso(p, { config, log, tyk, keyPrefix: 'tib:' }).run(input(p));
+    const r = await createDashboardSso(p, { config, log, tyk, identityCache: new MemoryIdentityCache() }).run(input(p));
     expect(stub.requests).toHaveLength(1);
     const req = stub.requests[0]!;
     expect([req.method, req.path, req.headers.authorization]).toEqual(['POST', '/api/sso', CRED]);
@@ -70,37 +78,37 @@ describe('GenerateOrLoginUserProfile (dashboard)', () => {
 
   it('adds nonce properly to a ReturnURL that already has a query and a fragment', async () => {
     const p = profile({ ReturnURL: 'http://dash.example.com/tap?x=1#frag' });
-    const r = await createDashboardSso(p, { config, log, tyk, keyPrefix: 'tib:' }).run(input(p, { teams: [] }));
+    const r = await createDashboardSso(p, { config, log, tyk, identityCache: new MemoryIdentityCache() }).run(input(p, { teams: [] }));
     expect(r).toEqual({ kind: 'redirect', url: `http://dash.example.com/tap?x=1&nonce=${stub.issuedNonces.at(-1)}#frag` });
     expect(stub.requests[0]?.body).toMatchObject({ GroupID: '', GroupsIDs: [] });
   });
 
   it("answers TIB's text without a ReturnURL", async () => {
     const p = profile({ ReturnURL: '' });
-    expect(await createDashboardSso(p, { config, log, tyk, keyPrefix: 'tib:' }).run(input(p))).toEqual({ kind: 'text', status: 200, body: "Check with your admin why there's no URI defined" });
+    expect(await createDashboardSso(p, { config, log, tyk, identityCache: new MemoryIdentityCache() }).run(input(p))).toEqual({ kind: 'text', status: 200, body: "Check with your admin why there's no URI defined" });
   });
 
   it('uses /admin/sso only without a credential or when /api/sso is missing (404/405)', async () => {
     const noCred = profile({ IdentityHandlerConfig: {} });
-    expect((await createDashboardSso(noCred, { config, log, tyk, keyPrefix: 'tib:' }).run(input(noCred))).kind).toBe('redirect');
+    expect((await createDashboardSso(noCred, { config, log, tyk, identityCache: new MemoryIdentityCache() }).run(input(noCred))).kind).toBe('redirect');
     expect(stub.requests.map((r) => [r.path, r.headers['admin-auth']])).toEqual([['/admin/sso', ADMIN]]);
     stub.reset();
     const p = profile();
     stub.failNext('/api/sso', 405);
-    expect((await createDashboardSso(p, { config, log, tyk, keyPrefix: 'tib:' }).run(input(p))).kind).toBe('redirect');
+    expect((await createDashboardSso(p, { config, log, tyk, identityCache: new MemoryIdentityCache() }).run(input(p))).kind).toBe('redirect');
     expect(stub.requests.map((r) => r.path)).toEqual(['/api/sso', '/admin/sso']);
   });
 
   it('never falls back on a 401 (a wrong credential must not escalate to the admin secret)', async () => {
     const p = profile({ IdentityHandlerConfig: { DashboardCredential: 'wrong' } });
-    const r = await createDashboardSso(p, { config, log, tyk, keyPrefix: 'tib:' }).run(input(p));
+    const r = await createDashboardSso(p, { config, log, tyk, identityCache: new MemoryIdentityCache() }).run(input(p));
     expect(r).toMatchObject({ kind: 'failure', failure: { status: 502, message: 'Login failed', reason: 'POST /api/sso answered 401' } });
     expect(stub.requests.map((r) => r.path)).toEqual(['/api/sso']);
   });
 
   it('500, a hang and a down Dashboard are failures within the timeout', async () => {
     const p = profile();
-    const action = createDashboardSso(p, { config, log, tyk, keyPrefix: 'tib:' });
+    const action = createDashboardSso(p, { config, log, tyk, identityCache: new MemoryIdentityCache() });
     stub.failNext('/api/sso', 500);
     expect(await action.run(input(p))).toMatchObject({ kind: 'failure', failure: { status: 502 } });
     stub.failNext('/api/sso', 'hang');
@@ -108,7 +116,7 @@ describe('GenerateOrLoginUserProfile (dashboard)', () => {
     const down = defaultConfig();
     down.TykAPISettings.DashboardConfig = { Endpoint: 'http://127.0.0.1', Port: '1', AdminSecret: '' };
     const downApi = createTykApi(down, { timeoutMs: 800 });
-    expect(await createDashboardSso(p, { config: down, log, tyk: downApi, keyPrefix: 'tib:' }).run(input(p))).toMatchObject({ kind: 'failure', failure: { status: 502, reason: expect.stringContaining('ECONNREFUSED') } });
+    expect(await createDashboardSso(p, { config: down, log, tyk: downApi, identityCache: new MemoryIdentityCache() }).run(input(p))).toMatchObject({ kind: 'failure', failure: { status: 502, reason: expect.stringContaining('ECONNREFUSED') } });
     await downApi.close();
   });
 });
@@ -116,7 +124,7 @@ describe('GenerateOrLoginUserProfile (dashboard)', () => {
 describe('GenerateOrLoginDeveloperProfile (portal)', () => {
   it('creates the developer once, then updates it keeping fields it does not model', async () => {
     const p = profile({ ActionType: 'GenerateOrLoginDeveloperProfile', ReturnURL: 'http://portal.example.com/portal/sso/' });
-    const action = createPortalSso(p, { config, log, tyk, keyPrefix: 'tib:' });
+    const action = createPortalSso(p, { config, log, tyk, identityCache: new MemoryIdentityCache() });
     const first = await action.run(input(p, { identity: { ...input(p).identity, userId: 'Ada Lovelace' } }));
     expect(first).toEqual({ kind: 'redirect', url: `http://portal.example.com/portal/sso/?nonce=${stub.issuedNonces.at(-1)}` });
     expect(stub.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
@@ -142,13 +150,13 @@ describe('GenerateOrLoginDeveloperProfile (portal)', () => {
 
   it('uses CustomUserIDField for the SSO key', async () => {
     const p = profile({ ActionType: 'GenerateOrLoginDeveloperProfile', CustomUserIDField: 'user_id' });
-    await createPortalSso(p, { config, log, tyk, keyPrefix: 'tib:' }).run(input(p, { identity: { ...input(p).identity, raw: { user_id: '005xx' } } }));
+    await createPortalSso(p, { config, log, tyk, identityCache: new MemoryIdentityCache() }).run(input(p, { identity: { ...input(p).identity, raw: { user_id: '005xx' } } }));
     expect(stub.requests[1]?.path).toBe('/api/portal/developers/ssokey/005xx%40ADProvider.com');
   });
 
   it('a 401 or 500 from the portal is a failure', async () => {
     const p = profile({ ActionType: 'GenerateOrLoginDeveloperProfile' });
-    const action = createPortalSso(p, { config, log, tyk, keyPrefix: 'tib:' });
+    const action = createPortalSso(p, { config, log, tyk, identityCache: new MemoryIdentityCache() });
     stub.failNext('/api/portal/developers/ssokey', 401);
     expect(await action.run(input(p))).toMatchObject({ kind: 'failure', failure: { status: 502, reason: 'GET /api/portal/developers/ssokey/<key> answered 401' } });
     stub.failNext('/api/portal/developers', 500);

@@ -14,6 +14,7 @@ import { startTestBroker, type TestBroker } from '../../support/broker.js';
 import { startRedis, type TestRedis } from '../../support/redis.js';
 import { freePort, ldapProfile, startSlapd, type Slapd } from '../../support/slapd.js';
 import { startTykStub, type RecordedRequest, type TykStub } from '../../support/tyk-stub.js';
+import { TIB_RULES } from '../../support/rules.js';
 
 const CRED = 'dashboard-credential-for-token-tests';
 const ADMIN = 'dashboard-admin-secret-for-token-tests';
@@ -474,7 +475,7 @@ describe('logs', () => {
 
 describe('load-time checks (nothing --check accepts fails at the first login)', () => {
   const problems = (p: unknown) =>
-    validateProfileList([p])
+    validateProfileList([p], undefined, TIB_RULES)
       .problems.map((x) => `${x.field}: ${x.message}`)
       .join('\n');
   const base = { ID: 'p', ProviderName: 'ADProvider', ProviderConfig: { LDAPServer: 'ldap.example.org', LDAPPort: '389', LDAPUserDN: 'uid=*USERNAME*,dc=example,dc=org' } };

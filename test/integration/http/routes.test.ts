@@ -8,6 +8,7 @@ import express from 'express';
 import { createRouter } from '../../../src/http/app.js';
 import { getLogger } from '../../../src/log.js';
 import type { ProfileRuntime } from '../../../src/runtime.js';
+import { builtinProviders } from '../../../src/providers/registry.js';
 import { startTestBroker, type TestBroker } from '../../support/broker.js';
 import { offlineLdapProfile } from '../../support/profiles.js';
 
@@ -142,7 +143,7 @@ describe('an unexpected error under /auth', () => {
         },
       } as unknown as ProfileRuntime;
       const app = express();
-      app.use(createRouter({ runtime: failing, store: b.broker.store, secret: '', log: { http: getLogger('HTTP'), api: getLogger('API'), auth: getLogger('AUTH HANDLERS') } }));
+      app.use(createRouter({ runtime: failing, providers: builtinProviders, store: b.broker.store, secret: '', log: { http: getLogger('HTTP'), api: getLogger('API'), auth: getLogger('AUTH HANDLERS') } }));
       const res = await request(app).post('/auth/token-1/ADProvider').type('form').send('username=u&password=p');
       expect([res.status, res.body]).toEqual([500, { Status: 'error', Error: 'Internal error' }]);
       expect(b.logs.join('\n')).toMatch(/\[ERROR\] HTTP: unhandled error .*injected lookup failure/);

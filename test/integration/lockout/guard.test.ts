@@ -16,6 +16,7 @@ import { validateProfile } from '../../../src/profiles/validate.js';
 import { closeRedis, createRedisClient, waitForRedis, type RedisClient } from '../../../src/state/redis-client.js';
 import { captureLogs } from '../../support/logs.js';
 import { startCluster, type TestCluster } from '../../support/redis.js';
+import { FIRST } from '../../support/rules.js';
 
 const log = getLogger('TEST');
 const guard = (settings: Partial<{ UsernameLimit: number; IPLimit: number; WindowSeconds: number; BlockSeconds: number }>, redis?: RedisClient, profileId = 'p') =>
@@ -149,9 +150,9 @@ describe('settings', () => {
       ProviderName: 'ADProvider',
       ProviderConfig: { LDAPServer: 'ldap.example.com', LDAPPort: '389', LDAPUserDN: 'uid=*USERNAME*,dc=example', BruteForce: { UsernameLimit: -1, IPLimit: '5', BlockSecs: 5 } },
     };
-    const { problems } = validateProfile(raw);
+    const { problems } = validateProfile(raw, FIRST);
     expect(problems.map((p) => p.field).sort()).toEqual(['ProviderConfig.BruteForce.BlockSecs', 'ProviderConfig.BruteForce.IPLimit', 'ProviderConfig.BruteForce.UsernameLimit']);
-    const ok = validateProfile({ ...raw, ProviderConfig: { ...raw.ProviderConfig, BruteForce: { UsernameLimit: 0, BlockSeconds: 60 } } });
+    const ok = validateProfile({ ...raw, ProviderConfig: { ...raw.ProviderConfig, BruteForce: { UsernameLimit: 0, BlockSeconds: 60 } } }, FIRST);
     expect(ok.problems).toEqual([]);
   });
 });

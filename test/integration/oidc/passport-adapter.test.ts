@@ -17,7 +17,7 @@ import express from 'express';
 import { BasicStrategy } from 'passport-http';
 import { Strategy as OAuth2Strategy } from 'passport-oauth2';
 import request from 'supertest';
-import { createBroker, passportProvider, PassportStrategy, StartupError, type Identity, type ProviderFactory } from '../../../src/broker.js';
+import { createBroker, passportProvider, PassportStrategy, StartupError, type Identity, type ProviderModule } from '../../../src/broker.js';
 import { defaultConfig } from '../../../src/config/load.js';
 import { startTestBroker, type TestBroker } from '../../support/broker.js';
 import { startTykStub, type TykStub } from '../../support/tyk-stub.js';
@@ -55,7 +55,9 @@ function mapUser(provider: string) {
 }
 
 /** passport-http's BasicStrategy over the table above; "boom" errors, "hang" never answers, "slow" answers late. */
-const basicProvider: ProviderFactory = (profile, deps) =>
+const basicProvider: ProviderModule = {
+  name: 'BasicAuth',
+  create: ({ profile }, services) =>
   passportProvider(
     new BasicStrategy((username, password, done) => {
       if (username === 'boom') return done(new Error(ERROR_DETAIL));
@@ -68,15 +70,18 @@ const basicProvider: ProviderFactory = (profile, deps) =>
       // Answer asynchronously, as a real user store would: concurrent logins overlap.
       setTimeout(() => done(null, entry && entry.password === password ? entry.user : false), 20);
     }),
-    { mapUser: mapUser('BasicAuth'), log: deps.log, timeoutMs: Number(profile.ProviderConfig?.TimeoutMs ?? 5000) },
-  );
+    { mapUser: mapUser('BasicAuth'), log: services.log, timeoutMs: Number(profile.ProviderConfig?.TimeoutMs ?? 5000) },
+  ),
+};
 
 let tokenServer: http.Server;
 let tokenUrl: string;
 const tokenRequests: Array<Record<string, string>> = [];
 
 /** passport-oauth2 against a local token endpoint; the user comes from the access token. */
-const oauthProvider: ProviderFactory = (profile, deps) =>
+const oauthProvider: ProviderModule = {
+  name: 'OAuth2',
+  create: ({ profile }, services) =>
   passportProvider(
     new OAuth2Strategy(
       {
@@ -91,8 +96,9 @@ const oauthProvider: ProviderFactory = (profile, deps) =>
         done(null, { id: 'carol', email: 'carol@example.org', name: 'Carol Coder', groups: ['developers'], accessToken });
       },
     ),
-    { mapUser: mapUser('oauth2'), log: deps.log },
-  );
+    { mapUser: mapUser('oauth2'), log: services.log },
+  ),
+};
 
 /** Strategies written against passport's base class that misbehave: pass() with no session, a throw, a rejection. */
 class OddStrategy extends PassportStrategy {
@@ -105,7 +111,10 @@ class OddStrategy extends PassportStrategy {
     return Promise.reject(new Error('async strategy bug'));
   }
 }
-const oddProvider: ProviderFactory = (profile, deps) => passportProvider(new OddStrategy(String(profile.ProviderConfig?.How)), { mapUser: mapUser('odd'), log: deps.log });
+const oddProvider: ProviderModule = {
+  name: 'Odd',
+  create: ({ profile }, services) => passportProvider(new OddStrategy(String(profile.ProviderConfig?.How)), { mapUser: mapUser('odd'), log: services.log }),
+};
 
 let stub: TykStub;
 let broker: TestBroker;
@@ -139,7 +148,7 @@ beforeAll(async () => {
   stub = await startTykStub({ dashboardCredential: CRED, adminSecret: ADMIN });
   broker = await startTestBroker({
     config: { TykAPISettings: { DashboardConfig: { Endpoint: stub.endpoint, Port: stub.port, AdminSecret: ADMIN }, Timeout: 1 } },
-    providers: { BasicAuth: basicProvider, OAuth2: oauthProvider, Odd: oddProvider },
+    providers: [basicProvider, oauthProvider, oddProvider],
     profiles: [
       profile('basic', 'BasicAuth'),
       profile('basic-quick', 'BasicAuth', { TimeoutMs: 300 }),
@@ -276,7 +285,7 @@ describe('strategies that misbehave', () => {
 });
 
 describe('custom ProviderNames', () => {
-  async function loadWith(profiles: unknown[], providers?: Record<string, ProviderFactory>) {
+  async function loadWith(profiles: unknown[], providers?: ProviderModule[]) {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'passport-names-'));
     const profilesPath = path.join(dir, 'profiles.json');
     await fs.writeFile(profilesPath, JSON.stringify(profiles));
@@ -295,12 +304,12 @@ describe('custom ProviderNames', () => {
     const err = await loadWith([profile('p', 'BasicAuth')]);
     expect(err).toBeInstanceOf(StartupError);
     expect(String(err)).toMatch(/profile "p" \(#1\): ProviderName: must be one of SocialProvider, ADProvider, ProxyProvider, SAMLProvider \(case-sensitive\), got "BasicAuth"/);
-    expect(await loadWith([profile('p', 'BasicAuth')], { BasicAuth: basicProvider })).toBeUndefined();
+    expect(await loadWith([profile('p', 'BasicAuth')], [basicProvider])).toBeUndefined();
   });
 
   it("TIB's provider names cannot be replaced, and a registered provider's FailureRedirect is checked", async () => {
-    expect(String(await loadWith([], { ADProvider: basicProvider }))).toMatch(/providers: "ADProvider" cannot be registered/);
-    const bad = await loadWith([profile('p', 'BasicAuth', { FailureRedirect: 'javascript:alert(1)' })], { BasicAuth: basicProvider });
+    expect(String(await loadWith([], [{ ...basicProvider, name: 'ADProvider' }]))).toMatch(/providers: "ADProvider" cannot be registered/);
+    const bad = await loadWith([profile('p', 'BasicAuth', { FailureRedirect: 'javascript:alert(1)' })], [basicProvider]);
     expect(String(bad)).toMatch(/ProviderConfig\.FailureRedirect: must be an absolute http or https URL/);
   });
 });

@@ -16,6 +16,8 @@ import { startTestBroker, type TestBroker } from '../../support/broker.js';
 import { captureLogs } from '../../support/logs.js';
 import { hostAllowed } from '../../../src/config/allowed-hosts.js';
 import { offlineLdapProfile } from '../../support/profiles.js';
+import { builtinProviders } from '../../../src/providers/registry.js';
+import { TIB_RULES } from '../../support/rules.js';
 
 const SECRET = 'admin-api-test-secret';
 const ldap = (id: string, extra: Record<string, unknown> = {}) => offlineLdapProfile(id, extra);
@@ -28,11 +30,11 @@ async function setup(initial: unknown[], opts: { secret?: string; ops?: FsOps } 
   dirs.push(dir);
   const file = path.join(dir, 'profiles.json');
   await fs.writeFile(file, JSON.stringify(initial));
-  const loaded = await loadProfilesFile(file);
-  const store = new ProfileStore(loaded.profiles, { path: file, backupDir: dir, keep: 10, hash: loaded.hash, ops: opts.ops });
+  const loaded = await loadProfilesFile(file, undefined, TIB_RULES);
+  const store = new ProfileStore(loaded.profiles, { path: file, backupDir: dir, keep: 10, hash: loaded.hash, ops: opts.ops, rules: TIB_RULES });
   const app = express();
-  app.use('/api', adminApiRouter({ store, secret: opts.secret ?? SECRET, log: getLogger('API') }));
-  const onDisk = async () => validateProfileList(JSON.parse(await fs.readFile(file, 'utf8'))).profiles.map((p) => p.ID);
+  app.use('/api', adminApiRouter({ store, secret: opts.secret ?? SECRET, log: getLogger('API'), providers: builtinProviders }));
+  const onDisk = async () => validateProfileList(JSON.parse(await fs.readFile(file, 'utf8')), undefined, TIB_RULES).profiles.map((p) => p.ID);
   return { app, store, file, dir, onDisk, agent: () => request(app) };
 }
 
@@ -385,7 +387,7 @@ describe('failed admin authentications', () => {
     await fs.writeFile(file, '[]');
     let clock = 1_000_000;
     const app = express();
-    app.use('/api', adminApiRouter({ store: new ProfileStore([], { path: file, backupDir: dir, keep: 3 }), secret: SECRET, log: getLogger('API'), now: () => clock }));
+    app.use('/api', adminApiRouter({ store: new ProfileStore([], { path: file, backupDir: dir, keep: 3, rules: TIB_RULES }), secret: SECRET, log: getLogger('API'), providers: builtinProviders, now: () => clock }));
     const logs = captureLogs();
     try {
       for (let i = 0; i < 5; i++) expect((await request(app).get('/api/profiles').set('Authorization', `guess-${i}-value`)).status).toBe(401);

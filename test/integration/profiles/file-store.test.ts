@@ -15,6 +15,7 @@ import { captureLogs } from '../../support/logs.js';
 import { validateProfileList } from '../../../src/profiles/validate.js';
 import type { Profile } from '../../../src/profiles/profile.js';
 import { offlineLdapProfile } from '../../support/profiles.js';
+import { TIB_RULES } from '../../support/rules.js';
 
 const root = path.resolve(import.meta.dirname, '../../..');
 const profile = (id: string): Profile =>
@@ -25,7 +26,7 @@ const profile = (id: string): Profile =>
       ProviderName: 'ADProvider',
       ProviderConfig: { LDAPServer: 'ldap.example.com', LDAPPort: '389', LDAPUserDN: 'uid=*USERNAME*,dc=example,dc=org' },
     },
-  ]).profiles[0] as Profile;
+  ], undefined, TIB_RULES).profiles[0] as Profile;
 
 let dir: string;
 beforeAll(async () => {
@@ -62,7 +63,7 @@ describe('each failing step leaves the old file intact and no temp file', () => 
     const { d, file } = await fresh('fsync', [profile('old')]);
     const r = await saveProfilesFile(file, [profile('new')], { backupDir: d, keep: 5, ops: { ...realFs, fsyncDir: () => Promise.reject(new Error('EINVAL')) } });
     expect(r.warnings[0]).toContain('fsync');
-    expect(validateProfileList(JSON.parse(await fs.readFile(file, 'utf8'))).profiles[0]?.ID).toBe('new');
+    expect(validateProfileList(JSON.parse(await fs.readFile(file, 'utf8')), undefined, TIB_RULES).profiles[0]?.ID).toBe('new');
   });
 });
 
@@ -75,7 +76,7 @@ describe('backups', () => {
     }
     const backups = (await fs.readdir(d)).filter((f) => f.startsWith('profiles_backup_')).sort();
     expect(backups).toEqual([`profiles_backup_${second}_2.json`, `profiles_backup_${second + 4}.json`, `profiles_backup_${second + 5}.json`]);
-    const v2 = validateProfileList(JSON.parse(await fs.readFile(path.join(d, `profiles_backup_${second}_2.json`), 'utf8'))).profiles[0];
+    const v2 = validateProfileList(JSON.parse(await fs.readFile(path.join(d, `profiles_backup_${second}_2.json`), 'utf8')), undefined, TIB_RULES).profiles[0];
     expect(v2?.ID).toBe('v2');
   });
 });
@@ -182,13 +183,13 @@ describe('a profiles.json that is a symbolic link', () => {
       const link = path.join(dir, 'profiles.json');
       await fs.symlink(path.join('..data', 'profiles.json'), link);
 
-      const loaded = await loadProfilesFile(link);
+      const loaded = await loadProfilesFile(link, undefined, TIB_RULES);
       expect(loaded.problems).toEqual([]);
-      const two = (await loadProfilesFile(link)).profiles.map((p) => ({ ...p, ID: 'two' }));
+      const two = (await loadProfilesFile(link, undefined, TIB_RULES)).profiles.map((p) => ({ ...p, ID: 'two' }));
       await saveProfilesFile(link, [...loaded.profiles, ...two], { backupDir: dir, keep: 3 });
 
       expect((await fs.lstat(link)).isSymbolicLink()).toBe(true);
-      expect((await loadProfilesFile(target)).profiles.map((p) => p.ID)).toEqual(['one', 'two']);
+      expect((await loadProfilesFile(target, undefined, TIB_RULES)).profiles.map((p) => p.ID)).toEqual(['one', 'two']);
       expect((await fs.stat(target)).mode & 0o777).toBe(0o640);
       // A temp file left by a crash next to the target is found through the link too.
       const stale = path.join(dir, '..2026_11_25', `.profiles.json.${process.pid}.0123456789ab.tmp`);

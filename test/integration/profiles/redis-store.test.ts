@@ -22,11 +22,12 @@ import { startTestBroker, type TestBroker } from '../../support/broker.js';
 import { captureLogs } from '../../support/logs.js';
 import { startRedis, type TestRedis } from '../../support/redis.js';
 import { offlineLdapProfile } from '../../support/profiles.js';
+import { TIB_RULES } from '../../support/rules.js';
 
 const SECRET = 'profiles-redis-test-secret';
 const ldap = (id: string, name = '') => offlineLdapProfile(id, { Name: name });
 
-const validated = (id: string, name = ''): Profile => validateProfileList([ldap(id, name)]).profiles[0] as Profile;
+const validated = (id: string, name = ''): Profile => validateProfileList([ldap(id, name)], undefined, TIB_RULES).profiles[0] as Profile;
 
 let redis: TestRedis;
 let prefixCount = 0;
@@ -200,7 +201,7 @@ describe('seeding and export', () => {
     expect((await api(b2, 'POST', 'added', ldap('added'))).status).toBe(201);
     expect(await poll(async () => (await ids(b1)).includes('added'), PUBSUB_MS)).toBe(true);
     expect((await api(b1, 'POST', 'save')).status).toBe(200);
-    const saved = await loadProfilesFile(b1.profilesPath);
+    const saved = await loadProfilesFile(b1.profilesPath, undefined, TIB_RULES);
     expect(saved.problems).toEqual([]);
     expect(saved.profiles.map((p) => p.ID)).toEqual(['added', 'in-file']);
     expect((await fs.readdir(b1.dir)).some((f) => /^profiles_backup_\d+\.json$/.test(f))).toBe(true);
@@ -278,10 +279,10 @@ describe('the periodic re-read', () => {
     open.push({ close: () => fs.rm(dir, { recursive: true, force: true }) });
     const file = path.join(dir, 'profiles.json');
     await fs.writeFile(file, JSON.stringify([ldap('a')]));
-    const loaded = await loadProfilesFile(file);
+    const loaded = await loadProfilesFile(file, undefined, TIB_RULES);
     const c = new Redis({ port: redis.port });
     open.push({ close: () => c.disconnect() });
-    const store = new RedisProfileStore(loaded.profiles, { path: file, backupDir: dir, keep: 3, redis: c, keyPrefix: prefix, log: getLogger('TEST'), timeoutMs: 1000, resyncMs: 200 });
+    const store = new RedisProfileStore(loaded.profiles, { path: file, backupDir: dir, keep: 3, rules: TIB_RULES, redis: c, keyPrefix: prefix, log: getLogger('TEST'), timeoutMs: 1000, resyncMs: 200 });
     open.push(store);
     await store.start();
     expect(store.list().map((p) => p.ID)).toEqual(['a']);

@@ -11,6 +11,7 @@ import { loadProfilesFile } from '../../../src/profiles/file-store.js';
 import { reloadProfiles, watchProfiles } from '../../../src/profiles/reload.js';
 import { ProfileStore } from '../../../src/profiles/store.js';
 import { bareLdapProfile } from '../../support/profiles.js';
+import { TIB_RULES } from '../../support/rules.js';
 
 const ldap = (id: string, name = '') => bareLdapProfile(id, { Name: name });
 const log = getLogger('TEST');
@@ -24,8 +25,8 @@ afterAll(() => fs.rm(dir, { recursive: true, force: true }));
 async function storeFor(name: string, initial: unknown[]) {
   const file = path.join(dir, `${name}.json`);
   await fs.writeFile(file, JSON.stringify(initial));
-  const loaded = await loadProfilesFile(file);
-  return { file, store: new ProfileStore(loaded.profiles, { path: file, backupDir: dir, keep: 3, hash: loaded.hash }) };
+  const loaded = await loadProfilesFile(file, undefined, TIB_RULES);
+  return { file, store: new ProfileStore(loaded.profiles, { path: file, backupDir: dir, keep: 3, hash: loaded.hash, rules: TIB_RULES }) };
 }
 
 function waitFor(cond: () => boolean, ms = 5000): Promise<void> {

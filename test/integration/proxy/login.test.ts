@@ -12,6 +12,7 @@ import request from 'supertest';
 import { validateProfile } from '../../../src/profiles/validate.js';
 import { startTestBroker, type TestBroker } from '../../support/broker.js';
 import { startTykStub, type TykStub } from '../../support/tyk-stub.js';
+import { FIRST } from '../../support/rules.js';
 
 const CRED = 'dashboard-credential-for-proxy-login';
 const ADMIN = 'dashboard-admin-secret-for-proxy-login';
@@ -302,7 +303,7 @@ describe('brute-force protection of Basic logins', () => {
 describe('configuration', () => {
   const base = { ID: 'p', OrgID: 'o', ActionType: 'GenerateOrLoginUserProfile', ProviderName: 'ProxyProvider' };
   const problems = (ProviderConfig: Record<string, unknown>) =>
-    validateProfile({ ...base, ProviderConfig: { TargetHost: 'http://127.0.0.1/x', ...ProviderConfig } }).problems.map((p) => `${p.field}: ${p.message}`);
+    validateProfile({ ...base, ProviderConfig: { TargetHost: 'http://127.0.0.1/x', ...ProviderConfig } }, FIRST).problems.map((p) => `${p.field}: ${p.message}`);
 
   it('refuses a profile with no username source, naming the field', () => {
     expect(problems({})).toEqual(['ProviderConfig.UsernameField: no username source: set UsernameField (with ResponseIsJson) or ExtractUserNameFromBasicAuthHeader']);
