@@ -45,15 +45,21 @@ export interface RouterDeps {
 }
 
 /**
- * Headers every answer carries; the login routes add no-store themselves. The framing ban is a default:
- * a page that sets its own Content-Security-Policy (the LDAP form, SAML's POST page) replaces it.
+ * Headers every answer carries, here and on the probes answered before Express (probes.ts); the login routes
+ * add no-store themselves. The framing ban is a default: a page that sets its own Content-Security-Policy
+ * (the password login form, SAML's POST page) replaces it.
  */
+export const BASE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+  'X-Frame-Options': 'DENY',
+  'Content-Security-Policy': "frame-ancestors 'none'",
+});
+const BASE_HEADER_ENTRIES = Object.entries(BASE_HEADERS);
+
 export function baseHeaders(_req: Request, res: Response, next: NextFunction): void {
   // setHeader, not res.set: plain values, and res.set's Content-Type and array handling shows on every request.
-  res.setHeader('X-Content-Type-Options', 'nosniff');
-  res.setHeader('Referrer-Policy', 'no-referrer');
-  res.setHeader('X-Frame-Options', 'DENY');
-  res.setHeader('Content-Security-Policy', "frame-ancestors 'none'");
+  for (const [name, value] of BASE_HEADER_ENTRIES) res.setHeader(name, value);
   // Also under a host application that left Express's banner on: the broker's answers do not name their stack.
   res.removeHeader('X-Powered-By');
   next();

@@ -3,16 +3,13 @@
  * the profile's Name, in the style of the built-in login page, with TIB's short message and what the person
  * can do. Never the reason (that is for the log). Plain HTML, no script, nothing loaded.
  */
+import { escapeHtml } from '../html.js';
 
 /** No framing, nothing loaded, as the login page. */
 export const FAILURE_PAGE_HEADERS: Record<string, string> = {
   'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",
   'X-Frame-Options': 'DENY',
 };
-
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
-}
 
 export interface FailurePageOptions {
   /** The profile's Name (or its ID when it has none). */

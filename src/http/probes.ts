@@ -7,15 +7,7 @@
  */
 import type http from 'node:http';
 import { goJson } from './envelope.js';
-import type { Readiness } from './app.js';
-
-/** The headers `baseHeaders` in app.ts sets on every answer (kept equal by test/integration/security-headers). */
-const BASE_HEADERS: Readonly<Record<string, string>> = {
-  'X-Content-Type-Options': 'nosniff',
-  'Referrer-Policy': 'no-referrer',
-  'X-Frame-Options': 'DENY',
-  'Content-Security-Policy': "frame-ancestors 'none'",
-};
+import { BASE_HEADERS, type Readiness } from './app.js';
 
 type Listener = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 

@@ -3,6 +3,8 @@
  * assets, posting back to the URL it was served from (so it also works mounted under a prefix). TIB and the
  * Tyk portal ship none.
  */
+import { escapeHtml } from '../html.js';
+
 /**
  * Sent with the page and with the page shown again after a failure: no framing, nothing loaded. No
  * form-action: browsers apply it to every redirect after the post, and a login redirects to ReturnURL or
@@ -12,10 +14,6 @@ export const LOGIN_PAGE_HEADERS: Record<string, string> = {
   'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",
   'X-Frame-Options': 'DENY',
 };
-
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
-}
 
 export interface LoginPageOptions {
   /** Heading, e.g. the profile's Name. */
