@@ -151,6 +151,7 @@ describe('a SocialProvider profile with a session secret under 32 characters (an
 
 describe('a SAMLProvider profile with a session secret under 32 characters (an embedding application, no --check)', () => {
   it('is not set up, as a SocialProvider profile: the log says why, a browser gets the page, the secret is not logged', async () => {
+    stub.reset(); // the stub is shared with the logins above: this test's requests only
     const short = 'y'.repeat(31);
     const b = await startTestBroker({
       config: { SessionSecret: short, TykAPISettings: { DashboardConfig: { Endpoint: stub.endpoint, Port: stub.port, AdminSecret: ADMIN } } },
