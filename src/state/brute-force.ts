@@ -1,12 +1,13 @@
 /**
- * Brute-force protection for password logins (LDAP now; the proxy provider's Basic auth can use the same
- * guard). Each profile counts attempts per username and per client IP (rate-limiter-flexible), in memory or,
- * with `BackEnd.Name: "redis"`, on Redis so every replica sees the same counters.
+ * Brute-force protection for password logins: LDAP's (through providers/password-login.ts) and the proxy
+ * provider's Basic auth (providers/proxy/proxy.ts). Each profile counts attempts per username and per client
+ * IP (rate-limiter-flexible), in memory or, with `BackEnd.Name: "redis"`, on Redis so every replica sees the
+ * same counters.
  *
  * An attempt is counted BEFORE the password is checked: a burst of parallel guesses cannot all slip past a
  * check that only later records failures. The attempt past the limit is refused (and the key blocked for
- * BlockSeconds) without touching the directory. A success resets the username counter and gives the IP its
- * point back; an attempt the directory could not judge (down, timed out) gives both back.
+ * BlockSeconds) without touching the directory or upstream. A success resets the username counter and gives
+ * the IP its point back; an attempt the directory or upstream could not judge (down, timed out) gives both back.
  *
  * Redis errors do not lock everybody out and do not switch the protection off: the guard counts in this
  * process until Redis answers again (per replica, so an attacker spreading over replicas gets more tries
