@@ -4,6 +4,13 @@
  * random `kid`s cannot make us flood the IdP. openid-client's own cache refuses to refetch for 60 s after a
  * download, which would fail every login in the minute after a rotation; so we verify signatures here and
  * leave the claim checks (iss, aud, azp, exp, nonce) to openid-client.
+ *
+ * Not jose's createRemoteJWKSet (jose 6, dist/webapi/jwks/remote.js), which keeps neither rule: its
+ * `cooldownDuration` allows one unknown-kid refetch per period counted from the last download (no burst, so
+ * a rotation just after a scheduled refresh also waits the whole period), and when `cacheMaxAge` has passed
+ * and the refetch fails it throws instead of verifying with the last good set. Its clock is Date.now, so
+ * test/integration/oidc/jwks.test.ts could not drive it either; the key lookup itself is jose's
+ * createLocalJWKSet.
  */
 import * as jose from 'jose';
 import { FlowError } from './handler.js';
