@@ -20,7 +20,7 @@
  * own filter escaping, pooling and brute-force hook does more than passport-ldapauth (docs/architecture.md, Dependencies).
  */
 import type { Request } from 'express';
-import passport, { type Strategy } from 'passport';
+import type { Strategy } from 'passport';
 import type { Identity } from '../../identity/identity.js';
 import { getLogger, type Logger } from '../../log.js';
 import type { LoginFailure, LoginRequest, Provider, ProviderOutcome } from '../provider.js';
@@ -94,8 +94,22 @@ function isIdentity(v: unknown): v is Identity {
   return typeof o.userId === 'string' && o.userId !== '' && strings && !!o.raw && typeof o.raw === 'object';
 }
 
-/** Passport's base class, for an embedder that writes its own strategy (a legacy SSO cookie, a custom check). */
-export const PassportStrategy: typeof passport.Strategy = passport.Strategy;
+/**
+ * A base class for an embedder that writes its own strategy (a legacy SSO cookie, a custom check), with the
+ * shape of Passport's: override `authenticate(req, options)` and call one of the five actions, which the
+ * adapter binds for each login. Ours rather than passport's `Strategy`, so that the adapter needs the passport
+ * package only for its types: it is an optional peer dependency (package.json), which the strategies an
+ * embedder brings depend on anyway.
+ */
+export abstract class PassportStrategy implements Strategy {
+  declare name?: string;
+  declare success: StrategyActions['success'];
+  declare fail: StrategyActions['fail'];
+  declare redirect: StrategyActions['redirect'];
+  declare pass: StrategyActions['pass'];
+  declare error: StrategyActions['error'];
+  abstract authenticate(req: Request, options?: unknown): unknown;
+}
 
 export function passportProvider(strategy: Strategy, opts: PassportProviderOptions): Provider {
   if (typeof strategy?.authenticate !== 'function') throw new TypeError('passportProvider: not a Passport strategy (it has no authenticate method)');
