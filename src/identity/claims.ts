@@ -27,12 +27,6 @@ export interface Derived<T> {
  * for a claim and neither it nor an email came, the login fails naming the claim. TIB's fallback would sign
  * every such user in as the same Dashboard user.
  */
-export function resolveEmail(profile: Pick<Profile, 'CustomEmailField'>, identity: Identity): Result<string> {
-  const r = resolveEmailRule(profile, identity);
-  return r.ok ? ok(r.value.value) : r;
-}
-
-/** resolveEmail, with the rule that gave the address. */
 export function resolveEmailRule(profile: Pick<Profile, 'CustomEmailField'>, identity: Identity): Result<Derived<string>> {
   const field = profile.CustomEmailField;
   if (field) {
@@ -51,13 +45,7 @@ export function resolveDisplayName(identity: Identity, email: string): string {
   return [identity.firstName, identity.lastName].filter(Boolean).join(' ') || email;
 }
 
-/** CustomUserIDField claim, else the provider's user id. */
-export function resolveUserId(profile: Pick<Profile, 'CustomUserIDField'>, identity: Identity): Result<string> {
-  const r = resolveUserIdRule(profile, identity);
-  return r.ok ? ok(r.value.value) : r;
-}
-
-/** resolveUserId, with the rule that gave the id. */
+/** CustomUserIDField claim, else the provider's user id; with the rule that gave the id. */
 export function resolveUserIdRule(profile: Pick<Profile, 'CustomUserIDField'>, identity: Identity): Result<Derived<string>> {
   const field = profile.CustomUserIDField;
   if (field) {

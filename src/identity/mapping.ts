@@ -20,12 +20,6 @@ export interface TeamRule {
  * UserGroupSeparator (a space when empty), with no trimming, as TIB. Undefined when there is no field or
  * no claim.
  */
-export function extractGroups(profile: Pick<Profile, 'CustomUserGroupField' | 'UserGroupSeparator'>, raw: Record<string, unknown>): Result<string[] | undefined> {
-  const r = extractGroupsRule(profile, raw);
-  return r.ok ? ok(r.value.value) : r;
-}
-
-/** extractGroups, with how the groups were read. */
 export function extractGroupsRule(
   profile: Pick<Profile, 'CustomUserGroupField' | 'UserGroupSeparator'>,
   raw: Record<string, unknown>,
@@ -49,11 +43,6 @@ export function extractGroupsRule(
  * Every mapped group, in IdP order, without duplicates. DefaultUserGroupID only when nothing maps (as
  * TIB: one match is enough to leave the default out).
  */
-export function mapGroups(profile: Pick<MappingSettings, 'UserGroupMapping' | 'DefaultUserGroupID'>, groups: string[] | undefined): string[] {
-  return mapGroupsRule(profile, groups).map((t) => t.team);
-}
-
-/** mapGroups, with the IdP groups or the default that gave each team. */
 export function mapGroupsRule(profile: Pick<MappingSettings, 'UserGroupMapping' | 'DefaultUserGroupID'>, groups: string[] | undefined): TeamRule[] {
   const fallback = (why: string): TeamRule[] => (profile.DefaultUserGroupID ? [{ team: profile.DefaultUserGroupID, groups: [], rule: `DefaultUserGroupID (${why})` }] : []);
   if (!groups || groups.length === 0) return fallback('no IdP groups');
@@ -68,10 +57,4 @@ export function mapGroupsRule(profile: Pick<MappingSettings, 'UserGroupMapping' 
   }
   for (const t of teams) t.rule = `UserGroupMapping: ${t.groups.map((g) => JSON.stringify(g)).join(', ')}`;
   return teams.length > 0 ? teams : fallback('no IdP group is in UserGroupMapping');
-}
-
-/** extractGroups then mapGroups. */
-export function groupsToTeams(profile: MappingSettings, raw: Record<string, unknown>): Result<string[]> {
-  const groups = extractGroups(profile, raw);
-  return groups.ok ? ok(mapGroups(profile, groups.value)) : groups;
 }

@@ -1,8 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
-import { FALLBACK_EMAIL, resolveDisplayName, resolveEmail, resolveUserId } from '../../src/identity/claims.js';
+import { FALLBACK_EMAIL, resolveDisplayName } from '../../src/identity/claims.js';
+import { groupsToTeams, resolveEmail, resolveUserId } from '../support/identity.js';
 import { checkConstraints, checkDomain, checkGroup } from '../../src/identity/constraints.js';
 import type { Identity } from '../../src/identity/identity.js';
-import { groupsToTeams } from '../../src/identity/mapping.js';
 
 const identity = (over: Partial<Identity> = {}): Identity => ({ userId: 'u1', email: 'user@example.com', displayName: '', firstName: '', lastName: '', raw: {}, provider: 'ADProvider', ...over });
 

@@ -4,8 +4,7 @@
  * spaces map to teams, CustomUserIDField over any attribute (or the NameID).
  */
 import { describe, expect, it } from '@jest/globals';
-import { resolveUserId } from '../../src/identity/claims.js';
-import { groupsToTeams } from '../../src/identity/mapping.js';
+import { groupsToTeams, resolveUserId } from '../support/identity.js';
 import { FieldReader } from '../../src/profiles/fields.js';
 import { readSamlConfig } from '../../src/providers/saml/saml-config.js';
 

@@ -14,7 +14,7 @@ import { validateProfile } from '../../../src/profiles/validate.js';
 import { createTykApi, type TykApi } from '../../../src/tyk/client.js';
 import { startTykStub, type TykStub } from '../../support/tyk-stub.js';
 import { FIRST } from '../../support/rules.js';
-import { resolveUserId } from '../../../src/identity/claims.js';
+import { resolveUserId } from '../../support/identity.js';
 import { MemoryIdentityCache } from '../../../src/state/identity-cache.js';
 
 const CRED = 'dashboard-user-credential';
