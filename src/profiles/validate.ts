@@ -190,7 +190,10 @@ export function validateProfile(
     }
     return v;
   };
-  const providerConfig = objectOrNull('ProviderConfig');
+  // A frozen copy: its module reads it once (src/providers/registry.ts parse, memoised per object) and the
+  // runtime builds the provider from that same reading.
+  const rawProviderConfig = objectOrNull('ProviderConfig');
+  const providerConfig = rawProviderConfig && deepFreeze(structuredClone(rawProviderConfig));
   const identityHandlerConfig = objectOrNull('IdentityHandlerConfig');
   const mapping = r.has('UserGroupMapping') ? r.stringMap('UserGroupMapping') : null;
 
@@ -247,7 +250,7 @@ export function validateProfile(
   }
 
   const ordered = Object.fromEntries(PROFILE_FIELDS.map((k) => [k, profile[k]])) as unknown as Profile;
-  return { profile: errors.length === 0 ? ordered : undefined, problems: wrap(id, errors), warnings: wrap(id, warns) };
+  return { profile: errors.length === 0 ? freezeProfile(ordered) : undefined, problems: wrap(id, errors), warnings: wrap(id, warns) };
 }
 
 /** Decode and check a whole profiles file (a JSON array). Duplicate IDs name both positions. */
@@ -272,14 +275,19 @@ export function validateProfileList(raw: unknown, file: string | undefined, rule
   return out;
 }
 
-/** Deeply frozen copy: profiles are immutable so the runtime can compare them by reference. */
+function deepFreeze<T>(v: T): T {
+  if (v && typeof v === 'object' && !Object.isFrozen(v)) {
+    Object.values(v).forEach(deepFreeze);
+    Object.freeze(v);
+  }
+  return v;
+}
+
+/**
+ * Profiles are immutable so the runtime can compare them by reference: a validated profile is already
+ * deeply frozen (and kept as it is, with its ProviderConfig's reading); any other is frozen as a copy.
+ */
 export function freezeProfile(p: Profile): Profile {
-  const freeze = (v: unknown): unknown => {
-    if (v && typeof v === 'object') {
-      Object.values(v).forEach(freeze);
-      Object.freeze(v);
-    }
-    return v;
-  };
-  return freeze(structuredClone(p)) as Profile;
+  if (Object.isFrozen(p) && (p.ProviderConfig === null || Object.isFrozen(p.ProviderConfig))) return p;
+  return deepFreeze(structuredClone(p));
 }
