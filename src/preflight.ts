@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import { ConfigError, loadConfig, type LoadedConfig } from './config/load.js';
-import { checkProfileNeeds } from './config/profile-needs.js';
+import { checkProfileNeeds } from './profiles/needs.js';
 import { loadProfilesFile, realFs } from './profiles/file-store.js';
 import { formatProblem } from './profiles/validate.js';
 import { builtinProviders } from './providers/registry.js';

@@ -7,6 +7,7 @@
  * this profile is deleted through the Dashboard first.
  */
 import { isPlainObject } from '../profiles/fields.js';
+import { handlerConfig } from '../profiles/handler-config.js';
 import type { Profile } from '../profiles/profile.js';
 import { listenPathPrefix, type TykResponse } from '../tyk/client.js';
 import type { ActionDeps, Action, ActionResult } from './action.js';
@@ -30,20 +31,19 @@ export interface OAuthSettings {
   oneTokenPerUser: boolean;
 }
 
-/** The action's settings from IdentityHandlerConfig (types already checked by validate.ts). */
+/** The action's settings from its typed IdentityHandlerConfig (profiles/handler-config.ts). */
 export function oauthSettings(profile: Profile): OAuthSettings {
-  const ihc = profile.IdentityHandlerConfig ?? {};
-  const o = isPlainObject(ihc.OAuth) ? ihc.OAuth : {};
-  const str = (v: unknown) => (typeof v === 'string' ? v : '');
+  const c = handlerConfig(profile);
+  const o = c.OAuth;
   return {
-    listenPath: str(o.APIListenPath),
-    redirectUri: str(o.RedirectURI),
-    responseType: str(o.ResponseType),
-    clientId: str(o.ClientId),
-    apiId: str(o.BaseAPIID),
-    noRedirect: o.NoRedirect === true,
-    credential: str(ihc.DashboardCredential),
-    oneTokenPerUser: ihc.DisableOneTokenPerAPI !== true,
+    listenPath: o.APIListenPath,
+    redirectUri: o.RedirectURI,
+    responseType: o.ResponseType,
+    clientId: o.ClientId,
+    apiId: o.BaseAPIID,
+    noRedirect: o.NoRedirect,
+    credential: c.DashboardCredential,
+    oneTokenPerUser: !c.DisableOneTokenPerAPI,
   };
 }
 

@@ -2,11 +2,12 @@
  * GenerateOrLoginDeveloperProfile: classic Portal SSO (docs/tib-behaviour.md §5.5). After the nonce, the developer is found by
  * SSO key and updated (keeping every field we do not model), or created when there is none.
  */
+import { handlerConfig } from '../profiles/handler-config.js';
 import type { Profile } from '../profiles/profile.js';
 import type { TykResponse } from '../tyk/client.js';
 import type { ActionDeps, Action, ActionResult } from './action.js';
 import { badAnswer, callFailure, tykTarget, upstreamFailure, withParam } from './failures.js';
-import { dashboardCredential, requestNonce } from './sso-nonce.js';
+import { requestNonce } from './sso-nonce.js';
 
 /** TIB's body for a new developer (docs/tib-behaviour.md §5.5), including the zero values it sends. */
 export function newDeveloper(profile: Profile, email: string, nonce: string, ssoKey: string, now: Date) {
@@ -29,7 +30,7 @@ export function newDeveloper(profile: Profile, email: string, nonce: string, sso
 }
 
 export function createPortalSso(profile: Profile, deps: ActionDeps): Action {
-  const credential = dashboardCredential(profile);
+  const credential = handlerConfig(profile).DashboardCredential;
   const dash = tykTarget(deps.config, 'DashboardCredential');
   return {
     async run(input): Promise<ActionResult> {

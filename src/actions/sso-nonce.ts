@@ -4,17 +4,12 @@
  * profile has no credential or the Dashboard has no /api/sso (404/405). TIB falls back on any error,
  * including 401 for a wrong credential, which quietly escalates to the admin secret: we do not.
  */
-import type { Profile } from '../profiles/profile.js';
+import { handlerConfig } from '../profiles/handler-config.js';
 import type { TykResponse } from '../tyk/client.js';
 import type { ActionDeps, ActionInput, ActionResult } from './action.js';
 import { badAnswer, callFailure, tykTarget, upstreamFailure } from './failures.js';
 
 export type Section = 'dashboard' | 'portal';
-
-export function dashboardCredential(profile: Profile): string {
-  const v = profile.IdentityHandlerConfig?.DashboardCredential;
-  return typeof v === 'string' ? v : '';
-}
 
 /** TIB's SSOAccessData, keys and order exactly. */
 export function ssoBody(section: Section, input: ActionInput) {
@@ -34,7 +29,7 @@ const OK = (r: TykResponse) => r.status === 200 || r.status === 201;
 export async function requestNonce(deps: Pick<ActionDeps, 'tyk' | 'log' | 'config'>, section: Section, input: ActionInput): Promise<{ nonce: string } | { failure: ActionResult }> {
   const { tyk, log } = deps;
   const body = ssoBody(section, input);
-  const credential = dashboardCredential(input.profile);
+  const credential = handlerConfig(input.profile).DashboardCredential;
   let res: TykResponse;
   let which = '/api/sso';
   try {

@@ -5,6 +5,7 @@
  * DisableOneTokenPerAPI is set, the user's previous key from this profile is deleted first.
  */
 import { isPlainObject } from '../profiles/fields.js';
+import { handlerConfig } from '../profiles/handler-config.js';
 import type { Profile } from '../profiles/profile.js';
 import type { TykResponse } from '../tyk/client.js';
 import type { ActionDeps, Action, ActionResult } from './action.js';
@@ -15,7 +16,6 @@ import { issued, oneTokenFor, recordIssued, revokePrevious } from './one-token.j
 /** TIB's answers for this action (200 text in TIB; here with an honest status, see failures.ts). */
 const FAILED = 'Auth token generation failed';
 const UNAUTHORISED = 'Auth token generation failed due to invalid user credentials.';
-const DEFAULT_EXPIRES = 3600;
 
 export interface TokenAuthSettings {
   apiId: string;
@@ -25,16 +25,14 @@ export interface TokenAuthSettings {
   oneTokenPerUser: boolean;
 }
 
-/** The action's settings from IdentityHandlerConfig (types already checked by validate.ts). */
+/** The action's settings from its typed IdentityHandlerConfig (profiles/handler-config.ts). */
 export function tokenAuthSettings(profile: Profile): TokenAuthSettings {
-  const ihc = profile.IdentityHandlerConfig ?? {};
-  const tokenAuth = isPlainObject(ihc.TokenAuth) ? ihc.TokenAuth : {};
-  const expires = typeof tokenAuth.Expires === 'number' ? tokenAuth.Expires : DEFAULT_EXPIRES;
+  const c = handlerConfig(profile);
   return {
-    apiId: typeof tokenAuth.BaseAPIID === 'string' ? tokenAuth.BaseAPIID : '',
-    expires: Math.max(1, Math.trunc(expires)),
-    credential: typeof ihc.DashboardCredential === 'string' ? ihc.DashboardCredential : '',
-    oneTokenPerUser: ihc.DisableOneTokenPerAPI !== true,
+    apiId: c.TokenAuth.BaseAPIID,
+    expires: Math.max(1, Math.trunc(c.TokenAuth.Expires)),
+    credential: c.DashboardCredential,
+    oneTokenPerUser: !c.DisableOneTokenPerAPI,
   };
 }
 

@@ -7,6 +7,7 @@
 import { hostAllowed } from '../config/allowed-hosts.js';
 import { didYouMean } from '../config/suggest.js';
 import { FieldReader, isHttpUrl, isPlainObject, type FieldError } from './fields.js';
+import { handlerConfig, readHandlerConfig } from './handler-config.js';
 import { ACTION_TYPES, PROFILE_FIELDS, type ActionType, type Profile } from './profile.js';
 
 export interface ProfileProblem {
@@ -74,49 +75,32 @@ export function formatProblem(p: ProfileProblem): string {
   return `${p.file ? `${p.file}: ` : ''}${where}: ${p.field ? `${p.field}: ` : ''}${p.message}`;
 }
 
-const IHC_KEYS = ['DashboardCredential', 'DisableOneTokenPerAPI', 'OAuth', 'TokenAuth'];
-const OAUTH_STRINGS = ['APIListenPath', 'RedirectURI', 'ResponseType', 'ClientId', 'Secret', 'BaseAPIID'];
-
-/** IdentityHandlerConfig is read by exact-case map lookups in TIB: a near-miss key silently does nothing. */
-function readIdentityHandlerConfig(raw: Record<string, unknown>, action: ActionType, errors: FieldError[], warnings: FieldError[]): void {
+/** The IdentityHandlerConfig the action needs, beyond what handler-config.ts reads for every action. */
+function checkHandlerConfig(raw: Record<string, unknown>, action: ActionType, errors: FieldError[], warnings: FieldError[]): void {
   const at = 'IdentityHandlerConfig';
-  for (const key of Object.keys(raw)) {
-    if (IHC_KEYS.includes(key)) continue;
-    const right = IHC_KEYS.find((k) => k.toLowerCase() === key.toLowerCase());
-    if (right) errors.push({ field: `${at}.${key}`, message: `keys are case-sensitive here: write ${right}` });
-    else warnings.push({ field: `${at}.${key}`, message: `unknown key, ignored${didYouMean(key, IHC_KEYS)}` });
-  }
-  const exact = new FieldReader(raw, at, errors, false);
-  const credential = exact.string('DashboardCredential');
-  const oneTokenPerUser = !exact.bool('DisableOneTokenPerAPI');
-  const oauth = exact.object('OAuth');
-  const oauthValues = Object.fromEntries(OAUTH_STRINGS.map((k) => [k, oauth.string(k)]));
-  oauth.bool('NoRedirect');
+  const c = readHandlerConfig(raw, errors, warnings);
+  const credential = c.DashboardCredential;
   if (action === 'GenerateOAuthTokenForClient') {
-    for (const k of ['ClientId', 'APIListenPath', 'BaseAPIID', 'RedirectURI', 'ResponseType']) {
-      if (!oauthValues[k]) errors.push({ field: `${at}.OAuth.${k}`, message: `is required for ${action}` });
+    for (const k of ['ClientId', 'APIListenPath', 'BaseAPIID', 'RedirectURI', 'ResponseType'] as const) {
+      if (!c.OAuth[k]) errors.push({ field: `${at}.OAuth.${k}`, message: `is required for ${action}` });
     }
-    const rt = oauthValues.ResponseType;
+    const rt = c.OAuth.ResponseType;
     if (rt && !['token', 'code', 'authorization_code'].includes(rt)) {
       errors.push({ field: `${at}.OAuth.ResponseType`, message: `must be "token" or "authorization_code", got ${JSON.stringify(rt)}` });
     }
-    const listen = oauthValues.APIListenPath ?? '';
+    const listen = c.OAuth.APIListenPath;
     // It becomes the path of a Gateway call: a query, a fragment or a dot segment would send it elsewhere.
-    const unsafe = [...listen].some((c) => '?#'.includes(c) || /\s/.test(c) || c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
+    const unsafe = [...listen].some((ch) => '?#'.includes(ch) || /\s/.test(ch) || ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f);
     if (unsafe || listen.split('/').some((seg) => seg === '.' || seg === '..')) {
       errors.push({ field: `${at}.OAuth.APIListenPath`, message: `must be the API's listen path (no "?", "#", spaces or "."/".." segments), got ${quote(listen)}` });
     }
     // The previous token is deleted through the Dashboard, with this credential.
-    if (oneTokenPerUser && !credential) {
+    if (!c.DisableOneTokenPerAPI && !credential) {
       errors.push({ field: `${at}.DashboardCredential`, message: `is required for ${action} to delete the user's previous token (or set DisableOneTokenPerAPI: true)` });
     }
   }
-  const tokenAuth = exact.object('TokenAuth');
-  const base = tokenAuth.string('BaseAPIID');
-  const expires = tokenAuth.number('Expires', 3600);
-  if (expires < 1) tokenAuth.error('Expires', 'must be a number of seconds, at least 1');
   if (action === 'GenerateTemporaryAuthToken') {
-    if (!base) errors.push({ field: `${at}.TokenAuth.BaseAPIID`, message: `is required for ${action}` });
+    if (!c.TokenAuth.BaseAPIID) errors.push({ field: `${at}.TokenAuth.BaseAPIID`, message: `is required for ${action}` });
     // POST /api/keys is a Dashboard user's call.
     if (!credential) errors.push({ field: `${at}.DashboardCredential`, message: `is required for ${action} (a Dashboard user's API key)` });
   }
@@ -143,11 +127,8 @@ function tooDeep(root: Record<string, unknown>, max: number): string | undefined
 
 /** The credentials an action's IdentityHandlerConfig holds (its provider's: src/providers/registry.ts profileSecrets). */
 export function actionSecrets(p: Profile): string[] {
-  const out: string[] = [];
-  const ihc = p.IdentityHandlerConfig ?? {};
-  if (typeof ihc.DashboardCredential === 'string') out.push(ihc.DashboardCredential);
-  if (isPlainObject(ihc.OAuth) && typeof ihc.OAuth.Secret === 'string') out.push(ihc.OAuth.Secret);
-  return out;
+  const c = handlerConfig(p);
+  return [c.DashboardCredential, c.OAuth.Secret];
 }
 
 /** Decode and check one profile. `profile` is set when there are no errors. */
@@ -194,7 +175,8 @@ export function validateProfile(
   // runtime builds the provider from that same reading.
   const rawProviderConfig = objectOrNull('ProviderConfig');
   const providerConfig = rawProviderConfig && deepFreeze(structuredClone(rawProviderConfig));
-  const identityHandlerConfig = objectOrNull('IdentityHandlerConfig');
+  const rawHandlerConfig = objectOrNull('IdentityHandlerConfig');
+  const identityHandlerConfig = rawHandlerConfig && deepFreeze(structuredClone(rawHandlerConfig));
   const mapping = r.has('UserGroupMapping') ? r.stringMap('UserGroupMapping') : null;
 
   // The portal's SSO-profile schema flattens the constraints; accept both shapes.
@@ -244,7 +226,7 @@ export function validateProfile(
     }
   }
   if (identityHandlerConfig && (ACTION_TYPES as readonly string[]).includes(actionType)) {
-    readIdentityHandlerConfig(identityHandlerConfig, actionType as ActionType, errors, warns);
+    checkHandlerConfig(identityHandlerConfig, actionType as ActionType, errors, warns);
   } else if (actionType === 'GenerateOAuthTokenForClient' || actionType === 'GenerateTemporaryAuthToken') {
     errors.push({ field: 'IdentityHandlerConfig', message: `is required for ${actionType}` });
   }

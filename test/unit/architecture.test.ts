@@ -1,7 +1,6 @@
 /**
- * The import graph of src/ (docs/architecture.md): no circle, layers import downwards (at most a few
- * exceptions, listed by the test when it fails), Express only at the edge, and no file outside a provider's
- * folder names a provider.
+ * The import graph of src/ (docs/architecture.md): no circle, layers import downwards only, Express only at
+ * the edge, and no file outside a provider's folder names a provider.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -71,10 +70,9 @@ describe('the import graph of src/', () => {
     expect(circles).toEqual([]);
   });
 
-  test('imports downwards, with at most 4 exceptions', () => {
+  test('imports downwards only', () => {
     const upward = files.flatMap((f) => importsOf(f).filter((i) => text.has(i.target) && rank(i.target) > rank(f)).map((i) => `${f} -> ${i.target}`));
-    // The list is printed when there are too many.
-    if (upward.length > 4) expect(upward).toEqual([]);
+    expect(upward).toEqual([]);
   });
 
   test('only http/ imports express, apart from the Passport adapter and the proxy body stream', () => {

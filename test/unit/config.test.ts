@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from '@jest/globals';
 import { ConfigError, defaultConfig, describeConfig, loadConfig, settingNamer, settingPhrase } from '../../src/config/load.js';
 import { jsonSyntaxProblem } from '../../src/config/json-syntax.js';
 import { leaves, type Leaf } from '../../src/config/schema.js';
-import { checkProfileNeeds } from '../../src/config/profile-needs.js';
+import { checkProfileNeeds } from '../../src/profiles/needs.js';
 import { closest, didYouMean, editDistance } from '../../src/config/suggest.js';
 import type { Config } from '../../src/config/types.js';
 import type { Profile } from '../../src/profiles/profile.js';

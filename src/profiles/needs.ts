@@ -7,10 +7,11 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Profile } from '../profiles/profile.js';
-import { settingPhrase, type ConfigSource } from './load.js';
-import { MIN_SESSION_SECRET } from './session-secret.js';
-import type { Config } from './types.js';
+import { handlerConfig } from './handler-config.js';
+import type { Profile } from './profile.js';
+import { settingPhrase, type ConfigSource } from '../config/load.js';
+import { MIN_SESSION_SECRET } from '../config/session-secret.js';
+import type { Config } from '../config/types.js';
 
 export interface Findings {
   errors: string[];
@@ -30,11 +31,6 @@ export interface NeedsContext {
 const DASHBOARD = 'TykAPISettings.DashboardConfig';
 const GATEWAY = 'TykAPISettings.GatewayConfig';
 
-function credentialOf(p: Profile): string {
-  const v = p.IdentityHandlerConfig?.DashboardCredential;
-  return typeof v === 'string' ? v : '';
-}
-
 export function checkProfileNeeds(config: Config, profiles: readonly Profile[], ctx: NeedsContext): Findings {
   const out: Findings = { errors: [], warnings: [] };
   const file = path.basename(ctx.profilesPath);
@@ -50,8 +46,8 @@ export function checkProfileNeeds(config: Config, profiles: readonly Profile[], 
   };
 
   for (const p of profiles) {
-    const credential = credentialOf(p);
-    const oneTokenPerUser = p.IdentityHandlerConfig?.DisableOneTokenPerAPI !== true;
+    const { DashboardCredential: credential, DisableOneTokenPerAPI } = handlerConfig(p);
+    const oneTokenPerUser = !DisableOneTokenPerAPI;
     switch (p.ActionType) {
       case 'GenerateOrLoginUserProfile':
         needEndpoint(p, DASHBOARD, 'Dashboard', 'asks the Dashboard for an SSO nonce');
