@@ -5,7 +5,6 @@
  */
 import type http from 'node:http';
 import path from 'node:path';
-import { createAuditLog } from './audit.js';
 import { TrustedProxies } from './client-ip.js';
 import type { Config } from './config/types.js';
 import { createRouter, drained, standaloneApp, type Readiness, type Router } from './http/app.js';
@@ -174,7 +173,6 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
     if (ping.ok && redisStore && !redisStore.synced) return { ok: false, reason: 'profiles not read from Redis yet' };
     return ping;
   };
-  const audit = opts.check ? undefined : createAuditLog(config.Audit, config.SessionSecret);
   if (!opts.check) enableProcessMetrics();
   // Metrics go to the management listener when there is one; on the main port only to the admin Secret.
   const managed = config.Management.Port !== 0;
@@ -185,7 +183,7 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
     store,
     secret: config.Secret,
     log: { http: getLogger('HTTP'), api: getLogger('API'), auth: getLogger('AUTH HANDLERS') },
-    audit,
+    audit: services.audit,
     trustedProxies: new TrustedProxies(config.TrustedProxies),
     metrics: managed ? 'off' : 'secret',
   });
@@ -214,7 +212,7 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
         await servers.close(drainMs, drain);
         // A provider's pool waits for its calls still out (an upstream that never answers): not past the limit.
         await withinLimit(runtime.close(), drainMs, () => log.warn(`providers still had calls out ${drainMs} ms after the stop; not waiting for them`));
-        await Promise.all([services.close(), audit?.close()]);
+        await services.close();
       })();
       return closing;
     },

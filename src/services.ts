@@ -5,6 +5,7 @@
  * even when Redis holds only the profiles (`Storage.storage_type: "redis"`).
  */
 import type { ActionDeps } from './actions/action.js';
+import { createAuditLog, type AuditLog } from './audit.js';
 import type { Config } from './config/types.js';
 import { getLogger } from './log.js';
 import type { ProviderServices } from './providers/provider.js';
@@ -21,10 +22,12 @@ export interface Services {
   redis?: RedisClient;
   provider: ProviderServices;
   action: ActionDeps;
+  /** Where ended logins and admin calls are recorded (tib.conf `Audit`); none when only checking. */
+  audit?: AuditLog;
   close(): Promise<void>;
 }
 
-/** `connect: false` (--check): build everything, connect nowhere. */
+/** `connect: false` (--check): build everything, connect nowhere, open no audit file. */
 export async function createServices(config: Config, opts: { connect: boolean }): Promise<Services> {
   const redis = usesRedis(config) ? createRedisClient(config.BackEnd.IdentityBackendSettings, { connect: opts.connect }) : undefined;
   // Give Redis a moment so the first logins find it; down at start, the broker starts anyway (it reconnects).
@@ -36,6 +39,7 @@ export async function createServices(config: Config, opts: { connect: boolean })
   const actionLog = getLogger('TYK ID HANDLER');
   const identityCache = shared ? new RedisIdentityCache(shared, keyPrefix) : new MemoryIdentityCache({ log: actionLog });
   const tyk = createTykApi(config);
+  const audit = opts.connect ? createAuditLog(config.Audit, config.SessionSecret) : undefined;
   return {
     redis,
     provider: {
@@ -48,8 +52,9 @@ export async function createServices(config: Config, opts: { connect: boolean })
       insecureSkipVerify: config.SSLInsecureSkipVerify,
     },
     action: { config, log: actionLog, tyk, identityCache },
+    audit,
     async close() {
-      await Promise.all([flowState.close(), tyk.close()]);
+      await Promise.all([flowState.close(), tyk.close(), audit?.close()]);
       if (redis) await closeRedis(redis);
     },
   };
