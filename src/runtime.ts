@@ -8,14 +8,14 @@ import type { Action, ActionDeps } from './actions/action.js';
 import { actionFactories } from './actions/registry.js';
 import { setOwnedSecrets, type Logger } from './log.js';
 import type { Profile } from './profiles/profile.js';
-import type { ProviderModule } from './providers/module.js';
+import type { FailureClasses } from './providers/module.js';
 import type { Provider, ProviderServices } from './providers/provider.js';
 import type { ProviderRegistry } from './providers/registry.js';
 
 export interface CompiledProfile {
   profile: Profile;
-  /** The profile's provider module (its failure classes, for metrics). */
-  module: ProviderModule;
+  /** How its provider's failures are classed when they carry no class (metrics, audit). */
+  failureClasses: FailureClasses;
   /** Undefined only with a setupError. */
   provider?: Provider;
   /** Undefined only with a setupError. */
@@ -46,7 +46,7 @@ export class ProfileRuntime {
   compile(profile: Profile): CompiledProfile {
     const module = this.deps.providers.of(profile);
     const { failureRedirect, ...built } = this.deps.providers.providerProfile(profile);
-    const out: CompiledProfile = { profile, module, failureRedirect };
+    const out: CompiledProfile = { profile, failureRedirect, failureClasses: this.deps.providers.failureClasses(profile) };
     try {
       out.provider = module.create(built, this.deps.provider);
       // Every ActionType has a factory; only a setup error leaves `action` unset.

@@ -17,8 +17,6 @@ import { sendError } from './envelope.js';
 import { sendActionResult, sendFailure, sendLoginError, sendPage, sendRedirect } from './respond.js';
 
 const FORM_LIMIT = '64kb';
-/** The classes of a provider module that names none (src/providers/module.ts). */
-const DEFAULT_CLASSES = { unreachable: 'idp_error', refused: 'bad_request' } as const;
 /**
  * The callback takes a SAML Response by HTTP-POST: signed, maybe encrypted, with many group values
  * (Entra ID sends up to 150) it passes 64 KB once base64- and form-encoded.
@@ -105,7 +103,7 @@ export function authRouter(runtime: ProfileRuntime, log: Logger, recording: Logi
     // Metrics and the audit log see every login that ends here, once, with a bounded reason.
     const client = clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for'], trusted);
     const failed = (stage: FailureStage, failure: LoginFailure, userId?: string) => {
-      const reason = failureReason(stage, failure, compiled.module.failureClasses ?? DEFAULT_CLASSES);
+      const reason = failureReason(stage, failure, compiled.failureClasses);
       recordLogin(id, profile.ProviderName, 'failure', reason);
       audit.login({ profile: id, provider: profile.ProviderName, outcome: 'failure', reason, userId, client });
     };

@@ -5,12 +5,13 @@
  * provider module's failureClasses, never by reading the text.
  */
 import type { FailureReason } from '../metrics.js';
+import type { FailureClasses } from '../providers/module.js';
 import type { LoginFailure } from '../providers/provider.js';
 
 /** provider: the provider's own step refused; pipeline: claims, constraints, mapping or the Tyk action. */
 export type FailureStage = 'provider' | 'pipeline' | 'unexpected';
 
-export function failureReason(stage: FailureStage, failure: Pick<LoginFailure, 'status' | 'class'>, classes: { unreachable: FailureReason; refused: FailureReason }): FailureReason {
+export function failureReason(stage: FailureStage, failure: Pick<LoginFailure, 'status' | 'class'>, classes: FailureClasses): FailureReason {
   if (stage === 'unexpected') return 'internal';
   if (failure.class) return failure.class;
   const { status } = failure;

@@ -46,12 +46,17 @@ export interface ProviderModule<C = unknown> {
    * Without it, explain reads OpenID Connect claims (sub, email, name, given_name, family_name).
    */
   identityFromClaims?(p: ProviderProfile<C>, claims: Record<string, unknown>, username: string): Identity;
-  /**
-   * The class of a failure that carries none (LoginFailure.class): `unreachable` for a 502/504 (the
-   * provider's outbound call failed), `refused` for any other 4xx. Default idp_error and bad_request.
-   */
-  readonly failureClasses?: { unreachable: FailureReason; refused: FailureReason };
+  /** How a failure that carries no class (LoginFailure.class) is classed; DEFAULT_FAILURE_CLASSES without it. */
+  readonly failureClasses?: FailureClasses;
 }
+
+/** `unreachable` for a 502/504 (the provider's outbound call failed), `refused` for any other 4xx. */
+export interface FailureClasses {
+  unreachable: FailureReason;
+  refused: FailureReason;
+}
+
+export const DEFAULT_FAILURE_CLASSES: FailureClasses = { unreachable: 'idp_error', refused: 'bad_request' };
 
 /** For a dry run of a provider whose claims were not valid (explain answers 400 with the message). */
 export class ClaimsError extends Error {}

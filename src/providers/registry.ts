@@ -3,12 +3,11 @@
  * (`createBroker({ providers })`). Everything the broker asks of a provider goes through here and its module
  * (module.ts), so no other file switches on a provider's name.
  */
-import type { FailureReason } from '../metrics.js';
 import { FieldReader, type FieldError } from '../profiles/fields.js';
 import type { Profile } from '../profiles/profile.js';
 import { actionSecrets, type ProviderCatalogue } from '../profiles/validate.js';
 import { ldapModule } from './ldap/module.js';
-import { claimsIdentity, type OutboundHost, type ProviderModule, type ProviderProfile } from './module.js';
+import { claimsIdentity, DEFAULT_FAILURE_CLASSES, type FailureClasses, type OutboundHost, type ProviderModule, type ProviderProfile } from './module.js';
 import { proxyModule } from './proxy/module.js';
 import { samlModule } from './saml/module.js';
 import { socialModule } from './social/module.js';
@@ -119,8 +118,8 @@ export class ProviderRegistry implements ProviderCatalogue {
     return m.identityFromClaims({ profile, config: this.parse(m, profile.ProviderConfig).config }, claims, username);
   }
 
-  failureClasses(profile: Pick<Profile, 'ProviderName'>): { unreachable: FailureReason; refused: FailureReason } {
-    return this.get(profile.ProviderName)?.failureClasses ?? { unreachable: 'idp_error', refused: 'bad_request' };
+  failureClasses(profile: Pick<Profile, 'ProviderName'>): FailureClasses {
+    return this.get(profile.ProviderName)?.failureClasses ?? DEFAULT_FAILURE_CLASSES;
   }
 }
 
