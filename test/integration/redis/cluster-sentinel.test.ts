@@ -73,13 +73,16 @@ describe('on a three-master Redis Cluster', () => {
         expect(await poll(async () => (await fetch(`${a.url}/ready`)).status === 200 && (await fetch(`${b.url}/ready`)).status === 200, 15_000)).toBe(true);
       }
       const list = async (x: TestBroker) => ((await (await fetch(`${x.url}/api/profiles`, { headers: { Authorization: SECRET } })).json()) as { Data: Array<{ ID: string }> }).Data.map((p) => p.ID);
-      let created = 0;
+      // Right after the restart a save may still fail (a 5xx) after its write reached Redis: the retry then
+      // finds the profile there (400, it exists). Either way the profile must be saved, and only once.
+      const statuses: number[] = [];
       expect(await poll(async () => {
         const res = await fetch(`${b.url}/api/profiles/after-restart`, { method: 'POST', headers: { Authorization: SECRET }, body: JSON.stringify(ldap('after-restart')) });
-        created = res.status;
-        return res.status === 201 || res.status === 400;
+        statuses.push(res.status);
+        return res.status === 201 || (res.status === 400 && (await list(b)).includes('after-restart'));
       }, 10_000)).toBe(true);
-      expect(created).toBe(201);
+      // A 400 only after an attempt that failed on the server side, never as the first answer.
+      if (statuses.at(-1) === 400) expect(statuses.slice(0, -1).some((st) => st >= 500)).toBe(true);
       expect(await poll(async () => (await list(a)).includes('after-restart'), PUBSUB_MS)).toBe(true);
       await new Promise((r) => setTimeout(r, 500));
       expect(rejections.map(String)).toEqual([]);
