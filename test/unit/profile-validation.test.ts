@@ -115,7 +115,7 @@ describe('errors name the file, the profile and the field', () => {
   });
 });
 
-describe('profile IDs (issue 8.11)', () => {
+describe('profile IDs: a safe character set, no reserved names', () => {
   it.each(['ldap-dev', 'a', 'user@corp.example', 'v1.2_x-y', 'x'.repeat(128), '1', 'Save'])('accepts %j', (id) => {
     expect(validateProfile({ ...ldap, ID: id }, FIRST).problems).toEqual([]);
   });
@@ -148,7 +148,7 @@ describe('profile IDs (issue 8.11)', () => {
   });
 });
 
-describe('nesting depth (issue 8.9)', () => {
+describe('nesting depth: bounded, the path of the deep value named', () => {
   const nested = (depth: number): unknown => JSON.parse(`${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`);
 
   it('refuses a value nested past the bound, naming the profile and field, without overflowing the stack', () => {
@@ -174,7 +174,7 @@ describe('nesting depth (issue 8.9)', () => {
   });
 });
 
-describe('AllowedIdPHosts (issue 8.14)', () => {
+describe('AllowedIdPHosts: every host a profile names is checked', () => {
   const rules = { ...TIB_RULES, allowedHosts: ['ldap.example.com', '*.corp.example', '10.0.0.5', '::1'] };
   const saml = { ...ldap, ID: 'saml', ProviderName: 'SAMLProvider', ProviderConfig: { IDPMetadataURL: 'https://evil.example.net/md', CertLocation: '/x.pem', SAMLBaseURL: 'https://tib.example.com' } };
   const proxy = { ...ldap, ID: 'proxy', ProviderName: 'ProxyProvider', ProviderConfig: { TargetHost: 'http://169.254.169.254/latest', ExtractUserNameFromBasicAuthHeader: true } };
