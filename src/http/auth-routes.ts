@@ -88,6 +88,19 @@ export function authRouter(runtime: ProfileRuntime, log: Logger, recording: Logi
   const router = express.Router();
   const audit = recording.audit ?? noAudit;
   const trusted = recording.trustedProxies ?? new TrustedProxies([]);
+  // Behind a balancer that TrustedProxies does not name, every client arrives from the balancer's address: the
+  // per-IP lockout counter is then everyone's. The header is ignored (anybody can send it); say so, once.
+  let warnedForwarded = false;
+  const noteForwarded = (req: Request) => {
+    if (warnedForwarded || req.headers['x-forwarded-for'] === undefined) return;
+    const peer = req.socket.remoteAddress ?? '';
+    if (trusted.has(peer)) return;
+    warnedForwarded = true;
+    log.warn(
+      'X-Forwarded-For ignored: the request came from a peer that is not in TrustedProxies, so the client address (per-IP lockout, audit) is the peer\'s; if the broker is behind a load balancer or proxy, list its address in TrustedProxies',
+      { peer },
+    );
+  };
   const run = (step: 'start' | 'callback') => async (req: Request, res: Response) => {
     const id = String(req.params.id);
     const segment = String(req.params.provider);
@@ -101,6 +114,7 @@ export function authRouter(runtime: ProfileRuntime, log: Logger, recording: Logi
     }
 
     // Metrics and the audit log see every login that ends here, once, with a bounded reason.
+    noteForwarded(req);
     const client = clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for'], trusted);
     const failed = (stage: FailureStage, failure: LoginFailure, userId?: string) => {
       const reason = failureReason(stage, failure, compiled.failureClasses);

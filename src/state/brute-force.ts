@@ -209,6 +209,8 @@ export class BruteForceGuard {
         attempts: counter.points,
         windowSeconds: this.opts.settings.WindowSeconds,
         blockSeconds: this.opts.settings.BlockSeconds,
+        // A balancer TrustedProxies does not name makes its address everyone's (http/auth-routes.ts warns too).
+        ...(counter.kind === 'ip' && { hint: 'every login from this address is refused until the block ends; if it is a load balancer or proxy, list it in TrustedProxies (X-Forwarded-For is read only from those)' }),
       });
     }
     return r.ok;

@@ -134,12 +134,17 @@ describe('IP limit (tib.conf BruteForce) and X-Forwarded-For', () => {
     const lines = lockoutLines(untrusting);
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain('127.0.0.1');
+    // The address may be a balancer's: the line says how to make the counter per client.
+    expect(lines[0]).toContain('list it in TrustedProxies');
     await sleep(SHORT.BlockSeconds * 1000 + 300);
   }, 20_000);
 
-  it('a spoofed X-Forwarded-For from an untrusted address changes nothing', async () => {
+  it('a spoofed X-Forwarded-For from an untrusted address changes nothing, and the operator is told once', async () => {
     for (let i = 0; i < 3; i++) expect((await login(untrusting, 'ip-limit', `nobody-${i}`, 'x', { 'X-Forwarded-For': `198.51.100.${i}` })).status).toBe(401);
     expect(await attempt(untrusting, 'ip-limit', 'bob', 'bob-pass', { 'X-Forwarded-For': '198.51.100.99' })).toMatchObject({ ...WRONG, binds: 0 });
+    const told = untrusting.logs.filter((l) => l.includes('X-Forwarded-For ignored'));
+    expect(told).toHaveLength(1);
+    expect(told[0]).toMatch(/\[WARN\].*not in TrustedProxies.*127\.0\.0\.1/);
   });
 
   it('from a trusted proxy, the forwarded client IP is counted', async () => {
