@@ -1,7 +1,7 @@
 /**
  * Judging the upstream's answer, as TIB's ProxyProvider does (docs/tib-behaviour.md §4.3), as pure functions: the gates in
- * TIB's order (status below 400, OKCode, OKResponse, OKRegex), then the username (the Basic header's, then
- * the JSON UsernameField's) and the access token. Where TIB invents a random 12-letter user, no username is
+ * TIB's order (status below 400, OKCode, OKResponse, OKRegex; and, ours, no redirect unless one of the three is set),
+ * then the username (the Basic header's, then the JSON UsernameField's) and the access token. Where TIB invents a random 12-letter user, no username is
  * a failure here.
  */
 import type { RE2JS } from 're2js';
@@ -11,6 +11,9 @@ import type { ProxyConfig } from './proxy-config.js';
 /** The first gate the answer fails, or undefined. Never quotes the body (it may carry a token). */
 export function failedGate(cfg: ProxyConfig, okRegex: RE2JS | undefined, status: number, body: Buffer): string | undefined {
   if (status >= 400) return `upstream answered ${status}`;
+  // Unlike TIB (docs/tib-behaviour.md §4.3), a redirect is not a success by default: form logins commonly
+  // answer a wrong password with 302. It passes only when the operator said what success looks like.
+  if (status >= 300 && cfg.OKCode === 0 && cfg.OKResponse === '' && !okRegex) return `upstream answered ${status} (a redirect; set OKCode, OKResponse or OKRegex to accept one)`;
   if (cfg.OKCode !== 0 && status !== cfg.OKCode) return `upstream answered ${status}, OKCode is ${cfg.OKCode}`;
   if (cfg.OKResponse !== '' && body.toString('base64') !== cfg.OKResponse) return 'upstream answer body is not the one OKResponse names';
   if (okRegex && !okRegex.matcher(body.toString('utf8')).find()) return 'upstream answer body does not match OKRegex';

@@ -62,7 +62,7 @@ export function readProxyConfig(r: FieldReader): ProxyConfig {
   };
   if (c.OKCode !== 0 && (c.OKCode < 100 || c.OKCode > 399)) {
     // TIB fails every answer of 400 or more before it looks at OKCode.
-    r.error('OKCode', `must be 0 (any status below 400) or an HTTP status from 100 to 399, got ${c.OKCode}`);
+    r.error('OKCode', `must be 0 (any status below 300, or below 400 with OKResponse or OKRegex) or an HTTP status from 100 to 399, got ${c.OKCode}`);
   }
   if (c.OKResponse !== '' && Buffer.from(c.OKResponse, 'base64').toString('base64') !== c.OKResponse) {
     r.error('OKResponse', 'must be the standard, padded base64 of the whole expected answer body');

@@ -31,6 +31,10 @@ export function createProxyProvider({ profile, config: cfg }: ProviderProfile<Pr
   const okRegex = cfg.OKRegex ? compileOkRegex(cfg.OKRegex) : undefined;
   const upstream = createUpstream({ target: cfg.TargetHost, timeoutMs: cfg.UpstreamTimeout, maxResponseBytes: cfg.UpstreamMaxResponseBytes });
   const guard = services.bruteForceGuard(profile.ID, cfg.BruteForce, log);
+  if (cfg.OKCode === 0 && cfg.OKResponse === '' && cfg.OKRegex === '') {
+    // Built once per profile version: one line per load. Any 2xx is a login then (answer.ts failedGate).
+    log.warn(`profile "${profile.ID}": only the upstream's status is checked (no OKCode, OKResponse or OKRegex): any 2xx answer logs the user in; set one to say what success looks like`);
+  }
 
   const handle = async (req: LoginRequest): Promise<ProviderOutcome> => {
     const ip = req.clientIp;

@@ -2,7 +2,7 @@
  * ProxyProvider (issue 10, item 5; docs/tib-behaviour.md §4.3) against a real upstream login service (node:http in this file)
  * and the recording Tyk stub: each gate (status, OKCode, OKResponse, OKRegex, the JSON UsernameField) passes
  * and fails; the user comes from the Basic header (either spelling of TIB's option) or the JSON answer and
- * reaches Tyk with the access token; an oversized or slow answer fails cleanly; only allow-listed headers
+ * reaches Tyk with the access token; a redirect is a failure unless OKCode names it; an oversized or slow answer fails cleanly; only allow-listed headers
  * reach the upstream; Basic logins are locked out without reaching it; no password or token is logged.
  */
 import http from 'node:http';
@@ -57,6 +57,10 @@ function answer(req: http.IncomingMessage, body: string, res: http.ServerRespons
       return void res.end(basicOk(req) ? '{"ok":true}' : '{"ok":false}');
     case '/regex':
       return json(200, { status: basicOk(req) ? 'Active' : 'locked' });
+    case '/form': // a form login: a wrong password is sent back to the form with 302, as many are
+      return basicOk(req) ? void res.end('welcome') : void res.writeHead(302, { location: '/login?error=1' }).end();
+    case '/moved': // a good password is answered with 302 (OKCode 302 says so), a wrong one with 401
+      return basicOk(req) ? void res.writeHead(302, { location: '/home' }).end() : void res.writeHead(401).end('no');
     case '/boom':
       return void res.writeHead(500).end('internal error');
     case '/big': // 2 MiB, chunked (no Content-Length): the bound must hold while reading
@@ -111,6 +115,9 @@ beforeAll(async () => {
       profile('okresponse', { TargetHost: '/exact', OKResponse: Buffer.from('{"ok":true}').toString('base64') }),
       // Go (RE2) syntax: a leading (?i) is a SyntaxError for JavaScript's RegExp.
       profile('okregex', { TargetHost: '/regex', OKRegex: '(?i)"status":\\s*"ACTIVE"' }),
+      // Dashboard SSO (/api/sso), as the login an attacker wants.
+      { ...profile('form-302', { TargetHost: '/form' }), ActionType: 'GenerateOrLoginUserProfile', ReturnURL: `${stub.url}/sso/` },
+      profile('moved-okcode', { TargetHost: '/moved', OKCode: 302 }),
       profile('boom', { TargetHost: '/boom' }),
       profile('big', { TargetHost: '/big' }),
       profile('big-declared', { TargetHost: '/big-declared' }),
@@ -226,6 +233,27 @@ describe('the gates, in TIB order', () => {
   it('OKRegex (Go syntax, case-insensitive flag): a match passes, none fails', async () => {
     expectLoggedIn(await login('okregex'));
     expect(await login('okregex', 'wrong')).toMatchObject(REFUSED);
+  });
+
+  it('a redirect (3xx) with no OKCode, OKResponse or OKRegex is a failed login, and no SSO call reaches Tyk (TIB: a success)', async () => {
+    expect(await login('form-302', 'WRONG')).toMatchObject(REFUSED);
+    expect(seen.map((s) => s.url)).toEqual(['/form']);
+    expect(stub.requests.filter((r) => r.path === '/api/sso')).toHaveLength(0);
+    expect(stub.requests).toHaveLength(0);
+    // The right password (200) still logs in, through /api/sso.
+    expect((await login('form-302')).status).toBe(302);
+    expect(stub.requests.filter((r) => r.path === '/api/sso')).toHaveLength(1);
+  });
+
+  it('a redirect passes when OKCode names it', async () => {
+    expectLoggedIn(await login('moved-okcode'));
+    expect(await login('moved-okcode', 'wrong')).toMatchObject(REFUSED);
+  });
+
+  it('a profile that checks only the status is named at WARN once when it is loaded; one with OKCode, OKResponse or OKRegex is not', () => {
+    const warned = (id: string) => b.logs.filter((l) => l.includes('[WARN]') && l.includes(`profile "${id}": only the upstream's status is checked`));
+    expect(warned('form-302')).toHaveLength(1);
+    for (const id of ['okcode', 'okresponse', 'okregex', 'moved-okcode']) expect(warned(id)).toEqual([]);
   });
 
   it('a 5xx upstream is an upstream error: 502, never relayed', async () => {
