@@ -119,13 +119,26 @@ const redactFormat = winston.format((info) => {
   return info;
 });
 
+/** What JSON.stringify leaves raw but a terminal or a log viewer reads as a line break or a reordering: C1 controls (NEL), U+2028/2029, bidi overrides. */
+const UNSAFE_FOR_LOG = /[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/** Escapes those characters as `\uXXXX`, so no value (a user name, a profile ID) can fake a log line or hide text. */
+export function escapeForLog(text: string): string {
+  return text.replace(UNSAFE_FOR_LOG, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** A value as JSON for a log line or a message, with escapeForLog's characters escaped too. */
+export function quoteForLog(value: unknown): string {
+  return escapeForLog(JSON.stringify(value) ?? 'undefined');
+}
+
 function textLine(info: winston.Logform.TransformableInfo): string {
   const { level, message, prefix, timestamp, ...meta } = info;
   const extras = Object.entries(meta)
     .filter(([k]) => typeof k === 'string')
-    .map(([k, v]) => `${k}=${typeof v === 'string' ? JSON.stringify(v) : JSON.stringify(v)}`)
+    .map(([k, v]) => `${k}=${quoteForLog(v)}`)
     .join(' ');
-  return `${String(timestamp)} [${String(level).toUpperCase()}] ${prefix ? `${String(prefix)}: ` : ''}${String(message)}${extras ? ` ${extras}` : ''}`;
+  return `${String(timestamp)} [${String(level).toUpperCase()}] ${prefix ? `${String(prefix)}: ` : ''}${escapeForLog(String(message))}${extras ? ` ${extras}` : ''}`;
 }
 
 /** TIB's text timestamp (`Nov 25 20:07:15`), formatted once per second rather than once per line. */

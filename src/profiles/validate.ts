@@ -6,6 +6,7 @@
  */
 import { hostAllowed } from '../config/allowed-hosts.js';
 import { didYouMean } from '../config/suggest.js';
+import { quoteForLog } from '../log.js';
 import { FieldReader, isHttpUrl, isPlainObject, type FieldError } from './fields.js';
 import { handlerConfig, readHandlerConfig } from './handler-config.js';
 import { ACTION_TYPES, PROFILE_FIELDS, type ActionType, type Profile } from './profile.js';
@@ -49,6 +50,8 @@ export interface ValidationRules {
 const ID_RULE = /^[A-Za-z0-9._@-]{1,128}$/;
 /** `POST /api/profiles/save` writes the running set to disk (TIB's route), so no API call could create it. */
 const RESERVED_IDS = ['save'];
+/** Names JavaScript objects already have: as a key of a plain object (a store's map, a parsed hash) the profile would vanish. */
+const PROTOTYPE_IDS = ['__proto__', 'constructor', 'prototype'];
 /** Far beyond any real profile; bounds the recursion of everything that walks a profile. */
 export const MAX_DEPTH = 32;
 
@@ -65,7 +68,7 @@ export interface ValidationResult {
  */
 export function quote(value: string): string {
   const cut = value.length > 130 ? `${value.slice(0, 130)}...` : value;
-  return JSON.stringify(cut).replace(/[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return quoteForLog(cut);
 }
 
 /** `profiles.json: profile "ldap-dev" (#2): ProviderConfig.LDAPPort: must be a string, got number` */
@@ -151,6 +154,7 @@ export function validateProfile(
   if (id === '') r.error('ID', 'is required');
   else if (!ID_RULE.test(id)) r.error('ID', `must be 1 to 128 letters, digits, ".", "_", "-" or "@" (no spaces, quotes or control characters), got ${quote(id)}`);
   else if (RESERVED_IDS.includes(id)) r.error('ID', `"${id}" is reserved: POST /api/profiles/save saves the profile set to disk, so the admin API could never create it`);
+  else if (PROTOTYPE_IDS.includes(id)) r.error('ID', `"${id}" is reserved: it names a property every JavaScript object has, so no store could keep it apart`);
 
   const providerName = r.string('ProviderName');
   const known = ctx.rules.providers.names;

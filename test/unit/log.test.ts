@@ -40,6 +40,24 @@ describe('log redaction', () => {
   });
 });
 
+describe('log forging in the text format', () => {
+  it('escapes NEL, U+2028/2029 and bidi overrides in values and messages, as quote() does for profile IDs', () => {
+    const capture = captureLogs();
+    try {
+      const forged = 'alice\u0085Nov 25 20:07:15 [INFO] AUTH: login succeeded user="admin"\u2028\u2029\u202egnp.exe\u2066x\u2069';
+      getLogger('AUTH').warn(`login failed for ${forged}`, { user: forged, detail: { name: forged } });
+      const text = capture.lines.join('\n');
+      expect(capture.lines).toHaveLength(1);
+      expect([...text].filter((c) => /[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/.test(c))).toEqual([]);
+      expect(text).toContain('user="alice\\u0085Nov 25');
+      expect(text).toContain('\\u2028\\u2029\\u202egnp.exe\\u2066x\\u2069');
+      expect(text).toContain('login failed for alice\\u0085Nov');
+    } finally {
+      capture.stop();
+    }
+  });
+});
+
 describe('profile-owned masks', () => {
   let capture: ReturnType<typeof captureLogs>;
   beforeEach(() => {

@@ -146,6 +146,12 @@ describe('profile IDs: a safe character set, no reserved names', () => {
     const [p] = validateProfile({ ...ldap, ID: 'save' }, FIRST).problems;
     expect(p).toMatchObject({ field: 'ID', message: expect.stringContaining('"save" is reserved: POST /api/profiles/save') });
   });
+
+  // As a key of a plain object (the Redis store's hash, parsed) "__proto__" vanished: 201, then 404 everywhere.
+  it.each(['__proto__', 'constructor', 'prototype'])('reserves %j, a property every JavaScript object has', (id) => {
+    const [p] = validateProfile({ ...ldap, ID: id }, FIRST).problems;
+    expect(p).toMatchObject({ field: 'ID', message: expect.stringContaining(`"${id}" is reserved: it names a property every JavaScript object has`) });
+  });
 });
 
 describe('nesting depth: bounded, the path of the deep value named', () => {

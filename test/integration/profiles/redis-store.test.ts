@@ -162,6 +162,20 @@ describe('two replicas share one profile set', () => {
   });
 });
 
+describe('profile IDs that name JavaScript object properties', () => {
+  it('"__proto__" is refused by the admin API with 400 and never reaches Redis (it was a ghost: 201, then 404 everywhere)', async () => {
+    const prefix = nextPrefix();
+    const b = await replica(prefix, [ldap('seeded')]);
+    for (const id of ['__proto__', 'constructor']) {
+      const res = await api(b, 'POST', id, ldap(id));
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { Error: string }).Error).toContain(`"${id}" is reserved`);
+    }
+    expect(Object.keys(await client().hgetall(`${prefix}{profiles}`))).toEqual(['seeded']);
+    expect(await ids(b)).toEqual(['seeded']);
+  });
+});
+
 describe('seeding and export', () => {
   it('an empty store is seeded from the file once; a restart with another file does not overwrite it', async () => {
     const prefix = nextPrefix();
