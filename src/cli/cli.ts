@@ -19,10 +19,11 @@ export const COMMANDS_USAGE = `Profile tooling (exit 0 ok, 1 invalid / different
   identity-broker profiles import <profiles.json> (-p <target.json> | --url <broker>)
   identity-broker profiles diff   <profiles.json> (-p <other.json> | --url <broker>)
   identity-broker explain --profile <ID> --claims <claims.json> [-p <profiles.json> | --url <broker>] [--username <name>] [--json]
-  With --url, the admin secret comes from TYK_IB_SECRET or --secret-file <path> (never a flag).`;
+  With --url, the admin secret comes from TYK_IB_SECRET or --secret-file <path> (never a flag); plain
+  http:// only to a loopback host, unless --insecure.`;
 
 type Command = (opts: CommandOptions, io: CliIo) => Promise<number>;
-const TARGET_FLAGS = ['p', 'url', 'secret-file', 'c', 'conf'];
+const TARGET_FLAGS = ['p', 'url', 'secret-file', 'insecure', 'c', 'conf'];
 const PROFILE_COMMANDS: Record<string, { run: Command; flags: string[] }> = {
   validate: { run: validateCommand, flags: TARGET_FLAGS },
   export: { run: exportCommand, flags: [...TARGET_FLAGS, 'redact'] },

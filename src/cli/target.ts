@@ -4,6 +4,7 @@
  * them (validated) and apply creations and updates; nothing else (no deletes: an import only adds or changes).
  */
 import fs from 'node:fs/promises';
+import { isIPv4 } from 'node:net';
 import path from 'node:path';
 import { defaultConfig, loadConfig } from '../config/load.js';
 import { loadProfilesFile, saveProfilesFile } from '../profiles/file-store.js';
@@ -97,11 +98,20 @@ async function adminSecret(opts: CommandOptions, io: CliIo): Promise<string> {
     const text = await fs.readFile(opts.secretFile, 'utf8').catch((err: NodeJS.ErrnoException) => {
       throw new CommandError(`cannot read --secret-file ${opts.secretFile}: ${err.code ?? err.message}`);
     });
+    // As SAML's CertLocation (src/providers/saml/sp-key.ts looseMode): used, but the operator is told.
+    const perms = (await fs.stat(opts.secretFile)).mode & 0o777;
+    if ((perms & 0o077) !== 0) io.err(`warning: --secret-file ${opts.secretFile} holds the admin secret and is readable by others (mode ${perms.toString(8).padStart(3, '0')}); chmod 600 it`);
     return text.split(/\r?\n/)[0] ?? '';
   }
   const secret = io.env.TYK_IB_SECRET ?? '';
   if (secret === '') throw new UsageError('--url needs the admin secret: set TYK_IB_SECRET or pass --secret-file');
   return secret;
+}
+
+/** localhost, 127.0.0.0/8 and ::1: plain http there never leaves the machine. */
+function isLoopback(hostname: string): boolean {
+  const host = hostname.toLowerCase().replace(/^\[|\]$/g, '');
+  return host === 'localhost' || host.endsWith('.localhost') || host === '::1' || (isIPv4(host) && host.startsWith('127.'));
 }
 
 /** One admin-API call: the envelope's Data, or a CommandError with the envelope's Error and the status. */
@@ -168,6 +178,10 @@ export async function openTarget(opts: CommandOptions, io: CliIo, rules: Validat
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`--url must be an http:// or https:// URL, got ${url.protocol}`);
     // Echoed in messages, so no password may ride in it; the admin secret has its own channels.
     if (url.username || url.password) throw new UsageError('--url must not hold credentials: the admin secret comes from TYK_IB_SECRET or --secret-file');
+    // Every call carries the admin secret in its Authorization header: in clear over the network, anyone on the path has it.
+    if (url.protocol === 'http:' && !isLoopback(url.hostname) && !opts.insecure) {
+      throw new UsageError(`--url ${url.protocol}//${url.host} would send the admin secret in clear over the network: use https://, or pass --insecure`);
+    }
     return urlTarget(opts.url, await adminSecret(opts, io), rules);
   }
   if (opts.profilesPath) return fileTarget(opts.profilesPath, rules, creating);

@@ -3,6 +3,8 @@
  * and real running brokers (their admin API), and POST /api/profiles/{id}/explain.
  */
 import fs from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
@@ -157,6 +159,50 @@ describe('profiles validate', () => {
     expect(none.code).toBe(2);
     expect(none.err).toContain('set TYK_IB_SECRET or pass --secret-file');
     expect((await run(['profiles', 'validate', '--url', b.url, '--secret', SECRET])).code).toBe(2);
+  });
+
+  it('warns when --secret-file is readable by others (mode 0644), and is silent at 0600', async () => {
+    const b = await broker([ldap('ldap-dev')]);
+    const secretFile = await tmp('secret', `${SECRET}\n`);
+    await fs.chmod(secretFile, 0o644);
+    const loose = await run(['profiles', 'validate', '--url', b.url, '--secret-file', secretFile], {});
+    expect(loose.code).toBe(0);
+    expect(loose.err).toContain(`warning: --secret-file ${secretFile} holds the admin secret and is readable by others (mode 644); chmod 600 it`);
+    expect(loose.err).not.toContain(SECRET);
+    await fs.chmod(secretFile, 0o600);
+    expect(await run(['profiles', 'validate', '--url', b.url, '--secret-file', secretFile], {})).toMatchObject({ code: 0, err: '' });
+  });
+
+  it('refuses plain http to a host other than loopback unless --insecure: nothing is sent before the flag', async () => {
+    // A listener on this machine's own non-loopback address (as a broker on another host would be), recording what arrives.
+    const address = Object.values(os.networkInterfaces())
+      .flat()
+      .find((i) => i && i.family === 'IPv4' && !i.internal)?.address;
+    expect(address).toBeDefined();
+    const seen: Array<string | undefined> = [];
+    const server = http.createServer((req, res) => {
+      seen.push(req.headers.authorization);
+      res.setHeader('Content-Type', 'application/json');
+      res.end(JSON.stringify({ Status: 'ok', Data: [] }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, address, resolve));
+    try {
+      const url = `http://${address as string}:${(server.address() as AddressInfo).port}`;
+      const refused = await run(['profiles', 'validate', '--url', url]);
+      expect(refused.code).toBe(2);
+      expect(refused.err).toContain(`--url ${url} would send the admin secret in clear over the network: use https://, or pass --insecure`);
+      expect(seen).toEqual([]);
+      expect(await run(['profiles', 'validate', '--url', url, '--insecure'])).toMatchObject({ code: 0 });
+      expect(seen).toEqual([SECRET]);
+    } finally {
+      server.close();
+    }
+    // Loopback in any spelling needs no flag (a refused connection is exit 1, never the usage error).
+    const b = await broker([ldap('ldap-dev')]);
+    expect((await run(['profiles', 'validate', '--url', b.url])).code).toBe(0);
+    for (const host of ['localhost', '127.0.0.2', '[::1]']) {
+      expect((await run(['profiles', 'validate', '--url', `http://${host}:1`])).err).not.toContain('in clear');
+    }
   });
 
   it('usage errors exit 2; dispatched from the main CLI with TIB\'s flags unchanged', async () => {
