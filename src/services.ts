@@ -37,7 +37,7 @@ export async function createServices(config: Config, opts: { connect: boolean })
   const shared = config.BackEnd.Name === 'redis' ? redis : undefined;
   const flowState: FlowStateStore = shared ? new RedisFlowStateStore(shared, keyPrefix) : new MemoryFlowStateStore();
   const actionLog = getLogger('TYK ID HANDLER');
-  const identityCache = shared ? new RedisIdentityCache(shared, keyPrefix) : new MemoryIdentityCache({ log: actionLog });
+  const identityCache = shared ? new RedisIdentityCache(shared, keyPrefix, { sessionSecret: config.SessionSecret, log: actionLog }) : new MemoryIdentityCache({ log: actionLog });
   const tyk = createTykApi(config);
   const audit = opts.connect ? createAuditLog(config.Audit, config.SessionSecret) : undefined;
   return {

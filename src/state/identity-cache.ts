@@ -3,11 +3,16 @@
  * next login of that user can delete it ("one token per user", docs/tib-behaviour.md §5.6-5.7). In memory by default; on Redis
  * with `BackEnd.Name: "redis"`, so that every replica sees every record.
  *
- * On Redis our record is `<keyPrefix>identity-cache:<profile>:<UserID>@<Provider>.com`, JSON, with the token's
- * lifetime as TTL. TIB's record is also read: `identity-cache.<profile>-<UserID>@<Provider>.com` (no prefix,
- * no TTL), a raw token string (or, from some TIB versions, a JSON-quoted one). TIB itself could never read it
- * back (docs/tib-behaviour.md §9.2 #1), so after a migration from TIB on the same Redis the first login deletes TIB's last token.
+ * On Redis our record is `<keyPrefix>identity-cache:<profile>:<hmac>`, with the token's lifetime as TTL: the
+ * user part (`<UserID>@<Provider>.com`) is an HMAC-SHA256 and the value `{"token":...,"api":...}` is sealed
+ * with AES-256-GCM, both keyed from TYK_IB_SESSION_SECRET (HKDF), so Redis holds no user id and no live key in
+ * clear. The previous version's record (the same JSON in clear under `<keyPrefix>identity-cache:<profile>:<UserID>@<Provider>.com`)
+ * is still read during a rolling upgrade and removed once the sealed one is written. TIB's record is also
+ * read: `identity-cache.<profile>-<UserID>@<Provider>.com` (no prefix, no TTL), a raw token string (or, from
+ * some TIB versions, a JSON-quoted one). TIB itself could never read it back (docs/tib-behaviour.md §9.2 #1),
+ * so after a migration from TIB on the same Redis the first login deletes TIB's last token.
  */
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { ReplyError } from 'ioredis';
 import type { Logger } from '../log.js';
 import type { RedisClient } from './redis-client.js';
@@ -77,6 +82,51 @@ export function ourKey(keyPrefix: string, profileId: string, ssoKey: string): st
   return `${keyPrefix}identity-cache:${profileId}:${ssoKey}`;
 }
 
+/** The keys of the Redis records, derived from the session secret: the same on every replica sharing it. */
+export interface RecordKeys {
+  /** HMAC-SHA256 key of the user part of the Redis key. */
+  name: Buffer;
+  /** AES-256-GCM key of the value. */
+  seal: Buffer;
+}
+
+export function recordKeys(sessionSecret: string): RecordKeys {
+  const derive = (info: string) => Buffer.from(hkdfSync('sha256', sessionSecret, '', info, 32));
+  return { name: derive('identity-broker identity-cache key name'), seal: derive('identity-broker identity-cache value') };
+}
+
+/** Our Redis key: the user part hashed, so the key names no user. */
+export function sealedKey(keys: RecordKeys, keyPrefix: string, profileId: string, ssoKey: string): string {
+  return ourKey(keyPrefix, profileId, createHmac('sha256', keys.name).update(ssoKey, 'utf8').digest('hex'));
+}
+
+const SEALED = 'v1.';
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+
+/** `v1.<base64url(iv | ciphertext | tag)>`, bound to its Redis key (additional data): a value moved under another user's key does not open. */
+export function sealRecord(keys: RecordKeys, redisKey: string, r: TokenRecord): string {
+  const iv = randomBytes(IV_BYTES);
+  const c = createCipheriv('aes-256-gcm', keys.seal, iv).setAAD(Buffer.from(redisKey, 'utf8'));
+  const body = Buffer.concat([c.update(serialiseRecord(r), 'utf8'), c.final()]);
+  return SEALED + Buffer.concat([iv, body, c.getAuthTag()]).toString('base64url');
+}
+
+/** The record, or `null` when the value does not open (another secret, or tampered); undefined when there is none. */
+export function openRecord(keys: RecordKeys, redisKey: string, raw: string | null): TokenRecord | null | undefined {
+  if (raw === null) return undefined;
+  const bytes = raw.startsWith(SEALED) ? Buffer.from(raw.slice(SEALED.length), 'base64url') : Buffer.alloc(0);
+  if (bytes.length < IV_BYTES + TAG_BYTES) return null;
+  try {
+    const d = createDecipheriv('aes-256-gcm', keys.seal, bytes.subarray(0, IV_BYTES)).setAAD(Buffer.from(redisKey, 'utf8'));
+    d.setAuthTag(bytes.subarray(bytes.length - TAG_BYTES));
+    const plain = Buffer.concat([d.update(bytes.subarray(IV_BYTES, bytes.length - TAG_BYTES)), d.final()]).toString('utf8');
+    return parseRecord(plain) ?? null;
+  } catch {
+    return null;
+  }
+}
+
 const ttl = (seconds: number) => Math.max(1, Math.ceil(seconds));
 
 /**
@@ -85,39 +135,92 @@ const ttl = (seconds: number) => Math.max(1, Math.ceil(seconds));
  */
 const SWAP_SCRIPT = "local ok, old = pcall(redis.call, 'GET', KEYS[1]); if not ok then old = false end; redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]); return old";
 
+export interface RedisIdentityCacheOptions {
+  /** TYK_IB_SESSION_SECRET: the record keys are derived from it, so every replica must have the same ('' when unset: sealed, but under a key anyone can derive). */
+  sessionSecret: string;
+  log?: Logger;
+}
+
+const isReplyError = (err: unknown, code: string): boolean => err instanceof ReplyError && (err as Error).message.startsWith(code);
+
 export class RedisIdentityCache implements IdentityCache {
+  private readonly keys: RecordKeys;
+  /** Each of these is logged once per process: the cause is a setting, the same at every login. */
+  private warned = { unsealed: false, noSecret: false, noperm: false };
+
   constructor(
     private readonly redis: RedisClient,
     private readonly keyPrefix: string,
-  ) {}
+    private readonly opts: RedisIdentityCacheOptions = { sessionSecret: '' },
+  ) {
+    this.keys = recordKeys(opts.sessionSecret);
+  }
 
   async lookup(profileId: string, ssoKey: string): Promise<TokenRecord[]> {
-    // Two single-key GETs, not an MGET: the keys hash to different Cluster slots.
+    // Single-key GETs, not an MGET: the keys hash to different Cluster slots.
     // A key that is not a string (WRONGTYPE: TIB's foreign data, or something planted under ours) is not a
     // record, not an outage: the user's logins go on, and the next swap overwrites ours.
     const notARecord = (err: unknown): null => {
-      if (err instanceof ReplyError && /^WRONGTYPE/.test((err as Error).message)) return null;
+      if (isReplyError(err, 'WRONGTYPE')) return null;
       throw err;
     };
-    const [ours, theirs] = await Promise.all([
+    // TIB's key has no prefix: a Redis user limited to the prefix (`~tib:*`) may not read it (NOPERM). That is
+    // "no TIB record" (nothing of TIB's can be there for this broker), said once with the ACL to add if there is.
+    const notTibs = (err: unknown): null => {
+      if (!isReplyError(err, 'NOPERM')) return notARecord(err);
+      if (!this.warned.noperm) {
+        this.warned.noperm = true;
+        this.opts.log?.warn(
+          "TIB's identity-cache records (keys identity-cache.<profile>-<user>, outside BackEnd.KeyPrefix) cannot be read by this Redis user (NOPERM): they are skipped. If TIB ran on this Redis, let the user read and delete them (ACL SETUSER <user> ~identity-cache.*) so that the last token TIB issued to each user is deleted at their next login; otherwise nothing is to be done",
+        );
+      }
+      return null;
+    };
+    const key = sealedKey(this.keys, this.keyPrefix, profileId, ssoKey);
+    const [sealed, plain, theirs] = await Promise.all([
+      this.redis.get(key).catch(notARecord),
+      // The previous version's record (clear, under the user id), read during a rolling upgrade.
       this.redis.get(ourKey(this.keyPrefix, profileId, ssoKey)).catch(notARecord),
-      this.redis.get(tibKey(profileId, ssoKey)).catch(notARecord),
+      this.redis.get(tibKey(profileId, ssoKey)).catch(notTibs),
     ]);
     const out: TokenRecord[] = [];
-    const mine = parseRecord(ours);
-    const tib = parseTibRecord(theirs);
-    if (mine) out.push(mine);
-    if (tib && tib.token !== mine?.token) out.push(tib);
+    const add = (r: TokenRecord | undefined) => {
+      if (r && !out.some((o) => o.token === r.token)) out.push(r);
+    };
+    add(this.open(key, sealed));
+    add(parseRecord(plain));
+    add(parseTibRecord(theirs));
     return out;
   }
 
   async swap(profileId: string, ssoKey: string, record: TokenRecord, ttlSeconds: number): Promise<TokenRecord | undefined> {
-    const old = await this.redis.eval(SWAP_SCRIPT, 1, ourKey(this.keyPrefix, profileId, ssoKey), serialiseRecord(record), String(ttl(ttlSeconds)));
-    return parseRecord(typeof old === 'string' ? old : null);
+    if (this.opts.sessionSecret === '' && !this.warned.noSecret) {
+      this.warned.noSecret = true;
+      this.opts.log?.warn('TYK_IB_SESSION_SECRET is not set: the token actions\' records in Redis are sealed under a key anyone can derive; set it (the same on every replica) to keep the users\' tokens secret from readers of Redis');
+    }
+    const key = sealedKey(this.keys, this.keyPrefix, profileId, ssoKey);
+    const old = await this.redis.eval(SWAP_SCRIPT, 1, key, sealRecord(this.keys, key, record), String(ttl(ttlSeconds)));
+    // Only the sealed form is written; the previous version's clear record (its token just dealt with by
+    // the login) goes. A failure leaves it to expire: at worst its token is deleted once more (404, gone).
+    await this.redis.del(ourKey(this.keyPrefix, profileId, ssoKey)).catch(() => undefined);
+    return this.open(key, typeof old === 'string' ? old : null);
   }
 
   async forgetLegacy(profileId: string, ssoKey: string): Promise<void> {
     await this.redis.del(tibKey(profileId, ssoKey));
+  }
+
+  /** A value that does not open is no record: written under another TYK_IB_SESSION_SECRET (warned once), or not ours. */
+  private open(key: string, raw: string | null): TokenRecord | undefined {
+    const r = openRecord(this.keys, key, raw);
+    if (r !== null) return r;
+    if (!this.warned.unsealed) {
+      this.warned.unsealed = true;
+      this.opts.log?.warn(
+        "an identity-cache record in Redis does not decrypt: written under another TYK_IB_SESSION_SECRET (set the same on every replica), or not by the broker; it is ignored, so that user's previous token is not deleted at this login",
+      );
+    }
+    return undefined;
   }
 }
 

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/glo
 import { Redis } from 'ioredis';
 import request from 'supertest';
 import { validateProfileList } from '../../../src/profiles/validate.js';
+import { openRecord, recordKeys, sealRecord, sealedKey } from '../../../src/state/identity-cache.js';
 import { startTestBroker, type TestBroker } from '../../support/broker.js';
 import { startRedis, type TestRedis } from '../../support/redis.js';
 import { freePort, ldapProfile, startSlapd, type Slapd } from '../../support/slapd.js';
@@ -21,6 +22,7 @@ const ADMIN = 'dashboard-admin-secret-for-token-tests';
 const GW = 'gateway-secret-for-token-tests';
 const OAUTH_SECRET = 'oauth-client-secret-never-sent';
 const USER = 'alice@ADProvider.com';
+const SESSION_SECRET = 'session-secret-of-the-token-tests-0123456789';
 
 let slapd: Slapd;
 let stub: TykStub;
@@ -67,6 +69,9 @@ const tokenProfiles = () => [
   tokenProfile('key-tib-odd'),
   tokenProfile('key-replicas'),
   tokenProfile('key-redis-down'),
+  tokenProfile('key-sealed'),
+  tokenProfile('key-plain'),
+  tokenProfile('key-other-secret'),
   oauthProfile('oauth'),
   oauthProfile('oauth-json', { APIListenPath: 'oauth-api', NoRedirect: true }),
   oauthProfile('oauth-root', { APIListenPath: '/' }),
@@ -92,8 +97,8 @@ beforeAll(async () => {
   const onRedis = { Name: 'redis' as const, IdentityBackendSettings: { Host: redis.host, Port: redis.port } };
   [mem, replica1, replica2] = await Promise.all([
     startTestBroker({ profiles: tokenProfiles(), config: { TykAPISettings: tyk } }),
-    startTestBroker({ profiles: tokenProfiles(), config: { TykAPISettings: tyk, BackEnd: onRedis } }),
-    startTestBroker({ profiles: tokenProfiles(), config: { TykAPISettings: tyk, BackEnd: onRedis } }),
+    startTestBroker({ profiles: tokenProfiles(), config: { TykAPISettings: tyk, BackEnd: onRedis, SessionSecret: SESSION_SECRET } }),
+    startTestBroker({ profiles: tokenProfiles(), config: { TykAPISettings: tyk, BackEnd: onRedis, SessionSecret: SESSION_SECRET } }),
   ]);
   const closed = { Endpoint: 'http://127.0.0.1', Port: String(closedPort), AdminSecret: ADMIN };
   down = await startTestBroker({ profiles: tokenProfiles(), config: { TykAPISettings: { DashboardConfig: closed, GatewayConfig: { ...closed, AdminSecret: GW }, Timeout: 1 } } });
@@ -377,12 +382,16 @@ describe('failures end in the profile failure response, with TIB messages', () =
 });
 
 describe('one token per user on Redis, shared by two replicas', () => {
-  const ours = (profile: string) => `tib:identity-cache:${profile}:${USER}`;
+  // Our record: the user part of the key hashed, the value sealed, both keyed from the session secret.
+  const keys = recordKeys(SESSION_SECRET);
+  const ours = (profile: string) => sealedKey(keys, 'tib:', profile, USER);
+  const stored = async (profile: string) => openRecord(keys, ours(profile), await rdb.get(ours(profile)));
+  const plain = (profile: string) => `tib:identity-cache:${profile}:${USER}`;
   const tibs = (profile: string) => `identity-cache.${profile}-${USER}`;
 
   it('records the key under the prefixed key with the key lifetime as TTL; a login on the other replica deletes it', async () => {
     const first = tokenFrom((await login(replica1, 'key-redis')).headers.location ?? '');
-    expect(JSON.parse((await rdb.get(ours('key-redis'))) ?? '')).toEqual({ token: first, api: 'api-base' });
+    expect(await stored('key-redis')).toEqual({ token: first, apiId: 'api-base' });
     const ttl = await rdb.ttl(ours('key-redis'));
     expect(ttl).toBeGreaterThan(590);
     expect(ttl).toBeLessThanOrEqual(600);
@@ -391,7 +400,7 @@ describe('one token per user on Redis, shared by two replicas', () => {
     const second = tokenFrom((await login(replica2, 'key-redis')).headers.location ?? '');
     expect(tykCalls().map((r) => `${r.method} ${r.path}`)).toEqual([`DELETE /api/apis/api-base/keys/${first}`, 'POST /api/keys']);
     expect(stub.keys.has(first)).toBe(false);
-    expect(JSON.parse((await rdb.get(ours('key-redis'))) ?? '')).toEqual({ token: second, api: 'api-base' });
+    expect(await stored('key-redis')).toEqual({ token: second, apiId: 'api-base' });
   });
 
   it("deletes the key TIB recorded raw under its own unprefixed key, then forgets TIB's record", async () => {
@@ -402,7 +411,7 @@ describe('one token per user on Redis, shared by two replicas', () => {
     expectDeletion(tykCalls()[0], '/api/apis/api-base/keys/tib-raw-key-0001');
     expect(stub.keys.has('tib-raw-key-0001')).toBe(false);
     expect(await rdb.exists(tibs('key-tib'))).toBe(0);
-    expect(JSON.parse((await rdb.get(ours('key-tib'))) ?? '')).toEqual({ token: tokenFrom(res.headers.location ?? ''), api: 'api-base' });
+    expect(await stored('key-tib')).toEqual({ token: tokenFrom(res.headers.location ?? ''), apiId: 'api-base' });
   });
 
   it('reads a JSON-quoted TIB record too (redis-cli planted)', async () => {
@@ -423,7 +432,7 @@ describe('one token per user on Redis, shared by two replicas', () => {
   it('OAuth: the access token is recorded for its expires_in and deleted at the next login on the other replica', async () => {
     await login(replica1, 'oauth-redis');
     const first = [...stub.keys.entries()].filter(([, k]) => k.via === 'gateway').at(-1)?.[0] ?? '';
-    expect(JSON.parse((await rdb.get(ours('oauth-redis'))) ?? '')).toEqual({ token: first, api: 'api-oauth' });
+    expect(await stored('oauth-redis')).toEqual({ token: first, apiId: 'api-oauth' });
     expect(await rdb.ttl(ours('oauth-redis'))).toBeGreaterThan(3590);
     stub.reset();
     await login(replica2, 'oauth-redis');
@@ -436,8 +445,43 @@ describe('one token per user on Redis, shared by two replicas', () => {
     await Promise.all([login(replica1, 'key-replicas'), login(replica2, 'key-replicas')]);
     await Promise.all([login(replica1, 'key-replicas'), login(replica2, 'key-replicas'), login(replica1, 'key-replicas'), login(replica2, 'key-replicas')]);
     expect(keyPosts()).toHaveLength(6);
-    const recorded = (JSON.parse((await rdb.get(ours('key-replicas'))) ?? '') as { token: string }).token;
+    const recorded = (await stored('key-replicas'))?.token;
     expect(ids.filter((id) => stub.keys.has(id))).toEqual([recorded]);
+  });
+
+  it('Redis holds no user id and no token in clear: the key names a hash of the user, the value is sealed', async () => {
+    const token = tokenFrom((await login(replica1, 'key-sealed')).headers.location ?? '');
+    expect(token.length).toBeGreaterThan(8);
+    const names = await rdb.keys('tib:identity-cache:key-sealed:*');
+    expect(names).toEqual([ours('key-sealed')]);
+    expect(names[0]).toMatch(/^tib:identity-cache:key-sealed:[0-9a-f]{64}$/);
+    const raw = (await rdb.get(ours('key-sealed'))) ?? '';
+    for (const clear of [token, 'alice', 'api-base']) expect(raw).not.toContain(clear);
+    expect(await stored('key-sealed')).toEqual({ token, apiId: 'api-base' });
+  });
+
+  it("finds the previous version's clear record once (rolling upgrade), deletes its token, and writes only the sealed form", async () => {
+    stub.keys.set('plain-key-0003', { apiId: 'api-base', via: 'dashboard', session: {} });
+    await redis.cli('SET', plain('key-plain'), JSON.stringify({ token: 'plain-key-0003', api: 'api-base' }), 'EX', '600');
+    const res = await login(replica2, 'key-plain');
+    expect(tykCalls().map((r) => `${r.method} ${r.path}`)).toEqual(['DELETE /api/apis/api-base/keys/plain-key-0003', 'POST /api/keys']);
+    expect(await rdb.exists(plain('key-plain'))).toBe(0);
+    const second = tokenFrom(res.headers.location ?? '');
+    expect(await stored('key-plain')).toEqual({ token: second, apiId: 'api-base' });
+    stub.reset();
+    await login(replica1, 'key-plain');
+    expect(stub.deletedKeys).toEqual([{ apiId: 'api-base', key: second, found: true }]);
+  });
+
+  it('a record sealed under another session secret is no record, with one WARN, and the login goes on', async () => {
+    const other = recordKeys('another-session-secret-of-another-broker-99');
+    for (let i = 0; i < 2; i++) {
+      stub.keys.set(`other-key-000${i}`, { apiId: 'api-base', via: 'dashboard', session: {} });
+      await rdb.set(ours('key-other-secret'), sealRecord(other, ours('key-other-secret'), { token: `other-key-000${i}`, apiId: 'api-base' }), 'EX', 600);
+      expect((await login(replica2, 'key-other-secret')).status).toBe(302);
+    }
+    expect(stub.deletedKeys).toEqual([]);
+    expect(replica2.logs.filter((l) => l.includes('does not decrypt'))).toHaveLength(1);
   });
 
   it('Redis down: the login fails at once with the failure response; back up, logins work again', async () => {

@@ -14,7 +14,7 @@ import { freePort } from '../../support/slapd.js';
 import { startTykStub, type TykStub } from '../../support/tyk-stub.js';
 import { defaultConfig } from '../../../src/config/load.js';
 import { getLogger } from '../../../src/log.js';
-import { RedisIdentityCache } from '../../../src/state/identity-cache.js';
+import { RedisIdentityCache, recordKeys, sealedKey } from '../../../src/state/identity-cache.js';
 import { closeRedis, createRedisClient, waitForRedis } from '../../../src/state/redis-client.js';
 
 const CRED = 'dashboard-credential-for-fault-tests';
@@ -257,11 +257,13 @@ describe('values planted in the keys the broker reads', () => {
     try {
       expect(await waitForRedis(client, 5000)).toBe(true);
       const cache = new RedisIdentityCache(client, 'tib:');
-      await redis.cli('HSET', 'tib:identity-cache:p:planted@x.com', 'a', 'b');
+      // Our name: the user part hashed (keyed from the session secret, unset here).
+      const ours = sealedKey(recordKeys(''), 'tib:', 'p', 'planted@x.com');
+      await redis.cli('HSET', ours, 'a', 'b');
       expect(await cache.lookup('p', 'planted@x.com')).toEqual([]);
       expect(await cache.swap('p', 'planted@x.com', { token: 'tok-1', apiId: 'api' }, 60)).toBeUndefined();
       expect(await cache.lookup('p', 'planted@x.com')).toEqual([{ token: 'tok-1', apiId: 'api' }]);
-      expect(Number(await redis.cli('TTL', 'tib:identity-cache:p:planted@x.com'))).toBeGreaterThan(0);
+      expect(Number(await redis.cli('TTL', ours))).toBeGreaterThan(0);
     } finally {
       await closeRedis(client);
     }
