@@ -171,6 +171,9 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
     const ping: Readiness = redis ? await pingRedis(redis, redisTimeout) : { ok: true };
     // Profiles in Redis: not ready until this replica has read the shared set at least once.
     if (ping.ok && redisStore && !redisStore.synced) return { ok: false, reason: 'profiles not read from Redis yet' };
+    // A replica deaf to the others' changes would serve a deleted profile until the periodic re-read.
+    const pubsub = ping.ok ? redisStore?.pubsubProblem : undefined;
+    if (pubsub) return { ok: false, reason: pubsub };
     return ping;
   };
   if (!opts.check) enableProcessMetrics();

@@ -109,6 +109,13 @@ export class RedisProfileStore extends ProfileStore {
   private rejected = '';
   /** Redis was unreachable at the last background re-read (logged once per outage). */
   private down = false;
+  /**
+   * The Redis user may not SUBSCRIBE to / PUBLISH on the change channel (ACL without `&<channel>`): changes
+   * made through another replica then reach this one only at the periodic re-read. Logged once, and /ready
+   * says so (`pubsubProblem`) until the command is accepted again.
+   */
+  private refused: { subscribe?: boolean; publish?: boolean } = {};
+  private refusalLogged = false;
 
   constructor(
     initial: readonly Profile[],
@@ -128,6 +135,33 @@ export class RedisProfileStore extends ProfileStore {
   /** The set has been read from Redis at least once (until then the `-p` file's set serves). */
   get synced(): boolean {
     return this.everRead;
+  }
+
+  /** Why changes made through other replicas do not reach this one at once (a refused SUBSCRIBE or PUBLISH), or undefined. */
+  get pubsubProblem(): string | undefined {
+    const what = [this.refused.subscribe && 'SUBSCRIBE', this.refused.publish && 'PUBLISH'].filter(Boolean).join(' and ');
+    return what === '' ? undefined : `Redis refuses ${what} on ${this.channel}: ${this.aclFix()}`;
+  }
+
+  private aclFix(): string {
+    return `profile changes reach the other replicas only every ${Math.round((this.ropts.resyncMs ?? DEFAULT_RESYNC_MS) / 1000)} s; allow the channel to the Redis user (ACL SETUSER <user> &${this.channel})`;
+  }
+
+  /** Records a refused (NOPERM) or accepted SUBSCRIBE / PUBLISH; other failures (connection) are the re-read's to report. */
+  private pubsub(command: 'subscribe' | 'publish', done: Promise<unknown>): void {
+    done.then(
+      () => {
+        if (this.refused[command]) this.ropts.log.info(`Redis accepts ${command.toUpperCase()} on ${this.channel} again`);
+        this.refused[command] = false;
+      },
+      (err: unknown) => {
+        if (!(err instanceof Error && err.message.startsWith('NOPERM'))) return;
+        this.refused[command] = true;
+        if (this.refusalLogged) return;
+        this.refusalLogged = true;
+        this.ropts.log.warn(`Redis refused ${command.toUpperCase()} on ${this.channel} (NOPERM): ${this.aclFix()}; /ready answers 503 until it is allowed`);
+      },
+    );
   }
 
   /**
@@ -150,7 +184,10 @@ export class RedisProfileStore extends ProfileStore {
     }
     this.redis.on('ready', this.onReady);
     for (const c of [this.redis, this.subscriber]) if (c?.status === 'wait') c.connect().catch(() => undefined);
-    this.timer = setInterval(() => this.resync(), this.ropts.resyncMs ?? DEFAULT_RESYNC_MS);
+    this.timer = setInterval(() => {
+      this.resync();
+      this.retryRefused();
+    }, this.ropts.resyncMs ?? DEFAULT_RESYNC_MS);
     this.timer.unref();
     if (this.redis.status === 'ready' || (await waitReady(this.redis, this.ropts.timeoutMs))) {
       this.onClusterReady?.();
@@ -166,7 +203,7 @@ export class RedisProfileStore extends ProfileStore {
       if (channel === this.channel) this.resync();
     });
     sub.on('ready', () => {
-      sub.subscribe(this.channel).catch(() => undefined);
+      this.pubsub('subscribe', sub.subscribe(this.channel));
       this.resync();
     });
   }
@@ -195,6 +232,14 @@ export class RedisProfileStore extends ProfileStore {
       this.subscriberRetry = setTimeout(() => this.connectClusterSubscriber(cluster), retryDelay(Infinity));
       this.subscriberRetry.unref();
     });
+  }
+
+  /** After a refusal, ask again with each re-read: an ACL fixed meanwhile makes the replica ready without a restart. */
+  private retryRefused(): void {
+    const sub = this.subscriber;
+    if (this.refused.subscribe && sub?.status === 'ready') this.pubsub('subscribe', sub.subscribe(this.channel));
+    // An empty message: the other replicas re-read the set once (they read no ID from it).
+    if (this.refused.publish && this.redis.status === 'ready') this.pubsub('publish', this.redis.publish(this.channel, ''));
   }
 
   close(): void {
@@ -300,7 +345,7 @@ export class RedisProfileStore extends ProfileStore {
       if (done !== 1) throw refused();
       this.applyChange(id, value);
       // A lost message is caught up by the periodic re-read.
-      this.redis.publish(this.channel, id).catch(() => undefined);
+      this.pubsub('publish', this.redis.publish(this.channel, id));
       return value as Profile;
     });
   }
