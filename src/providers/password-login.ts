@@ -32,7 +32,7 @@ export interface PasswordLoginOptions {
   profile: Pick<Profile, 'ID' | 'Name'>;
   /** Credentials from the Basic header (GetAuthFromBAHeader) instead of the form. */
   fromBasicHeader: boolean;
-  /** Origins besides the broker's own that may post the form; empty: no check. */
+  /** Origins besides the broker's own that may post the form (LDAPAllowedOrigins); every other is refused. */
   allowedOrigins: readonly string[];
   guard: BruteForceGuard;
   /** The username as the directory compares it (surrounding spaces, Unicode form). */
@@ -43,6 +43,21 @@ export interface PasswordLoginOptions {
   authenticate(username: string, password: string): Promise<Identity | Refused>;
   /** A thrown error of `authenticate`, for the log and the answer's status (502, 503, 504). */
   unavailable(err: unknown): Unavailable;
+}
+
+/**
+ * Login CSRF (a foreign page signing the victim in as the attacker): the origin a POST came from when it is
+ * neither the broker's own nor listed, else undefined. `Sec-Fetch-Site: same-origin` is the browser's word
+ * that it is the broker's own page, also where a TLS-terminating balancer makes `ownOrigin` read http://.
+ * `same-site` (a sibling host) is foreign too. No Origin and no Sec-Fetch-Site (curl, old clients) passes.
+ */
+function crossOriginPost(req: LoginRequest, allowed: readonly string[]): string | undefined {
+  const origin = req.header('Origin');
+  const site = req.header('Sec-Fetch-Site');
+  if (origin !== undefined && allowed.includes(origin)) return undefined;
+  if (origin === req.ownOrigin || site === 'same-origin') return undefined;
+  if (origin !== undefined) return origin;
+  return site === 'cross-site' || site === 'same-site' ? `(no Origin, Sec-Fetch-Site: ${site})` : undefined;
 }
 
 /** The locked-out failure: a wrong password's answer, its own class for metrics and the audit log. */
@@ -66,9 +81,9 @@ export function passwordLogin(o: PasswordLoginOptions): (req: LoginRequest) => P
   const refused = (req: LoginRequest, status: number, reason: string, username = '') => fail(req, { reason, status, message: 'Login failed' }, username);
 
   return async (req) => {
-    if (o.allowedOrigins.length > 0 && req.method === 'POST') {
-      const origin = req.header('Origin');
-      if (origin && origin !== req.ownOrigin && !o.allowedOrigins.includes(origin)) return refused(req, 403, `form posted from an origin not in LDAPAllowedOrigins: ${origin}`);
+    if (req.method === 'POST') {
+      const crossSite = crossOriginPost(req, o.allowedOrigins);
+      if (crossSite) return refused(req, 403, `form posted from an origin not in LDAPAllowedOrigins: ${crossSite}`);
     }
     const creds = readCredentials(req, o.fromBasicHeader);
     if (creds.kind === 'refused') return refused(req, 400, creds.reason);

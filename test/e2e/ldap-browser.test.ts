@@ -1,6 +1,7 @@
 /**
  * A person logging in with a real browser: the built-in login page (and its error message), and the
- * customer's own HTML form from seed 000 served from another origin, both landing on the portal signed in.
+ * customer's own HTML form from seed 000 served from another origin (listed in LDAPAllowedOrigins), both
+ * landing on the portal signed in; the same form from an origin not listed is refused (login CSRF).
  */
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -37,6 +38,17 @@ const seedForm = (action: string) => `<html>
 
 beforeAll(async () => {
   [slapd, stub, browser] = await Promise.all([startSlapd(), startTykStub({ dashboardCredential: CRED, adminSecret: 'x-admin' }), launchBrowser()]);
+  // The customer's form site first: the profile lists its origin (a cross-origin post is refused by default).
+  const site = express();
+  site.get('/login.html', (_req, res) => {
+    res.type('html').send(seedForm(`${broker.url}/auth/ldap-developers/ldap`));
+  });
+  formSite = await new Promise((resolve) => {
+    const s = site.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  // "localhost" vs "127.0.0.1": a different origin from the broker's.
+  const formOrigin = `http://localhost:${(formSite.address() as AddressInfo).port}`;
+  formUrl = `${formOrigin}/login.html`;
   broker = await startTestBroker({
     mountPath: '/tib',
     config: { TykAPISettings: { DashboardConfig: { Endpoint: stub.endpoint, Port: stub.port, AdminSecret: 'x-admin' } } },
@@ -60,19 +72,11 @@ beforeAll(async () => {
           LDAPBaseDN: `ou=people,${SUFFIX}`,
           LDAPFilter: '(uid=*USERNAME*)',
           LDAPSearchScope: 2,
+          LDAPAllowedOrigins: [formOrigin],
         },
       },
     ],
   });
-  const site = express();
-  site.get('/login.html', (_req, res) => {
-    res.type('html').send(seedForm(`${broker.url}/auth/ldap-developers/ldap`));
-  });
-  formSite = await new Promise((resolve) => {
-    const s = site.listen(0, '127.0.0.1', () => resolve(s));
-  });
-  // "localhost" vs "127.0.0.1": a different origin from the broker's.
-  formUrl = `http://localhost:${(formSite.address() as AddressInfo).port}/login.html`;
 }, 60_000);
 
 afterAll(async () => {
@@ -124,7 +128,7 @@ describe('in Chromium', () => {
     }
   });
 
-  it("the seed's own HTML form, served from another origin, logs the user in too", async () => {
+  it("the seed's own HTML form, served from another origin listed in LDAPAllowedOrigins, logs the user in too", async () => {
     const page = await browser.newPage();
     try {
       await page.goto(formUrl);
@@ -134,6 +138,22 @@ describe('in Chromium', () => {
       await page.waitForURL(/\/portal\/sso\/\?nonce=/);
       expect(await page.locator('h1').textContent()).toBe('Signed in');
       expect(stub.landings.at(-1)?.nonce).toBe(stub.issuedNonces.at(-1));
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('the same form from an origin not listed (127.0.0.1 on another port) is refused: 403 and the login page again', async () => {
+    const page = await browser.newPage();
+    try {
+      const landings = stub.landings.length;
+      await page.goto(formUrl.replace('localhost', '127.0.0.1'));
+      await page.locator('input[name=username]').fill('alice');
+      await page.locator('input[name=password]').fill('alice-pass');
+      const [answer] = await Promise.all([page.waitForResponse((r) => r.url().endsWith('/auth/ldap-developers/ldap')), page.getByRole('button', { name: 'Login' }).click()]);
+      expect(answer.status()).toBe(403);
+      await expect(page.getByRole('button', { name: 'Sign in' }).count()).resolves.toBe(1);
+      expect(stub.landings.length).toBe(landings);
     } finally {
       await page.close();
     }

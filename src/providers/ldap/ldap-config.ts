@@ -38,7 +38,7 @@ export interface LdapConfig {
   LDAPGroupNameAttribute: string;
   /** Service-account connections kept open (default 10). */
   LDAPPoolSize: number;
-  /** When set, a form POST whose Origin is not listed is refused (login CSRF protection). */
+  /** Origins besides the broker's own whose form POSTs are accepted; every other is refused (login CSRF, password-login.ts). */
   LDAPAllowedOrigins: string[];
   /** Overrides of tib.conf's BruteForce for this profile (only the keys given). */
   BruteForce: Partial<BruteForceSettings>;
