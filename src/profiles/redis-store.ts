@@ -144,7 +144,8 @@ export class RedisProfileStore extends ProfileStore {
   }
 
   private aclFix(): string {
-    return `profile changes reach the other replicas only every ${Math.round((this.ropts.resyncMs ?? DEFAULT_RESYNC_MS) / 1000)} s; allow the channel to the Redis user (ACL SETUSER <user> &${this.channel})`;
+    const every = Math.round((this.ropts.resyncMs ?? DEFAULT_RESYNC_MS) / 1000);
+    return `a profile changed through one replica reaches the others only at their periodic re-read (every ${every} s); allow the channel to the Redis user (ACL SETUSER <user> &${this.channel})`;
   }
 
   /** Records a refused (NOPERM) or accepted SUBSCRIBE / PUBLISH; other failures (connection) are the re-read's to report. */

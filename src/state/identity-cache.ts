@@ -164,8 +164,8 @@ export class RedisIdentityCache implements IdentityCache {
       if (isReplyError(err, 'WRONGTYPE')) return null;
       throw err;
     };
-    // TIB's key has no prefix: a Redis user limited to the prefix (`~tib:*`) may not read it (NOPERM). That is
-    // "no TIB record" (nothing of TIB's can be there for this broker), said once with the ACL to add if there is.
+    // TIB's key has no prefix: a Redis user limited to the prefix (`~tib:*`) may not read it (NOPERM). Taken
+    // as "no TIB record", so the login goes on; the operator is told once which ACL rule would let it read them.
     const notTibs = (err: unknown): null => {
       if (!isReplyError(err, 'NOPERM')) return notARecord(err);
       if (!this.warned.noperm) {
