@@ -6,7 +6,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { withFragmentParam } from '../../src/actions/failures.js';
 import { oauthAnswer } from '../../src/actions/oauth-token.js';
-import { MemoryIdentityCache, parseRecord, parseTibRecord, serialiseRecord, tibKey } from '../../src/state/identity-cache.js';
+import { MemoryIdentityCache, openRecord, parseRecord, parseTibRecord, recordKeys, sealRecord, sealedKey, serialiseRecord, tibKey } from '../../src/state/identity-cache.js';
 import { listenPathPrefix, pathSegment } from '../../src/tyk/client.js';
 
 describe('MemoryIdentityCache', () => {
@@ -70,6 +70,31 @@ describe('record formats', () => {
     expect(parseTibRecord('')).toBeUndefined();
     expect(parseTibRecord('has\nnewline')).toBeUndefined();
     expect(tibKey('2', 'alice@ADProvider.com')).toBe('identity-cache.2-alice@ADProvider.com');
+  });
+
+  it('on Redis, sealed under a key that names no user: opens only with the same secret, under the same key, untouched', () => {
+    const keys = recordKeys('a-session-secret-of-at-least-32-characters');
+    const key = sealedKey(keys, 'tib:', 'p', 'alice@ADProvider.com');
+    expect(key).toMatch(/^tib:identity-cache:p:[0-9a-f]{64}$/);
+    expect(sealedKey(recordKeys('a-session-secret-of-at-least-32-characters'), 'tib:', 'p', 'alice@ADProvider.com')).toBe(key);
+    expect(sealedKey(keys, 'tib:', 'p', 'bob@ADProvider.com')).not.toBe(key);
+    const record = { token: 'live-tyk-key-0001', apiId: 'api-base' };
+    const sealed = sealRecord(keys, key, record);
+    expect(sealed).not.toContain('live-tyk-key-0001');
+    expect(sealRecord(keys, key, record)).not.toBe(sealed); // a fresh IV each time
+    expect(openRecord(keys, key, sealed)).toEqual(record);
+    expect(openRecord(keys, key, null)).toBeUndefined();
+    const flipped = `${sealed.slice(0, -2)}${sealed.at(-2) === 'A' ? 'B' : 'A'}${sealed.at(-1) ?? ''}`;
+    const other = sealedKey(keys, 'tib:', 'p', 'bob@ADProvider.com');
+    for (const [k, v, ks] of [
+      [key, sealed, recordKeys('another-secret-of-at-least-32-characters')],
+      [other, sealed, keys],
+      [key, flipped, keys],
+      [key, serialiseRecord(record), keys],
+      [key, 'v1.', keys],
+    ] as const) {
+      expect(openRecord(ks, k, v)).toBeNull();
+    }
   });
 });
 
