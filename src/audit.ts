@@ -53,6 +53,12 @@ export const noAudit: AuditLog = {
 const MAX_FIELD = 200;
 const cut = (s: string) => (s.length > MAX_FIELD ? `${s.slice(0, MAX_FIELD)}…` : s);
 
+/** Unauthenticated admin refusals (wrong or no secret: 401; throttled: 429) are aggregated per client over this window. */
+const REFUSAL_WINDOW_MS = 60_000;
+/** Clients aggregated at once; beyond that they share one entry, so memory stays bounded whatever the addresses. */
+const MAX_REFUSAL_CLIENTS = 1000;
+const isRefusal = (e: AdminAuditEvent) => e.status === 401 || e.status === 429;
+
 /** The HMAC key: Audit.Key as given, or one derived from the session secret for this purpose only. */
 export function auditKey(settings: Pick<AuditSettings, 'Key'>, sessionSecret: string): Buffer {
   if (settings.Key !== '') return Buffer.from(settings.Key, 'utf8');
@@ -65,7 +71,7 @@ export function hashUserId(key: Buffer, userId: string): string {
 }
 
 /** Opens the audit log; the file (if any) is created, or narrowed, to mode 0600 before the first line. */
-export function createAuditLog(settings: AuditSettings, sessionSecret: string, stdout: Writable = process.stdout): AuditLog {
+export function createAuditLog(settings: AuditSettings, sessionSecret: string, stdout: Writable = process.stdout, refusalWindowMs = REFUSAL_WINDOW_MS): AuditLog {
   if (!settings.Enabled) return noAudit;
   const key = auditKey(settings, sessionSecret);
   let stream: Writable;
@@ -87,6 +93,34 @@ export function createAuditLog(settings: AuditSettings, sessionSecret: string, s
   const write = (event: Record<string, unknown>) => {
     if (!closed) logger.info('audit', event);
   };
+  const adminEvent = (e: AdminAuditEvent) => ({ event: 'admin', operation: e.operation, profile: cut(e.profile), outcome: e.outcome, status: e.status, client: e.client });
+  /**
+   * Anyone can send refused calls, so they must not fill the log (issue 17: 5000 DELETEs, 5000 lines): the
+   * first refusal of a client in a window is written, the others counted and written as one event with
+   * `count` when the window ends (an unref'd timer; close() writes what is pending), as the application
+   * log's failedAuthLogger does in src/http/admin-api.ts.
+   */
+  const refusals = new Map<string, { last: AdminAuditEvent; count: number; timer: NodeJS.Timeout }>();
+  const endWindow = (client: string) => {
+    const r = refusals.get(client);
+    if (!r) return;
+    clearTimeout(r.timer);
+    refusals.delete(client);
+    if (r.count > 0) write({ ...adminEvent({ ...r.last, client }), count: r.count });
+  };
+  const refused = (e: AdminAuditEvent) => {
+    const client = refusals.has(e.client) || refusals.size < MAX_REFUSAL_CLIENTS ? e.client : 'other addresses';
+    const open = refusals.get(client);
+    if (open) {
+      open.last = e;
+      open.count++;
+      return;
+    }
+    write(adminEvent({ ...e, client }));
+    const timer = setTimeout(() => endWindow(client), refusalWindowMs);
+    timer.unref();
+    refusals.set(client, { last: e, count: 0, timer });
+  };
   return {
     login(e) {
       write({
@@ -101,10 +135,12 @@ export function createAuditLog(settings: AuditSettings, sessionSecret: string, s
       });
     },
     admin(e) {
-      write({ event: 'admin', operation: e.operation, profile: cut(e.profile), outcome: e.outcome, status: e.status, client: e.client });
+      if (isRefusal(e)) refused(e);
+      else write(adminEvent(e));
     },
     close() {
       if (closed) return Promise.resolve();
+      for (const client of [...refusals.keys()]) endWindow(client);
       closed = true;
       if (!ownStream) return Promise.resolve();
       return new Promise<void>((resolve) => {

@@ -278,8 +278,15 @@ function validate(c: Config, name: SettingNamer, problems: string[], warnings: s
     if (problem) p('TrustedProxies', problem);
   }
   if (c.SSLInsecureSkipVerify) warnings.push(`${name('SSLInsecureSkipVerify')} is true: TLS certificates of identity providers are NOT verified`);
+  // A warning, not a refusal: TIB accepts any Secret and operators' files must keep loading (the admin API also throttles guessing: src/http/admin-api.ts).
+  if (c.Secret !== '' && c.Secret.length < MIN_ADMIN_SECRET_LENGTH) {
+    warnings.push(`${name('Secret')} (the admin API secret) is ${c.Secret.length} characters: a short secret can be guessed; use at least ${MIN_ADMIN_SECRET_LENGTH}, e.g. the output of: openssl rand -base64 32`);
+  }
   if (h.UseSSL && h.SSLInsecureSkipVerify) warnings.push(`${name('HttpServerOptions.SSLInsecureSkipVerify')} is true: TLS certificates of the Tyk Dashboard and Gateway are NOT verified`);
 }
+
+/** The admin secret's length below which load and --check warn. */
+export const MIN_ADMIN_SECRET_LENGTH = 32;
 
 export function loadConfig(opts: { confPath: string; env: NodeJS.ProcessEnv }): LoadedConfig {
   const { confPath, env } = opts;

@@ -5,6 +5,7 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import express, { type Request, type Response, type Router } from 'express';
+import { clientIp, TrustedProxies } from '../client-ip.js';
 import type { Logger } from '../log.js';
 import { explainClaims } from '../login/explain.js';
 import { ClaimsError } from '../providers/module.js';
@@ -23,36 +24,74 @@ export interface AdminApiDeps {
   providers: ProviderRegistry;
   /** Milliseconds now; injectable for the failed-authentication rate limit's tests. */
   now?: () => number;
+  /** Whose X-Forwarded-For names the client (TrustedProxies): failures are counted per client, not per balancer. */
+  trustedProxies?: TrustedProxies;
 }
 
 /** One warning per source address per minute at most, whatever an attacker sends. */
 const FAILURE_WINDOW_MS = 60_000;
 /** Sources tracked at once; beyond that, failures share one bucket so memory and log lines stay bounded. */
 const MAX_SOURCES = 1000;
+/** Failures from one source within a window after which it is answered 429 until the window ends. */
+export const FAILURES_BEFORE_THROTTLE = 10;
+/** The shared bucket beyond MAX_SOURCES: never throttled, or many addresses could lock out every new one. */
+const OTHER = 'other addresses';
+
+export interface FailedAuthTable {
+  /** Records a failed authentication from `remote` (logged at warn, rate-limited). */
+  (remote: string): void;
+  /** Seconds until `remote` may try again, when it failed FAILURES_BEFORE_THROTTLE times in this window. */
+  throttled(remote: string): number | undefined;
+}
 
 /**
- * Failed admin authentications, logged at warn with the source address, rate-limited per source: the first
- * failure of a window is logged with how many the previous window suppressed. The header given is never logged.
+ * Failed admin authentications per source, in one bounded table: logged at warn with the source address,
+ * rate-limited (the first failure of a window is logged; the others are counted and their count logged
+ * when the window ends, by an unref'd timer, or with the next failure if that comes first), and a source
+ * that keeps failing is throttled until its window ends. The header given is never logged.
  */
-export function failedAuthLogger(log: Logger, now: () => number = Date.now): (remote: string) => void {
-  const sources = new Map<string, { since: number; suppressed: number }>();
-  return (remote) => {
+export function failedAuthLogger(log: Logger, now: () => number = Date.now, windowMs = FAILURE_WINDOW_MS): FailedAuthTable {
+  const sources = new Map<string, { since: number; failures: number; suppressed: number; timer: NodeJS.Timeout }>();
+  const open = (remote: string) => {
+    const seen = sources.get(remote);
+    return seen && now() - seen.since < windowMs ? seen : undefined;
+  };
+  const record = (remote: string) => {
     const t = now();
     if (!sources.has(remote) && sources.size >= MAX_SOURCES) {
-      for (const [k, v] of sources) if (t - v.since >= FAILURE_WINDOW_MS) sources.delete(k);
-      if (sources.size >= MAX_SOURCES) remote = 'other addresses';
+      for (const [k, v] of sources) if (t - v.since >= windowMs) end(k);
+      if (sources.size >= MAX_SOURCES) remote = OTHER;
     }
-    const seen = sources.get(remote);
-    if (seen && t - seen.since < FAILURE_WINDOW_MS) {
-      seen.suppressed++;
+    const current = open(remote);
+    if (current) {
+      current.failures++;
+      current.suppressed++;
       return;
     }
-    const earlier = seen?.suppressed ?? 0;
+    const earlier = sources.get(remote)?.suppressed ?? 0;
     log.warn(`admin API authentication failed${earlier > 0 ? ` (and ${earlier} more from this source in the minute before, not logged)` : ''}`, { remote });
+    clearTimeout(sources.get(remote)?.timer);
     // Re-inserted, so the map's order stays oldest window first.
     sources.delete(remote);
-    sources.set(remote, { since: t, suppressed: 0 });
+    const timer = setTimeout(() => end(remote), windowMs);
+    timer.unref();
+    sources.set(remote, { since: t, failures: 1, suppressed: 0, timer });
   };
+  /** The window is over: its suppressed count is logged now rather than at the source's next failure. */
+  const end = (remote: string) => {
+    const seen = sources.get(remote);
+    if (!seen) return;
+    clearTimeout(seen.timer);
+    sources.delete(remote);
+    if (seen.suppressed > 0) log.warn(`admin API authentication failed ${seen.suppressed} more times from this source in the last minute, not logged one by one`, { remote });
+  };
+  return Object.assign(record, {
+    throttled(remote: string) {
+      const seen = remote === OTHER ? undefined : open(remote);
+      if (!seen || seen.failures < FAILURES_BEFORE_THROTTLE) return undefined;
+      return Math.max(1, Math.ceil((seen.since + windowMs - now()) / 1000));
+    },
+  });
 }
 
 /** Compares HMACs of both values, so neither the length nor the content leaks through timing. */
@@ -67,6 +106,7 @@ export function adminApiRouter(deps: AdminApiDeps): Router {
   const { store, log } = deps;
   const authorised = secretMatcher(deps.secret);
   const failedAuth = failedAuthLogger(log, deps.now);
+  const trusted = deps.trustedProxies ?? new TrustedProxies([]);
   // strict: "/profiles/" must not match "/profiles" (gorilla/mux has no StrictSlash either); case-sensitive
   // as gorilla/mux: POST /profiles/Save creates a profile "Save", only /profiles/save saves.
   const router = express.Router({ strict: true, caseSensitive: true });
@@ -76,8 +116,16 @@ export function adminApiRouter(deps: AdminApiDeps): Router {
     // Every answer, errors included: profiles carry secrets, and no cache or proxy may keep them.
     res.set('Cache-Control', 'no-store');
     res.set('Pragma', 'no-cache');
+    const remote = clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for'], trusted);
+    // Checked before the secret: a source guessing it gets FAILURES_BEFORE_THROTTLE tries a minute, then waits.
+    const wait = deps.secret !== '' ? failedAuth.throttled(remote) : undefined;
+    if (wait !== undefined) {
+      failedAuth(remote);
+      res.set('Retry-After', String(wait));
+      return sendError(res, 429, 'Too many failed authentications from this address; retry later');
+    }
     if (!authorised(req.get('Authorization'))) {
-      if (deps.secret !== '') failedAuth(req.ip ?? req.socket.remoteAddress ?? 'unknown');
+      if (deps.secret !== '') failedAuth(remote);
       return sendError(res, 401, 'Authorization failed');
     }
     next();

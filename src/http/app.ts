@@ -86,7 +86,7 @@ export function createRouter(deps: RouterDeps): Router {
   router.all('/metrics', metricsRoute(deps.metrics ?? 'secret', deps.secret));
 
   const trustedProxies = deps.trustedProxies ?? new TrustedProxies([]);
-  router.use('/api', adminAudit(deps.audit, trustedProxies), adminApiRouter({ store: deps.store, secret: deps.secret, log: deps.log.api, providers: deps.providers }));
+  router.use('/api', adminAudit(deps.audit, trustedProxies), adminApiRouter({ store: deps.store, secret: deps.secret, log: deps.log.api, providers: deps.providers, trustedProxies }));
   router.use(authRouter(deps.runtime, deps.log.auth, { audit: deps.audit, trustedProxies }));
   // No demo in front: `/` says what this is and where the docs are, instead of a bare 404.
   router.get('/', rootPage);

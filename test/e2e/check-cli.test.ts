@@ -35,7 +35,8 @@ async function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
 }
 
 const tibConf = {
-  Secret: 'check-cli-admin-secret',
+  // 32 characters or more: a shorter admin Secret is a warning (issue 17), and "valid" below expects none.
+  Secret: 'check-cli-admin-secret-0123456789',
   TykAPISettings: {
     GatewayConfig: { Endpoint: 'http://gateway.example', Port: '8080', AdminSecret: 'check-cli-gateway-secret' },
     DashboardConfig: { Endpoint: 'http://dashboard.example', Port: '3000', AdminSecret: 'check-cli-dashboard-admin' },
@@ -183,6 +184,17 @@ describe('what cannot work is an error naming the file, the profile and the fiel
     const ldapOnly = await files(tibConf, [ldap()]);
     const r = await cli(['--check', ...ldapOnly.args], { TYK_IB_SESSION_SECRET: 'short' });
     expect([r.code, r.stdout]).toEqual([0, expect.stringContaining('warning: TYK_IB_SESSION_SECRET has only 5 characters')]);
+  });
+
+  it('an admin Secret shorter than 32 characters: a warning with the fix (TIB accepts any), never the value; 32 pass', async () => {
+    const f = await files({ ...tibConf, Secret: 'hunter2-weak' }, [ldap()]);
+    const r = await cli(['--check', ...f.args]);
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    expect(r.stdout).toContain('warning: tib.conf: Secret (the admin API secret) is 12 characters: a short secret can be guessed; use at least 32, e.g. the output of: openssl rand -base64 32');
+    expect(r.stdout).not.toContain('hunter2-weak');
+    const env = await cli(['--check', ...(await files({ ...tibConf, Secret: '' }, [ldap()])).args], { TYK_IB_SECRET: 'admin' });
+    expect(env.stdout).toContain('warning: TYK_IB_SECRET (the admin API secret) is 5 characters');
+    expect((await cli(['--check', ...(await files({ ...tibConf, Secret: SECRET_32 }, [ldap()])).args])).stdout).not.toContain('admin API secret');
   });
 
   it('an empty tib.conf says what cannot work', async () => {

@@ -348,6 +348,17 @@ describe('settings are named by where they came from', () => {
   });
 });
 
+describe('the admin Secret', () => {
+  it('under 32 characters is a warning naming the fix, never the value; empty (API off) or 32 characters are not', () => {
+    const warned = (Secret: string) => loadConfig({ confPath: confFile({ Secret }), env: {} }).warnings.filter((w) => w.includes('admin API secret'));
+    expect(warned('admin')).toEqual([expect.stringContaining('Secret (the admin API secret) is 5 characters: a short secret can be guessed; use at least 32, e.g. the output of: openssl rand -base64 32')]);
+    expect(warned('x'.repeat(31))).toHaveLength(1);
+    expect(warned('x'.repeat(32))).toEqual([]);
+    expect(warned('')).toEqual([]);
+    expect(warned('admin').join('')).not.toContain('"admin"');
+  });
+});
+
 describe('what the profiles need from tib.conf', () => {
   const profile = (over: Partial<Profile>): Profile => ({ ID: 'p', ActionType: 'GenerateOrLoginUserProfile', ProviderName: 'ADProvider', IdentityHandlerConfig: { DashboardCredential: 'c' }, ...over }) as Profile;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'needs-'));

@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
+import { createAuditLog } from '../../../src/audit.js';
 import { ConfigError, loadConfig } from '../../../src/config/load.js';
 import { startTestBroker, type TestBroker } from '../../support/broker.js';
 import { ldapProfile, SERVICE_PW, startSlapd, SUFFIX, type Slapd } from '../../support/slapd.js';
@@ -117,6 +118,40 @@ describe('audit log', () => {
     expect((await fs.stat(auditPath)).mode & 0o777).toBe(0o600);
     // Nothing of it leaks into the application log either.
     expect(broker.logs.join('\n')).not.toContain('"event":"login"');
+  });
+});
+
+describe('unauthenticated admin refusals', () => {
+  const refusedEvents = (events: Event[]) => events.filter((e) => e.event === 'admin' && (e.status === 401 || e.status === 429));
+
+  it('200 from one source write a bounded number of lines, the last carrying the count (written when the broker closes)', async () => {
+    const file = path.join(dir, 'refusals.log');
+    const b = await startTestBroker({ profiles: [], config: { Secret: SECRET, SessionSecret: SESSION_SECRET, Audit: { Enabled: true, Path: file, Key: AUDIT_KEY } } });
+    try {
+      for (let i = 0; i < 200; i++) expect([401, 429]).toContain((await request(b.url).delete(`/api/profiles/p${i}`).set('Authorization', `wrong-${i}`)).status);
+    } finally {
+      await b.close();
+    }
+    const events = (await fs.readFile(file, 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as Event);
+    const refused = refusedEvents(events);
+    expect(refused).toHaveLength(2);
+    expect(refused[0]).toMatchObject({ operation: 'delete', profile: 'p0', status: 401, client: '127.0.0.1' });
+    expect(refused[0]).not.toHaveProperty('count');
+    expect(refused[1]).toMatchObject({ operation: 'delete', profile: 'p199', outcome: 'failure', client: '127.0.0.1', count: 199 });
+    expect(events).toHaveLength(2);
+  });
+
+  it('the count is written when the window ends, without waiting for close or another refusal', async () => {
+    const file = path.join(dir, 'refusals-timer.log');
+    const audit = createAuditLog({ Enabled: true, Path: file, Key: AUDIT_KEY }, SESSION_SECRET, process.stdout, 200);
+    try {
+      for (let i = 0; i < 200; i++) audit.admin({ operation: 'delete', profile: `p${i}`, outcome: 'failure', status: 401, client: '192.0.2.7' });
+      await sleep(400);
+      const events = (await fs.readFile(file, 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as Event);
+      expect(refusedEvents(events)).toEqual([expect.objectContaining({ profile: 'p0' }), expect.objectContaining({ profile: 'p199', count: 199 })]);
+    } finally {
+      await audit.close();
+    }
   });
 });
 

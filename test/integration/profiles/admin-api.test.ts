@@ -2,6 +2,7 @@
  * TIB's admin API (docs/tib-behaviour.md §2): every status and message, against a real store on a real temp file.
  */
 import fs from 'node:fs/promises';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from '@jest/globals';
@@ -411,6 +412,51 @@ describe('failed admin authentications', () => {
       const lines = logs.lines.filter((l) => l.includes('admin API authentication failed'));
       expect(lines.length).toBe(1001);
       expect(lines[1000]).toContain('remote="other addresses"');
+    } finally {
+      logs.stop();
+    }
+  });
+});
+
+describe('repeated failed admin authentications from one source', () => {
+  /** One call to the broker from a chosen loopback address (the whole of 127.0.0.0/8 is this machine's). */
+  const call = (url: string, authorization: string, localAddress: string) =>
+    new Promise<{ status: number; retryAfter: string | undefined }>((resolve, reject) => {
+      const req = http.request(`${url}/api/profiles`, { headers: { Authorization: authorization }, localAddress }, (res) => {
+        res.resume();
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'] }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+
+  it('are answered 429 with Retry-After after 10 within a minute, the right secret too; another source keeps working', async () => {
+    const b = await startTestBroker({ profiles: [], config: { Secret: SECRET } });
+    const logs = captureLogs();
+    try {
+      for (let i = 0; i < 10; i++) expect((await call(b.url, `guess-${i}`, '127.0.0.1')).status).toBe(401);
+      const slowed = await call(b.url, 'guess-10', '127.0.0.1');
+      expect(slowed.status).toBe(429);
+      expect(Number(slowed.retryAfter)).toBeGreaterThan(0);
+      expect(Number(slowed.retryAfter)).toBeLessThanOrEqual(60);
+      // The right secret from the throttled source waits too: a guess that hits is not told so.
+      expect((await call(b.url, SECRET, '127.0.0.1')).status).toBe(429);
+      expect((await call(b.url, SECRET, '127.0.0.2')).status).toBe(200);
+      expect(logs.lines.filter((l) => l.includes('admin API authentication failed'))).toHaveLength(1);
+    } finally {
+      logs.stop();
+      await b.close();
+    }
+  });
+
+  it('have their suppressed count logged when the window ends, not only at the next failure', async () => {
+    const logs = captureLogs();
+    try {
+      const failed = failedAuthLogger(getLogger('API'), Date.now, 200);
+      for (let i = 0; i < 5; i++) failed('192.0.2.9');
+      await new Promise((r) => setTimeout(r, 400));
+      const lines = logs.lines.filter((l) => l.includes('admin API authentication failed'));
+      expect(lines).toEqual([expect.stringContaining('remote="192.0.2.9"'), expect.stringContaining('admin API authentication failed 4 more times from this source in the last minute')]);
     } finally {
       logs.stop();
     }
