@@ -1,8 +1,8 @@
 /**
- * Judging the upstream's answer, as TIB's ProxyProvider does (docs/tib-behaviour.md §4.3), as pure functions: the gates in
- * TIB's order (status below 400, OKCode, OKResponse, OKRegex; and, ours, no redirect unless one of the three is set),
- * then the username (the Basic header's, then the JSON UsernameField's) and the access token. Where TIB invents a random 12-letter user, no username is
- * a failure here.
+ * Judging the upstream's answer, as TIB's ProxyProvider does (docs/tib-behaviour.md §4.3), as pure functions:
+ * the gates in TIB's order (status below 400, OKCode, OKResponse, OKRegex; and, ours, no redirect unless one
+ * of the three is set), then the username (the Basic header's, then the JSON UsernameField's) and the access
+ * token. Where TIB invents a random 12-letter user, no username is a failure here.
  */
 import type { RE2JS } from 're2js';
 import type { Identity } from '../../identity/identity.js';
