@@ -18,7 +18,7 @@ export interface HandlerConfig {
 
 const read = new WeakMap<object, HandlerConfig>();
 
-export const IHC_KEYS = ['DashboardCredential', 'DisableOneTokenPerAPI', 'OAuth', 'TokenAuth'];
+const IHC_KEYS = ['DashboardCredential', 'DisableOneTokenPerAPI', 'OAuth', 'TokenAuth'];
 
 /** IdentityHandlerConfig is read by exact-case map lookups in TIB: a near-miss key silently does nothing. */
 export function readHandlerConfig(raw: Record<string, unknown>, errors: FieldError[], warnings: FieldError[]): HandlerConfig {

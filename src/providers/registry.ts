@@ -13,7 +13,7 @@ import { samlModule } from './saml/module.js';
 import { socialModule } from './social/module.js';
 
 /** TIB's providers, in TIB's order (docs/tib-behaviour.md §3.1). */
-export const builtinModules: readonly ProviderModule[] = [socialModule, ldapModule, proxyModule, samlModule] as ProviderModule[];
+const builtinModules: readonly ProviderModule[] = [socialModule, ldapModule, proxyModule, samlModule] as ProviderModule[];
 
 /** A profile's ProviderConfig as its module read it, with what the reader found wrong or unknown. */
 export interface ParsedProviderConfig {
