@@ -188,6 +188,7 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
     log: { http: getLogger('HTTP'), api: getLogger('API'), auth: getLogger('AUTH HANDLERS') },
     audit: services.audit,
     trustedProxies: new TrustedProxies(config.TrustedProxies),
+    loginStartsPerMinute: config.LoginStartsPerMinute,
     metrics: managed ? 'off' : 'secret',
   });
   // Requests in flight, counted here so close() can wait for them whoever serves the router.

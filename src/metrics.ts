@@ -16,6 +16,7 @@ export type OutboundTarget = 'ldap' | 'idp' | 'tyk' | 'upstream' | 'redis';
 export const FAILURE_REASONS = [
   'bad_credentials',
   'locked_out',
+  'rate_limited',
   'bad_request',
   'state_invalid',
   'idp_error',

@@ -271,6 +271,9 @@ function validate(c: Config, name: SettingNamer, problems: string[], warnings: s
     if (problem) p('AllowedIdPHosts', problem);
   }
   if (c.TykAPISettings.Timeout < 1) p('TykAPISettings.Timeout', 'must be at least 1 second');
+  if (c.LoginStartsPerMinute < 0 || c.LoginStartsPerMinute > MAX_LOGIN_STARTS_PER_MINUTE) {
+    p('LoginStartsPerMinute', `must be between 0 (no limit) and ${MAX_LOGIN_STARTS_PER_MINUTE}, got ${c.LoginStartsPerMinute}`);
+  }
   for (const problem of bruteForceProblems(c.BruteForce)) p(`BruteForce.${problem.field}`, problem.message);
   for (const problem of opsSettingsProblems(c)) p(problem.field, problem.message);
   for (const t of c.TrustedProxies) {
@@ -284,6 +287,9 @@ function validate(c: Config, name: SettingNamer, problems: string[], warnings: s
   }
   if (h.UseSSL && h.SSLInsecureSkipVerify) warnings.push(`${name('HttpServerOptions.SSLInsecureSkipVerify')} is true: TLS certificates of the Tyk Dashboard and Gateway are NOT verified`);
 }
+
+/** A limit of login starts above this is no limit at all: surely a typo. */
+const MAX_LOGIN_STARTS_PER_MINUTE = 1_000_000;
 
 /** The admin secret's length below which load and --check warn. */
 export const MIN_ADMIN_SECRET_LENGTH = 32;

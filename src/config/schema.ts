@@ -162,6 +162,11 @@ export const SCHEMA: Group = {
       kind: 'list',
       default: [],
     },
+    i(
+      'LoginStartsPerMinute',
+      600,
+      'Ours: redirect logins (social/OIDC, SAML) one client address (an IPv6 /64 as one) may start per minute on each replica, counted in memory; past it the start is answered 429 with `Retry-After`. 0 turns the limit off (0 to 1000000).',
+    ),
     {
       json: 'Management',
       go: 'Management',

@@ -115,6 +115,8 @@ export interface Config {
   BruteForce: BruteForceSettings;
   /** ours: proxies (IPs or CIDR blocks) whose X-Forwarded-For is believed for the client IP. */
   TrustedProxies: string[];
+  /** ours: redirect-login starts per client address and minute, per replica (default 600); 0 turns it off. */
+  LoginStartsPerMinute: number;
   /** ours: the management listener (/metrics, /health, /ready); Port 0 runs none. */
   Management: ManagementSettings;
   /** ours: the audit log. */

@@ -8,6 +8,7 @@ import type { AuditLog } from '../audit.js';
 import { adminApiRouter } from './admin-api.js';
 import { adminAudit } from './admin-audit.js';
 import { authRouter } from './auth-routes.js';
+import { LoginStartLimit } from './login-start-limit.js';
 import type { Drain } from './drain.js';
 import { TrustedProxies } from '../client-ip.js';
 import { sendError } from './envelope.js';
@@ -37,6 +38,8 @@ export interface RouterDeps {
   audit?: AuditLog;
   /** tib.conf TrustedProxies, for the client address in the audit log. */
   trustedProxies?: TrustedProxies;
+  /** tib.conf LoginStartsPerMinute: redirect-login starts per client address and minute; missing or 0: no limit. */
+  loginStartsPerMinute?: number;
   /**
    * `/metrics` on this router: 'secret' (the admin Secret, as the admin API; the default) or 'off' (when a
    * management listener serves it instead).
@@ -87,7 +90,9 @@ export function createRouter(deps: RouterDeps): Router {
 
   const trustedProxies = deps.trustedProxies ?? new TrustedProxies([]);
   router.use('/api', adminAudit(deps.audit, trustedProxies), adminApiRouter({ store: deps.store, secret: deps.secret, log: deps.log.api, providers: deps.providers, trustedProxies }));
-  router.use(authRouter(deps.runtime, deps.log.auth, { audit: deps.audit, trustedProxies }));
+  // The redirect logins (the login cookie's providers, as the registry knows them) are the ones anyone can start.
+  const loginStarts = { limit: new LoginStartLimit(deps.loginStartsPerMinute ?? 0), providers: deps.providers.cookieProviders };
+  router.use(authRouter(deps.runtime, deps.log.auth, { audit: deps.audit, trustedProxies, loginStarts }));
   // No demo in front: `/` says what this is and where the docs are, instead of a bare 404.
   router.get('/', rootPage);
 

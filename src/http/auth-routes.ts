@@ -14,6 +14,7 @@ import type { LoginFailure, LoginRequest, ProviderOutcome } from '../providers/p
 import type { ProfileRuntime } from '../runtime.js';
 import { clientIp, TrustedProxies } from '../client-ip.js';
 import { sendError } from './envelope.js';
+import type { LoginStartLimit } from './login-start-limit.js';
 import { sendActionResult, sendFailure, sendLoginError, sendPage, sendRedirect } from './respond.js';
 
 const FORM_LIMIT = '64kb';
@@ -59,6 +60,8 @@ function formParsers(limit = FORM_LIMIT): express.RequestHandler {
 export interface LoginRecording {
   audit?: AuditLog;
   trustedProxies?: TrustedProxies;
+  /** tib.conf LoginStartsPerMinute, counted for the starts of these providers (the registry's cookieProviders). */
+  loginStarts?: { limit: LoginStartLimit; providers: readonly string[] };
 }
 
 /** The request as a provider sees it: no Express (src/providers/provider.ts). */
@@ -88,6 +91,7 @@ export function authRouter(runtime: ProfileRuntime, log: Logger, recording: Logi
   const router = express.Router();
   const audit = recording.audit ?? noAudit;
   const trusted = recording.trustedProxies ?? new TrustedProxies([]);
+  const startLimited = new Set(recording.loginStarts?.providers ?? []);
   // Behind a balancer that TrustedProxies does not name, every client arrives from the balancer's address: the
   // per-IP lockout counter is then everyone's. The header is ignored (anybody can send it); say so, once.
   let warnedForwarded = false;
@@ -121,6 +125,25 @@ export function authRouter(runtime: ProfileRuntime, log: Logger, recording: Logi
       recordLogin(id, profile.ProviderName, 'failure', reason);
       audit.login({ profile: id, provider: profile.ProviderName, outcome: 'failure', reason, userId, client });
     };
+
+    // A redirect login's start, any method (the providers start a flow for any): past the client's rate, 429
+    // and nothing else; the provider is not called. Logged and audited once per client and minute (anyone can
+    // send these), counted in metrics every time.
+    const refused = step === 'start' && startLimited.has(profile.ProviderName) ? recording.loginStarts?.limit.take(client) : undefined;
+    if (refused) {
+      recordLogin(id, profile.ProviderName, 'failure', 'rate_limited');
+      if (refused.first) {
+        audit.login({ profile: id, provider: profile.ProviderName, outcome: 'failure', reason: 'rate_limited', client });
+        // As noteForwarded says: behind a balancer not in TrustedProxies, this address is everyone's.
+        const shared =
+          req.headers['x-forwarded-for'] !== undefined && !trusted.has(req.socket.remoteAddress ?? '')
+            ? '; X-Forwarded-For was ignored (the peer is not in TrustedProxies), so every client behind that peer shares this address and its limit: if the broker is behind a load balancer or proxy, list its address in TrustedProxies'
+            : '';
+        log.warn(`login starts from this client refused (429) until its minute ends: over LoginStartsPerMinute (raise it in tib.conf or TYK_IB_LOGINSTARTSPERMINUTE, 0 turns it off)${shared}`, { client, profile: id, retryAfterSeconds: refused.retryAfterSeconds });
+      }
+      res.set('Retry-After', String(refused.retryAfterSeconds));
+      return sendLoginError(req, res, 429, 'Too many login attempts from this address; retry later', profile.Name || id);
+    }
 
     let outcome: ProviderOutcome;
     const started = process.hrtime.bigint();
