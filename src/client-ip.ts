@@ -101,3 +101,15 @@ export function ipCounterKey(ip: string): string {
     .map((g) => parseInt(g, 16).toString(16))
     .join(':')}::/64`;
 }
+
+/**
+ * The client a peer outside TrustedProxies names in X-Forwarded-For (the right-most entry, the one a balancer
+ * appends), or undefined. Never the client address: anybody can send the header. The brute-force guard uses it
+ * only to avoid locking out everyone behind a balancer the operator forgot to list (state/brute-force.ts).
+ */
+export function untrustedForwardedClient(socketAddress: string | undefined, forwardedFor: string | string[] | undefined, trusted: TrustedProxies): string | undefined {
+  if (forwardedFor === undefined || trusted.has(socketAddress ?? '')) return undefined;
+  const hops = (Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor).split(',');
+  const last = normalizeIp(withoutPort((hops[hops.length - 1] ?? '').trim()));
+  return net.isIP(last) === 0 ? undefined : last;
+}

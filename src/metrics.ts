@@ -132,7 +132,7 @@ export function recordReload(ok: boolean): void {
   reloads.inc({ result: ok ? 'success' : 'failure' });
 }
 
-export function recordLockout(profile: string, by: 'username' | 'ip'): void {
+export function recordLockout(profile: string, by: 'pair' | 'username' | 'ip'): void {
   lockouts.inc({ profile, by });
 }
 

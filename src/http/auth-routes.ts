@@ -12,7 +12,7 @@ import { observeProviderStep, recordLogin, secondsSince } from '../metrics.js';
 import type { Logger } from '../log.js';
 import type { LoginFailure, LoginRequest, ProviderOutcome } from '../providers/provider.js';
 import type { ProfileRuntime } from '../runtime.js';
-import { clientIp, TrustedProxies } from '../client-ip.js';
+import { clientIp, TrustedProxies, untrustedForwardedClient } from '../client-ip.js';
 import { sendError } from './envelope.js';
 import type { LoginStartLimit } from './login-start-limit.js';
 import { sendActionResult, sendFailure, sendLoginError, sendPage, sendRedirect } from './respond.js';
@@ -65,7 +65,7 @@ export interface LoginRecording {
 }
 
 /** The request as a provider sees it: no Express (src/providers/provider.ts). */
-function loginRequest(req: Request, res: Response, client: string): LoginRequest {
+function loginRequest(req: Request, res: Response, client: string, trusted: TrustedProxies): LoginRequest {
   return {
     method: req.method,
     url: req.originalUrl,
@@ -79,6 +79,7 @@ function loginRequest(req: Request, res: Response, client: string): LoginRequest
       return req.accepts(['json', 'html']) === 'html';
     },
     clientIp: client,
+    forwardedClient: untrustedForwardedClient(req.socket.remoteAddress, req.headers['x-forwarded-for'], trusted),
     ownOrigin: `${req.protocol}://${req.get('host') ?? ''}`,
     setCookie: (name, value, o) => {
       res.cookie(name, value, { httpOnly: o.httpOnly, sameSite: o.sameSite, secure: o.secure, path: o.path, maxAge: o.maxAgeSeconds * 1000, encode: (v) => v });
@@ -101,7 +102,7 @@ export function authRouter(runtime: ProfileRuntime, log: Logger, recording: Logi
     if (trusted.has(peer)) return;
     warnedForwarded = true;
     log.warn(
-      'X-Forwarded-For ignored: the request came from a peer that is not in TrustedProxies, so the client address (per-IP lockout, audit) is the peer\'s; if the broker is behind a load balancer or proxy, list its address in TrustedProxies',
+      'X-Forwarded-For ignored: the request came from a peer that is not in TrustedProxies, so the client address (per-IP lockout, audit) is the peer\'s (past IPLimit its lockout counts each forwarded client apart, so one guesser cannot lock everyone out); if the broker is behind a load balancer or proxy, list its address in TrustedProxies',
       { peer },
     );
   };
@@ -149,7 +150,7 @@ export function authRouter(runtime: ProfileRuntime, log: Logger, recording: Logi
     const started = process.hrtime.bigint();
     let threw = false;
     try {
-      const login = loginRequest(req, res, client);
+      const login = loginRequest(req, res, client, trusted);
       outcome = step === 'start' ? await provider.start(login, segment) : await provider.callback(login, segment);
     } catch (err) {
       threw = true;

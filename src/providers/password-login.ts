@@ -6,7 +6,8 @@
  */
 import type { Identity } from '../identity/identity.js';
 import type { Profile } from '../profiles/profile.js';
-import type { BruteForceGuard } from '../state/brute-force.js';
+import { usernameKey, type BruteForceGuard, type LoginAttempt } from '../state/brute-force.js';
+import { DEVICE_COOKIE, DEVICE_COOKIE_SECONDS } from '../state/device-cookie.js';
 import { readCredentials } from './credentials.js';
 import { LOGIN_PAGE_HEADERS, renderLoginPage } from './login-page.js';
 import type { LoginFailure, LoginRequest, ProviderOutcome } from './provider.js';
@@ -25,6 +26,9 @@ export class Refused {
   ) {}
 }
 
+/** Counts a login attempt at the canonical user with the brute-force guard: false when it is locked out. */
+export type Admit = (canonicalUser: string) => Promise<boolean>;
+
 /** What a failed outbound check tells the log: its status, reason, and the target and fix when known. */
 export type Unavailable = Pick<LoginFailure, 'status' | 'reason' | 'target' | 'hint'>;
 
@@ -39,8 +43,12 @@ export interface PasswordLoginOptions {
   normalizeUsername(typed: string): string;
   /** How long to wait before refusing a login that checked no password, so it looks like one that did. */
   padding(): number;
-  /** Checks the password. Throws only when the check could not be made (directory down, timed out). */
-  authenticate(username: string, password: string): Promise<Identity | Refused>;
+  /**
+   * Checks the password. Before any password check it calls `admit` with the canonical user (the directory
+   * entry's DN once the search found it, else what was typed) and, when that answers false (locked out),
+   * returns at once. Throws only when the check could not be made (directory down, timed out).
+   */
+  authenticate(username: string, password: string, admit: Admit): Promise<Identity | Refused>;
   /** A thrown error of `authenticate`, for the log and the answer's status (502, 503, 504). */
   unavailable(err: unknown): Unavailable;
 }
@@ -101,15 +109,30 @@ export function passwordLogin(o: PasswordLoginOptions): (req: LoginRequest) => P
     if (username === '') return refused(req, 401, 'blank username');
     // A simple LDAP bind with an empty password is an unauthenticated bind that servers accept (RFC 4513 5.1.2).
     if (password.trim() === '') return refused(req, 401, 'blank password refused before any bind', username);
-    const admission = await o.guard.admit(username, req.clientIp);
-    if (!admission.allowed) {
-      // The directory is not asked; the answer is a wrong password's, after as long as a password check.
-      await sleep(o.padding());
-      return fail(req, lockedOut(admission.reason, 'Login failed'), username);
-    }
-    const { attempt } = admission;
+    // The guard counts the user the directory resolved, so an alias (uid or mail) shares its counter.
+    let attempt: LoginAttempt | undefined;
+    let locked: string | undefined;
+    let canonical = '';
+    let device: string | undefined;
+    const admit: Admit = async (user) => {
+      canonical = user;
+      device = o.guard.devices?.open(req.header('cookie'), usernameKey(user));
+      const admission = await o.guard.admit(user, req.clientIp, { forwardedClient: req.forwardedClient, device });
+      if (!admission.allowed) {
+        locked = admission.reason;
+        return false;
+      }
+      attempt = admission.attempt;
+      return true;
+    };
     try {
-      const result = await o.authenticate(username, password);
+      const result = await o.authenticate(username, password, admit);
+      if (locked !== undefined) {
+        // The directory was not asked for a password; the answer is a wrong password's, after as long as a check.
+        await sleep(o.padding());
+        return fail(req, lockedOut(locked, 'Login failed'), username);
+      }
+      if (!attempt) throw new Error('the password was checked without counting the attempt (authenticate must call admit)');
       if (result instanceof Refused) {
         await attempt.failed();
         // Waited out with the connection back in the pool: a flood of unknown users must not hold them.
@@ -117,10 +140,16 @@ export function passwordLogin(o: PasswordLoginOptions): (req: LoginRequest) => P
         return refused(req, 401, result.reason, username);
       }
       await attempt.succeeded();
+      // This browser has proven the password: from now on others' failures do not lock it out (state/device-cookie.ts).
+      const value = o.guard.devices?.issue(usernameKey(canonical), device);
+      if (value) {
+        const path = req.path.slice(0, req.path.lastIndexOf('/') + 1) || '/';
+        req.setCookie(DEVICE_COOKIE, value, { httpOnly: true, sameSite: 'lax', secure: req.ownOrigin.startsWith('https:'), path, maxAgeSeconds: DEVICE_COOKIE_SECONDS });
+      }
       return { kind: 'identity', identity: result };
     } catch (err) {
       // The directory could not judge the password: not a guess.
-      await attempt.undecided();
+      await attempt?.undecided();
       // Named with the directory it tried and, when the cause is typical, the setting to check.
       return fail(req, { ...o.unavailable(err), message: 'Login failed' }, username);
     }

@@ -10,7 +10,6 @@ import type { Identity } from '../identity/identity.js';
 import type { FailureReason } from '../metrics.js';
 import type { Logger } from '../log.js';
 import type { BruteForceSettings } from '../config/types.js';
-import type { FlowStateStore } from '../state/flow-state.js';
 import type { BruteForceGuard } from '../state/brute-force.js';
 import type { ReplayCache } from '../state/replay-cache.js';
 
@@ -72,6 +71,11 @@ export interface LoginRequest {
   readonly wantsHtml: boolean;
   /** The client's address, X-Forwarded-For believed only from TrustedProxies (client-ip.ts). */
   readonly clientIp: string;
+  /**
+   * The client a peer outside TrustedProxies names in X-Forwarded-For (client-ip.ts untrustedForwardedClient):
+   * a balancer's word or a forger's, so only ever a finer key for the brute-force guard, never an address.
+   */
+  readonly forwardedClient?: string;
   /** `scheme://host` this request was sent to, for Origin checks. */
   readonly ownOrigin: string;
   /** Sets a cookie on the answer, whatever the outcome. */
@@ -103,13 +107,11 @@ export interface Provider {
  */
 export interface ProviderServices {
   log: Logger;
-  /** Login flow state between the start and the callback (Redis with `BackEnd.Name: "redis"`, else memory). */
-  flowState: FlowStateStore;
-  /** Single-use marks (a SAML assertion's id), shared by the replicas when login state is on Redis. */
+  /** Single-use marks (a SAML assertion's id, a verified login's state), shared by the replicas when login state is on Redis. */
   replayCache(): ReplayCache;
-  /** One profile's brute-force guard: its override over tib.conf's `BruteForce`, counters shared like flow state. */
+  /** One profile's brute-force guard: its override over tib.conf's `BruteForce`, counters shared like replay marks. */
   bruteForceGuard(profileId: string, override: Partial<BruteForceSettings>, log: Logger): BruteForceGuard;
-  /** TYK_IB_SESSION_SECRET ("" when unset): signs login cookies. */
+  /** TYK_IB_SESSION_SECRET ("" when unset): the key of the sealed login flow cookies is derived from it. */
   sessionSecret: string;
   /** tib.conf `SSLInsecureSkipVerify`: TLS certificates of IdPs are not verified (TIB's switch). */
   insecureSkipVerify: boolean;

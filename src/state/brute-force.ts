@@ -1,13 +1,15 @@
 /**
  * Brute-force protection for password logins: LDAP's (through providers/password-login.ts) and the proxy
- * provider's Basic auth (providers/proxy/proxy.ts). Each profile counts attempts per username and per client
- * IP (rate-limiter-flexible), in memory or, with `BackEnd.Name: "redis"`, on Redis so every replica sees the
- * same counters.
+ * provider's (providers/proxy/proxy.ts). Each profile counts attempts per (user, client) pair, per user over
+ * the clients that have not signed in as that user before, and per client address (rate-limiter-flexible), in
+ * memory or, with `BackEnd.Name: "redis"`, on Redis so every replica sees the same counters. The user is the
+ * canonical one (the directory entry's DN after the search), so aliases share a counter; a browser that has
+ * proven the password carries a device cookie (device-cookie.ts) and is counted on its own. See admit().
  *
  * An attempt is counted BEFORE the password is checked: a burst of parallel guesses cannot all slip past a
  * check that only later records failures. The attempt past the limit is refused (and the key blocked for
- * BlockSeconds) without touching the directory or upstream. A success resets the username counter and gives
- * the IP its point back; an attempt the directory or upstream could not judge (down, timed out) gives both back.
+ * BlockSeconds) without touching the directory or upstream. A success resets the pair and user counters and
+ * gives the address its point back; an attempt the directory or upstream could not judge gives all back.
  *
  * Redis errors do not lock everybody out and do not switch the protection off: the guard counts in this
  * process until Redis answers again (per replica, so an attacker spreading over replicas gets more tries
@@ -19,6 +21,7 @@ import type { BruteForceSettings } from '../config/types.js';
 import { ipCounterKey } from '../client-ip.js';
 import type { Logger } from '../log.js';
 import { recordLockout } from '../metrics.js';
+import { DeviceCookies } from './device-cookie.js';
 import type { RedisClient } from './redis-client.js';
 
 /** A login the guard let through: tell it how the password check ended. */
@@ -43,8 +46,8 @@ export interface BruteForceGuardOptions {
   /** `BackEnd.KeyPrefix`; keys are `<prefix>lockout:<profile>:user:<sha256>` and `...:ip:<IPv4 address or IPv6 /64>`. */
   keyPrefix: string;
   /**
-   * A secret the log hash of usernames is keyed from (the session secret): replicas sharing it log the same
-   * hash for the same user. Without it, a random key per process.
+   * The session secret: the log hash of usernames is keyed from it (replicas sharing it log the same hash for
+   * the same user; without it, a random key per process), and so are device cookies (none without it).
    */
   logSecret?: string;
 }
@@ -75,7 +78,7 @@ const REDIS_RETRY_MS = 5000;
 
 class Counter {
   constructor(
-    readonly kind: 'username' | 'ip',
+    readonly kind: Kind,
     readonly points: number,
     private readonly primary: RateLimiterAbstract,
     /** Counts in this process while the primary (Redis) fails; undefined when the primary is memory. */
@@ -130,55 +133,113 @@ class Counter {
   }
 }
 
+/** Who is trying, beyond the address: what a provider knows about the client of one login attempt. */
+export interface ClientFacts {
+  /** A client a peer outside TrustedProxies names in X-Forwarded-For (client-ip.ts untrustedForwardedClient). */
+  forwardedClient?: string;
+  /** A device id this client proved for this user with a device cookie (state/device-cookie.ts). */
+  device?: string;
+  /**
+   * Nobody is named before the check (a form only the upstream reads): only the address counts, since a
+   * per-user counter for "nobody" would be every such client's.
+   */
+  unnamed?: boolean;
+}
+
+/**
+ * A user may be tried this many times UsernameLimit in a window from clients that have not proven the
+ * password before (no device cookie), summed over all of them, before those clients are refused: slower than
+ * the per-client limit, so locking a user out needs several clients, and never those that proved the password.
+ */
+export const USER_LIMIT_FACTOR = 3;
+
+type Kind = 'pair' | 'username' | 'ip';
+
 export class BruteForceGuard {
+  /** Per (user, client): the lock a guesser earns for themselves (Auth0's and OWASP's shape). */
+  private readonly byPair?: Counter;
+  /** Per user, over clients without a device cookie: slowed down (USER_LIMIT_FACTOR). */
   private readonly byUsername?: Counter;
   private readonly byIp?: Counter;
   private readonly logKey: Buffer;
+  /** Device cookies of this profile, keyed from the session secret; undefined without one. */
+  readonly devices: DeviceCookies | undefined;
 
   constructor(private readonly opts: BruteForceGuardOptions) {
     const { settings: s, profileId, redis, keyPrefix, log } = opts;
-    // One view of Redis for both counters: the second does not wait out a hung Redis again.
+    // One view of Redis for all counters: the next does not wait out a hung Redis again.
     const health = new RedisHealth();
-    const counter = (kind: 'username' | 'ip', points: number): Counter | undefined => {
+    const counter = (kind: Kind, points: number): Counter | undefined => {
       if (points <= 0) return undefined;
-      const base = { points, duration: s.WindowSeconds, blockDuration: s.BlockSeconds, keyPrefix: `${keyPrefix}lockout:${profileId}:${kind === 'username' ? 'user' : 'ip'}` };
+      const base = { points, duration: s.WindowSeconds, blockDuration: s.BlockSeconds, keyPrefix: `${keyPrefix}lockout:${profileId}:${kind === 'username' ? 'user' : kind}` };
       const memory = new RateLimiterMemory(base);
       // Fail fast while the client is not connected (no queueing behind a reconnect): the fallback counts.
       const primary = redis ? new RateLimiterRedis({ ...base, storeClient: redis, rejectIfRedisNotReady: true }) : memory;
       return new Counter(kind, points, primary, redis ? memory : undefined, health, log, profileId);
     };
-    this.byUsername = counter('username', s.UsernameLimit);
+    this.byPair = counter('pair', s.UsernameLimit);
+    this.byUsername = counter('username', s.UsernameLimit * USER_LIMIT_FACTOR);
     this.byIp = counter('ip', s.IPLimit);
     // Derived, so the log hash says nothing about the secret it comes from.
     this.logKey = crypto.createHmac('sha256', opts.logSecret || crypto.randomBytes(32)).update('tib brute-force log hash').digest();
+    this.devices = DeviceCookies.from(opts.logSecret ?? '', profileId);
   }
 
   get enabled(): boolean {
-    return this.byUsername !== undefined || this.byIp !== undefined;
+    return this.byPair !== undefined || this.byIp !== undefined;
   }
 
-  /** Count this attempt; refused when the username or the IP is locked out. Throws nothing. */
-  async admit(username: string, ip: string): Promise<Admission> {
-    const user = usernameKey(username);
+  /**
+   * Count this attempt at `user` (the canonical user: the directory entry's DN after the search, else what was
+   * typed) from `ip`; refused when locked out. Throws nothing. In order:
+   * - the address: past IPLimit it is refused, except that a peer forwarding X-Forwarded-For without being in
+   *   TrustedProxies (a balancer nobody listed) is then counted per forwarded client, so one guesser behind it
+   *   cannot lock out everyone else (issue 17, finding 3);
+   * - the (user, client) pair, the client being the device id when `facts.device` is given: UsernameLimit;
+   * - the user over every client without a device cookie: UsernameLimit x USER_LIMIT_FACTOR.
+   * A client with a device cookie for this user is counted only as its own pair: others' failures never
+   * block it (finding 5). Refused attempts give back what they counted: they reached no directory.
+   */
+  async admit(user: string, ip: string, facts: ClientFacts = {}): Promise<Admission> {
+    const userKey = usernameKey(user);
     const net = ipCounterKey(ip);
-    const byIp = await this.consume(this.byIp, net, username, ip);
-    if (!byIp) return { allowed: false, reason: `locked out: too many attempts from ${ip}` };
-    const byUser = await this.consume(this.byUsername, user, username, ip);
-    if (!byUser) {
-      // Not a guess the directory saw: the IP keeps its point (a locked user retrying from a shared NAT
-      // must not lock the whole office out).
-      await this.byIp?.reward(net);
-      return { allowed: false, reason: 'locked out: too many attempts for this username' };
+    const via = facts.forwardedClient === undefined ? undefined : `${net}|${ipCounterKey(facts.forwardedClient)}`;
+    const taken: Array<[Counter, string]> = [];
+    const giveBack = () => Promise.all(taken.map(([c, k]) => c.reward(k)));
+    const take = async (counter: Counter | undefined, key: string): Promise<boolean> => {
+      if (!counter) return true;
+      const ok = await this.consume(counter, key, user, ip);
+      if (ok) taken.push([counter, key]);
+      return ok;
+    };
+
+    if (!facts.device) {
+      const byAddress = await take(this.byIp, net);
+      // Past the limit behind an unlisted balancer, the forwarded client's own budget decides.
+      const byForwarded = via === undefined ? byAddress : await take(this.byIp, via);
+      if (!byAddress && !byForwarded) return { allowed: false, reason: `locked out: too many attempts from ${ip}` };
+    }
+    const client = facts.device ? `device:${facts.device}` : (via ?? net);
+    const pair = crypto.createHash('sha256').update(`${userKey}\n${client}`).digest('hex');
+    if (facts.unnamed) return { allowed: true, attempt: { failed: async () => undefined, succeeded: async () => void (await giveBack()), undecided: async () => void (await giveBack()) } };
+    if (!(await take(this.byPair, pair))) {
+      await giveBack();
+      return { allowed: false, reason: 'locked out: too many attempts for this username from this client' };
+    }
+    if (!facts.device && !(await take(this.byUsername, userKey))) {
+      await giveBack();
+      return { allowed: false, reason: 'locked out: too many attempts for this username from clients it has not signed in from' };
     }
     return {
       allowed: true,
       attempt: {
         failed: async () => undefined,
         succeeded: async () => {
-          await Promise.all([this.byUsername?.reset(user), this.byIp?.reward(net)]);
+          // The password is proven: this pair and the user start again; the address gets its point back.
+          await Promise.all([this.byPair?.reset(pair), this.byUsername?.reset(userKey), ...taken.filter(([c]) => c === this.byIp).map(([c, k]) => c.reward(k))]);
         },
         undecided: async () => {
-          await Promise.all([this.byUsername?.reward(user), this.byIp?.reward(net)]);
+          await giveBack();
         },
       },
     };
@@ -189,8 +250,7 @@ export class BruteForceGuard {
     return crypto.createHmac('sha256', this.logKey).update(usernameKey(username)).digest('hex').slice(0, 12);
   }
 
-  private async consume(counter: Counter | undefined, key: string, username: string, ip: string): Promise<boolean> {
-    if (!counter) return true;
+  private async consume(counter: Counter, key: string, username: string, ip: string): Promise<boolean> {
     let r: { ok: boolean; crossed: boolean };
     try {
       r = await counter.consume(key);
@@ -210,7 +270,7 @@ export class BruteForceGuard {
         windowSeconds: this.opts.settings.WindowSeconds,
         blockSeconds: this.opts.settings.BlockSeconds,
         // A balancer TrustedProxies does not name makes its address everyone's (http/auth-routes.ts warns too).
-        ...(counter.kind === 'ip' && { hint: 'every login from this address is refused until the block ends; if it is a load balancer or proxy, list it in TrustedProxies (X-Forwarded-For is read only from those)' }),
+        ...(counter.kind === 'ip' && { hint: 'logins from this address are refused until the block ends, except those a peer outside TrustedProxies forwards for another client (X-Forwarded-For, counted per client then); if it is a load balancer or proxy, list it in TrustedProxies' }),
       });
     }
     return r.ok;

@@ -20,7 +20,7 @@ import { directoryFailure } from './ldap-errors.js';
 import { LdapPool, type PooledClient } from './ldap-pool.js';
 import { BindTiming } from './ldap-timing.js';
 import type { ProviderProfile } from '../module.js';
-import { passwordLogin, Refused } from '../password-login.js';
+import { passwordLogin, Refused, type Admit } from '../password-login.js';
 import { ProviderSetupError, type Provider, type ProviderServices } from '../provider.js';
 
 const SCOPES = ['base', 'one', 'sub'] as const;
@@ -65,6 +65,9 @@ function first(entry: Entry, attr: string): string {
 function values(v: Entry[string]): string[] {
   return (Array.isArray(v) ? v : [v]).map((x) => x.toString());
 }
+
+/** What authenticate returns when the guard refused the attempt: passwordLogin answers with the lockout. */
+const LOCKED = new Refused('locked out');
 
 export function createLdapProvider({ profile, config: cfg }: ProviderProfile<LdapConfig>, services: ProviderServices): Provider {
   const log = getLogger('AD AUTH');
@@ -160,11 +163,16 @@ export function createLdapProvider({ profile, config: cfg }: ProviderProfile<Lda
     return accepted;
   };
 
-  /** One entry for this user, their password verified, or why not. Throws only when the directory fails. */
-  const authenticate = async (username: string, password: string): Promise<Identity | Refused> => {
+  /**
+   * One entry for this user, their password verified, or why not. Throws only when the directory fails. The
+   * attempt is admitted under the entry's DN when the search found one (an alias such as mail or uid shares
+   * the entry's counter), else under what was typed.
+   */
+  const authenticate = async (username: string, password: string, admit: Admit): Promise<Identity | Refused> => {
     if (admin) {
       const found = await asService((client) => search(client, cfg.LDAPBaseDN, fillFilter(cfg.LDAPFilter, username)));
       if (found.length !== 1) {
+        if (!(await admit(`typed:${username}`))) return LOCKED;
         // Spend a bind, as a wrong password does, then wait as long as a password check takes: the directory
         // refuses an unknown DN without hashing anything.
         const started = performance.now();
@@ -173,13 +181,15 @@ export function createLdapProvider({ profile, config: cfg }: ProviderProfile<Lda
         return new Refused(reason, timing.padding(performance.now() - started));
       }
       const entry = found[0] as Entry;
+      if (!(await admit(`dn:${entry.dn}`))) return LOCKED;
       if (!(await binds.use((pc) => userBind(pc, entry.dn, password, true)))) return new Refused('wrong password');
       const name = directoryUsername(entry, usernameAttrs, username);
       const groups = cfg.LDAPGroupBaseDN ? await asService((client) => groupsOf(client, name, entry.dn)) : undefined;
       return identityFrom(entry, name, groups);
     }
+    const dn = fillDn(cfg.LDAPUserDN, username);
+    if (!(await admit(`dn:${dn}`))) return LOCKED;
     return binds.use(async (pc) => {
-      const dn = fillDn(cfg.LDAPUserDN, username);
       const started = performance.now();
       if (!(await userBind(pc, dn, password, false))) {
         // Only a refusal that checked no password (no such DN) is fast: pad every refusal alike.

@@ -21,6 +21,20 @@ export function basicUsername(header: string | undefined): string | undefined {
   return creds?.kind === 'given' && creds.username.trim() !== '' ? creds.username : undefined;
 }
 
+/** The fields a login form names its user with, in the order they are looked for. */
+const FORM_USER_FIELDS = ['username', 'user', 'login', 'email'] as const;
+
+/** The user a parsed login form names (the http layer parses urlencoded and multipart bodies), or undefined. */
+export function formUsername(req: LoginRequest): string | undefined {
+  if (req.method !== 'POST' || typeof req.body !== 'object' || req.body === null) return undefined;
+  const body = req.body as Record<string, unknown>;
+  for (const name of FORM_USER_FIELDS) {
+    const v = body[name];
+    if (typeof v === 'string' && v.trim() !== '') return v;
+  }
+  return undefined;
+}
+
 const fail = (status: number, reason: string): ProviderOutcome => ({
   kind: 'failure',
   failure: { reason, status, message: status === 401 ? 'Authentication Failed' : 'Login failed' },
@@ -38,11 +52,13 @@ export function createProxyProvider({ profile, config: cfg }: ProviderProfile<Pr
 
   const handle = async (req: LoginRequest): Promise<ProviderOutcome> => {
     const ip = req.clientIp;
-    // Any Basic credentials are a password guess at the upstream, whichever source names the user.
+    // Any Basic credentials are a password guess at the upstream, whichever source names the user; so is a
+    // form post, counted under the name it gives when it gives one (formUsername), else against the address.
     const basicUser = basicUsername(req.header('authorization'));
+    const named = basicUser ?? formUsername(req);
     let attempt: LoginAttempt | undefined;
-    if (basicUser !== undefined) {
-      const admission = await guard.admit(basicUser, ip);
+    if (named !== undefined || req.method === 'POST') {
+      const admission = await guard.admit(`typed:${named ?? ''}`, ip, { forwardedClient: req.forwardedClient, unnamed: named === undefined });
       if (!admission.allowed) return { kind: 'failure', failure: lockedOut(admission.reason, 'Authentication Failed') };
       attempt = admission.attempt;
     }

@@ -71,6 +71,24 @@ describe('in memory', () => {
     }
   });
 
+  it('a client with a device cookie for the user counts only as its own pair: the address and the user limits do not refuse it', async () => {
+    const g = guard({ UsernameLimit: 1, IPLimit: 1 });
+    expect((await g.admit('ida', '192.0.2.8')).allowed).toBe(true);
+    expect((await g.admit('ida', '192.0.2.8')).allowed).toBe(false);
+    const r = await g.admit('ida', '192.0.2.8', { device: 'device-of-ida' });
+    expect(r.allowed).toBe(true);
+    // Its own pair has the same limit.
+    expect((await g.admit('ida', '192.0.2.8', { device: 'device-of-ida' })).allowed).toBe(false);
+  });
+
+  it('past IPLimit, a peer forwarding X-Forwarded-For outside TrustedProxies is counted per forwarded client', async () => {
+    const g = guard({ UsernameLimit: 0, IPLimit: 2 });
+    for (let i = 0; i < 2; i++) expect((await g.admit(`u${i}`, '192.0.2.9', { forwardedClient: '198.51.100.1' })).allowed).toBe(true);
+    expect((await g.admit('u2', '192.0.2.9', { forwardedClient: '198.51.100.1' })).allowed).toBe(false);
+    expect((await g.admit('u3', '192.0.2.9')).allowed).toBe(false);
+    expect((await g.admit('u4', '192.0.2.9', { forwardedClient: '198.51.100.2' })).allowed).toBe(true);
+  });
+
   it('limits of 0 turn the guard off', async () => {
     const g = guard({ UsernameLimit: 0, IPLimit: 0 });
     expect(g.enabled).toBe(false);

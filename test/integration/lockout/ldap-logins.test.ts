@@ -139,13 +139,23 @@ describe('IP limit (tib.conf BruteForce) and X-Forwarded-For', () => {
     await sleep(SHORT.BlockSeconds * 1000 + 300);
   }, 20_000);
 
-  it('a spoofed X-Forwarded-For from an untrusted address changes nothing, and the operator is told once', async () => {
-    for (let i = 0; i < 3; i++) expect((await login(untrusting, 'ip-limit', `nobody-${i}`, 'x', { 'X-Forwarded-For': `198.51.100.${i}` })).status).toBe(401);
-    expect(await attempt(untrusting, 'ip-limit', 'bob', 'bob-pass', { 'X-Forwarded-For': '198.51.100.99' })).toMatchObject({ ...WRONG, binds: 0 });
+  // Issue 17, finding 3: behind a balancer nobody listed in TrustedProxies, every client arrives from its address.
+  it('behind an unlisted balancer, a guesser locks out only itself: users who are not guessing still log in, and the operator is told once', async () => {
+    const via = (ip: string) => ({ 'X-Forwarded-For': `203.0.113.250, ${ip}` });
+    for (let i = 0; i < 3; i++) expect((await login(untrusting, 'ip-limit', `random-${i}`, 'x', via('198.51.100.7'))).status).toBe(401);
+    // The address is past IPLimit now; the guesser's forwarded client too: refused without a bind.
+    expect(await attempt(untrusting, 'ip-limit', 'random-3', 'x', via('198.51.100.7'))).toMatchObject({ ...WRONG, binds: 0 });
+    expect(await attempt(untrusting, 'ip-limit', 'bob', 'bob-pass', via('198.51.100.7'))).toMatchObject({ ...WRONG, binds: 0 });
+    // Others behind the same balancer, with their right passwords: not locked out.
+    expect((await login(untrusting, 'ip-limit', 'alice', 'alice-pass', via('203.0.113.5'))).status).toBe(302);
+    expect((await login(untrusting, 'ip-limit', 'bob', 'bob-pass', via('203.0.113.6'))).status).toBe(302);
+    // Without the header the address alone decides: it is past the limit.
+    expect(await attempt(untrusting, 'ip-limit', 'bob', 'bob-pass')).toMatchObject({ ...WRONG, binds: 0 });
     const told = untrusting.logs.filter((l) => l.includes('X-Forwarded-For ignored'));
     expect(told).toHaveLength(1);
     expect(told[0]).toMatch(/\[WARN\].*not in TrustedProxies.*127\.0\.0\.1/);
-  });
+    await sleep(SHORT.BlockSeconds * 1000 + 300);
+  }, 20_000);
 
   it('from a trusted proxy, the forwarded client IP is counted', async () => {
     const from = (ip: string) => ({ 'X-Forwarded-For': `203.0.113.250, ${ip}` });
@@ -168,19 +178,25 @@ describe('on Redis (BackEnd.Name "redis"): two replicas share the counters', () 
   });
 
   it('a lockout earned through broker 1 holds on broker 2, logged once', async () => {
+    // Each broker's search connection bound as the service account first: the binds counted below are users'.
+    for (const b of [one, two]) expect((await login(b, 'shared', 'bob', 'bob-pass')).status).toBe(302);
     for (let i = 0; i < 2; i++) expect((await login(one, 'shared', 'erin', `wrong-${i}`)).status).toBe(401);
     expect(await attempt(two, 'shared', 'erin', 'erin-pass')).toMatchObject({ ...WRONG, binds: 0 });
     expect(await attempt(one, 'shared', 'erin', 'erin-pass')).toMatchObject({ ...WRONG, binds: 0 });
     // Both brokers log in this process, so either one's capture holds every line.
     expect(lockoutLines(two)).toHaveLength(1);
 
-    // Under the prefix, with a TTL, and no username in the key.
-    const keys = (await redis.cli('--scan', '--pattern', 'lockout-test:lockout:*')).split('\n').filter(Boolean);
-    expect(keys).toHaveLength(1);
-    expect(keys[0]).toMatch(/^lockout-test:lockout:shared:user:[0-9a-f]{64}$/);
-    const ttl = Number(await redis.cli('TTL', keys[0] as string));
-    expect(ttl).toBeGreaterThan(0);
-    expect(ttl).toBeLessThanOrEqual(60);
+    // Under the prefix, with a TTL, and no username in the key: erin's (user, client) pair and erin's user
+    // (bob's were reset by his logins).
+    const keys = (await redis.cli('--scan', '--pattern', 'lockout-test:lockout:*')).split('\n').filter(Boolean).sort();
+    expect(keys).toHaveLength(2);
+    expect(keys[0]).toMatch(/^lockout-test:lockout:shared:pair:[0-9a-f]{64}$/);
+    expect(keys[1]).toMatch(/^lockout-test:lockout:shared:user:[0-9a-f]{64}$/);
+    for (const key of keys) {
+      const ttl = Number(await redis.cli('TTL', key));
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(60);
+    }
   });
 
   it('Redis down: logins go on, counted in each process (one WARN), not everybody locked out', async () => {

@@ -49,6 +49,10 @@ function answer(req: http.IncomingMessage, body: string, res: http.ServerRespons
       if (sent.password !== PASSWORD) return json(200, { ok: false });
       return json(200, { user: { name: `${sent.username}@example.com` }, session: { token: TOKEN } });
     }
+    case '/form-login': { // a form post: 200 with the user for the right password, 401 otherwise
+      const form = new URLSearchParams(body);
+      return form.get('password') === PASSWORD ? json(200, { user: { name: form.get('username') } }) : void res.writeHead(401).end('no');
+    }
     case '/json-number-user':
       return json(200, { user: { name: 42 } });
     case '/created':
@@ -124,6 +128,7 @@ beforeAll(async () => {
       profile('slow', { TargetHost: '/slow', UpstreamTimeout: 500 }),
       profile('redirect', { TargetHost: '/basic', FailureRedirect: 'http://app.example.com/failed' }),
       profile('lock', { TargetHost: '/basic', BruteForce: { UsernameLimit: 3, IPLimit: 0, WindowSeconds: 60, BlockSeconds: 60 } }),
+      profile('form-lock', { TargetHost: '/form-login', ExtractUserNameFromBasicAuthHeader: false, ResponseIsJson: true, UsernameField: 'user.name', BruteForce: { UsernameLimit: 3, IPLimit: 5, WindowSeconds: 60, BlockSeconds: 60 } }),
     ],
     config: { Secret: METRICS_SECRET, TykAPISettings: { DashboardConfig: { Endpoint: stub.endpoint, Port: stub.port, AdminSecret: ADMIN }, Timeout: 2 } },
   });
@@ -325,6 +330,18 @@ describe('brute-force protection of Basic logins', () => {
     expect(await login('lock')).toMatchObject(REFUSED);
     expect(seen).toHaveLength(3);
     expect(b.logs.some((l) => l.includes('[WARN] PROXY PROVIDER: locked out'))).toBe(true);
+  });
+
+  // Issue 17, finding 5: form logins (no Basic header) reached the upstream without limit.
+  it('form logins count too: under the name the form gives (pair and user), else against the address', async () => {
+    const post = (form: Record<string, string>) => request(b.url).post('/auth/form-lock/proxy').type('form').send(form);
+    expect((await post({ username: 'bob', password: PASSWORD })).status).toBe(302);
+    seen = [];
+    for (let i = 0; i < 10; i++) expect((await post({ username: 'alice', password: `wrong-${i}` })).status).toBe(401);
+    expect(seen).toHaveLength(3);
+    // A form that names nobody the broker can read: the address's budget (IPLimit 5, 3 used by alice's guesses).
+    for (let i = 0; i < 5; i++) expect((await post({ pass: `wrong-${i}`, password: `wrong-${i}` })).status).toBe(401);
+    expect(seen).toHaveLength(5);
   });
 });
 
