@@ -148,8 +148,8 @@ export const SCHEMA: Group = {
       go: 'BruteForce',
       doc: 'Ours: brute-force protection of password logins (LDAP). A profile\'s `ProviderConfig.BruteForce` overrides any of these keys.',
       fields: [
-        i('UsernameLimit', 5, 'Ours: attempts per username (case-insensitive) and profile within WindowSeconds; the next one is refused without a bind, for BlockSeconds. 0 turns the username counter off.'),
-        i('IPLimit', 50, 'Ours: attempts per client IP and profile within WindowSeconds (unknown usernames count too); 0 turns the IP counter off.'),
+        i('UsernameLimit', 5, 'Ours: attempts at one user (the directory entry) from one client, per profile, within WindowSeconds; the next one from that client is refused without a bind, for BlockSeconds. Clients without the user\'s device cookie are refused after 3 times this in all. 0 turns both off.'),
+        i('IPLimit', 50, 'Ours: attempts per client IP and profile within WindowSeconds (unknown usernames count too); past it, a peer outside TrustedProxies that forwards X-Forwarded-For is counted per forwarded client. 0 turns the IP counter off.'),
         i('WindowSeconds', 900, 'Ours: the window the attempts are counted in (1 to 604800).'),
         i('BlockSeconds', 900, 'Ours: how long a username or IP stays locked out (1 to 604800).'),
       ],
