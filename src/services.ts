@@ -1,8 +1,9 @@
 /**
  * The broker's services, built once: everything providers and actions use (docs/architecture.md). "Redis or
- * memory" is decided here and nowhere else: with `BackEnd.Name: "redis"` the login flow state, the identity
- * cache, single-use marks and lockout counters are shared by the replicas; otherwise they live in this process,
- * even when Redis holds only the profiles (`Storage.storage_type: "redis"`).
+ * memory" is decided here and nowhere else: with `BackEnd.Name: "redis"` the identity cache, single-use marks
+ * and lockout counters are shared by the replicas; otherwise they live in this process, even when Redis holds
+ * only the profiles (`Storage.storage_type: "redis"`). A login in flight is kept in the browser
+ * (state/login-flow-cookie.ts), nowhere here.
  */
 import type { ActionDeps } from './actions/action.js';
 import { createAuditLog, type AuditLog } from './audit.js';
@@ -10,9 +11,7 @@ import type { Config } from './config/types.js';
 import { getLogger } from './log.js';
 import type { ProviderServices } from './providers/provider.js';
 import { BruteForceGuard } from './state/brute-force.js';
-import { MemoryFlowStateStore, type FlowStateStore } from './state/flow-state.js';
 import { MemoryIdentityCache, RedisIdentityCache } from './state/identity-cache.js';
-import { RedisFlowStateStore } from './state/redis-flow-state.js';
 import { closeRedis, createRedisClient, timeoutMs, usesRedis, waitForRedis, type RedisClient } from './state/redis-client.js';
 import { MemoryReplayCache, RedisReplayCache } from './state/replay-cache.js';
 import { createTykApi } from './tyk/client.js';
@@ -35,7 +34,6 @@ export async function createServices(config: Config, opts: { connect: boolean })
   const keyPrefix = config.BackEnd.KeyPrefix;
   // Per-user login state on Redis only with BackEnd.Name "redis".
   const shared = config.BackEnd.Name === 'redis' ? redis : undefined;
-  const flowState: FlowStateStore = shared ? new RedisFlowStateStore(shared, keyPrefix) : new MemoryFlowStateStore();
   const actionLog = getLogger('TYK ID HANDLER');
   const identityCache = shared ? new RedisIdentityCache(shared, keyPrefix, { sessionSecret: config.SessionSecret, log: actionLog }) : new MemoryIdentityCache({ log: actionLog });
   const tyk = createTykApi(config);
@@ -44,7 +42,6 @@ export async function createServices(config: Config, opts: { connect: boolean })
     redis,
     provider: {
       log: getLogger('AUTH HANDLERS'),
-      flowState,
       replayCache: () => (shared ? new RedisReplayCache(shared, keyPrefix) : new MemoryReplayCache()),
       bruteForceGuard: (profileId, override, log) =>
         new BruteForceGuard({ profileId, settings: { ...config.BruteForce, ...override }, log, redis: shared, keyPrefix, logSecret: config.SessionSecret }),
@@ -54,7 +51,7 @@ export async function createServices(config: Config, opts: { connect: boolean })
     action: { config, log: actionLog, tyk, identityCache },
     audit,
     async close() {
-      await Promise.all([flowState.close(), tyk.close(), audit?.close()]);
+      await Promise.all([tyk.close(), audit?.close()]);
       if (redis) await closeRedis(redis);
     },
   };

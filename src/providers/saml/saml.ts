@@ -1,18 +1,19 @@
 /**
  * SAMLProvider (docs/tib-behaviour.md §4.4): SP-initiated Web SSO with TIB's URLs, resolved against SAMLBaseURL: start at
  * `/auth/{id}/saml`, SP metadata at `.../saml/metadata`, the ACS at `.../saml/callback` (HTTP-POST).
- * Unlike TIB: each login's request id is kept server-side (memory or Redis), bound to this browser by the
- * signed cookie, taken once, and must be the assertion's InResponseTo; unsolicited (IdP-initiated) responses
+ * Unlike TIB: each login's request id is sealed in a cookie of its own in this browser (nothing is stored for a
+ * start: state/login-flow-cookie.ts), must be the assertion's InResponseTo and is used once (its replay mark is
+ * written once the response has verified); unsolicited (IdP-initiated) responses
  * are refused unless AllowIDPInitiated; assertion IDs are remembered against replay; the IdP metadata is
  * cached; signatures, algorithms, Destination, Recipient, Issuer and comments are checked (response-checks.ts)
  * around node-saml's signature, decryption, Conditions and Audience checks.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { SAML, ValidateInResponseTo } from '@node-saml/node-saml';
 import { decryptXml } from '@node-saml/node-saml/lib/xml.js';
 import { getLogger, registerSecret } from '../../log.js';
-import { bindingOf, browserId, ensureBrowserId, sameBinding } from '../../state/flow-cookie.js';
+import { LoginFlowCookies, profileVersion } from '../../state/login-flow-cookie.js';
 import { requireCookieSecret } from '../cookie-secret.js';
 import type { ProviderProfile } from '../module.js';
 import { ProviderSetupError, type LoginRequest, type Provider, type ProviderOutcome, type ProviderServices } from '../provider.js';
@@ -29,22 +30,19 @@ import { SP_METADATA_TYPE, spMetadataXml } from './sp-metadata.js';
 import { XmlError } from './xml-dom.js';
 
 interface Flow {
-  binding: string;
-  profileId: string;
   requestId: string;
 }
-
-const FLOW_KEY = 'saml:';
 /** Time to sign in at the IdP (password, MFA) before the request expires. TIB's tracking cookie lasted 90 s. */
 const LOGIN_TIMEOUT_SECONDS = 600;
 const FIRST_LOAD_DELAY_MS = 1000;
 
 const isText = (v: unknown): v is string => typeof v === 'string';
 
+/** A sealed flow as this code wrote it (another version of the broker may have sealed it), else undefined. */
 function asFlow(v: unknown): Flow | undefined {
   if (typeof v !== 'object' || v === null) return undefined;
   const f = v as Record<string, unknown>;
-  return isText(f.binding) && isText(f.profileId) && isText(f.requestId) ? (f as unknown as Flow) : undefined;
+  return isText(f.requestId) ? (f as unknown as Flow) : undefined;
 }
 
 function failure(reason: string, status = 400): ProviderOutcome {
@@ -77,6 +75,7 @@ export function createSamlProvider({ profile, config: cfg }: ProviderProfile<Sam
   }
   // The cookie must come back with the IdP's cross-site POST to the ACS: SameSite=None (so Secure) over https.
   const cookiePath = new URL('auth/', cfg.SAMLBaseURL).pathname;
+  const cookies = new LoginFlowCookies({ secret, profileId: profile.ID, version: profileVersion(profile) }, { secure, sameSiteNone: secure, path: cookiePath, timeoutSeconds: LOGIN_TIMEOUT_SECONDS });
   const insecureSkipVerify = services.insecureSkipVerify;
   if (insecureSkipVerify && source.kind === 'url') log.warn(`profile "${profile.ID}": SSLInsecureSkipVerify is true: the TLS certificate of the IdP metadata host is NOT verified`);
   const transport = createIdpTransport({ insecureSkipVerify });
@@ -95,12 +94,7 @@ export function createSamlProvider({ profile, config: cfg }: ProviderProfile<Sam
     const relayState = randomBytes(32).toString('base64url');
     const out = await authnRequest({ cfg, idp: md, entityId: urls.entityId, acs: urls.acs, requestId, relayState });
     if (typeof out === 'string') return failure(out, 500);
-    const id = ensureBrowserId(req.header('cookie'), req.setCookie, { secret, secure, path: cookiePath, maxAgeSeconds: LOGIN_TIMEOUT_SECONDS, sameSiteNone: secure });
-    try {
-      await services.flowState.put(FLOW_KEY + relayState, { binding: bindingOf(id), profileId: profile.ID, requestId } satisfies Flow, LOGIN_TIMEOUT_SECONDS, profile.ID);
-    } catch (err) {
-      return failure(`login state store unavailable: ${describe(err)}`, 503);
-    }
+    cookies.begin(req, relayState, { requestId } satisfies Flow);
     return out;
   };
 
@@ -109,13 +103,9 @@ export function createSamlProvider({ profile, config: cfg }: ProviderProfile<Sam
     const samlResponse = body.SAMLResponse;
     const relayState = typeof body.RelayState === 'string' ? body.RelayState : '';
     if (req.method !== 'POST' || !isText(samlResponse) || samlResponse === '') return failure('no SAMLResponse in a POSTed form (the ACS takes the HTTP-POST binding)');
-    // Take the flow first: whatever happens next, this request id cannot be used again.
-    let flow: Flow | undefined;
-    try {
-      flow = relayState && relayState.length <= 128 ? asFlow(await services.flowState.take(FLOW_KEY + relayState)) : undefined;
-    } catch (err) {
-      return failure(`login state store unavailable: ${describe(err)}`, 503);
-    }
+    // Whatever happens next, this browser's cookie for the RelayState is cleared (finish() does it).
+    const opened = relayState && relayState.length <= 128 ? cookies.finish(req, relayState) : undefined;
+    const flow = asFlow(opened?.flow);
     const md = await idp();
     if ('kind' in md) return md;
     const xml = Buffer.from(samlResponse, 'base64').toString('utf8');
@@ -140,8 +130,13 @@ export function createSamlProvider({ profile, config: cfg }: ProviderProfile<Sam
       if (!signed) return failure('the response holds no assertion');
       const assertionXml = signed.getAssertionXml?.() ?? '';
       const facts = checkAssertion(assertionXml, shape, { idpEntityId: md.entityId, acs: urls.acs, now: Date.now() });
-      const problem = checkSolicitation(facts.inResponseTo, flow, req, relayState);
+      const problem = checkSolicitation(facts.inResponseTo, flow, relayState);
       if (problem) return failure(problem);
+      // The request id is used once, marked only now that the response has verified (nothing written before).
+      const requestMark = `request:${createHash('sha256').update(facts.inResponseTo).digest('base64url')}`;
+      if (opened && facts.inResponseTo && !(await replay.firstUse(profile.ID, requestMark, Math.max(1000, opened.expiresAt - Date.now())))) {
+        return failure('the login request was already answered (replay of its RelayState)');
+      }
       if (!(await replay.firstUse(profile.ID, facts.id, facts.usableUntil - Date.now()))) return failure(`assertion ${JSON.stringify(facts.id.slice(0, 80))} was already used (replay)`);
       return { kind: 'identity', identity: samlIdentity(cfg, assertionAttributes(assertionXml), signed.nameID ?? '') };
     } catch (err) {
@@ -152,15 +147,14 @@ export function createSamlProvider({ profile, config: cfg }: ProviderProfile<Sam
   };
 
   /** InResponseTo against this browser's flow; "" when the login may go on. */
-  const checkSolicitation = (inResponseTo: string, flow: Flow | undefined, req: LoginRequest, relayState: string): string => {
+  const checkSolicitation = (inResponseTo: string, flow: Flow | undefined, relayState: string): string => {
     if (inResponseTo === '') {
       // Unsolicited: RelayState is never used, as a redirect target or otherwise.
       return cfg.AllowIDPInitiated ? '' : 'unsolicited response (no InResponseTo): IdP-initiated login is off for this profile (AllowIDPInitiated)';
     }
-    if (!flow) return relayState ? 'unknown, expired or already used RelayState' : 'no RelayState: the response cannot be matched to a login started here';
-    const id = browserId(req.header('cookie'), secret);
-    if (!id || !sameBinding(bindingOf(id), flow.binding)) return 'the login belongs to another browser (missing or different login cookie)';
-    if (flow.profileId !== profile.ID) return `the login was started for profile ${JSON.stringify(flow.profileId)}`;
+    if (!relayState) return 'no RelayState: the response cannot be matched to a login started here';
+    // No cookie opens: never started here, expired, already used, started before a profile edit, or another browser's.
+    if (!flow) return "unknown, expired or already used RelayState, or it belongs to another browser (no login cookie of this profile for it)";
     if (flow.requestId !== inResponseTo) return 'InResponseTo is not the request this browser made';
     return '';
   };

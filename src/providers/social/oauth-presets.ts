@@ -250,7 +250,7 @@ const TWITTER = {
   profile: 'https://api.twitter.com/1.1/account/verify_credentials.json?include_email=true',
 };
 
-/** twitter: OAuth 1.0a. The request-token secret lives in the server-side flow state, never in a cookie. */
+/** twitter: OAuth 1.0a. The request-token secret lives in the login's sealed (encrypted) flow cookie, never in clear. */
 class TwitterHandler implements RedirectHandler {
   constructor(
     private readonly entry: SocialProviderEntry,

@@ -1,13 +1,16 @@
 /**
  * SocialProvider: OpenID Connect and social OAuth logins (docs/tib-behaviour.md §4.1). URLs are TIB's: start at
  * `/auth/{id}/{provider}`, callback at `CallbackBaseURL + /auth/{id}/{provider}/callback`. Unlike TIB, every
- * login has its own random state and nonce (and PKCE verifier), kept server-side for a few minutes, bound to
- * this browser by a signed cookie, used once; the provider chosen lives in that flow state, not in a key
- * shared by every user of the profile.
+ * login has its own random state and nonce (and PKCE verifier), sealed in a cookie of its own in this browser
+ * (state/login-flow-cookie.ts: nothing is stored for a start), bound to the profile's version, and used once: a
+ * replay mark is written only after the IdP's answer has verified. The provider chosen lives in that flow, not
+ * in a key shared by every user of the profile.
  */
+import { createHash } from 'node:crypto';
 import * as client from 'openid-client';
+import type { Identity } from '../../identity/identity.js';
 import { getLogger } from '../../log.js';
-import { bindingOf, browserId, ensureBrowserId, sameBinding } from '../../state/flow-cookie.js';
+import { LoginFlowCookies, profileVersion } from '../../state/login-flow-cookie.js';
 import { requireCookieSecret } from '../cookie-secret.js';
 import type { ProviderProfile } from '../module.js';
 import type { LoginFailure, LoginRequest, Provider, ProviderOutcome, ProviderServices } from '../provider.js';
@@ -18,23 +21,19 @@ import { createOAuthHandler } from './oauth-presets.js';
 import type { SocialConfig } from './social-config.js';
 
 interface Flow {
-  binding: string;
-  profileId: string;
   provider: string;
   secrets: FlowSecrets;
 }
-
-const FLOW_KEY = 'social:';
 
 const isText = (v: unknown): v is string => typeof v === 'string';
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
- * A stored flow as this code wrote it, else undefined: on Redis a value may come from another version of the
- * broker (a rolling upgrade) or be damaged, and must end as an unknown state, not a 500.
+ * A sealed flow as this code wrote it, else undefined: a cookie sealed by another version of the broker (a
+ * rolling upgrade) must end as an unknown state, not a 500.
  */
 function asFlow(v: unknown): Flow | undefined {
-  if (!isRecord(v) || !isText(v.binding) || !isText(v.profileId) || !isText(v.provider) || !isRecord(v.secrets)) return undefined;
+  if (!isRecord(v) || !isText(v.provider) || !isRecord(v.secrets)) return undefined;
   const { state, nonce, codeVerifier, oauth1 } = v.secrets;
   if (!isText(state) || !isText(nonce) || (codeVerifier !== undefined && !isText(codeVerifier))) return undefined;
   if (oauth1 !== undefined && !(isRecord(oauth1) && isText(oauth1.token) && isText(oauth1.tokenSecret))) return undefined;
@@ -57,10 +56,13 @@ function noSuchProvider(name: string): ProviderOutcome {
   return { kind: 'failure', failure };
 }
 
-/** The flow state store (Redis) failed: our fault, not the client's, and quick (the client never queues). */
+/** The replay marks (Redis, or memory when full) failed: our fault, not the client's, and quick (the client never queues). */
 function storeDown(err: unknown): ProviderOutcome {
-  return { kind: 'failure', failure: { reason: `login state store unavailable: ${describe(err)}`, status: 503, message: 'Login failed' } };
+  return { kind: 'failure', failure: { reason: `login replay marks unavailable: ${describe(err)}`, status: 503, message: 'Login failed' } };
 }
+
+/** The single-use mark of a flow: a hash of its state, never the state itself. */
+const replayId = (state: string) => `flow:${createHash('sha256').update(state).digest('base64url')}`;
 
 export function createSocialProvider({ profile, config: cfg }: ProviderProfile<SocialConfig>, services: ProviderServices): Provider {
   const secret = requireCookieSecret(profile, services.sessionSecret);
@@ -89,6 +91,8 @@ export function createSocialProvider({ profile, config: cfg }: ProviderProfile<S
   const secure = base.startsWith('https:');
   /** The cookie must reach the callback; CallbackBaseURL's path carries any mount prefix (e.g. /tib). */
   const cookiePath = `${new URL(base).pathname.replace(/\/+$/, '')}/auth/`;
+  const cookies = new LoginFlowCookies({ secret, profileId: profile.ID, version: profileVersion(profile) }, { secure, path: cookiePath, timeoutSeconds: cfg.LoginTimeout });
+  const replay = services.replayCache();
 
   const start = async (req: LoginRequest, name: string): Promise<ProviderOutcome> => {
     const handler = handlers.get(name);
@@ -97,13 +101,7 @@ export function createSocialProvider({ profile, config: cfg }: ProviderProfile<S
       const secrets: FlowSecrets = { state: client.randomState(), nonce: client.randomNonce() };
       if (await handler.usesPkce()) secrets.codeVerifier = client.randomPKCECodeVerifier();
       const url = await handler.authorizationUrl(redirectUri(name), secrets);
-      const id = ensureBrowserId(req.header('cookie'), req.setCookie, { secret, secure, path: cookiePath, maxAgeSeconds: cfg.LoginTimeout });
-      const flow: Flow = { binding: bindingOf(id), profileId: profile.ID, provider: name, secrets };
-      try {
-        await services.flowState.put(FLOW_KEY + secrets.state, flow, cfg.LoginTimeout, profile.ID);
-      } catch (err) {
-        return storeDown(err);
-      }
+      cookies.begin(req, secrets.state, { provider: name, secrets } satisfies Flow);
       return { kind: 'redirect', url: url.toString() };
     } catch (err) {
       return failure(err instanceof FlowError ? err.message : `cannot start the login: ${describe(err)}`, undefined, idpTarget(name));
@@ -113,35 +111,37 @@ export function createSocialProvider({ profile, config: cfg }: ProviderProfile<S
   const callback = async (req: LoginRequest, name: string): Promise<ProviderOutcome> => {
     const q = req.query;
     const state = typeof q.state === 'string' ? q.state : '';
-    // Consume the flow first: whatever happens next, this state cannot be used again.
-    let flow: Flow | undefined;
-    try {
-      flow = state ? asFlow(await services.flowState.take(FLOW_KEY + state)) : undefined;
-    } catch (err) {
-      return storeDown(err);
-    }
+    // Whatever happens next, this browser's cookie for the state is cleared (finish() does it).
+    const opened = state.length > 0 && state.length <= 512 ? cookies.finish(req, state) : undefined;
+    const flow = asFlow(opened?.flow);
     if (typeof q.error === 'string') return failure(`the identity provider answered error=${q.error.slice(0, 64)}`);
     if (!state) return badState('callback without a state parameter');
-    if (!flow) return badState('unknown, expired or already used state');
-    const id = browserId(req.header('cookie'), secret);
-    if (!id || !sameBinding(bindingOf(id), flow.binding)) return badState('the state belongs to another browser (missing or different login cookie)');
-    if (flow.profileId !== profile.ID || flow.provider !== name) return badState(`the state was issued for ${flow.profileId}/${flow.provider}, not ${profile.ID}/${name}`);
+    // No cookie opens: never started here, expired, already used, started before a profile edit, or another browser's.
+    if (!opened || !flow || flow.secrets.state !== state) return badState("unknown, expired or already used state, or it belongs to another browser (no login cookie of this profile for it)");
+    if (flow.provider !== name) return badState(`the state was issued for ${profile.ID}/${flow.provider}, not ${profile.ID}/${name}`);
     const handler = handlers.get(name);
     if (!handler) return noSuchProvider(name);
     // The callback URL as registered at the IdP (from config, never from the Host header), with the IdP's query.
     const callbackUrl = new URL(redirectUri(name));
     callbackUrl.search = new URL(req.url, 'http://x').search;
+    let identity: Identity;
     try {
-      const identity = await handler.finish(callbackUrl, redirectUri(name), flow.secrets);
-      if (!identity.email && !profile.CustomEmailField) {
-        // Not a secret, and the first thing an operator trying a new profile needs to read.
-        const fix = `${name} returned no email: ask for the "email" scope (Scopes: ["openid", "email"]) or map a claim with CustomEmailField`;
-        return failure(fix, fix);
-      }
-      return { kind: 'identity', identity };
+      identity = await handler.finish(callbackUrl, redirectUri(name), flow.secrets);
     } catch (err) {
       return failure(err instanceof FlowError ? err.message : `login failed: ${describe(err)}`, undefined, idpTarget(name));
     }
+    if (!identity.email && !profile.CustomEmailField) {
+      // Not a secret, and the first thing an operator trying a new profile needs to read.
+      const fix = `${name} returned no email: ask for the "email" scope (Scopes: ["openid", "email"]) or map a claim with CustomEmailField`;
+      return failure(fix, fix);
+    }
+    // Single use, marked only now that the IdP's answer has verified: a failed callback writes nothing.
+    try {
+      if (!(await replay.firstUse(profile.ID, replayId(state), Math.max(1000, opened.expiresAt - Date.now())))) return badState('already used state (replay)');
+    } catch (err) {
+      return storeDown(err);
+    }
+    return { kind: 'identity', identity };
   };
 
   return {
@@ -149,6 +149,7 @@ export function createSocialProvider({ profile, config: cfg }: ProviderProfile<S
     callback,
     async close() {
       for (const h of handlers.values()) h.close();
+      replay.close();
       await transport.close();
     },
   };

@@ -137,7 +137,7 @@ describe('the authorization-code flow', () => {
     expect(authUrl.searchParams.get('scope')).toBe('openid email profile groups');
     expect(authUrl.searchParams.get('redirect_uri')).toBe(callbackOf('dash'));
     // The flow cookie: HttpOnly, SameSite=Lax, short-lived, scoped to /auth/.
-    const cookie = start.headers.getSetCookie().find((c) => c.startsWith('_gothic_session='));
+    const cookie = start.headers.getSetCookie().find((c) => c.startsWith('tib_flow_'));
     expect(cookie).toMatch(/HttpOnly/);
     expect(cookie).toMatch(/SameSite=Lax/);
     expect(cookie).toMatch(/Path=\/auth\//);
@@ -230,16 +230,17 @@ describe('email verification', () => {
 });
 
 describe('the login cookie', () => {
-  it('a malformed _gothic_session is ignored at the start: a new one is set', async () => {
-    const start = await fetch(`${base}/auth/dash/openid-connect`, { headers: { cookie: '_gothic_session=%E0%A4%A' }, redirect: 'manual' });
+  it('a malformed flow cookie (and TIB\'s own _gothic_session) is ignored at the start: a new flow cookie is set', async () => {
+    const start = await fetch(`${base}/auth/dash/openid-connect`, { headers: { cookie: 'tib_flow_AAAAAAAAAAAAAAAA=%E0%A4%A; _gothic_session=MTY4-tib-gorilla-cookie' }, redirect: 'manual' });
     expect(start.status).toBe(302);
-    expect(start.headers.getSetCookie().find((c) => c.startsWith('_gothic_session='))).toMatch(/^_gothic_session=[\w-]{43}\.[\w-]{43};/);
+    expect(start.headers.getSetCookie().find((c) => c.startsWith('tib_flow_'))).toMatch(/^tib_flow_[\w-]{16}=[\w-]{100,};/);
   });
 
-  it("beside another _gothic_session (TIB's own, at Path=/), the valid one is found", async () => {
+  it("beside TIB's own _gothic_session and damaged copies of the flow cookie (another Path), the valid one is found", async () => {
     const flow = await toCallback('dash', 'alice');
-    const ours = flow.jar.get(base, '_gothic_session') ?? '';
-    const res = await fetch(flow.callback, { headers: { cookie: `_gothic_session=%E0%A4%A; _gothic_session=MTY4-tib-gorilla-cookie; _gothic_session=${ours}` }, redirect: 'manual' });
+    const name = (flow.start.headers.getSetCookie()[0] ?? '').split('=')[0] ?? '';
+    const ours = flow.jar.get(base, name) ?? '';
+    const res = await fetch(flow.callback, { headers: { cookie: `${name}=%E0%A4%A; _gothic_session=MTY4-tib-gorilla-cookie; ${name}=${ours.slice(0, -2)}; ${name}=${ours}` }, redirect: 'manual' });
     expect(res.status).toBe(302);
   });
 });
@@ -306,9 +307,10 @@ describe('rejected logins', () => {
     await expectRejected(res, /CustomEmailField \\?"upn\\?": the identity provider sent no such claim/);
   });
 
-  it('a malformed _gothic_session cookie at the callback: the usual "another browser" refusal, not a 500', async () => {
+  it('a malformed flow cookie at the callback: the usual "another browser" refusal, not a 500', async () => {
     const flow = await toCallback('dash', 'alice');
-    await expectRejected(await fetch(flow.callback, { headers: { cookie: '_gothic_session=%E0%A4%A' }, redirect: 'manual' }), /another browser/);
+    const name = (flow.start.headers.getSetCookie()[0] ?? '').split('=')[0] ?? '';
+    await expectRejected(await fetch(flow.callback, { headers: { cookie: `${name}=%E0%A4%A` }, redirect: 'manual' }), /another browser/);
   });
 
   it('the user cancelling at the IdP (access_denied), and a callback without state', async () => {

@@ -1,7 +1,7 @@
 /**
  * Every social OAuth preset end to end: the broker against a local fake of each provider's authorize, token
  * and user endpoints answering the provider's documented JSON, and the recording Tyk stub. Each login is
- * driven as a browser would (redirects followed by hand, the `_gothic_session` cookie carried) and must yield
+ * driven as a browser would (redirects followed by hand, the login's `tib_flow_*` cookie carried) and must yield
  * TIB's identity: EmailAddress and DisplayName in /api/sso, and the portal SSO key `<UserID>@<provider>.com`.
  * The fakes check what the providers check (client, redirect_uri, scope, state, PKCE S256, the documented
  * client authentication, single-use codes, Bearer tokens); the twitter fake runs OAuth 1.0a and verifies
@@ -738,7 +738,7 @@ class Browser {
   private readonly jar = new CookieJar();
 
   hasFlowCookie(): boolean {
-    return this.jar.get(broker.url, '_gothic_session') !== undefined;
+    return /(^|; )tib_flow_[\w-]{16}=[\w-]+/.test(this.jar.header(broker.url));
   }
 
   async get(url: string): Promise<Page> {

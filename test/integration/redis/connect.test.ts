@@ -1,7 +1,7 @@
 /**
  * The Redis client against real servers (issue 9 item 1): a password and a database number, an ACL user, TLS
  * with a test CA (and refused without it), a three-master Cluster and a Sentinel, each configured from tib.conf
- * alone and from the TYK_IB_* variables alone, each doing a real flow-state put/take. Connection problems are
+ * alone and from the TYK_IB_* variables alone, each writing and reading real single-use marks. Connection problems are
  * logged once with host:port, never with a password.
  */
 import fs from 'node:fs';
@@ -12,7 +12,7 @@ import { Cluster } from 'ioredis';
 import { loadConfig } from '../../../src/config/load.js';
 import type { RedisSettings } from '../../../src/config/types.js';
 import { closeRedis, createRedisClient, waitForRedis, type RedisClient } from '../../../src/state/redis-client.js';
-import { RedisFlowStateStore } from '../../../src/state/redis-flow-state.js';
+import { RedisReplayCache } from '../../../src/state/replay-cache.js';
 import { captureLogs } from '../../support/logs.js';
 import { startCluster, startRedis, startSentinel, type TestCluster, type TestRedis, type TestSentinel } from '../../support/redis.js';
 import { freePort } from '../../support/slapd.js';
@@ -86,14 +86,13 @@ async function connect(settings: RedisSettings): Promise<{ client: RedisClient; 
   return { client, ready };
 }
 
-/** A real flow put and take through the store; returns the key it used. */
+/** A real single-use mark written and refused the second time; returns the key it used. */
 async function roundTrip(client: RedisClient, id: string): Promise<string> {
-  const store = new RedisFlowStateStore(client, 'tib:');
-  await store.put(id, { state: id, nonce: 'n' }, 60);
-  expect(await client.ttl(`tib:flow:${id}`)).toBeGreaterThan(50);
-  expect(await store.take(id)).toEqual({ state: id, nonce: 'n' });
-  expect(await store.take(id)).toBeUndefined();
-  return `tib:flow:${id}`;
+  const marks = new RedisReplayCache(client, 'tib:');
+  expect(await marks.firstUse('p', id, 60_000)).toBe(true);
+  expect(await client.ttl(`tib:saml:assertion:p:${id}`)).toBeGreaterThan(50);
+  expect(await marks.firstUse('p', id, 60_000)).toBe(false);
+  return `tib:saml:assertion:p:${id}`;
 }
 
 const sources = [
@@ -105,12 +104,12 @@ describe.each(sources)('from %s alone', (source, load) => {
   it('a password and a database number', async () => {
     const { client, ready } = await connect(load({ Host: '127.0.0.1', Port: plain.port, Password: PASSWORD, Database: 3, Timeout: 2 }));
     expect(ready).toBe(true);
-    const store = new RedisFlowStateStore(client, 'tib:');
-    await store.put(`db-${source}`, { v: 1 }, 60);
+    const marks = new RedisReplayCache(client, 'tib:');
+    expect(await marks.firstUse('p', `db-${source}`, 60_000)).toBe(true);
     // It landed in database 3, not 0.
-    expect(await plain.cli('-n', '3', 'EXISTS', `tib:flow:db-${source}`)).toBe('1');
-    expect(await plain.cli('-n', '0', 'EXISTS', `tib:flow:db-${source}`)).toBe('0');
-    expect(await store.take(`db-${source}`)).toEqual({ v: 1 });
+    expect(await plain.cli('-n', '3', 'EXISTS', `tib:saml:assertion:p:db-${source}`)).toBe('1');
+    expect(await plain.cli('-n', '0', 'EXISTS', `tib:saml:assertion:p:db-${source}`)).toBe('0');
+    expect(await marks.firstUse('p', `db-${source}`, 60_000)).toBe(false);
   });
 
   it('an ACL user (the default user would be refused without its own password)', async () => {
@@ -131,7 +130,7 @@ describe.each(sources)('from %s alone', (source, load) => {
     const { client, ready } = await connect(load({ Host: '127.0.0.1', Port: tls.port, UseSSL: true, Timeout: 2 }));
     expect(ready).toBe(false);
     const started = Date.now();
-    await expect(new RedisFlowStateStore(client, 'tib:').put('x', {}, 60)).rejects.toThrow();
+    await expect(new RedisReplayCache(client, 'tib:').firstUse('p', 'x', 60_000)).rejects.toThrow();
     // Under two Timeouts (2 s): one wait at most, with room for a loaded machine.
     expect(Date.now() - started).toBeLessThan(3900);
     const warned = logs.lines.slice(before).filter((l) => l.includes(`Redis 127.0.0.1:${tls.port} unreachable`));
@@ -145,8 +144,8 @@ describe.each(sources)('from %s alone', (source, load) => {
     expect(client).toBeInstanceOf(Cluster);
     for (let i = 0; i < 12; i++) await roundTrip(client, `cluster-${source}-${i}`);
     // Several masters really hold keys (one per node at least over 12 random slots is near certain; check two).
-    const store = new RedisFlowStateStore(client, 'tib:');
-    for (let i = 0; i < 30; i++) await store.put(`spread-${source}-${i}`, { i }, 60);
+    const marks = new RedisReplayCache(client, 'tib:');
+    for (let i = 0; i < 30; i++) await marks.firstUse(`spread-${i}`, `${source}-${i}`, 60_000);
     const counts = await Promise.all(cluster.nodes.map((r) => r.cli('DBSIZE')));
     expect(counts.filter((c) => Number(c) > 0).length).toBeGreaterThanOrEqual(2);
   });
@@ -157,10 +156,10 @@ describe.each(sources)('from %s alone', (source, load) => {
     );
     expect(ready).toBe(true);
     expect(client).not.toBeInstanceOf(Cluster);
-    const store = new RedisFlowStateStore(client, 'tib:');
-    await store.put(`sentinel-${source}`, { v: 2 }, 60);
-    expect(await master.cli('-n', '1', 'EXISTS', `tib:flow:sentinel-${source}`)).toBe('1');
-    expect(await store.take(`sentinel-${source}`)).toEqual({ v: 2 });
+    const marks = new RedisReplayCache(client, 'tib:');
+    expect(await marks.firstUse('p', `sentinel-${source}`, 60_000)).toBe(true);
+    expect(await master.cli('-n', '1', 'EXISTS', `tib:saml:assertion:p:sentinel-${source}`)).toBe('1');
+    expect(await marks.firstUse('p', `sentinel-${source}`, 60_000)).toBe(false);
   });
 });
 
@@ -197,34 +196,5 @@ describe('connection problems', () => {
   it('no password ever appears in a log line', () => {
     expect(logs.lines.length).toBeGreaterThan(0);
     for (const l of logs.lines) for (const s of [...SECRETS, 'wrong-password-never-logged-5']) expect(l).not.toContain(s);
-  });
-});
-
-describe('the flow state store on Redis', () => {
-  it('refuses a value over 16 KB (nothing written) and reads a foreign or damaged value as unknown state', async () => {
-    const { client } = await connect(fromFile({ Host: '127.0.0.1', Port: plain.port, Password: PASSWORD }));
-    const store = new RedisFlowStateStore(client, 'tib:');
-    await expect(store.put('big', { blob: 'x'.repeat(17 * 1024) }, 60)).rejects.toThrow(/larger than 16384 bytes/);
-    expect(await plain.cli('EXISTS', 'tib:flow:big')).toBe('0');
-    await plain.cli('SET', 'tib:flow:damaged', '{not json', 'EX', '60');
-    expect(await store.take('damaged')).toBeUndefined();
-    expect(await plain.cli('EXISTS', 'tib:flow:damaged')).toBe('0');
-  });
-
-  it('works on a Redis without GETDEL (before 6.2): GET and DEL in one transaction, still used once', async () => {
-    const old = await startRedis({ args: ['--rename-command', 'GETDEL', ''] });
-    try {
-      const { client } = await connect(fromFile({ Host: '127.0.0.1', Port: old.port }));
-      await expect(client.getdel('x')).rejects.toThrow(/unknown command/i);
-      const store = new RedisFlowStateStore(client, 'tib:');
-      for (let i = 0; i < 3; i++) {
-        await store.put(`old-${i}`, { i }, 60);
-        expect(await store.take(`old-${i}`)).toEqual({ i });
-        expect(await store.take(`old-${i}`)).toBeUndefined();
-      }
-    } finally {
-      await old.stop();
-      fs.rmSync(old.dir, { recursive: true, force: true });
-    }
   });
 });

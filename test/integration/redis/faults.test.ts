@@ -2,9 +2,11 @@
  * Redis faults (issue 9 items 4 and 5), with BackEnd "redis" and a real redis-server: down at start, the
  * broker starts anyway, /ready answers 503 and turns 200 by itself when Redis comes; lost under a bounded
  * stream of logins, each login fails quickly and cleanly (the failure response, never a 500 or a hang) and
- * works again by itself when Redis is back; a callback whose flow state cannot be read fails the same way.
- * The Redis password never reaches a log line.
+ * works again by itself when Redis is back. A start needs no Redis (the flow is sealed in the browser's cookie:
+ * src/state/login-flow-cookie.ts); the callback, which writes the login's replay mark once the IdP's answer has
+ * verified, is what fails. The Redis password never reaches a log line.
  */
+import fs from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startTestBroker, type TestBroker } from '../../support/broker.js';
 import { CookieJar, fetchWithJar } from '../../support/cookie-jar.js';
@@ -14,7 +16,10 @@ import { freePort } from '../../support/slapd.js';
 import { startTykStub, type TykStub } from '../../support/tyk-stub.js';
 import { defaultConfig } from '../../../src/config/load.js';
 import { getLogger } from '../../../src/log.js';
+import { validateProfile } from '../../../src/profiles/validate.js';
 import { RedisIdentityCache, recordKeys, sealedKey } from '../../../src/state/identity-cache.js';
+import { flowCookieName, profileVersion, sealFlow } from '../../../src/state/login-flow-cookie.js';
+import { FIRST } from '../../support/rules.js';
 import { closeRedis, createRedisClient, waitForRedis } from '../../../src/state/redis-client.js';
 
 const CRED = 'dashboard-credential-for-fault-tests';
@@ -56,11 +61,16 @@ async function until(what: () => Promise<boolean>, ms: number): Promise<void> {
   }
 }
 
-async function fullLogin(): Promise<Response> {
+/** A login started (needing no Redis, so at once) and signed in at the OP: the callback URL and the browser. */
+async function toCallback(): Promise<{ cb: string; jar: CookieJar }> {
   const jar = new CookieJar();
-  const start = await fetchWithJar(`${base}/auth/oidc/openid-connect`, jar);
-  expect(start.status).toBe(302);
-  const cb = await loginAtOp(start.headers.get('location') ?? '', jar, 'alice', callback());
+  const { res: start, ms } = await timed(`${base}/auth/oidc/openid-connect`, jar);
+  expect([start.status, ms < QUICK_MS]).toEqual([302, true]);
+  return { cb: await loginAtOp(start.headers.get('location') ?? '', jar, 'alice', callback()), jar };
+}
+
+async function fullLogin(): Promise<Response> {
+  const { cb, jar } = await toCallback();
   return fetchWithJar(cb, jar);
 }
 
@@ -113,11 +123,12 @@ describe('Redis down at start', () => {
     expect((await fetch(`${base}/health`)).status).toBe(200);
   });
 
-  it('a login that needs Redis fails quickly with the failure response', async () => {
-    const { res, ms } = await timed(`${base}/auth/oidc/openid-connect`);
+  it('a start needs no Redis; the callback, which writes the replay mark, fails quickly with the failure response', async () => {
+    const { cb, jar } = await toCallback();
+    const { res, ms } = await timed(cb, jar);
     expect(ms).toBeLessThan(QUICK_MS);
     await expectCleanFailure(res);
-    expect(broker.logs.some((l) => /login failed.*status=503.*login state store unavailable/.test(l))).toBe(true);
+    expect(broker.logs.some((l) => /login failed.*status=503.*login replay marks unavailable/.test(l))).toBe(true);
   });
 
   it('Redis comes: the broker reconnects by itself, /ready turns 200, logins work', async () => {
@@ -147,7 +158,8 @@ describe('Redis lost mid-flight', () => {
         redisUp = true;
         await until(async () => (await ready()).status === 200, 5000);
       }
-      const { res, ms } = await timed(`${base}/auth/oidc/openid-connect`);
+      const { cb, jar } = await toCallback();
+      const { res, ms } = await timed(cb, jar);
       results.push({ i, status: res.status, ms, redisUp });
       if (res.status !== 302) await expectCleanFailure(res);
       if (i % 4 === 0) readiness.push({ redisUp, status: (await ready()).status });
@@ -166,16 +178,13 @@ describe('Redis lost mid-flight', () => {
   }, 60_000);
 
   it('a callback arriving while Redis is down fails quickly and cleanly (not a 500), and the next login works', async () => {
-    const jar = new CookieJar();
-    const start = await fetchWithJar(`${base}/auth/oidc/openid-connect`, jar);
-    expect(start.status).toBe(302);
-    const cb = await loginAtOp(start.headers.get('location') ?? '', jar, 'alice', callback());
+    const { cb, jar } = await toCallback();
     await redis!.stop();
     try {
       const { res, ms } = await timed(cb, jar);
       expect(ms).toBeLessThan(QUICK_MS);
       await expectCleanFailure(res);
-      expect(broker.logs.some((l) => /login failed.*callback.*status=503.*login state store unavailable/.test(l))).toBe(true);
+      expect(broker.logs.some((l) => /login failed.*callback.*status=503.*login replay marks unavailable/.test(l))).toBe(true);
     } finally {
       await redis!.restart();
     }
@@ -186,9 +195,10 @@ describe('Redis lost mid-flight', () => {
   }, 20_000);
 
   it('a hung Redis (it accepts, never answers): logins fail after Timeout, not later; /ready says so within a second', async () => {
+    const { cb, jar } = await toCallback();
     redis!.pause();
     try {
-      const { res, ms } = await timed(`${base}/auth/oidc/openid-connect`);
+      const { res, ms } = await timed(cb, jar);
       expect(ms).toBeGreaterThanOrEqual(TIMEOUT_S * 1000 - 100); // it did wait for Redis: this is the timeout at work
       expect(ms).toBeLessThan(QUICK_MS);
       await expectCleanFailure(res);
@@ -238,19 +248,21 @@ describe('values planted in the keys the broker reads', () => {
     await redis?.stop();
   });
 
-  it('a flow state of the wrong shape ends in the failure response, not a 500', async () => {
-    for (const planted of ['{}', '"text"', 'null', '[]', '7', '{"binding":1,"profileId":"oidc","provider":"openid-connect"}', '{"binding":"x","secrets":null}']) {
-      const jar = new CookieJar();
-      const start = await fetchWithJar(`${broker.url}/auth/oidc/openid-connect`, jar);
-      expect(start.status).toBe(302);
-      const state = new URL(start.headers.get('location') ?? '').searchParams.get('state') ?? '';
-      // The right binding with damaged secrets: the shape is checked before anything is used.
-      const real = JSON.parse(await redis.cli('GET', `tib:flow:social:${state}`)) as { binding: string };
-      const value = planted.replace('"x"', JSON.stringify(real.binding));
-      await redis.cli('SET', `tib:flow:social:${state}`, value, 'EX', '60');
-      const res = await fetchWithJar(`${broker.url}/auth/oidc/openid-connect/callback?state=${state}&code=c`, jar);
+  it('a flow cookie sealed with the right key but of the wrong shape (another version of the broker) ends in the failure response, not a 500', async () => {
+    // The flow as the running broker would seal it: under its secret, for this profile and its version.
+    const { profile } = validateProfile(JSON.parse(await fs.readFile(broker.profilesPath, 'utf8'))[0], FIRST);
+    const binding = { secret: 'planted-session-secret-0123456789', profileId: 'oidc', version: profileVersion(profile) };
+    const state = 'planted-state-0123456789';
+    const name = flowCookieName(state);
+    const good = { provider: 'openid-connect', secrets: { state, nonce: 'n' } };
+    for (const planted of [{}, 'text', null, [], 7, { provider: 1, secrets: good.secrets }, { provider: 'openid-connect', secrets: null }, { ...good, secrets: { state: 'other', nonce: 'n' } }, good]) {
+      const cookie = `${name}=${sealFlow(binding, name, planted, Date.now() + 60_000)}`;
+      const res = await fetch(`${broker.url}/auth/oidc/openid-connect/callback?state=${state}&code=c`, { headers: { cookie }, redirect: 'manual' });
       expect([planted, res.status]).toEqual([planted, 400]);
     }
+    // The right shape got past the cookie, to the OP's token endpoint (which refuses the made-up code): the version matched.
+    expect(broker.logs.filter((l) => l.includes('login failed') && l.includes('state, or it belongs to another browser'))).toHaveLength(8);
+    expect(broker.logs.filter((l) => l.includes('login failed')).at(-1)).toMatch(/token exchange/);
   }, 30_000);
   it("the identity cache: a key of another type under our name is no record, and the next token replaces it", async () => {
     const client = createRedisClient({ ...defaultConfig().BackEnd.IdentityBackendSettings, Host: '127.0.0.1', Port: redis.port }, { log: getLogger('TEST') });

@@ -293,6 +293,28 @@ describe('InResponseTo, replay and solicitation', () => {
     expectRefused(await post(flow, xml));
   });
 
+  it('two tabs in one browser, answered in the other order, both log in (a sealed cookie per RelayState)', async () => {
+    const jar = new CookieJar();
+    const first = await startFlow('strict', jar);
+    const second = await startFlow('strict', jar);
+    expect(jar.header(first.acs).split('; ').filter((c) => c.startsWith('tib_flow_'))).toHaveLength(2);
+    expectAccepted(await post(second, (await buildResponseXml(second.options)).xml));
+    stub.reset();
+    expectAccepted(await post(first, (await buildResponseXml(first.options)).xml));
+  });
+
+  it('a second, validly signed response to the same request with the cookie the browser held: refused by the request\'s replay mark', async () => {
+    const flow = await startFlow();
+    const cookie = flow.at.jar.header(flow.acs);
+    expectAccepted(await post(flow, (await buildResponseXml(flow.options)).xml));
+    stub.reset();
+    // A new assertion ID, so only the mark written for the request id (after the first response verified) refuses it.
+    const again = b64((await buildResponseXml(flow.options)).xml);
+    posted.push(again);
+    const res = await fetch(flow.acs, { method: 'POST', body: new URLSearchParams({ SAMLResponse: again, RelayState: flow.relayState ?? '' }), headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, redirect: 'manual' });
+    expectRefused(res, /the login request was already answered/);
+  });
+
   it("a response to another browser's request is refused, with either browser's RelayState", async () => {
     const victim = await startFlow();
     const attacker = await startFlow();
