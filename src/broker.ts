@@ -23,7 +23,7 @@ import { ProviderRegistry } from './providers/registry.js';
 import { ProfileRuntime } from './runtime.js';
 import { DEFAULT_DRAIN_MS, DEFAULT_PORT, Servers, withinLimit } from './server.js';
 import { createServices } from './services.js';
-import { pingRedis, timeoutMs } from './state/redis-client.js';
+import { pingRedis, redisWriteProbe, timeoutMs } from './state/redis-client.js';
 
 // The seam for an embedder's own providers (BrokerOptions.providers, docs/embedding.md).
 export { passportProvider, PassportStrategy, type PassportProviderOptions } from './providers/passport/passport.js';
@@ -167,14 +167,17 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
   const watcher = opts.watch === false || redisStore ? undefined : watchProfiles(profilesPath, () => void reload());
 
   const redisTimeout = Math.min(timeoutMs(config.BackEnd.IdentityBackendSettings), READY_PING_MS);
+  // PING answers while Redis refuses every write (OOM, NOPERM): /ready also writes this replica's one key.
+  const writable = redis && !opts.check ? redisWriteProbe(redis, config.BackEnd.KeyPrefix, redisTimeout) : undefined;
   const ready = async (): Promise<Readiness> => {
-    const ping: Readiness = redis ? await pingRedis(redis, redisTimeout) : { ok: true };
+    let redisOk: Readiness = redis ? await pingRedis(redis, redisTimeout) : { ok: true };
+    if (redisOk.ok && writable) redisOk = await writable();
     // Profiles in Redis: not ready until this replica has read the shared set at least once.
-    if (ping.ok && redisStore && !redisStore.synced) return { ok: false, reason: 'profiles not read from Redis yet' };
+    if (redisOk.ok && redisStore && !redisStore.synced) return { ok: false, reason: 'profiles not read from Redis yet' };
     // A replica deaf to the others' changes would serve a deleted profile until the periodic re-read.
-    const pubsub = ping.ok ? redisStore?.pubsubProblem : undefined;
+    const pubsub = redisOk.ok ? redisStore?.pubsubProblem : undefined;
     if (pubsub) return { ok: false, reason: pubsub };
-    return ping;
+    return redisOk;
   };
   if (!opts.check) enableProcessMetrics();
   // Metrics go to the management listener when there is one; on the main port only to the admin Secret.

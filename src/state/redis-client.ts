@@ -15,6 +15,7 @@
  * MaxActive: TIB's go-redis keeps a pool of up to MaxActive connections per node. ioredis pipelines every
  * command over one connection per node instead, so there is no pool to size; MaxActive is accepted and unused.
  */
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
@@ -234,6 +235,48 @@ export async function pingRedis(client: RedisClient, ms: number): Promise<{ ok: 
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** A write probe's answer is reused this long: a flood of /ready costs at most one SET a second. */
+const WRITE_PROBE_REUSE_MS = 1000;
+/** The probe key's lifetime: it outlives the next probe, and is gone soon after the replica. */
+const WRITE_PROBE_TTL_MS = 5000;
+type WriteCheck = { ok: true } | { ok: false; reason: string };
+
+/**
+ * Does Redis take writes? For /ready: PING answers while every write is refused (maxmemory with noeviction:
+ * OOM; a user without write rights: NOPERM), and then every login that needs Redis fails (issue 17, finding
+ * 1). One key per replica, `<KeyPrefix>ready:<random replica id>`, SET with a short PX; the answer, or the
+ * probe in flight, is shared by the calls within WRITE_PROBE_REUSE_MS.
+ */
+export function redisWriteProbe(client: RedisClient, keyPrefix: string, ms: number): () => Promise<WriteCheck> {
+  const key = `${keyPrefix}ready:${randomBytes(8).toString('hex')}`;
+  let last: { at: number; answer: Promise<WriteCheck> } | undefined;
+  const probe = async (): Promise<WriteCheck> => {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer to SET ${key}`)), ms);
+    });
+    try {
+      await Promise.race([client.set(key, '1', 'PX', WRITE_PROBE_TTL_MS), timeout]);
+      return { ok: true };
+    } catch (err) {
+      const message = (err instanceof Error ? err.message : String(err)).slice(0, 200);
+      const fix = message.startsWith('OOM')
+        ? ' (Redis is at maxmemory with noeviction: free memory or raise maxmemory)'
+        : message.startsWith('NOPERM')
+          ? ` (the broker's Redis user needs write access to its keys, ~${keyPrefix}*)`
+          : '';
+      return { ok: false, reason: `Redis refuses writes: ${message}${fix}` };
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  return () => {
+    const now = Date.now();
+    if (!last || now - last.at >= WRITE_PROBE_REUSE_MS) last = { at: now, answer: probe() };
+    return last.answer;
+  };
 }
 
 /**
