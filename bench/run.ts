@@ -180,6 +180,8 @@ async function main(): Promise<void> {
       Secret: 'bench-api-secret',
       // One user logs in many times at once here; the guard still counts every attempt, it just never locks.
       BruteForce: { UsernameLimit: 1_000_000, IPLimit: 1_000_000 },
+      // Every OIDC start here comes from one client: the per-client start limit (docs/operations.md) off.
+      LoginStartsPerMinute: 0,
       TykAPISettings: { DashboardConfig: { Endpoint: 'http://127.0.0.1', Port: String(stub.ready.port), AdminSecret: ADMIN_SECRET }, GatewayConfig: { Endpoint: 'http://127.0.0.1', Port: String(stub.ready.port), AdminSecret: ADMIN_SECRET } },
     };
     const common = { OrgID: ORG, ActionType: 'GenerateOrLoginUserProfile', ReturnURL: returnUrl, IdentityHandlerConfig: { DashboardCredential: CRED } };
