@@ -1,6 +1,6 @@
 /**
- * The providers that bind a login to the browser with a signed cookie (SocialProvider, SAMLProvider) need
- * TYK_IB_SESSION_SECRET. The same rule as --check (profiles/needs.ts), so an embedding application that
+ * The providers that keep a login in flight in a sealed browser cookie (SocialProvider, SAMLProvider:
+ * state/login-flow-cookie.ts, its key derived from it) need TYK_IB_SESSION_SECRET. The same rule as --check (profiles/needs.ts), so an embedding application that
  * builds brokers directly is refused too.
  */
 import { MIN_SESSION_SECRET } from '../config/session-secret.js';

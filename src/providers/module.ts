@@ -38,7 +38,7 @@ export interface ProviderModule<C = unknown> {
   outboundHosts?(config: C): OutboundHost[];
   /** Secret values in the config, masked in every log line while the profile is live. */
   secrets?(config: C): string[];
-  /** Binds logins to the browser with a cookie signed by TYK_IB_SESSION_SECRET (which must then be set). */
+  /** Keeps logins in flight in a browser cookie sealed under a key from TYK_IB_SESSION_SECRET (which must then be set). */
   readonly usesLoginCookie?: boolean;
   /**
    * The identity this provider builds from a set of claims or attributes given as JSON (explain's dry run),
