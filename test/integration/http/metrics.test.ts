@@ -96,7 +96,7 @@ describe('login metrics', () => {
     for (let i = 0; i < 3; i++) await ldapLogin('guarded', CANARY_USER, `wrong-${i}`);
     const { samples: after, text } = await scrape();
     const delta = (name: string, labels: Record<string, string>) => metricValue(after, name, labels) - metricValue(before, name, labels);
-    expect(delta('tib_lockouts_total', { profile: 'guarded', by: 'username' })).toBe(1);
+    expect(delta('tib_lockouts_total', { profile: 'guarded', by: 'pair' })).toBe(1);
     expect(delta('tib_logins_total', { profile: 'guarded', outcome: 'failure', reason: 'locked_out' })).toBe(1);
     expect(delta('tib_logins_total', { profile: 'guarded', outcome: 'failure', reason: 'bad_credentials' })).toBe(2);
     expect(text).not.toContain(CANARY_USER);
