@@ -1,18 +1,23 @@
 /**
- * Everything the CLI checks before it starts a broker, and all that --check does: tib.conf (or the TYK_IB_*
- * variables), the profiles file, and what the profiles need from the configuration. Nothing is connected to
- * and nothing is written. Errors are what cannot work; warnings are what is probably a mistake (an unknown
- * key, a near-miss variable name) and become errors with --strict.
+ * Everything the CLI checks before it starts a broker, all that --check does, and what `profiles validate -p`
+ * checks (src/cli/validate.ts): one set of checks for the three. tib.conf (or the TYK_IB_* variables), the
+ * profiles file, and what the profiles need from the configuration. Nothing is connected to and nothing is
+ * written. Errors are what cannot work; warnings are what is probably a mistake (an unknown key, a near-miss
+ * variable name, no admin Secret) and become errors with --strict.
  */
 import path from 'node:path';
 import { ConfigError, loadConfig, type LoadedConfig } from './config/load.js';
-import { checkProfileNeeds } from './profiles/needs.js';
+import { adminApiOffWarning, checkProfileNeeds, checkSessionSecret } from './profiles/needs.js';
 import { loadProfilesFile, realFs } from './profiles/file-store.js';
 import { formatProblem } from './profiles/validate.js';
 import { builtinProviders } from './providers/registry.js';
 
 export interface PreflightOptions {
-  confPath: string;
+  /**
+   * tib.conf. Undefined only for `profiles validate` without -c: then the profiles are checked against what
+   * the environment alone decides (the session secret), not against a configuration.
+   */
+  confPath?: string;
   profilesPath: string;
   env: NodeJS.ProcessEnv;
   strict: boolean;
@@ -22,7 +27,7 @@ export interface PreflightResult {
   errors: string[];
   /** Empty with --strict: they are among the errors. */
   warnings: string[];
-  /** The profile file's own warnings (createBroker logs these itself when the broker starts). */
+  /** Warnings createBroker logs itself when the broker starts: the profile file's own, and no admin Secret. */
   profileWarnings: string[];
   /** Undefined when tib.conf was rejected. */
   loaded?: LoadedConfig;
@@ -32,26 +37,35 @@ export interface PreflightResult {
 export async function preflight(opts: PreflightOptions): Promise<PreflightResult> {
   const errors: string[] = [];
   const warnings: string[] = [];
-  let profileWarnings: string[] = [];
+  const profileWarnings: string[] = [];
   let loaded: LoadedConfig | undefined;
   let profileCount = 0;
-  try {
-    loaded = loadConfig({ confPath: opts.confPath, env: opts.env });
-    warnings.push(...loaded.warnings);
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    errors.push(...err.problems);
+  if (opts.confPath !== undefined) {
+    try {
+      loaded = loadConfig({ confPath: opts.confPath, env: opts.env });
+      warnings.push(...loaded.warnings);
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      errors.push(...err.problems);
+    }
   }
   // Without a valid tib.conf the rules the profiles are checked against (AllowedIdPHosts) are unknown.
-  if (loaded) {
-    const { config } = loaded;
-    const profiles = await loadProfilesFile(path.resolve(opts.profilesPath), realFs, { allowedHosts: config.AllowedIdPHosts, providers: builtinProviders });
+  if (loaded || opts.confPath === undefined) {
+    const config = loaded?.config;
+    // The start logs this itself (src/broker.ts), so it is with the profile warnings; the same text in both.
+    const adminOff = config && adminApiOffWarning(config, loaded?.source);
+    if (adminOff) profileWarnings.push(adminOff);
+    const profiles = await loadProfilesFile(path.resolve(opts.profilesPath), realFs, { allowedHosts: config?.AllowedIdPHosts, providers: builtinProviders });
     errors.push(...profiles.problems.map(formatProblem));
-    profileWarnings = profiles.warnings.map(formatProblem);
+    profileWarnings.push(...profiles.warnings.map(formatProblem));
     profileCount = profiles.profiles.length;
     if (profiles.problems.length === 0) {
       const secretVariable = opts.env.TYK_IB_SESSION_SECRET === undefined && opts.env.SESSION_SECRET !== undefined ? 'SESSION_SECRET' : 'TYK_IB_SESSION_SECRET';
-      const needs = checkProfileNeeds(config, profiles.profiles, { source: loaded.source, profilesPath: opts.profilesPath, secretVariable, cookieProviders: builtinProviders.cookieProviders });
+      const ctx = { profilesPath: opts.profilesPath, secretVariable, cookieProviders: builtinProviders.cookieProviders };
+      // Without tib.conf, only what the environment decides: loadConfig reads the session secret the same way.
+      const needs = loaded
+        ? checkProfileNeeds(loaded.config, profiles.profiles, { ...ctx, source: loaded.source })
+        : checkSessionSecret(opts.env.TYK_IB_SESSION_SECRET ?? opts.env.SESSION_SECRET ?? '', profiles.profiles, ctx);
       errors.push(...needs.errors);
       warnings.push(...needs.warnings);
       if (profileCount === 0) warnings.push(`${path.basename(opts.profilesPath)}: holds no profiles, so nobody can sign in (add one to the file, or through the admin API)`);
@@ -68,7 +82,7 @@ const count = (n: number, one: string) => `${n} ${one}${n === 1 ? '' : 's'}`;
 
 /** The sources as the verdict names them: the file, or the variables in env-only mode. */
 function sources(r: PreflightResult, opts: PreflightOptions): string {
-  const conf = r.loaded && r.loaded.source.file === undefined ? 'the TYK_IB_* variables' : opts.confPath;
+  const conf = r.loaded && r.loaded.source.file === undefined ? 'the TYK_IB_* variables' : (opts.confPath ?? 'the environment');
   return `${conf} and ${opts.profilesPath}`;
 }
 

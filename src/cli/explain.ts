@@ -6,6 +6,7 @@
  */
 import fs from 'node:fs/promises';
 import { UsageError } from '../cli-args.js';
+import { jsonSyntaxProblem } from '../config/json-syntax.js';
 import type { Explanation } from '../identity/explain.js';
 import { explainClaims } from '../login/explain.js';
 import { ClaimsError } from '../providers/module.js';
@@ -42,10 +43,12 @@ function isExplanation(v: unknown): v is Explanation {
 export async function explainCommand(opts: CommandOptions, io: CliIo): Promise<number> {
   if (!opts.profile || !opts.claims || opts.positional.length > 0) throw new UsageError('usage: explain --profile <ID> --claims <claims.json> (-p <profiles.json> | --url <broker>)');
   let claims: unknown;
+  let text = '';
   try {
-    claims = JSON.parse(await fs.readFile(opts.claims, 'utf8'));
+    text = await fs.readFile(opts.claims, 'utf8');
+    claims = JSON.parse(text);
   } catch (err) {
-    const why = err instanceof SyntaxError ? 'not valid JSON' : ((err as NodeJS.ErrnoException).code ?? String(err));
+    const why = err instanceof SyntaxError ? jsonSyntaxProblem(text, err) : ((err as NodeJS.ErrnoException).code ?? String(err));
     throw new CommandError(`cannot read --claims ${opts.claims}: ${why}`);
   }
   // The default profiles file, as the broker's own -p.

@@ -27,10 +27,26 @@ function errorOffset(text: string, message: string): number | undefined {
   return at >= 0 && at === text.lastIndexOf(token) ? at : undefined;
 }
 
-/** "invalid JSON at line L column C" (or just "invalid JSON"), never any of the text itself. */
+/**
+ * What the parser expected, from V8's message: its own words when they quote nothing of the file ("Expected
+ * ',' or '}' after property value"); for "Unexpected token 'x', <snippet>" only the usual causes, since the
+ * snippet (and the character itself) may belong to a secret.
+ */
+function expectation(message: string): string {
+  if (/^Unexpected end of JSON input/.test(message)) return 'the file ends too early (a missing "]", "}" or closing quote)';
+  const own = /^(.+?) (?:in|after) JSON at position \d+/.exec(message);
+  if (own && !own[1]?.includes('"')) return (own[1] as string).replace(/^./, (c) => c.toLowerCase()).replace(/^unexpected non-whitespace character$/, 'unexpected text after the end of the JSON value');
+  if (/^Unexpected token/.test(message)) return 'expected a string in double quotes, a number, true, false, null, an object or an array (JSON has no comments, single quotes or trailing commas)';
+  return '';
+}
+
+/** "invalid JSON at line L column C: expected ...", never any of the text itself. */
 export function jsonSyntaxProblem(text: string, err: unknown): string {
-  const pos = errorOffset(text, err instanceof Error ? err.message : String(err));
-  if (pos === undefined) return 'invalid JSON';
+  const message = err instanceof Error ? err.message : String(err);
+  const pos = errorOffset(text, message);
+  const what = expectation(message);
+  const why = what ? `: ${what}` : '';
+  if (pos === undefined) return `invalid JSON${why}`;
   const before = text.slice(0, pos).split('\n');
-  return `invalid JSON at line ${before.length} column ${(before[before.length - 1]?.length ?? 0) + 1}`;
+  return `invalid JSON at line ${before.length} column ${(before[before.length - 1]?.length ?? 0) + 1}${why}`;
 }

@@ -35,6 +35,8 @@ export class FieldReader {
   private readonly used = new Set<string>();
   /** Every key a reader asked for, present or not: the names a misspelt key is compared with. */
   private readonly asked = new Set<string>();
+  /** Fields refused for their JSON type (paths included): later checks of their fallback are not errors. */
+  private readonly mistyped = new Set<string>();
 
   constructor(
     private readonly raw: Json,
@@ -146,9 +148,15 @@ export class FieldReader {
     return v;
   }
 
-  /** Record an error against `key` (for checks beyond the JSON type). */
+  /**
+   * Record an error against `key` (for checks beyond the JSON type). A field already refused for its JSON
+   * type gets no second error: the check ran on the fallback value, not on what the file holds
+   * (`"LDAPPort": 389` is one error, not also "must be a port number").
+   */
   error(key: string, message: string): void {
-    this.errors.push({ field: this.child(this.keyFor(key) ?? key), message });
+    const field = this.child(this.keyFor(key) ?? key);
+    if (this.mistyped.has(field)) return;
+    this.errors.push({ field, message });
   }
 
   /** The keys readers asked for (known options), without the path. */
@@ -176,7 +184,9 @@ export class FieldReader {
 
   private typeError<T>(key: string, expected: string, got: unknown, fallback: T): T {
     // The value itself is never quoted: it may be a secret of the wrong type.
-    this.error(key, `must be ${expected}, got ${jsonType(got)}`);
+    const quoteIt = expected === 'a string' && (typeof got === 'number' || typeof got === 'boolean') ? ` (put the value in double quotes: TIB's profile struct holds a string here)` : '';
+    this.error(key, `must be ${expected}, got ${jsonType(got)}${quoteIt}`);
+    this.mistyped.add(this.child(this.keyFor(key) ?? key));
     return fallback;
   }
 }

@@ -76,7 +76,20 @@ export function checkProfileNeeds(config: Config, profiles: readonly Profile[], 
     }
   }
 
-  const secret = config.SessionSecret;
+  const sessionSecret = checkSessionSecret(config.SessionSecret, profiles, ctx);
+  out.errors.push(...sessionSecret.errors);
+  out.warnings.push(...sessionSecret.warnings);
+  checkProfileDir(config, ctx, out);
+  return out;
+}
+
+/**
+ * The session secret the cookie-signing profiles need: all that the environment alone decides, so
+ * `profiles validate` without tib.conf checks it too (src/cli/validate.ts).
+ */
+export function checkSessionSecret(secret: string, profiles: readonly Profile[], ctx: Pick<NeedsContext, 'profilesPath' | 'secretVariable' | 'cookieProviders'>): Findings {
+  const out: Findings = { errors: [], warnings: [] };
+  const file = path.basename(ctx.profilesPath);
   const signing = profiles.filter((p) => ctx.cookieProviders.includes(p.ProviderName));
   const fix = `set it to a random string of at least ${MIN_SESSION_SECRET} characters (e.g. openssl rand -base64 32), the same on every replica`;
   for (const p of signing) {
@@ -87,9 +100,19 @@ export function checkProfileNeeds(config: Config, profiles: readonly Profile[], 
   if (signing.length === 0 && secret !== '' && secret.length < MIN_SESSION_SECRET) {
     out.warnings.push(`${ctx.secretVariable} has only ${secret.length} characters (no profile uses it yet; ${ctx.cookieProviders.join(' and ')} profiles will refuse it): ${fix}`);
   }
-
-  checkProfileDir(config, ctx, out);
   return out;
+}
+
+/**
+ * With no admin Secret (empty, or its key misspelt in tib.conf) the admin API answers 401 to every call and
+ * /metrics on the main port too (src/http/admin-api.ts, src/http/metrics-route.ts), where TIB's admin API
+ * would be open (docs/differences-from-tib.md). --check and the start say it with this one message.
+ */
+export function adminApiOffWarning(config: Config, source?: ConfigSource): string | undefined {
+  if (config.Secret !== '') return undefined;
+  const metrics = config.Management.Port === 0 ? ', and so does /metrics (or serve it on the management listener, Management.Port)' : '';
+  const where = source ? settingPhrase(source, 'Secret') : 'Secret';
+  return `Secret is empty: the admin API (/api/profiles) is disabled and answers 401 to every call${metrics}; to use them, set ${where} to a random string of at least 32 characters (openssl rand -base64 32)`;
 }
 
 /** Why `dir` cannot take the profiles file's backups or its atomic rewrite, or undefined. */

@@ -211,7 +211,9 @@ describe('what cannot work is an error naming the file, the profile and the fiel
   it('env-only mode names the variable, not a file', async () => {
     const f = await files(tibConf, [oauth]);
     const err = failed(await cli(['--check', '-p', f.profiles], { TYK_IB_OMITCONFIGFILE: 'true', TYK_IB_TYKAPISETTINGS_DASHBOARDCONFIG_ENDPOINT: 'http://dashboard.example' }));
-    expect(err.split('\n')[0]).toBe(`the TYK_IB_* variables and ${f.profiles} are not valid (2 errors):`);
+    // The warning: no TYK_IB_SECRET, so the admin API is off, as the start warns (test/integration/profiles/checks.test.ts).
+    expect(err.split('\n')[0]).toBe(`the TYK_IB_* variables and ${f.profiles} are not valid (2 errors, 1 warning):`);
+    expect(err).toContain('warning: Secret is empty: the admin API (/api/profiles) is disabled and answers 401 to every call');
     expect(err).toContain('but TYK_IB_TYKAPISETTINGS_GATEWAYCONFIG_ENDPOINT is not set');
     expect(err).toContain('but TYK_IB_TYKAPISETTINGS_GATEWAYCONFIG_ADMINSECRET is not set');
     expect(err).not.toMatch(/tib\.conf/);

@@ -98,7 +98,7 @@ describe('identity-broker CLI', () => {
     await fs.writeFile(bad, '{\n  "Secret": "cli-admin-secret-value",,\n  "Port": 1\n}');
     const r = await cli(['--check', '-c', bad, '-p', profiles]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/syntax\.conf: invalid JSON at line 2 column 38$/m);
+    expect(r.stderr).toMatch(/syntax\.conf: invalid JSON at line 2 column 38: expected double-quoted property name$/m);
     // V8's message would quote the 10 characters before the error: the end of the secret.
     expect(r.stderr).not.toContain('value');
   });

@@ -70,7 +70,7 @@ describe('a JSON syntax error', () => {
     const { file, store } = await storeFor('syntax', [ldap('a')]);
     await fs.writeFile(file, '[\n  {"ID": "a", "ProviderConfig": {"LDAPAdminPassword": "hunter2-ldap-pw",, "x": 1}}\n]');
     const r = await reloadProfiles(store, log);
-    expect(r.problems.map((p) => p.message)).toEqual(['invalid JSON at line 2 column 73']);
+    expect(r.problems.map((p) => p.message)).toEqual(['invalid JSON at line 2 column 73: expected double-quoted property name']);
   });
 });
 
