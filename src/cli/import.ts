@@ -44,7 +44,8 @@ export async function importCommand(opts: CommandOptions, io: CliIo): Promise<nu
   const plan = planImport(incoming.profiles, await listValid(target));
   for (const p of plan.created) await target.create(p);
   for (const p of plan.updated) await target.update(p);
-  await target.commit();
+  // Nothing to change: a file is not rewritten, so no backup piles up and a watching broker sees no change.
+  if (plan.created.length + plan.updated.length > 0) await target.commit();
 
   const ids = (list: Profile[]) => (list.length > 0 ? `: ${list.map((p) => p.ID).join(', ')}` : '');
   io.out(`created ${plan.created.length}${ids(plan.created)}`);

@@ -311,7 +311,10 @@ describe('profiles import', () => {
     expect((await run(['profiles', 'import', source, '-p', target])).out).toBe('created 2: ldap-dev, oidc-admin\nupdated 0\nunchanged 0');
     expect((await fs.stat(target)).mode & 0o777).toBe(0o600);
     expect((await run(['profiles', 'validate', '-p', target])).code).toBe(0);
+    const before = { entries: await fs.readdir(path.dirname(target)), mtime: (await fs.stat(target)).mtimeMs };
     expect((await run(['profiles', 'import', source, '-p', target])).out).toBe('created 0\nupdated 0\nunchanged 2: ldap-dev, oidc-admin');
+    // A no-op import rewrites nothing and adds no backup.
+    expect({ entries: await fs.readdir(path.dirname(target)), mtime: (await fs.stat(target)).mtimeMs }).toEqual(before);
     const changed = await tmp('changed.json', [oidc('oidc-admin', { Name: 'Admins' })]);
     expect((await run(['profiles', 'import', changed, '-p', target])).out).toBe('created 0\nupdated 1: oidc-admin\nunchanged 0');
     const after = JSON.parse(await fs.readFile(target, 'utf8')) as Array<{ ID: string; Name: string }>;
