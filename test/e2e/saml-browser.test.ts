@@ -8,7 +8,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { Browser } from 'playwright-core';
+import type { Browser, Response } from 'playwright-core';
 import { launchBrowser } from '../support/browser.js';
 import { startTestBroker, type TestBroker } from '../support/broker.js';
 import { DEFAULT_USER, ENTRA_CLAIMS, makeSamlKeys, samlProfile, startTestIdp, type SamlKeys, type TestIdp } from '../support/saml-idp.js';
@@ -73,6 +73,11 @@ describe('in Chromium', () => {
       page.on('console', (m) => {
         if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text());
       });
+      // The start's answer, whose login cookie must come back with the IdP's cross-site POST.
+      const starts: Response[] = [];
+      page.on('response', (r) => {
+        if (r.url() === `${broker.url}/auth/${id}/saml`) starts.push(r);
+      });
       try {
         await page.goto(`${broker.url}/auth/${id}/saml`);
         await page.waitForURL(/\/portal\/sso\/\?nonce=|\/login-failed/, { timeout: 15_000 });
@@ -83,10 +88,12 @@ describe('in Chromium', () => {
         const sso = stub.requests.filter((r) => r.path === '/api/sso').at(-1);
         expect(sso?.body).toMatchObject({ ForSection: 'portal', EmailAddress: DEFAULT_USER.email, GroupsIDs: ['team-devs', 'team-admins'] });
         expect(cspViolations).toEqual([]);
-        // The login cookie crossed sites with the IdP's POST: SameSite=None and Secure, HttpOnly.
-        const cookies = (await context.cookies()).filter((c) => c.domain === '127.0.0.1' && c.path.startsWith('/auth'));
-        expect(cookies.length).toBeGreaterThan(0);
-        for (const c of cookies) expect(c).toMatchObject({ sameSite: 'None', secure: true, httpOnly: true });
+        // The login cookie crossed sites with the IdP's POST (the login succeeded): SameSite=None and Secure,
+        // HttpOnly. The ACS cleared it: the browser keeps no flow cookie after the login.
+        expect(starts).toHaveLength(1);
+        expect((await starts[0]?.headerValue('set-cookie')) ?? '').toMatch(/^tib_flow_[\w-]{16}=[\w-]+; Max-Age=600; Path=\/auth\/; Expires=[^;]+; HttpOnly; Secure; SameSite=None$/);
+        const cookies = (await context.cookies()).filter((c) => c.domain === '127.0.0.1' && c.name.startsWith('tib_flow_'));
+        expect(cookies).toEqual([]);
       } finally {
         await context.close();
       }
