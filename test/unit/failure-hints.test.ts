@@ -4,7 +4,7 @@
  * paths.
  */
 import { describe, expect, it } from '@jest/globals';
-import { InvalidCredentialsError } from 'ldapts';
+import { InvalidCredentialsError, NoSuchObjectError } from 'ldapts';
 import { callFailure, networkHint, statusHint, tykTarget, upstreamFailure } from '../../src/actions/failures.js';
 import { defaultConfig } from '../../src/config/load.js';
 import { writeFailureReason } from '../../src/http/write-failure.js';
@@ -65,6 +65,12 @@ describe('directory failures name ldap(s)://host:port', () => {
     const tls = Object.assign(new Error('unable to verify the first certificate'), { code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' });
     expect(directoryFailure(tls, cfg).hint).toContain('set ProviderConfig.LDAPCAFile');
     expect(directoryFailure(new InvalidCredentialsError('Invalid Credentials'), cfg)).toMatchObject({ status: 502, hint: expect.stringContaining('check ProviderConfig.LDAPAdminUser and LDAPAdminPassword') });
+    // The LDAP result by its RFC 4511 name and number, then the directory's diagnostic when it sent one.
+    expect(directoryFailure(new InvalidCredentialsError(''), cfg).reason).toBe("the directory refused the service account's bind: invalidCredentials (49)");
+    expect(directoryFailure(new InvalidCredentialsError('80090308: LdapErr: DSID-0C09044E, comment: AcceptSecurityContext error, data 52e, v4563'), cfg).reason).toBe(
+      "the directory refused the service account's bind: invalidCredentials (49): 80090308: LdapErr: DSID-0C09044E, comment: AcceptSecurityContext error, data 52e, v4563",
+    );
+    expect(directoryFailure(new NoSuchObjectError(''), cfg).reason).toBe('directory answered: noSuchObject (32)');
   });
 });
 

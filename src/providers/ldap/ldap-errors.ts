@@ -19,6 +19,31 @@ export function directoryTarget(cfg: Pick<LdapConfig, 'LDAPServer' | 'LDAPPort' 
   return `${cfg.LDAPUseSSL ? 'ldaps' : 'ldap'}://${host}:${cfg.LDAPPort}${cfg.LDAPStartTLS ? ' (StartTLS)' : ''}`;
 }
 
+/**
+ * RFC 4511 §4.1.9's names of the result codes, as slapd's and AD's logs and ldapsearch print them: the
+ * operator searches for "invalidCredentials" or "49", never for ldapts's English sentence.
+ */
+const RESULT_NAMES: Readonly<Record<number, string>> = {
+  1: 'operationsError', 2: 'protocolError', 3: 'timeLimitExceeded', 4: 'sizeLimitExceeded', 7: 'authMethodNotSupported',
+  8: 'strongerAuthRequired', 10: 'referral', 11: 'adminLimitExceeded', 12: 'unavailableCriticalExtension', 13: 'confidentialityRequired',
+  16: 'noSuchAttribute', 17: 'undefinedAttributeType', 18: 'inappropriateMatching', 19: 'constraintViolation', 20: 'attributeOrValueExists',
+  21: 'invalidAttributeSyntax', 32: 'noSuchObject', 33: 'aliasProblem', 34: 'invalidDNSyntax', 36: 'aliasDereferencingProblem',
+  48: 'inappropriateAuthentication', 49: 'invalidCredentials', 50: 'insufficientAccessRights', 51: 'busy', 52: 'unavailable',
+  53: 'unwillingToPerform', 54: 'loopDetect', 64: 'namingViolation', 65: 'objectClassViolation', 66: 'notAllowedOnNonLeaf',
+  67: 'notAllowedOnRDN', 68: 'entryAlreadyExists', 69: 'objectClassModsProhibited', 71: 'affectsMultipleDSAs', 80: 'other',
+};
+
+/**
+ * `invalidCredentials (49)`, then the directory's own diagnostic when it sent one (AD's "data 52e" says
+ * which: unknown user, wrong password, expired...). ldapts appends " Code: 0x31" to it: dropped, the name
+ * and number say it.
+ */
+function ldapResult(err: ResultCodeError): string {
+  const named = `${RESULT_NAMES[err.code] ?? 'resultCode'} (${err.code})`;
+  const diagnostic = err.message.replace(/\s*Code: 0x[0-9a-f]+$/i, '').trim();
+  return diagnostic ? `${named}: ${diagnostic}` : named;
+}
+
 const TLS_ERROR = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|ERR_SSL|EPROTO|wrong version number|handshake/i;
 
 function networkHint(err: NodeJS.ErrnoException, cfg: LdapConfig, target: string): string | undefined {
@@ -47,7 +72,8 @@ export function directoryFailure(err: unknown, cfg: LdapConfig): DirectoryFailur
         : err instanceof NoSuchObjectError
           ? 'no such entry: check ProviderConfig.LDAPBaseDN (and LDAPGroupBaseDN)'
           : undefined;
-    return { status: 502, reason: `directory answered: ${err.message}`, target, ...(hint && { hint }) };
+    const what = err instanceof InvalidCredentialsError ? "the directory refused the service account's bind" : 'directory answered';
+    return { status: 502, reason: `${what}: ${ldapResult(err)}`, target, ...(hint && { hint }) };
   }
   const e = (err instanceof Error ? err : new Error(String(err))) as NodeJS.ErrnoException;
   const timedOut = /time(d)? ?out/i.test(e.message) || e.code === 'ETIMEDOUT';
