@@ -17,6 +17,9 @@ export interface ReloadOutcome {
   problems: ProfileProblem[];
 }
 
+/** Stores whose last reload was rejected: the next good one is logged even when it changes nothing. */
+const rejected = new WeakSet<ProfileStore>();
+
 /** Never rejects: whatever goes wrong (a bug included) is a rejected reload, logged, and the last good set stays. */
 export async function reloadProfiles(store: ProfileStore, log: Logger): Promise<ReloadOutcome> {
   let loaded: Awaited<ReturnType<ProfileStore['reload']>>;
@@ -25,16 +28,23 @@ export async function reloadProfiles(store: ProfileStore, log: Logger): Promise<
   } catch (err) {
     const message = `reload failed: ${err instanceof Error ? err.message : String(err)}`;
     recordReload(false);
+    rejected.add(store);
     log.error(`${store.label} rejected, still serving the last good set (${store.list().length} profiles)`, { reason: message });
     return { ok: false, unchanged: false, problems: [{ profileId: '', index: -1, field: '', message }] };
   }
-  if (loaded.unchanged) return { ok: true, unchanged: true, problems: [] };
+  if (loaded.unchanged) {
+    // The fix put back what was served (an edit undone): without this line the last word logged is the rejection.
+    if (rejected.delete(store)) log.info(`${store.label} is valid again, the same as the set being served (${store.list().length} profiles)`);
+    return { ok: true, unchanged: true, problems: [] };
+  }
   if (loaded.problems.length > 0) {
     log.error(`${store.label} rejected, still serving the last good set (${store.list().length} profiles)`);
     for (const p of loaded.problems) log.error(formatProblem(p));
     recordReload(false);
+    rejected.add(store);
     return { ok: false, unchanged: false, problems: loaded.problems };
   }
+  rejected.delete(store);
   for (const w of loaded.warnings) log.warn(formatProblem(w));
   log.info(`profiles reloaded: ${loaded.profiles.length} profiles`);
   recordReload(true);

@@ -10,6 +10,7 @@ import { getLogger } from '../../../src/log.js';
 import { loadProfilesFile } from '../../../src/profiles/file-store.js';
 import { reloadProfiles, watchProfiles } from '../../../src/profiles/reload.js';
 import { ProfileStore } from '../../../src/profiles/store.js';
+import { startTestBroker } from '../../support/broker.js';
 import { bareLdapProfile } from '../../support/profiles.js';
 import { TIB_RULES } from '../../support/rules.js';
 
@@ -143,5 +144,40 @@ describe('reloads and API writes together', () => {
     await Promise.all([store.create(ldap('b') as never), reloadProfiles(store, log), store.create(ldap('c') as never)]);
     expect(store.list().map((p) => p.ID)).toEqual(['a', 'b', 'c', 'x']);
     expect(await ids(file)).toEqual(['a', 'b', 'c', 'x']);
+  });
+});
+
+describe('after a rejected reload', () => {
+  it('the next good one is logged at INFO, also when it puts back the set being served (file watch and SIGHUP)', async () => {
+    const b = await startTestBroker({ profiles: [ldap('a')], watch: true });
+    try {
+      const good = await fs.readFile(b.profilesPath, 'utf8');
+      const lines = () => b.logs.filter((l) => /profiles file (rejected|is valid again)|profiles reloaded/.test(l));
+      // The file watch: a bad edit, then the edit undone.
+      await fs.writeFile(b.profilesPath, '[{"ID": "a",');
+      await waitFor(() => lines().length === 1);
+      await fs.writeFile(b.profilesPath, good);
+      await waitFor(() => lines().length === 2);
+      expect(lines()[1]).toMatch(/\[INFO\] .*profiles file is valid again, the same as the set being served \(1 profiles\)/);
+    } finally {
+      await b.close();
+    }
+    // SIGHUP calls broker.reload() (src/main.ts), here without a watch: a good file after a rejected one says so too.
+    const h = await startTestBroker({ profiles: [ldap('a')] });
+    try {
+      const good = await fs.readFile(h.profilesPath, 'utf8');
+      const lines = () => h.logs.filter((l) => /profiles file (rejected|is valid again)|profiles reloaded/.test(l));
+      await fs.writeFile(h.profilesPath, '[{"ID": "a",');
+      expect((await h.broker.reload()).ok).toBe(false);
+      await fs.writeFile(h.profilesPath, good);
+      expect((await h.broker.reload()).ok).toBe(true);
+      await waitFor(() => lines().length === 2);
+      expect(lines()[1]).toMatch(/\[INFO\] .*profiles file is valid again/);
+      // Once said, an unchanged file is quiet again.
+      expect((await h.broker.reload()).ok).toBe(true);
+      expect(lines()).toHaveLength(2);
+    } finally {
+      await h.close();
+    }
   });
 });
