@@ -1,8 +1,8 @@
 /**
  * tib.conf `LoginStartsPerMinute`: how many redirect logins (the providers whose modules use the login
  * cookie: src/providers/registry.ts cookieProviders) one client address may start per minute. Anyone can
- * send a start, and each costs the broker work (and, with login state kept server-side, a write: issue 17's
- * finding 1), so it is counted here, in memory and per replica: never on Redis, or anonymous visitors would
+ * send a start, and each costs the broker CPU (a sealed cookie: src/state/login-flow-cookie.ts; nothing is
+ * stored), so it is counted here, in memory and per replica: never on Redis, or anonymous visitors would
  * cause Redis writes themselves. Keyed like the brute-force guard (src/client-ip.ts ipCounterKey: an IPv6
  * /64 as one client). Fixed windows of a minute from a client's first start; since every window lasts as
  * long, the map's insertion order is also the order the windows end in.
