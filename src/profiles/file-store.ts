@@ -7,6 +7,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import fsp from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { jsonSyntaxProblem } from '../config/json-syntax.js';
 import { PROFILE_FIELDS, type Profile } from './profile.js';
@@ -82,6 +83,63 @@ async function writeTarget(file: string, ops: FsOps): Promise<string> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return file;
     throw err;
   }
+}
+
+/**
+ * Whether `named` is a mount point of its own: a single-file bind mount (`docker run -v .../profiles.json:...`).
+ * Such a file can be read but never replaced, and a save replaces it: rename(2) onto a mount point answers
+ * EBUSY. /proc/self/mountinfo lists it even when host and container share a filesystem (same st_dev); where
+ * there is no mountinfo, a device that differs from its directory's.
+ */
+export async function isSingleFileMount(named: string): Promise<boolean> {
+  let file: string;
+  try {
+    file = await fsp.realpath(named);
+  } catch {
+    return false;
+  }
+  let mountinfo: string;
+  try {
+    mountinfo = await fsp.readFile('/proc/self/mountinfo', 'utf8');
+  } catch {
+    const [f, d] = await Promise.all([fsp.stat(file), fsp.stat(path.dirname(file))]).catch(() => []);
+    return f !== undefined && d !== undefined && f.dev !== d.dev;
+  }
+  // The fifth field is the mount point, with space, tab, newline and backslash written as octal escapes.
+  const unescape = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+  return mountinfo.split('\n').some((line) => unescape(line.split(' ')[4] ?? '') === file);
+}
+
+/** What to do about a single-file mount (docs/container.md#mount-a-directory-not-the-file). */
+export function singleFileMountFix(file: string): string {
+  return `${file} is a single-file bind mount, which the broker can read but never replace (a save writes a new file and renames it over the old one): mount the directory that holds it instead, docker run -v <host directory>:${path.dirname(file)} (docs/container.md)`;
+}
+
+/** The broker's user, for "not writable" answers: in the image, node (uid 1000). */
+export function brokerUser(): string {
+  const uid = process.getuid?.();
+  if (uid === undefined) return "the broker's user";
+  let name = '';
+  try {
+    name = os.userInfo().username;
+  } catch {
+    // A uid without a passwd entry (docker run -u 1234): the number says it.
+  }
+  return name ? `${name} (uid ${uid})` : `uid ${uid}`;
+}
+
+/** A failed save's error with the fix for what an operator fixes outside the broker (the mount, the owner). */
+function withHint(err: unknown, file: string, dir: string): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  const hint =
+    code === 'EBUSY'
+      ? singleFileMountFix(file)
+      : code === 'EACCES' || code === 'EPERM'
+        ? `${dir} is not writable by the broker's user, ${brokerUser()}: make that user its owner (the image's user is node, uid 1000: chown 1000:1000 on the host directory)`
+        : code === 'EROFS'
+          ? `${dir} is on a read-only filesystem: mount it read-write (the image's read-only root filesystem leaves a -v directory writable)`
+          : undefined;
+  return hint ? Object.assign(new Error(`${(err as Error).message}: ${hint}`), { code }) : err;
 }
 
 export function contentHash(text: string): string {
@@ -176,7 +234,7 @@ export async function saveProfilesFile(named: string, profiles: readonly Profile
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
-  if (previous !== undefined) await writeBackup(previous, opts.backupDir, ops, (opts.now ?? Date.now)());
+  if (previous !== undefined) await writeBackup(previous, opts.backupDir, ops, (opts.now ?? Date.now)()).catch((err: unknown) => Promise.reject(withHint(err, file, opts.backupDir)));
 
   // 2. Temp file, fsync, rename, fsync the directory.
   const data = serializeProfiles(profiles);
@@ -186,7 +244,7 @@ export async function saveProfilesFile(named: string, profiles: readonly Profile
     await ops.rename(tmp, file);
   } catch (err) {
     await ops.unlink(tmp).catch(() => undefined);
-    throw err;
+    throw withHint(err, file, dir);
   }
   try {
     await ops.fsyncDir(dir);

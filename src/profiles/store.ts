@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
 import type { Profile } from './profile.js';
-import { loadProfilesFile, saveProfilesFile, type FsOps, type LoadedProfiles } from './file-store.js';
+import { isSingleFileMount, loadProfilesFile, saveProfilesFile, singleFileMountFix, type FsOps, type LoadedProfiles } from './file-store.js';
 import { formatProblem, freezeProfile, type ValidationRules } from './validate.js';
 
 export type StoreErrorKind = 'exists' | 'not-found' | 'flush';
@@ -47,6 +47,13 @@ export class ProfileStore extends EventEmitter<{ change: []; warning: [string] }
     super();
     this.profiles = new Map(initial.map((p) => [p.ID, freezeProfile(p)]));
     this.contentHash = opts.hash ?? '';
+    // `docker run -v .../profiles.json:...` reads fine and fails every save with EBUSY: say so at start, once
+    // the owner listens (src/broker.ts logs 'warning'), instead of at the first admin-API change.
+    if (!opts.ops) {
+      void isSingleFileMount(opts.path).then((mounted) => {
+        if (mounted) this.emit('warning', `${singleFileMountFix(opts.path)}; until then every save of it fails (admin-API changes, POST /api/profiles/save)`);
+      });
+    }
   }
 
   /** Where the set lives, for log lines. */
