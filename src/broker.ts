@@ -21,7 +21,8 @@ import { formatProblem } from './profiles/validate.js';
 import type { ProviderModule } from './providers/module.js';
 import { ProviderRegistry } from './providers/registry.js';
 import { ProfileRuntime } from './runtime.js';
-import { DEFAULT_DRAIN_MS, DEFAULT_PORT, Servers, withinLimit } from './server.js';
+import { DEFAULT_DRAIN_MS, DEFAULT_PORT, refusingAdminApi, resolveListenAddress, Servers, withinLimit } from './server.js';
+import { sampleSecretFinding } from './config/sample-secrets.js';
 import { createServices } from './services.js';
 import { pingRedis, redisWriteProbe, timeoutMs } from './state/redis-client.js';
 
@@ -76,7 +77,11 @@ export interface Broker {
   store: ProfileStore;
   /** Re-read the profiles file; a bad file is rejected and the last good set keeps serving. */
   reload(): Promise<ReloadResult>;
-  /** Serve the router standalone on Config.Port (3010 when 0), over TLS when HttpServerOptions.UseSSL. */
+  /**
+   * Serve the router standalone on Config.Port (3010 when 0) and Config.ListenAddress (all interfaces when
+   * empty), or `port` and `host` when given, over TLS when HttpServerOptions.UseSSL. Beyond loopback, a Secret
+   * from the repository's samples gets the admin API and /metrics answered 403 (src/config/sample-secrets.ts).
+   */
   listen(port?: number, host?: string): Promise<http.Server>;
   /**
    * The management listener (tib.conf `Management`): /metrics, /health, /ready, on Management.Host
@@ -205,7 +210,13 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
     store,
     reload,
     async listen(port?: number, host?: string) {
-      return servers.serve(withProbes(standaloneApp(router), ready), port ?? (config.Port || DEFAULT_PORT), host, 'listening');
+      const address = await resolveListenAddress(host ?? config.ListenAddress);
+      const sample = sampleSecretFinding(config.Secret, address ?? '');
+      const app = withProbes(standaloneApp(router), ready);
+      const server = await servers.serve(sample?.refused ? refusingAdminApi(app, !managed) : app, port ?? (config.Port || DEFAULT_PORT), address, 'listening');
+      if (sample?.refused) log.error(sample.message);
+      else if (sample) log.warn(sample.message);
+      return server;
     },
     async listenManagement(port?: number) {
       if (port === undefined && !managed) return undefined;

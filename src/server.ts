@@ -3,15 +3,20 @@
  * management listener, and a graceful stop: listeners stop accepting at once, requests in flight get up to
  * `drainMs` to finish, then their connections are dropped. broker.ts composes; this file only serves.
  */
+import dns from 'node:dns/promises';
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
+import { listenUrl } from './config/listen.js';
+import { SAMPLE_SECRET_REFUSAL } from './config/sample-secrets.js';
 import type { Config } from './config/types.js';
+import { BASE_HEADERS } from './http/app.js';
 import type { Drain } from './http/drain.js';
+import { goJson } from './http/envelope.js';
 import type { Logger } from './log.js';
 
-export const DEFAULT_PORT = 3010;
+export { DEFAULT_PORT } from './config/listen.js';
 /** close(): how long requests in flight (a login waiting on its directory or IdP) may take to finish. */
 export const DEFAULT_DRAIN_MS = 10_000;
 
@@ -36,8 +41,9 @@ export class Servers {
         resolve();
       });
     });
-    const actual = (server.address() as AddressInfo).port;
-    this.log.info(`${what} on ${tls ? 'https' : 'http'}://${host ?? '0.0.0.0'}:${actual}`);
+    const bound = server.address() as AddressInfo;
+    const everywhere = bound.address === '::' || bound.address === '0.0.0.0' ? ' (all interfaces)' : '';
+    this.log.info(`${what} on ${listenUrl(tls, bound.address, bound.port)}${everywhere}`);
     return server;
   }
 
@@ -54,6 +60,44 @@ export class Servers {
     const o = this.config.HttpServerOptions;
     return https.createServer({ cert: fs.readFileSync(o.CertFile), key: fs.readFileSync(o.KeyFile), minVersion: 'TLSv1.2' }, app);
   }
+}
+
+/**
+ * The address to bind for tib.conf ListenAddress: undefined (all interfaces) when empty, an IP as it is, a host
+ * name resolved here as listen() would (its first address), so that whether it is loopback is known before
+ * the first request.
+ */
+export async function resolveListenAddress(address: string): Promise<string | undefined> {
+  if (address === '' || net.isIP(address)) return address || undefined;
+  try {
+    return (await dns.lookup(address)).address;
+  } catch (err) {
+    throw new Error(`ListenAddress ${JSON.stringify(address)}: cannot resolve the host name (${(err as NodeJS.ErrnoException).code ?? String(err)})`, { cause: err });
+  }
+}
+
+/**
+ * `next` with the admin API (/api and below) and, when `metrics`, /metrics answered 403 with why and how to
+ * make a Secret (src/config/sample-secrets.ts): a sample Secret on a listener beyond loopback. Matched on the
+ * decoded, lower-cased path with repeated slashes folded, so no spelling Express routes there gets past.
+ */
+export function refusingAdminApi(next: http.RequestListener, metrics: boolean): http.RequestListener {
+  const body = goJson({ Status: 'error', Error: SAMPLE_SECRET_REFUSAL });
+  return (req, res) => {
+    let path = (req.url ?? '/').split('?')[0] as string;
+    try {
+      path = decodeURIComponent(path);
+    } catch {
+      // Not decodable: Express would not route it to a decoded name either; matched as it is.
+    }
+    path = path.toLowerCase().replace(/\/+/g, '/');
+    if (/^\/api(\/|$)/.test(path) || (metrics && /^\/metrics\/?$/.test(path))) {
+      res.writeHead(403, { ...BASE_HEADERS, 'Cache-Control': 'no-store', 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+      res.end(body);
+      return;
+    }
+    next(req, res);
+  };
 }
 
 /** Resolves when `work` does, or at the limit (calling `onLimit`), whichever comes first. */

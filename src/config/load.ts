@@ -13,6 +13,7 @@ import { opsSettingsProblems } from './ops-settings.js';
 import { bruteForceProblems } from './brute-force.js';
 import { hostPatternProblem } from './allowed-hosts.js';
 import { jsonSyntaxProblem } from './json-syntax.js';
+import { DEFAULT_PORT, listenUrl } from './listen.js';
 import { parseGoBool, parseGoInt, parseGoList, parseGoMap, type Parsed } from './go-values.js';
 import { isGroup, leaves, SCHEMA, type Group, type Leaf } from './schema.js';
 import { closest, didYouMean } from './suggest.js';
@@ -351,8 +352,17 @@ export function registerConfigSecrets(config: Config): void {
   registerSecret(config.SessionSecret);
 }
 
-/** A copy of the config safe for a debug dump. */
+/**
+ * A copy of the config safe for a debug dump, with what the listeners will use (after TYK_IB_PORT and the
+ * like): the effective Port (3010 for 0) and each listener's URL (`*`: all interfaces).
+ */
 export function describeConfig(config: Config): unknown {
   registerConfigSecrets(config);
-  return redact(config);
+  const port = config.Port || DEFAULT_PORT;
+  const m = config.Management;
+  const listening = {
+    Main: listenUrl(config.HttpServerOptions.UseSSL, config.ListenAddress, port),
+    Management: m.Port === 0 ? 'none (Management.Port is 0)' : listenUrl(false, m.Host, m.Port),
+  };
+  return { ...(redact(config) as object), Port: port, Listening: listening };
 }

@@ -1,10 +1,10 @@
 /**
- * Load-time checks of the operator settings (ours): the management listener and the audit log.
+ * Load-time checks of the operator settings (ours): the listen address, the management listener and the audit log.
  * Pure apart from looking at the audit file's directory, so a typo fails at start, not at the first login.
  */
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
+import { DEFAULT_PORT, listenAddressProblem } from './listen.js';
 import type { Config } from './types.js';
 
 export interface OpsProblem {
@@ -17,12 +17,15 @@ export const MIN_AUDIT_KEY_LENGTH = 32;
 
 export function opsSettingsProblems(c: Config): OpsProblem[] {
   const out: OpsProblem[] = [];
+  // Checked here, not at listen: a typo would otherwise stop the start with the system's bind error.
+  const listen = listenAddressProblem(c.ListenAddress, true);
+  if (listen) out.push({ field: 'ListenAddress', message: listen });
   const m = c.Management;
   if (!Number.isInteger(m.Port) || m.Port < 0 || m.Port > 65535) out.push({ field: 'Management.Port', message: `must be between 0 (no management listener) and 65535, got ${m.Port}` });
-  else if (m.Port !== 0 && m.Port === (c.Port || 3010)) out.push({ field: 'Management.Port', message: `must differ from the main port ${c.Port || 3010}` });
-  if (m.Port !== 0 && !net.isIP(m.Host) && !/^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$/.test(m.Host)) {
-    out.push({ field: 'Management.Host', message: `must be an IP address or host name such as "127.0.0.1", got ${JSON.stringify(m.Host)}` });
-  }
+  else if (m.Port !== 0 && m.Port === (c.Port || DEFAULT_PORT)) out.push({ field: 'Management.Port', message: `must differ from the main port ${c.Port || DEFAULT_PORT}` });
+  // The same rule as ListenAddress, but never empty: the management listener is open, so it binds somewhere named.
+  const host = m.Port !== 0 ? listenAddressProblem(m.Host, false) : undefined;
+  if (host) out.push({ field: 'Management.Host', message: host });
   const a = c.Audit;
   if (a.Enabled) {
     if (a.Key !== '' && a.Key.length < MIN_AUDIT_KEY_LENGTH) out.push({ field: 'Audit.Key', message: `must be at least ${MIN_AUDIT_KEY_LENGTH} characters (it keys the user-id hashes)` });

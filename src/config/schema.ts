@@ -50,6 +50,10 @@ export const SCHEMA: Group = {
   fields: [
     s('Secret', 'Admin API secret: the raw `Authorization` header must equal it. Empty disables the admin API.', { secret: true }),
     i('Port', 0, 'Listen port; 0 means 3010.'),
+    s(
+      'ListenAddress',
+      'Ours (Tyk Gateway\'s `listen_address`): the address the main listener binds to: an IPv4 or IPv6 address or a host name, e.g. `127.0.0.1` to serve this host only. Empty (default) means all interfaces, as TIB. Beyond loopback, an admin `Secret` published in this repository\'s samples is refused: the admin API and `/metrics` answer 403.',
+    ),
     s('ProfileDir', 'Directory for `profiles_backup_<unix>.json` backups; empty means the profiles file\'s directory.'),
     b('SSLInsecureSkipVerify', 'Skip TLS verification of every call to identity providers (OIDC discovery, token, userinfo, keys; the social presets), as TIB does. Each affected profile is named in a WARN at load. Prefer a profile\'s `ProviderConfig.CAFile`.'),
     {

@@ -71,6 +71,8 @@ export interface Config {
   Secret: string;
   /** Listen port; 0 means 3010. */
   Port: number;
+  /** ours: the main listener's address (IP or host name); empty means all interfaces, as TIB. */
+  ListenAddress: string;
   /** Directory for profile backups and flushes. */
   ProfileDir: string;
   /** TLS verification of IdP calls (OIDC discovery, token, userinfo). */
