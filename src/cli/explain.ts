@@ -15,7 +15,7 @@ import { isPlainObject } from '../profiles/fields.js';
 import { quote } from '../profiles/validate.js';
 import { CommandError, EXIT, type CliIo } from './io.js';
 import type { CommandOptions } from './options.js';
-import { listValid, openTarget, validationRules } from './target.js';
+import { describeProblems, openTarget, validationRules } from './target.js';
 
 /** The explanation for a person: one line per step, its value and the rule that gave it. */
 export function formatExplanation(x: Explanation): string {
@@ -55,12 +55,17 @@ export async function explainCommand(opts: CommandOptions, io: CliIo): Promise<n
   const target = await openTarget({ ...opts, profilesPath: opts.url ? undefined : (opts.profilesPath ?? './profiles.json') }, io, validationRules(opts, io));
   const id = opts.profile;
   let explanation: unknown;
+  // The profile's own warnings (an ignored UserGroupMaping may be why the teams are wrong), from the file or the broker.
+  const warnings: string[] = [];
   if (target.api) {
     const query = opts.username ? `?username=${encodeURIComponent(opts.username)}` : '';
-    explanation = await target.api('POST', `profiles/${encodeURIComponent(id)}/explain${query}`, claims);
+    explanation = await target.api('POST', `profiles/${encodeURIComponent(id)}/explain${query}`, claims, warnings);
   } else {
-    const profile = (await listValid(target)).find((p) => p.ID === id);
+    const listed = await target.list();
+    if (listed.problems.length > 0) throw new CommandError(`${target.name} has invalid profiles:\n${describeProblems(listed.problems)}`);
+    const profile = listed.profiles.find((p) => p.ID === id);
     if (!profile) throw new CommandError(`${target.name} has no profile ${quote(id)}`);
+    warnings.push(...listed.warnings.filter((w) => w.profileId === id).map((w) => (w.field ? `${w.field}: ${w.message}` : w.message)));
     try {
       explanation = explainClaims(builtinProviders, profile, claims, opts.username);
     } catch (err) {
@@ -69,6 +74,7 @@ export async function explainCommand(opts: CommandOptions, io: CliIo): Promise<n
     }
   }
   if (!isExplanation(explanation)) throw new CommandError('the broker answered something that is not an explanation');
+  for (const w of warnings) io.err(`warning: profile ${quote(id)}: ${w}`);
   io.out(opts.json ? JSON.stringify(explanation, null, 2) : formatExplanation(explanation));
   return explanation.outcome === 'allowed' ? EXIT.ok : EXIT.failed;
 }

@@ -30,8 +30,8 @@ export interface ProfileTarget {
   update(p: Profile): Promise<void>;
   /** Writes the changes made (a file target saves once, atomically). */
   commit(): Promise<void>;
-  /** A running broker's admin API (--url targets only). */
-  api?: (method: string, route: string, body?: unknown) => Promise<unknown>;
+  /** A running broker's admin API (--url targets only); `warnings` collects the answer's `Warnings`. */
+  api?: (method: string, route: string, body?: unknown, warnings?: string[]) => Promise<unknown>;
 }
 
 /** Every problem of a listing, one per line. */
@@ -114,8 +114,11 @@ function isLoopback(hostname: string): boolean {
   return host === 'localhost' || host.endsWith('.localhost') || host === '::1' || (isIPv4(host) && host.startsWith('127.'));
 }
 
-/** One admin-API call: the envelope's Data, or a CommandError with the envelope's Error and the status. */
-export async function adminCall(base: string, secret: string, method: string, route: string, body?: unknown): Promise<unknown> {
+/**
+ * One admin-API call: the envelope's Data, or a CommandError with the envelope's Error and the status. The
+ * envelope's `Warnings` (ours: a profile's ignored keys, src/http/admin-api.ts) go to `warnings`.
+ */
+export async function adminCall(base: string, secret: string, method: string, route: string, body?: unknown, warnings?: string[]): Promise<unknown> {
   const url = `${base.replace(/\/+$/, '')}/api/${route}`;
   let res: Response;
   try {
@@ -142,6 +145,7 @@ export async function adminCall(base: string, secret: string, method: string, ro
     const hint = res.status === 401 ? ' (check TYK_IB_SECRET or --secret-file against the broker\'s Secret)' : '';
     throw new CommandError(`${method} ${url}: HTTP ${res.status}: ${message}${hint}`);
   }
+  if (warnings && Array.isArray(envelope.Warnings)) warnings.push(...envelope.Warnings.filter((w): w is string => typeof w === 'string'));
   return envelope.Data;
 }
 
@@ -161,7 +165,7 @@ function urlTarget(base: string, secret: string, rules: ValidationRules): Profil
     },
     // Each call is applied (and persisted) by the broker as it is made.
     async commit() {},
-    api: (method, route, body) => adminCall(base, secret, method, route, body),
+    api: (method, route, body, warnings) => adminCall(base, secret, method, route, body, warnings),
   };
 }
 

@@ -12,8 +12,9 @@ import { ClaimsError } from '../providers/module.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import { FieldReader, isPlainObject } from '../profiles/fields.js';
 import { StoreError, type ProfileStore } from '../profiles/store.js';
-import { validateProfile } from '../profiles/validate.js';
-import { sendError, sendOk } from './envelope.js';
+import type { Profile } from '../profiles/profile.js';
+import { validateProfile, type ProfileProblem } from '../profiles/validate.js';
+import { goJson, sendError, sendOk } from './envelope.js';
 import { writeFailureReason } from './write-failure.js';
 
 export interface AdminApiDeps {
@@ -133,6 +134,24 @@ export function adminApiRouter(deps: AdminApiDeps): Router {
 
   const audit = (req: Request, action: string, id: string) => log.info(`profile ${action}`, { profile: id, remote: req.ip ?? '' });
 
+  /**
+   * The "did you mean" warnings of each profile written here (an ignored `UserGroupMaping` sends everyone to
+   * the default team), by stored object: a reload that replaces the profile forgets them. Explain repeats them.
+   */
+  const written = new WeakMap<Profile, string[]>();
+  const asText = (list: readonly ProfileProblem[]) => list.map((p) => (p.field ? `${p.field}: ${p.message}` : p.message));
+  /** A profile's warnings: those of its write, or what its stored form still shows (ProviderConfig keeps its keys). */
+  const warningsOf = (p: Profile) => written.get(p) ?? asText(validateProfile(p, { index: 0, rules: store.rules }).warnings);
+
+  /** TIB's envelope, plus `Warnings` when there are any (so an answer without warnings is TIB's, byte for byte). */
+  const sendStored = (req: Request, res: Response, status: number, action: string, stored: Profile, warnings: string[]) => {
+    audit(req, action, stored.ID);
+    if (warnings.length === 0) return sendOk(res, status, stored.ID, stored);
+    written.set(stored, warnings);
+    for (const w of warnings) log.warn(`profile ${action} with a warning: ${w}`, { profile: stored.ID, remote: req.ip ?? '' });
+    res.status(status).type('application/json').send(goJson({ Status: 'ok', ID: stored.ID, Data: stored, Warnings: warnings }));
+  };
+
   /** The decoded body, or undefined after answering 400 as TIB. */
   const decode = (req: Request, res: Response): Record<string, unknown> | undefined => {
     try {
@@ -152,9 +171,9 @@ export function adminApiRouter(deps: AdminApiDeps): Router {
     if (then === 'missing' && !store.get(id)) return void sendError(res, 404, 'Object ID does not exist, operation not permitted');
     const v = validateProfile(raw, { index: 0, rules: store.rules });
     if (!v.profile) {
-      return void sendError(res, 400, `invalid profile: ${v.problems.map((p) => (p.field ? `${p.field}: ${p.message}` : p.message)).join('; ')}`);
+      return void sendError(res, 400, `invalid profile: ${asText(v.problems).join('; ')}`);
     }
-    return v.profile;
+    return { profile: v.profile, warnings: asText(v.warnings) };
   };
 
   const storeFailure = (res: Response, err: unknown) => {
@@ -187,12 +206,10 @@ export function adminApiRouter(deps: AdminApiDeps): Router {
 
   router.post('/profiles/:id', body, async (req, res) => {
     const raw = decode(req, res);
-    const profile = raw && checked(res, raw, req.params.id, 'exists');
-    if (!profile) return;
+    const v = raw && checked(res, raw, req.params.id, 'exists');
+    if (!v) return;
     try {
-      await store.create(profile);
-      audit(req, 'created', profile.ID);
-      sendOk(res, 201, profile.ID, profile);
+      sendStored(req, res, 201, 'created', await store.create(v.profile), v.warnings);
     } catch (err) {
       storeFailure(res, err);
     }
@@ -200,12 +217,10 @@ export function adminApiRouter(deps: AdminApiDeps): Router {
 
   router.put('/profiles/:id', body, async (req, res) => {
     const raw = decode(req, res);
-    const profile = raw && checked(res, raw, req.params.id, 'missing');
-    if (!profile) return;
+    const v = raw && checked(res, raw, req.params.id, 'missing');
+    if (!v) return;
     try {
-      await store.update(profile);
-      audit(req, 'updated', profile.ID);
-      sendOk(res, 200, profile.ID, profile);
+      sendStored(req, res, 200, 'updated', await store.update(v.profile), v.warnings);
     } catch (err) {
       storeFailure(res, err);
     }
@@ -229,7 +244,11 @@ export function adminApiRouter(deps: AdminApiDeps): Router {
     if (!claims) return;
     const username = typeof req.query.username === 'string' ? req.query.username : '';
     try {
-      sendOk(res, 200, p.ID, explainClaims(deps.providers, p, claims, username));
+      const explanation = explainClaims(deps.providers, p, claims, username);
+      // The profile's own warnings with it: an ignored key may be why the teams are not the expected ones.
+      const warnings = warningsOf(p);
+      if (warnings.length === 0) return sendOk(res, 200, p.ID, explanation);
+      res.status(200).type('application/json').send(goJson({ Status: 'ok', ID: p.ID, Data: explanation, Warnings: warnings }));
     } catch (err) {
       if (!(err instanceof ClaimsError)) throw err;
       sendError(res, 400, err.message);

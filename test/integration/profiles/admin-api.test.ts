@@ -514,3 +514,32 @@ describe('LDAPServer against AllowedIdPHosts, and profile IDs at the length limi
     }
   });
 });
+
+describe('a profile written with a "did you mean" warning (UserGroupMaping: the key is ignored)', () => {
+  it('answers the warnings in the envelope, logs them at WARN, and explain repeats them; a clean write is TIB\'s envelope', async () => {
+    const { agent, store } = await setup([]);
+    const typo = ldap('typo', { UserGroupMaping: { devs: 'team-devs' } });
+    const warning = 'UserGroupMaping: unknown key, ignored; did you mean UserGroupMapping?';
+    const logs = captureLogs();
+    try {
+      const created = await agent().post('/api/profiles/typo').set('Authorization', SECRET).send(JSON.stringify(typo));
+      expect(created.status).toBe(201);
+      expect(created.body).toEqual({ Status: 'ok', ID: 'typo', Data: store.get('typo'), Warnings: [warning] });
+      expect(logs.lines.filter((l) => l.includes('with a warning'))).toEqual([expect.stringMatching(/\[WARN\] API: profile created with a warning: UserGroupMaping: unknown key, ignored; did you mean UserGroupMapping\? profile="typo"/)]);
+
+      const updated = await agent().put('/api/profiles/typo').set('Authorization', SECRET).send(JSON.stringify({ ...typo, Name: 'again' }));
+      expect([updated.status, updated.body.Warnings]).toEqual([200, [warning]]);
+      const explained = await agent().post('/api/profiles/typo/explain').set('Authorization', SECRET).send(JSON.stringify({ dn: 'uid=alice,dc=example,dc=org', uid: 'alice', mail: 'alice@example.org', memberOf: ['devs'] }));
+      expect([explained.status, explained.body.Warnings]).toEqual([200, [warning]]);
+
+      // No warning: TIB's envelope, byte for byte, and nothing logged.
+      const clean = await agent().put('/api/profiles/typo').set('Authorization', SECRET).send(JSON.stringify(ldap('typo')));
+      expect(Object.keys(clean.body)).toEqual(['Status', 'ID', 'Data']);
+      expect(logs.lines.filter((l) => l.includes('with a warning'))).toHaveLength(2);
+      const quiet = await agent().post('/api/profiles/typo/explain').set('Authorization', SECRET).send(JSON.stringify({ dn: 'uid=alice,dc=example,dc=org', uid: 'alice', mail: 'alice@example.org' }));
+      expect(Object.keys(quiet.body)).toEqual(['Status', 'ID', 'Data']);
+    } finally {
+      logs.stop();
+    }
+  });
+});

@@ -477,7 +477,7 @@ describe('a real login logs its explanation at debug', () => {
 });
 
 describe('a file with a typo in a key (UserGroupMaping: everyone would land in the default team)', () => {
-  it('import and diff print the "did you mean" warning that validate prints, on stderr', async () => {
+  it('import, diff and explain print the "did you mean" warning that validate prints, on stderr', async () => {
     const { UserGroupMapping, ...rest } = ldapDevs();
     const typo = await tmp('typo.json', [{ ...rest, UserGroupMaping: UserGroupMapping }]);
     const b = await startTestBroker({ profiles: [], config: { Secret: SECRET } });
@@ -489,6 +489,14 @@ describe('a file with a typo in a key (UserGroupMaping: everyone would land in t
       expect(imported.err).toContain(warning);
       const diffed = await run(['profiles', 'diff', typo, '--url', b.url]);
       expect(diffed.err).toContain(warning);
+      // explain repeats the profile's warnings, from the file or from the broker that stored it.
+      const claims = await tmp('alice.json', { dn: 'uid=alice,ou=people,dc=example,dc=org', uid: 'alice', memberOf: ['cn=devs,ou=groups,dc=example,dc=org'] });
+      const again = 'warning: profile "ldap-devs": UserGroupMaping: unknown key, ignored; did you mean UserGroupMapping?';
+      expect((await run(['explain', '--profile', 'ldap-devs', '--claims', claims, '-p', typo])).err).toContain(again);
+      // (import sent the profile as validated, without the ignored key: written as it is, the broker keeps its warning.)
+      const put = await request(b.url).put('/api/profiles/ldap-devs').set('Authorization', SECRET).send(JSON.stringify({ ...rest, UserGroupMaping: UserGroupMapping }));
+      expect(put.body.Warnings).toEqual(['UserGroupMaping: unknown key, ignored; did you mean UserGroupMapping?']);
+      expect((await run(['explain', '--profile', 'ldap-devs', '--claims', claims, '--url', b.url])).err).toContain(again);
     } finally {
       await b.close();
     }
