@@ -11,8 +11,9 @@ h1 { font-size: 1.6rem; } h2 { font-size: 1.25rem; margin-top: 2rem; }
 .standin { background: #fff6d8; border: 1px solid #e8c95c; border-radius: 6px; padding: .6rem .9rem; }
 .card { border: 1px solid #cfd6e4; border-radius: 8px; padding: .2rem 1rem 1rem; margin: 1rem 0; }
 .ok { color: #17692f; } .bad { color: #a3202b; }
-table { border-collapse: collapse; margin: .5rem 0; } th, td { border: 1px solid #cfd6e4; padding: .3rem .6rem; text-align: left; vertical-align: top; }
-code { background: #eef1f6; padding: 0 .25rem; border-radius: 3px; word-break: break-all; }
+table { border-collapse: collapse; margin: .5rem 0; display: block; max-width: 100%; overflow-x: auto; } th, td { border: 1px solid #cfd6e4; padding: .3rem .6rem; text-align: left; vertical-align: top; }
+code { background: #eef1f6; padding: 0 .25rem; border-radius: 3px; overflow-wrap: break-word; }
+.url span { white-space: nowrap; }
 .button, button { display: inline-block; background: #2653c9; color: #fff; border: 0; border-radius: 6px; padding: .5rem 1rem; font: inherit; text-decoration: none; cursor: pointer; }
 ol li, ul li { margin: .2rem 0; }
 `;

@@ -15,6 +15,7 @@ import express from 'express';
 import { createBroker, StartupError, type Broker } from '../src/broker.js';
 import { ConfigError, loadConfig } from '../src/config/load.js';
 import { configureLogging, getLogger, registerSecret } from '../src/log.js';
+import { watchLoginFailures } from './failures.js';
 import { callbackUrls, CLIENT_ID, demoProfiles, tibConf, type DemoSecrets } from './files.js';
 import { sendPage } from './html.js';
 import { landingPage } from './landing.js';
@@ -64,7 +65,8 @@ async function main(): Promise<number> {
     for (const w of warnings) log.warn(w);
 
     const op = createDemoOp({ issuer: urls.issuer, client: { id: CLIENT_ID, secret: secrets.client, redirectUris: callbackUrls(urls, profiles) }, landing: urls.landing });
-    const portal = createPortalApp({ apiSecret: secrets.portalApi, adminSecret: secrets.portalAdmin, landing: urls.landing });
+    const failures = watchLoginFailures();
+    const portal = createPortalApp({ apiSecret: secrets.portalApi, adminSecret: secrets.portalAdmin, landing: urls.landing, lastFailure: failures.latest });
     const start = async (app: express.Express, port: number, variable: string) => {
       try {
         servers.push(await listen(app, port, LOOPBACK));

@@ -5,6 +5,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import type { LoggedFailure } from './failures.js';
 import { sendPage } from './html.js';
 import { homePage, loginFailedPage, nonceProblemPage, signedInPage, type PortalLinks } from './portal-pages.js';
 import { parseSsoRequest, PortalStore, type Section, type SsoRequest } from './portal-store.js';
@@ -14,6 +15,8 @@ export interface PortalOptions extends PortalLinks {
   apiSecret: string;
   /** What `POST /admin/sso` accepts in `Admin-Auth`; empty: that endpoint refuses every call. */
   adminSecret: string;
+  /** Inside `npm run demo`: the broker's last failed login, which the failure page shows (demo/failures.ts). */
+  lastFailure?: () => LoggedFailure | undefined;
 }
 
 /** Equal without leaking where they differ (hashes first, so the lengths match). */
@@ -73,7 +76,7 @@ export function createPortalApp(opts: PortalOptions): { app: express.Express; st
   };
   app.get(['/sso', '/portal/sso', '/portal/sso/'], landing('portal'));
   app.get('/tap', landing('dashboard'));
-  app.get('/login-failed', (_req, res) => sendPage(res, 200, loginFailedPage(links)));
+  app.get('/login-failed', (_req, res) => sendPage(res, 200, loginFailedPage(links, opts.lastFailure?.())));
   app.get('/', (_req, res) => sendPage(res, 200, homePage(store.recent(), links)));
   app.get('/health', (_req, res) => res.status(200).end());
   app.use((_req, res) => envelope(res, 404, false, 'Not found'));

@@ -1,4 +1,5 @@
 /** The demo portal's pages: what it received from the broker, and how the SSO nonce went back and forth. */
+import type { LoggedFailure } from './failures.js';
 import { esc, page } from './html.js';
 import type { SignIn } from './portal-store.js';
 
@@ -26,11 +27,23 @@ function teamList(ids: readonly string[]): string {
   return `<ul data-test="teams">${ids.map((id) => `<li><code>${esc(id)}</code></li>`).join('')}</ul>`;
 }
 
+/**
+ * TIB's SSO key is `<user id>@<provider>.com` (docs/tib-behaviour.md §5.5), an address that reaches nobody:
+ * it looks like an email, so the page says what it is made of.
+ */
+function ssoKeyNote(key: string): string {
+  const m = /^(.*)@([^@]+)\.com$/.exec(key);
+  const parts = m ? `: the user id <code>${esc(m[1])}</code> and the provider <code>${esc(m[2])}</code>` : '';
+  return `TIB's form of the key, <code>&lt;user id&gt;@&lt;provider&gt;.com</code>${parts}. It is not an email address (nothing is sent to it):
+the broker keeps TIB's form so that developers TIB created are found again`;
+}
+
 export function signedInPage(s: SignIn, landingPath: string, links: PortalLinks): string {
   const dev = s.developer;
   const developerStep = dev
     ? `<li>${esc(time(dev.at))}: the broker looked the developer up by SSO key <code>${esc(dev.ssoKey)}</code> and
-<strong>${esc(dev.change)}</strong> the developer record with this nonce (<code>${dev.change === 'created' ? 'POST /api/portal/developers' : 'PUT /api/portal/developers/{id}'}</code>).</li>`
+<strong>${esc(dev.change)}</strong> the developer record with this nonce (<code>${dev.change === 'created' ? 'POST /api/portal/developers' : 'PUT /api/portal/developers/{id}'}</code>).
+<span data-test="sso-key">${ssoKeyNote(dev.ssoKey)}.</span></li>`
     : '';
   return page(
     `Signed in: demo ${audience(s)}`,
@@ -63,12 +76,25 @@ export function nonceProblemPage(why: string, links: PortalLinks): string {
   return page('Demo portal: not signed in', `${STANDIN}<h1 class="bad">Not signed in</h1><p data-test="problem">${esc(why)}</p>${footer(links)}`);
 }
 
-export function loginFailedPage(links: PortalLinks): string {
+/** Why the login failed, as the broker logged it: shown because this is a demo (a real portal never learns it). */
+function failureReason(f: LoggedFailure): string {
+  return `<p>Why, as the broker logged it at ${esc(time(f.at))} (shown here because this is a demo: the broker tells only its log,
+never the browser):</p>
+<table data-test="failure">
+<tr><th>Profile</th><td><code>${esc(f.profile)}</code></td></tr>
+<tr><th>Status</th><td>${esc(f.status)}</td></tr>
+<tr><th>Reason</th><td data-test="reason">${esc(f.reason)}</td></tr>
+${f.hint ? `<tr><th>What to check</th><td data-test="hint">${esc(f.hint)}</td></tr>` : ''}
+</table>`;
+}
+
+export function loginFailedPage(links: PortalLinks, failure?: LoggedFailure): string {
   return page(
     'Demo portal: sign-in failed',
     `${STANDIN}<h1 class="bad">The sign-in failed</h1>
-<p>The broker sent your browser here: this is the profile's <code>FailureRedirect</code>. The broker's log (in the terminal
-running <code>npm run demo</code>) says why, for example that the sign-in was cancelled at the OpenID Provider.</p>${footer(links)}`,
+<p>The broker sent your browser here: this is the profile's <code>FailureRedirect</code>.</p>
+${failure ? failureReason(failure) : '<p>The broker\'s log (in the terminal running <code>npm run demo</code>) says why, for example that the sign-in was cancelled at the OpenID Provider.</p>'}
+${footer(links)}`,
   );
 }
 

@@ -102,6 +102,8 @@ describe('npm run demo', () => {
       expect(steps).toHaveLength(3);
       expect(steps[0]).toMatch(/called \/api\/sso with the profile's DashboardCredential .*issued the one-time nonce/);
       expect(steps[1]).toMatch(/created the developer record with this nonce/);
+      // The key looks like an email address: the page says it is TIB's form, and of what.
+      expect(await page.locator('[data-test=sso-key]').textContent()).toMatch(/^TIB's form of the key, <user id>@<provider>\.com: the user id dana and the provider openid-connect\. It is not an email address/);
       expect(steps[2]).toMatch(/redeemed the nonce/);
       fs.mkdirSync(path.dirname(screenshot), { recursive: true });
       await page.screenshot({ path: screenshot, fullPage: true });
@@ -126,6 +128,64 @@ describe('npm run demo', () => {
       await page.waitForURL(/\/sso\?nonce=/);
       expect(await page.locator('[data-test=email]').textContent()).toBe('gus@example.com');
       expect(await page.locator('[data-test=teams] li').allTextContents()).toEqual(['team-guests']);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('the landing page puts the sign-in buttons before the jargon, and wraps its URLs only after a slash, on a phone', async () => {
+    const page = await browser.newPage({ viewport: { width: 360, height: 800 } });
+    try {
+      await page.goto(landing);
+      const order = await page.evaluate(() => {
+        const buttons = [...document.querySelectorAll('a.button')];
+        const firstJargon = document.querySelector('code, table');
+        return { buttons: buttons.length, beforeJargon: buttons.filter((b) => firstJargon && b.compareDocumentPosition(firstJargon) & Node.DOCUMENT_POSITION_FOLLOWING).length };
+      });
+      expect(order).toEqual({ buttons: 2, beforeJargon: 2 });
+
+      // Where each URL on the page wraps: the text before every line break, which must end with a slash.
+      const breaks = await page.evaluate(() => {
+        const found: Array<{ url: string; before: string }> = [];
+        for (const code of document.querySelectorAll('code')) {
+          const text = code.textContent ?? '';
+          if (!/^(https?:\/\/|\/)/.test(text)) continue;
+          const range = document.createRange();
+          let top: number | undefined;
+          let seen = '';
+          const walker = document.createTreeWalker(code, NodeFilter.SHOW_TEXT);
+          for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+            for (let i = 0; i < (node.textContent ?? '').length; i++) {
+              range.setStart(node, i);
+              range.setEnd(node, i + 1);
+              const rect = range.getClientRects()[0];
+              if (rect && top !== undefined && rect.top > top + 1) found.push({ url: text, before: seen });
+              if (rect) top = rect.top;
+              seen += (node.textContent ?? '')[i];
+            }
+          }
+        }
+        return found;
+      });
+      expect(breaks.filter((b) => !b.before.endsWith('/'))).toEqual([]);
+      // The page fits the phone's width: nothing scrolls sideways.
+      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it("a sign-in cancelled at the OpenID Provider ends at the portal's failure page, which shows the reason the broker logged", async () => {
+    const page = await context.newPage();
+    try {
+      await page.goto(landing);
+      await page.locator('[data-profile=demo-admins] a.button').click();
+      await page.waitForURL(/\/interaction\//);
+      await page.getByRole('link', { name: 'Cancel' }).click();
+      await page.waitForURL(/\/login-failed$/);
+      expect(await page.locator('h1').textContent()).toBe('The sign-in failed');
+      expect(await page.locator('[data-test=failure]').textContent()).toMatch(/demo-admins/);
+      expect(await page.locator('[data-test=reason]').textContent()).toMatch(/access_denied|cancelled/);
     } finally {
       await page.close();
     }
