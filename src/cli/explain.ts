@@ -23,15 +23,27 @@ export function formatExplanation(x: Explanation): string {
   const row = (label: string, value: string, rule?: string) => lines.push(`  ${label.padEnd(12)}${value}${rule ? `  <- ${rule}` : ''}`);
   if (x.email) row('email', quote(x.email.value), x.email.rule);
   if (x.displayName !== undefined) row('name', quote(x.displayName));
+  // A step after the refusal did not run: "skipped", never a blank (or a "failed" it did not earn).
+  const skipped = x.outcome === 'refused' ? `skipped: the login was refused at ${x.failure.stage}` : 'skipped';
   if (x.userId) row('user id', quote(x.userId.value), x.userId.rule);
+  else if (x.outcome === 'refused' && x.failure.stage !== 'userId') row('user id', skipped);
   if (x.groups) row('IdP groups', x.groups.value === undefined ? '(none)' : JSON.stringify(x.groups.value), x.groups.rule);
+  else row('IdP groups', skipped);
   if (x.constraints) {
-    for (const [name, c] of Object.entries(x.constraints)) row(`${name}`, c.passed ? 'passed' : 'failed', c.rule);
+    // The group is checked only when the domain passed (src/identity/explain.ts).
+    const domainFailed = !x.constraints.Domain.passed;
+    for (const [name, c] of Object.entries(x.constraints)) {
+      if (name === 'Group' && domainFailed) row(name, 'skipped: the domain constraint failed');
+      else row(`${name}`, c.passed ? 'passed' : 'failed', c.rule);
+    }
+  } else {
+    row('Domain', skipped);
+    row('Group', skipped);
   }
   if (x.teams) {
     if (x.teams.length === 0) row('teams', '(none: no mapped group and no DefaultUserGroupID)');
     for (const t of x.teams) row('team', quote(t.team), t.rule);
-  }
+  } else row('teams', skipped);
   if (x.outcome === 'refused') row('refused', x.failure.reason, `at ${x.failure.stage}`);
   return lines.join('\n');
 }

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import type { ActionInput } from '../../src/actions/action.js';
+import { formatExplanation } from '../../src/cli/explain.js';
 import { explainIdentity, type Explanation } from '../../src/identity/explain.js';
 import { getLogger } from '../../src/log.js';
 import { completeLogin } from '../../src/login/complete.js';
@@ -212,5 +213,28 @@ describe('the login pipeline decides from the explanation', () => {
     expect(calls).toHaveLength(0);
     expect(r.result).toEqual({ kind: 'failure', failure: { reason: 'constraint failed: email domain example.com is not example.org', status: 400, message: 'Constraint failed', class: 'constraint' } });
     expect(r.explanation.outcome).toBe('refused');
+  });
+});
+
+describe('the printed explanation (identity-broker explain)', () => {
+  const claims = { sub: 'u-1', email: 'dana@example.com', groups: 'admins' };
+  const rows = (x: Explanation) => formatExplanation(x).split('\n').map((l) => l.trim().replace(/ {2,}/, ' '));
+
+  it('says "skipped" for every step after the refusal, never leaves it out', () => {
+    const atEmail = rows(explainClaims(oidcProfile({ CustomEmailField: 'upn' }), { sub: 'x' }));
+    for (const step of ['user id', 'IdP groups', 'Domain', 'Group', 'teams']) expect(atEmail).toContain(`${step} skipped: the login was refused at email`);
+    const atGroups = rows(explainClaims(oidcProfile(), { ...claims, groups: { admins: true } }));
+    expect(atGroups).toEqual(expect.arrayContaining(['Domain skipped: the login was refused at groups', 'teams skipped: the login was refused at groups']));
+  });
+
+  it('a group constraint not checked because the domain failed is "skipped", not "failed"', () => {
+    const x = rows(explainClaims(oidcProfile({ ProviderConstraints: { Domain: 'example.org', Group: 'admins' } }), claims));
+    expect(x).toContain('Group skipped: the domain constraint failed');
+    expect(x.some((l) => l.startsWith('Group failed'))).toBe(false);
+    expect(x).toContain('teams skipped: the login was refused at constraints');
+  });
+
+  it('an allowed login has no skipped step', () => {
+    expect(formatExplanation(explainClaims(oidcProfile(), claims))).not.toContain('skipped');
   });
 });
