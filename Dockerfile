@@ -1,11 +1,11 @@
 # The identity broker as TIB's image runs: working directory /opt/tyk-identity-broker, tib.conf and
-# profiles.json mounted there, `--conf=/opt/tyk-identity-broker/tib.conf`, port 3010, TYK_IB_* variables.
-#   docker build -t identity-broker .
-#   docker run -p 3010:3010 -v "$PWD/tib.conf:/opt/tyk-identity-broker/tib.conf:ro" \
-#     -v "$PWD/profiles.json:/opt/tyk-identity-broker/profiles.json" -e TYK_IB_SESSION_SECRET=... identity-broker
+# profiles.json there, `--conf=/opt/tyk-identity-broker/tib.conf`, port 3010, TYK_IB_* variables. Mount the
+# directory, never profiles.json alone (a save replaces the file, which a single-file mount refuses), owned by
+# the image's user, node (uid 1000); the root filesystem can be read-only. docs/container.md has the commands,
+# which test/slow/container.test.ts runs.
 
 # Build: all dependencies, then the same `npm run build` as the README (and the demo portal's build).
-FROM node:24-bookworm-slim AS build
+FROM node:24.21.0-bookworm-slim AS build
 WORKDIR /build
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -15,11 +15,12 @@ COPY demo ./demo
 RUN npm run build && npm run build:demo
 
 # Run: production dependencies only, as the unprivileged `node` user.
-FROM node:24-bookworm-slim
+FROM node:24.21.0-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /opt/identity-broker
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+# npm's cache goes to a directory removed in the same layer, so none of it is in the image.
+RUN npm ci --omit=dev --no-audit --no-fund --cache /tmp/npm-cache && rm -rf /tmp/npm-cache
 COPY --from=build /build/dist ./dist
 COPY --from=build /build/dist-demo ./dist-demo
 COPY deploy/healthcheck.mjs ./healthcheck.mjs

@@ -1,9 +1,11 @@
 /**
- * The container image and the compose stack, checked without a container engine: Debian's docker-compose
- * validates docker-compose.yml; the Dockerfile builds with the README's `npm run build` and copies only files
- * that exist and are in the build context; the stack's tib.conf and profiles.json pass the broker's own
- * checks (with the variables compose gives it), and its parts agree with each other (secrets, hosts, the
- * IdP client, the directory's groups); the image's health check answers for a running broker.
+ * The container image and the compose stack, checked without a container engine (test/slow/container.test.ts
+ * runs them): Debian's docker-compose validates docker-compose.yml with the .env scripts/compose-env.sh makes;
+ * ports on loopback, images pinned, healthchecks waited for, no secret written in the files; the Dockerfile
+ * builds with the README's `npm run build` and copies only files that exist and are in the build context; the
+ * stack's tib.conf and profiles.json pass the broker's own checks (with the variables compose gives it), and its
+ * parts agree with each other (secrets, hosts, the IdP client, the directory's groups); the image's health
+ * check answers for a running broker.
  */
 import { execFile, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -83,6 +85,8 @@ describe('the Dockerfile', () => {
 
   it('runs with production dependencies only, as a non-root user, TIB\'s directory, flags and port, and a health check on /health', () => {
     expect(runs(run).some((r) => /npm ci\b.*--omit=dev/.test(r))).toBe(true);
+    // npm's cache never reaches a layer, without `npm cache clean --force` (issue 18, point 7).
+    expect(read('Dockerfile')).not.toContain('npm cache clean');
     const user = run.filter((i) => i.op === 'USER').pop()?.args;
     expect(user).toBeDefined();
     expect(['root', '0', '0:0']).not.toContain(user);
@@ -120,42 +124,123 @@ describe('the Dockerfile', () => {
 });
 
 describe('docker-compose.yml', () => {
-  let config: { services: Record<string, { image?: string; ports?: unknown[]; scale?: number; volumes?: string[]; environment?: Record<string, string>; depends_on?: unknown }> };
+  interface Service {
+    image?: string;
+    build?: { context: string };
+    ports?: string[];
+    scale?: number;
+    volumes?: string[];
+    tmpfs?: string[];
+    read_only?: boolean;
+    environment?: Record<string, string>;
+    depends_on?: Record<string, { condition: string }>;
+    healthcheck?: { test: string[] };
+    networks?: Record<string, { aliases?: string[] } | null>;
+  }
+  let config: { services: Record<string, Service> };
+  let envDir: string;
+  let env: Record<string, string>;
 
   beforeAll(() => {
+    // The README's first step: .env with random secrets; compose refuses to start without it.
+    envDir = fs.mkdtempSync(path.join(os.tmpdir(), 'compose-env-'));
+    const envFile = path.join(envDir, '.env');
+    expect(spawnSync('sh', ['scripts/compose-env.sh', envFile], { cwd: ROOT }).status).toBe(0);
+    env = Object.fromEntries([...fs.readFileSync(envFile, 'utf8').matchAll(/^([A-Z_]+)=(.*)$/gm)].map((m) => [m[1] as string, m[2] as string]));
     // Debian's docker-compose (scripts/ensure-test-deps.sh installs it): a missing command fails, never skips.
-    const r = spawnSync('docker-compose', ['-f', 'docker-compose.yml', '--project-directory', '.', 'config'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, COMPOSE_PROJECT_NAME: 'identity-broker' } });
+    const compose = (args: string[]) => spawnSync('docker-compose', [...args, '-f', 'docker-compose.yml', '--project-directory', '.', 'config'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, COMPOSE_PROJECT_NAME: 'identity-broker' } });
+    const r = compose(['--env-file', envFile]);
     if (r.error) throw new Error(`docker-compose could not run (${r.error.message}): install it with scripts/ensure-test-deps.sh`);
     expect([r.status, r.stderr]).toEqual([0, '']);
     config = parse(r.stdout) as typeof config;
+    // Without the .env, compose refuses and says what to run.
+    fs.writeFileSync(path.join(envDir, 'empty.env'), '');
+    const without = compose(['--env-file', path.join(envDir, 'empty.env')]);
+    expect(without.status).not.toBe(0);
+    expect(without.stderr).toContain('run sh scripts/compose-env.sh first');
+  });
+  afterAll(() => fs.rmSync(envDir, { recursive: true, force: true }));
+
+  it('scripts/compose-env.sh writes random secrets, 0600, and never overwrites them', () => {
+    const st = fs.statSync(path.join(envDir, '.env'));
+    expect(st.mode & 0o777).toBe(0o600);
+    const values = Object.values(env);
+    expect(values.length).toBeGreaterThanOrEqual(6);
+    for (const v of values) expect(v).toMatch(/^[0-9a-f]{64}$/);
+    expect(new Set(values).size).toBe(values.length);
+    const before = fs.readFileSync(path.join(envDir, '.env'), 'utf8');
+    expect(spawnSync('sh', ['scripts/compose-env.sh', path.join(envDir, '.env')], { cwd: ROOT }).status).toBe(0);
+    expect(fs.readFileSync(path.join(envDir, '.env'), 'utf8')).toBe(before);
   });
 
-  it('passes `docker-compose config`: two broker replicas on one published port range, Redis, OpenLDAP, Dex and the demo portal', () => {
+  it('passes `docker-compose config`: two named broker replicas, Redis, the directory, Dex and the demo portal; one image build', () => {
     const s = config.services;
-    expect(Object.keys(s).sort()).toEqual(['broker', 'dex', 'openldap', 'portal', 'redis']);
-    expect(s.broker?.scale).toBe(2);
-    expect(s.broker?.ports).toEqual([{ published: '3010-3011', target: 3010 }]);
-    expect(s.openldap?.image).toMatch(/openldap/);
+    expect(Object.keys(s).sort()).toEqual(['broker-1', 'broker-2', 'dex', 'openldap', 'portal', 'redis']);
+    expect(s['broker-1']?.scale ?? 1).toBe(1);
+    expect(s['broker-1']?.ports).toEqual(['127.0.0.1:3010:3010/tcp']);
+    expect(s['broker-2']?.ports).toEqual(['127.0.0.1:3011:3010/tcp']);
     expect(s.dex?.image).toMatch(/dexidp\/dex:v2\.(4[5-9]|[5-9]\d)/);
     expect(s.redis?.image).toMatch(/^redis:/);
+    // One service builds the broker's image; the others run it, so no two builds race for one tag.
+    const builders = Object.entries(s).filter(([, svc]) => svc.build?.context === ROOT);
+    expect(builders.map(([name]) => name)).toEqual(['broker-1']);
+    for (const name of ['broker-2', 'portal']) expect(s[name]?.image).toBe(s['broker-1']?.image);
+    // The directory: Debian's slapd built from deploy/ldap, not an unmaintained image.
+    expect(s.openldap?.build?.context).toBe(`${ROOT}/deploy/ldap`);
+    expect(read('deploy/ldap/Dockerfile')).toMatch(/^FROM debian:\d+\.\d+-slim$/m);
   });
 
-  it('mounts tib.conf and profiles.json where TIB\'s image has them, and every mounted file exists', () => {
+  it('publishes every port on 127.0.0.1 only, pins every image to an exact version, and waits for healthy services', () => {
+    const s = config.services;
+    for (const [name, svc] of Object.entries(s)) for (const p of svc.ports ?? []) expect([name, p]).toEqual([name, expect.stringMatching(/^127\.0\.0\.1:/)]);
+    // An image is built here (a `:local` tag some service builds) or pulled at an exact version.
+    const built = Object.values(s).filter((svc) => svc.build).map((svc) => svc.image);
+    for (const svc of Object.values(s).filter((v) => v.build)) expect(svc.image).toMatch(/:local$/);
+    for (const [name, svc] of Object.entries(s).filter(([, v]) => !built.includes(v.image))) expect([name, svc.image]).toEqual([name, expect.stringMatching(/:v?\d+\.\d+\.\d+(-[a-z]+)?$/)]);
+    for (const from of [...read('Dockerfile').matchAll(/^FROM (\S+)/gm)].map((m) => m[1])) expect(from).toMatch(/^node:\d+\.\d+\.\d+-\w+-slim$/);
+    for (const name of ['redis', 'openldap', 'dex']) {
+      expect(s[name]?.healthcheck?.test.length).toBeGreaterThan(1);
+      expect(s['broker-1']?.depends_on?.[name]).toEqual({ condition: 'service_healthy' });
+    }
+    expect(s['broker-2']?.depends_on?.['broker-1']).toEqual({ condition: 'service_healthy' });
+  });
+
+  it('writes no secret: compose and deploy/ name each one as a variable from the .env', () => {
+    const files = ['docker-compose.yml', 'deploy/profiles.json', 'deploy/dex.yaml', 'deploy/tib.conf', ...fs.readdirSync(path.join(ROOT, 'deploy/ldap')).map((f) => `deploy/ldap/${f}`)];
+    for (const f of files) {
+      for (const v of Object.values(env)) expect([f, read(f).includes(v)]).toEqual([f, false]);
+      expect([f, /change-me|demo-[a-z-]*secret|demo-ldap-admin-password/.test(read(f))]).toEqual([f, false]);
+    }
+    // Each secret in the running stack is a value from the .env.
+    const s = config.services;
+    expect(s['broker-1']?.environment?.TYK_IB_SECRET).toBe(env.TIB_ADMIN_SECRET);
+    expect(s['broker-1']?.environment?.TYK_IB_SESSION_SECRET).toBe(env.TIB_SESSION_SECRET);
+    expect(s['broker-2']?.environment).toEqual(s['broker-1']?.environment);
+  });
+
+  it('mounts tib.conf where TIB\'s image has it and never profiles.json on its own there (a save must replace it); read-only root, a tmpfs for uid 1000; every mounted file exists', () => {
     const mounts = Object.values(config.services).flatMap((svc) => svc.volumes ?? []);
     for (const m of mounts) {
       const [host] = m.split(':');
       expect([host, fs.existsSync(host as string)]).toEqual([host, true]);
     }
-    expect(config.services.broker?.volumes).toEqual([`${ROOT}/deploy/tib.conf:/opt/tyk-identity-broker/tib.conf:ro`, `${ROOT}/deploy/profiles.json:/opt/tyk-identity-broker/profiles.json:ro`]);
+    for (const name of ['broker-1', 'broker-2']) {
+      const b = config.services[name] as Service;
+      expect(b.volumes).toEqual([`${ROOT}/deploy/tib.conf:/opt/tyk-identity-broker/tib.conf:ro`, `${ROOT}/deploy/profiles.json:/etc/identity-broker/profiles.json:ro`, `${ROOT}/deploy/compose-broker.mjs:/etc/identity-broker/compose-broker.mjs:ro`]);
+      expect(b.read_only).toBe(true);
+      expect(b.tmpfs).toEqual(['/opt/tyk-identity-broker:uid=1000,gid=1000,mode=0700']);
+    }
   });
 
   it('the stack\'s tib.conf and profiles.json pass the broker\'s own checks (--strict) with the variables compose sets', async () => {
-    const env = config.services.broker?.environment ?? {};
-    expect(Object.keys(env).every((k) => k.startsWith('TYK_IB_'))).toBe(true);
-    // The image creates /opt/tyk-identity-broker for its user (checked above); here a writable stand-in.
+    const all = config.services['broker-1']?.environment ?? {};
+    const env = Object.fromEntries(Object.entries(all).filter(([k]) => k.startsWith('TYK_IB_')));
+    // The image creates /opt/tyk-identity-broker for its user (checked above); here a writable stand-in, with
+    // profiles.json as deploy/compose-broker.mjs writes it (the ${NAME} secrets filled in).
     const profileDir = fs.mkdtempSync(path.join(os.tmpdir(), 'container-test-'));
+    fs.writeFileSync(path.join(profileDir, 'profiles.json'), read('deploy/profiles.json').replace(/\$\{([A-Z0-9_]+)\}/g, (_, n: string) => all[n] ?? ''));
     try {
-      const r = await preflight({ confPath: path.join(ROOT, 'deploy/tib.conf'), profilesPath: path.join(ROOT, 'deploy/profiles.json'), env: { ...env, TYK_IB_PROFILEDIR: profileDir }, strict: true });
+      const r = await preflight({ confPath: path.join(ROOT, 'deploy/tib.conf'), profilesPath: path.join(profileDir, 'profiles.json'), env: { ...env, TYK_IB_PROFILEDIR: profileDir }, strict: true });
       expect(r.errors).toEqual([]);
       expect(r.profileCount).toBe(2);
       expect(r.loaded?.config.Storage.storage_type).toBe('redis');
@@ -167,28 +252,37 @@ describe('docker-compose.yml', () => {
 
   it('its parts agree: hosts are services, the portal and IdP secrets match the profiles, the directory holds the mapped groups', async () => {
     const s = config.services;
+    const brokerEnv = s['broker-1']?.environment ?? {};
+    /** The value a profile field takes once deploy/compose-broker.mjs fills in `${NAME}`. */
+    const filled = (v: unknown) => String(v).replace(/\$\{([A-Z0-9_]+)\}/g, (_, n: string) => brokerEnv[n] ?? '');
     const conf = JSON.parse(read('deploy/tib.conf')) as { BackEnd: { IdentityBackendSettings: { Addrs: string[] } }; TykAPISettings: { DashboardConfig: { Endpoint: string; Port: string } } };
     const { profiles, problems } = await loadProfilesFile(path.join(ROOT, 'deploy/profiles.json'), undefined, TIB_RULES);
     expect(problems).toEqual([]);
     const byId = (id: string) => profiles.find((p) => p.ID === id) as Profile;
     const services = Object.keys(s);
+    const aliases = Object.values(s).flatMap((svc) => Object.values(svc.networks ?? {}).flatMap((n) => n?.aliases ?? []));
     expect(services).toContain(conf.BackEnd.IdentityBackendSettings.Addrs[0]?.split(':')[0]);
 
     // The demo portal: the Dashboard endpoint, the profiles' DashboardCredential, the admin secret.
     const portalEnv = s.portal?.environment ?? {};
     expect(new URL(conf.TykAPISettings.DashboardConfig.Endpoint).hostname).toBe('portal');
     expect(conf.TykAPISettings.DashboardConfig.Port).toBe(portalEnv.DEMO_PORTAL_PORT);
-    for (const p of profiles) expect(p.IdentityHandlerConfig?.DashboardCredential).toBe(portalEnv.DEMO_PORTAL_API_SECRET);
-    expect(portalEnv.DEMO_PORTAL_ADMIN_SECRET).toBe(s.broker?.environment?.TYK_IB_TYKAPISETTINGS_DASHBOARDCONFIG_ADMINSECRET);
-    expect(s.portal?.ports).toEqual([{ published: Number(portalEnv.DEMO_PORTAL_PORT), target: Number(portalEnv.DEMO_PORTAL_PORT) }]);
+    for (const p of profiles) expect(filled(p.IdentityHandlerConfig?.DashboardCredential)).toBe(portalEnv.DEMO_PORTAL_API_SECRET);
+    expect(portalEnv.DEMO_PORTAL_ADMIN_SECRET).toBe(brokerEnv.TYK_IB_TYKAPISETTINGS_DASHBOARDCONFIG_ADMINSECRET);
+    expect(s.portal?.ports).toEqual([`127.0.0.1:${portalEnv.DEMO_PORTAL_PORT}:${portalEnv.DEMO_PORTAL_PORT}/tcp`]);
 
     // Dex: the issuer the profile discovers, the client it authenticates as, the callback it registers.
-    const dex = parse(read('deploy/dex.yaml')) as { issuer: string; staticClients: Array<{ id: string; secret: string; redirectURIs: string[] }>; staticPasswords: Array<{ groups?: string[] }> };
+    const dex = parse(read('deploy/dex.yaml')) as { issuer: string; staticClients: Array<{ id: string; secretEnv: string; redirectURIs: string[] }>; staticPasswords: Array<{ groups?: string[] }> };
     const oidc = byId('oidc-dashboard');
     const entry = (oidc.ProviderConfig?.UseProviders as Array<Record<string, string>>)[0] as Record<string, string>;
     expect(entry.DiscoverURL).toBe(`${dex.issuer}/.well-known/openid-configuration`);
-    expect(services).toContain(new URL(dex.issuer).hostname);
-    expect(dex.staticClients).toEqual([{ id: entry.Key, name: expect.any(String), secret: entry.Secret, redirectURIs: [`${oidc.ProviderConfig?.CallbackBaseURL}/auth/${oidc.ID}/openid-connect/callback`] }]);
+    // One issuer name for the browser (*.localhost is loopback, port 5556 published there) and the brokers (Dex's alias).
+    const issuerHost = new URL(dex.issuer).hostname;
+    expect(issuerHost).toMatch(/\.localhost$/);
+    expect(s.dex?.networks?.default?.aliases).toContain(issuerHost);
+    expect(s.dex?.ports).toEqual([`127.0.0.1:${new URL(dex.issuer).port}:5556/tcp`]);
+    expect(dex.staticClients).toEqual([{ id: entry.Key, name: expect.any(String), secretEnv: 'DEX_CLIENT_SECRET', redirectURIs: [`${oidc.ProviderConfig?.CallbackBaseURL}/auth/${oidc.ID}/openid-connect/callback`] }]);
+    expect(filled(entry.Secret)).toBe(s.dex?.environment?.DEX_CLIENT_SECRET);
     // Some Dex user in each mapped group, and one in none (the default team).
     const dexGroups = dex.staticPasswords.map((u) => u.groups ?? []);
     for (const g of Object.keys(oidc.UserGroupMapping ?? {})) expect(dexGroups.some((gs) => gs.includes(g))).toBe(true);
@@ -198,11 +292,11 @@ describe('docker-compose.yml', () => {
     const ldap = byId('ldap-portal');
     const pc = ldap.ProviderConfig as Record<string, string>;
     const baseDn = String(pc.LDAPBaseDN).toLowerCase();
-    expect(services).toContain(pc.LDAPServer);
-    expect(s.openldap?.environment?.LDAP_ADMIN_PASSWORD).toBe(pc.LDAPAdminPassword);
-    const ldif = fs.readdirSync(path.join(ROOT, 'deploy/ldap')).map((f) => read(`deploy/ldap/${f}`)).join('\n');
+    expect([...services, ...aliases]).toContain(pc.LDAPServer);
+    expect(s.openldap?.environment?.LDAP_ADMIN_PASSWORD).toBe(filled(pc.LDAPAdminPassword));
+    const ldif = fs.readdirSync(path.join(ROOT, 'deploy/ldap')).filter((f) => f.endsWith('.ldif')).map((f) => read(`deploy/ldap/${f}`)).join('\n');
     const dns = [...ldif.matchAll(/^dn: (.+)$/gm)].map((m) => (m[1] as string).toLowerCase());
-    const suffix = `dc=${String(s.openldap?.environment?.LDAP_DOMAIN).split('.').join(',dc=')}`;
+    const suffix = /^suffix "(.+)"$/m.exec(read('deploy/ldap/slapd.conf'))?.[1] as string;
     expect(baseDn.endsWith(suffix)).toBe(true);
     for (const group of Object.keys(ldap.UserGroupMapping ?? {})) expect(dns).toContain(group.toLowerCase());
     for (const member of [...ldif.matchAll(/^uniqueMember: (.+)$/gm)]) expect(dns).toContain((member[1] as string).toLowerCase());
