@@ -79,12 +79,14 @@ export async function resolveListenAddress(address: string): Promise<string | un
 /**
  * `next` with the admin API (/api and below) and, when `metrics`, /metrics answered 403 with why and how to
  * make a Secret (src/config/sample-secrets.ts): a sample Secret on a listener beyond loopback. Matched on the
- * decoded, lower-cased path with repeated slashes folded, so no spelling Express routes there gets past.
+ * decoded, lower-cased path (of an absolute-form target too) with repeated slashes folded, so no spelling
+ * Express routes there gets past.
  */
 export function refusingAdminApi(next: http.RequestListener, metrics: boolean): http.RequestListener {
   const body = goJson({ Status: 'error', Error: SAMPLE_SECRET_REFUSAL });
   return (req, res) => {
-    let path = (req.url ?? '/').split('?')[0] as string;
+    // An absolute-form target (`GET http://host/api/...`) is routed by Express on its path: take the path alone.
+    let path = (req.url ?? '/').replace(/^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/, '').split(/[?#]/)[0] as string;
     try {
       path = decodeURIComponent(path);
     } catch {

@@ -5,7 +5,7 @@
  * how to make one, one ERROR at start) while loopback serves them with a WARN.
  */
 import fs from 'node:fs/promises';
-import type http from 'node:http';
+import { request as httpRequest, type Server } from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -34,7 +34,7 @@ afterEach(async () => {
 });
 
 /** A broker with no profiles, listening as main.ts makes it: no port or host given, so from the config. */
-async function start(settings: Partial<Config>): Promise<{ server: http.Server; port: number; logs: string[] }> {
+async function start(settings: Partial<Config>): Promise<{ server: Server; port: number; logs: string[] }> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'listen-address-'));
   const profilesPath = path.join(dir, 'profiles.json');
   await fs.writeFile(profilesPath, '[]');
@@ -53,6 +53,18 @@ function connects(host: string, port: number): Promise<boolean> {
       resolve(true);
     });
     socket.once('error', () => resolve(false));
+  });
+}
+
+/** The status of a request whose target is sent as written (fetch would normalise it). */
+function statusOf(port: number, target: string, secret: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path: target, headers: { Authorization: secret }, agent: false }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.end();
   });
 }
 
@@ -95,6 +107,10 @@ describe('a sample admin Secret', () => {
       expect(body.Status).toBe('error');
       expect(body.Error).toContain('sample published in the identity broker');
       expect(body.Error).toContain('openssl rand -base64 32');
+    }
+    // An absolute-form request target, which Express routes on its path.
+    for (const target of [`http://127.0.0.1:${port}/api/profiles`, 'http://other.example/metrics']) {
+      expect([target, await statusOf(port, target, SAMPLE)]).toEqual([target, 403]);
     }
     // Everything else is served as usual.
     expect((await get(port, '/health', '')).status).toBe(200);
