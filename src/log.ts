@@ -3,6 +3,7 @@
  * runs before any transport sees a line, at every level: values under secret-looking keys are
  * replaced, and every secret registered with `registerSecret` is masked wherever it appears.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import fs from 'node:fs';
 import winston from 'winston';
 import type { LogFormat, LogLevel } from './config/types.js';
@@ -141,29 +142,51 @@ function textLine(info: winston.Logform.TransformableInfo): string {
   return `${String(timestamp)} [${String(level).toUpperCase()}] ${prefix ? `${String(prefix)}: ` : ''}${escapeForLog(String(message))}${extras ? ` ${extras}` : ''}`;
 }
 
-/** TIB's text timestamp (`Nov 25 20:07:15`), formatted once per second rather than once per line. */
-const textStamp = (() => {
-  const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-  const two = (n: number) => String(n).padStart(2, '0');
-  let second = -1;
-  let text = '';
-  return winston.format((info) => {
-    const now = Date.now();
-    if (Math.floor(now / 1000) !== second) {
-      second = Math.floor(now / 1000);
-      const d = new Date(now);
-      text = `${MONTHS[d.getMonth()]} ${two(d.getDate())} ${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
-    }
-    info.timestamp = text;
-    return info;
-  });
-})();
+/**
+ * What every log line written while serving one request carries (src/http/request-id.ts starts it): its
+ * request ID and, once the login route has computed it, the client address. Node's AsyncLocalStorage follows
+ * the request through awaits and callbacks, so no logger has to be handed the request.
+ */
+export interface RequestContext {
+  request_id: string;
+  client?: string;
+}
+const requestContext = new AsyncLocalStorage<RequestContext>();
+
+/** Run `fn` (the rest of a request's handling) with `context` on its log lines. */
+export function runWithRequestContext<T>(context: RequestContext, fn: () => T): T {
+  return requestContext.run(context, fn);
+}
+
+/** The context of the request being served, if any (the audit log reads its request ID here). */
+export function currentRequestContext(): RequestContext | undefined {
+  return requestContext.getStore();
+}
+
+/** Adds the request's ID and client to the line, unless the line names them itself. */
+const contextFormat = winston.format((info) => {
+  const ctx = requestContext.getStore();
+  if (ctx) {
+    info.request_id ??= ctx.request_id;
+    if (ctx.client !== undefined) info.client ??= ctx.client;
+  }
+  return info;
+});
+
+/**
+ * ISO 8601 in UTC with milliseconds (`2026-12-06T15:49:17.123Z`), as the JSON format writes it: TIB's
+ * `Nov 25 20:07:15` had no year, no milliseconds and no zone, so lines from replicas or other services could
+ * not be ordered or correlated (docs/differences-from-tib.md).
+ */
+const isoStamp = winston.format((info) => {
+  info.timestamp = new Date().toISOString();
+  return info;
+});
 
 function formatFor(kind: LogFormat): winston.Logform.Format {
-  const stamp = kind === 'json' ? winston.format.timestamp() : textStamp();
   return kind === 'json'
-    ? winston.format.combine(redactFormat(), stamp, winston.format.json())
-    : winston.format.combine(redactFormat(), stamp, winston.format.printf(textLine));
+    ? winston.format.combine(contextFormat(), redactFormat(), isoStamp(), winston.format.json())
+    : winston.format.combine(contextFormat(), redactFormat(), isoStamp(), winston.format.printf(textLine));
 }
 
 /** TIB's TYK_LOGLEVEL: error, warn, debug, anything else is info (case-insensitive). */
