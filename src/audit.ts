@@ -10,6 +10,7 @@ import path from 'node:path';
 import type { Writable } from 'node:stream';
 import winston from 'winston';
 import type { AuditSettings } from './config/types.js';
+import { currentRequestContext } from './log.js';
 import type { FailureReason, LoginOutcome } from './metrics.js';
 
 export interface LoginAuditEvent {
@@ -23,6 +24,8 @@ export interface LoginAuditEvent {
   userId?: string;
   /** The client address (X-Forwarded-For only from TrustedProxies). */
   client: string;
+  /** The request's ID (src/http/request-id.ts); by default the one of the request being served. */
+  requestId?: string;
 }
 
 export type AdminOperation = 'create' | 'update' | 'delete' | 'save';
@@ -34,6 +37,8 @@ export interface AdminAuditEvent {
   outcome: 'success' | 'failure';
   status: number;
   client: string;
+  /** The request's ID (src/http/request-id.ts); by default the one of the request being served. */
+  requestId?: string;
 }
 
 export interface AuditLog {
@@ -93,7 +98,13 @@ export function createAuditLog(settings: AuditSettings, sessionSecret: string, s
   const write = (event: Record<string, unknown>) => {
     if (!closed) logger.info('audit', event);
   };
-  const adminEvent = (e: AdminAuditEvent) => ({ event: 'admin', operation: e.operation, profile: cut(e.profile), outcome: e.outcome, status: e.status, client: e.client });
+  // The request ID joins an event to the application log's lines of the same request (docs/operations.md).
+  const requestIdOf = (e: { requestId?: string }) => {
+    const id = e.requestId ?? currentRequestContext()?.request_id;
+    return id === undefined ? {} : { request_id: id };
+  };
+  const adminFields = (e: AdminAuditEvent) => ({ event: 'admin', operation: e.operation, profile: cut(e.profile), outcome: e.outcome, status: e.status, client: e.client });
+  const adminEvent = (e: AdminAuditEvent) => ({ ...adminFields(e), ...requestIdOf(e) });
   /**
    * Anyone can send refused calls, so they must not fill the log (issue 17: 5000 DELETEs, 5000 lines): the
    * first refusal of a client in a window is written, the others counted and written as one event with
@@ -106,7 +117,8 @@ export function createAuditLog(settings: AuditSettings, sessionSecret: string, s
     if (!r) return;
     clearTimeout(r.timer);
     refusals.delete(client);
-    if (r.count > 0) write({ ...adminEvent({ ...r.last, client }), count: r.count });
+    // Many requests in one event: no single request ID (the first one's event carried its own).
+    if (r.count > 0) write({ ...adminFields({ ...r.last, client }), count: r.count });
   };
   const refused = (e: AdminAuditEvent) => {
     const client = refusals.has(e.client) || refusals.size < MAX_REFUSAL_CLIENTS ? e.client : 'other addresses';
@@ -132,6 +144,7 @@ export function createAuditLog(settings: AuditSettings, sessionSecret: string, s
         teams: [...(e.teams ?? [])],
         ...(e.userId !== undefined && e.userId !== '' ? { user: hashUserId(key, e.userId) } : {}),
         client: e.client,
+        ...requestIdOf(e),
       });
     },
     admin(e) {

@@ -6,7 +6,9 @@
  * Every label is bounded: profile IDs (bounded by the profile count), provider types, a small enum of
  * failure reasons, fixed targets and short operation names. Never a user, an IP or any client value.
  */
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export const metricsRegistry = new Registry();
 
@@ -134,6 +136,97 @@ export function recordReload(ok: boolean): void {
 
 export function recordLockout(profile: string, by: 'pair' | 'username' | 'ip'): void {
   lockouts.inc({ profile, by });
+}
+
+/** What `GET /version` answers and `tib_build_info` labels: no secret, nothing a client sent. */
+export interface BuildInfo {
+  version: string;
+  /** The git commit the build came from, when known (build-info.json beside package.json, or the checkout's .git). */
+  commit?: string;
+  node: string;
+}
+
+const packageRoot = fileURLToPath(new URL('..', import.meta.url));
+const readText = (file: string): string | undefined => {
+  try {
+    return fs.readFileSync(`${packageRoot}${file}`, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+};
+const SHA = /^[0-9a-f]{40}$/;
+
+/** The commit: build-info.json's (written by an image or CI build), else HEAD of a source checkout (npm start). */
+function buildCommit(): string | undefined {
+  const file = readText('build-info.json');
+  if (file !== undefined) {
+    try {
+      const commit = (JSON.parse(file) as { commit?: unknown }).commit;
+      if (typeof commit === 'string' && SHA.test(commit)) return commit;
+    } catch {
+      // a broken file names no commit
+    }
+  }
+  const head = readText('.git/HEAD');
+  if (head === undefined || SHA.test(head)) return head;
+  const ref = /^ref: (refs\/[\w./-]+)$/.exec(head)?.[1];
+  if (!ref) return undefined;
+  const loose = readText(`.git/${ref}`);
+  if (loose !== undefined && SHA.test(loose)) return loose;
+  return readText('.git/packed-refs')
+    ?.split('\n')
+    .map((l) => l.split(' '))
+    .find(([sha, name]) => name === ref && SHA.test(sha ?? ''))?.[0];
+}
+
+let buildInfoValue: BuildInfo | undefined;
+/** Read once: package.json's version, the commit, the Node version. */
+export function buildInfo(): BuildInfo {
+  if (!buildInfoValue) {
+    const pkg = JSON.parse(readText('package.json') ?? '{}') as { version?: unknown };
+    const commit = buildCommit();
+    buildInfoValue = { version: typeof pkg.version === 'string' ? pkg.version : 'unknown', ...(commit ? { commit } : {}), node: process.version };
+  }
+  return buildInfoValue;
+}
+
+// Prometheus's build_info convention (as Go's and Keycloak's exporters): value 1, the build in its labels.
+new Gauge({
+  name: 'tib_build_info',
+  help: 'The running build: version, git commit (empty when unknown) and Node.js version; always 1.',
+  labelNames: ['version', 'commit', 'node'] as const,
+  registers: [metricsRegistry],
+  collect() {
+    const b = buildInfo();
+    this.set({ version: b.version, commit: b.commit ?? '', node: b.node }, 1);
+  },
+});
+
+const httpRequests = new Counter({
+  name: 'tib_http_requests_total',
+  help: 'HTTP requests answered, by route template (never the raw path), method and status class.',
+  labelNames: ['route', 'method', 'status'] as const,
+  registers: [metricsRegistry],
+});
+
+const httpDuration = new Histogram({
+  name: 'tib_http_request_duration_seconds',
+  help: 'Time from the request reaching the router to its answer being sent, by route template, method and status class.',
+  labelNames: ['route', 'method', 'status'] as const,
+  buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  registers: [metricsRegistry],
+});
+
+/** The methods counted by name; any other (a client may send any token) is `other`. */
+const HTTP_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS']);
+/** The label of a request no route matched (a 404), whatever its path. */
+export const UNMATCHED_ROUTE = 'unmatched';
+
+/** Record one answered request; `route` is a route template chosen by code (or UNMATCHED_ROUTE), never a client's path. */
+export function recordHttpRequest(route: string, method: string, status: number, seconds: number): void {
+  const labels = { route, method: HTTP_METHODS.has(method) ? method : 'other', status: status >= 100 && status < 600 ? `${Math.floor(status / 100)}xx` : 'other' };
+  httpRequests.inc(labels);
+  if (Number.isFinite(seconds) && seconds >= 0) httpDuration.observe(labels, seconds);
 }
 
 let processMetrics = false;

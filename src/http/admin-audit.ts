@@ -6,6 +6,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { AdminOperation, AuditLog } from '../audit.js';
 import { clientIp, type TrustedProxies } from '../client-ip.js';
+import { currentRequestContext } from '../log.js';
 
 /** The change a request asks for, from its method and path under /api; undefined for reads. */
 export function adminOperation(method: string, path: string): { operation: AdminOperation; profile: string } | undefined {
@@ -27,9 +28,11 @@ export function adminAudit(audit: AuditLog | undefined, trusted: TrustedProxies)
     const op = audit ? adminOperation(req.method, req.path) : undefined;
     if (audit && op) {
       const client = clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for'], trusted);
+      // Taken now: 'finish' may be emitted outside the request's log context.
+      const requestId = currentRequestContext()?.request_id;
       res.once('finish', () => {
         const ok = res.statusCode < 400;
-        audit.admin({ ...op, outcome: ok ? 'success' : 'failure', status: res.statusCode, client });
+        audit.admin({ ...op, outcome: ok ? 'success' : 'failure', status: res.statusCode, client, requestId });
       });
     }
     next();

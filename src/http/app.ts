@@ -15,6 +15,8 @@ import { sendError } from './envelope.js';
 import { metricsRoute, type MetricsAccess } from './metrics-route.js';
 import { rootPage } from './root-page.js';
 import { logsAt, type Logger } from '../log.js';
+import { buildInfo, recordHttpRequest, secondsSince, UNMATCHED_ROUTE } from '../metrics.js';
+import { requestId } from './request-id.js';
 import type { ProfileStore } from '../profiles/store.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { ProfileRuntime } from '../runtime.js';
@@ -81,14 +83,46 @@ function accessLog(log: Logger) {
   };
 }
 
+/**
+ * The route template a request was answered by, for the HTTP metrics' `route` label: the declared path
+ * (`/auth/:id/:provider`), never the client's, below the broker's own mount points (`/api`); `/api/*` for an
+ * answer from the admin API's middleware (its 401s), UNMATCHED_ROUTE for a request no route took.
+ */
+function routeLabel(req: Request, mount: string): string {
+  // Below a host application's prefix (`mount`), only this router's own fixed mount paths remain.
+  const below = req.baseUrl.slice(mount.length).toLowerCase();
+  const declared: unknown = (req.route as { path?: unknown } | undefined)?.path;
+  const path = typeof declared === 'string' ? declared : Array.isArray(declared) ? declared.join('|') : undefined;
+  if (path === undefined) return below === '' ? UNMATCHED_ROUTE : `${below}/*`;
+  // An error handler mounted at `/auth` after the route `/auth/:id/:provider` matched: the template already says it.
+  return path.startsWith(`${below}/`) ? path : below + path;
+}
+
+/** HTTP request metrics (src/metrics.ts recordHttpRequest), recorded when each answer has been sent. */
+function httpMetrics(req: Request, res: Response, next: NextFunction): void {
+  const started = process.hrtime.bigint();
+  const mount = req.baseUrl;
+  res.once('finish', () => recordHttpRequest(routeLabel(req, mount), req.method, res.statusCode, secondsSince(started)));
+  next();
+}
+
+/** `GET /version`: the build (src/metrics.ts buildInfo), as Keycloak's and Dex's version endpoints; no secret. */
+export function versionRoute(router: Router): void {
+  router.get('/version', (_req, res) => {
+    res.status(200).json(buildInfo());
+  });
+  router.all('/version', methodNotAllowed);
+}
+
 export function createRouter(deps: RouterDeps): Router {
   const router = express.Router();
-  router.use(baseHeaders, accessLog(deps.log.http));
+  const trustedProxies = deps.trustedProxies ?? new TrustedProxies([]);
+  router.use(baseHeaders, requestId(trustedProxies), httpMetrics, accessLog(deps.log.http));
 
   probeRoutes(router, deps.ready);
+  versionRoute(router);
   router.all('/metrics', metricsRoute(deps.metrics ?? 'secret', deps.secret));
 
-  const trustedProxies = deps.trustedProxies ?? new TrustedProxies([]);
   router.use('/api', adminAudit(deps.audit, trustedProxies), adminApiRouter({ store: deps.store, secret: deps.secret, log: deps.log.api, providers: deps.providers, trustedProxies }));
   // The redirect logins (the login cookie's providers, as the registry knows them) are the ones anyone can start.
   const loginStarts = { limit: new LoginStartLimit(deps.loginStartsPerMinute ?? 0), providers: deps.providers.cookieProviders };

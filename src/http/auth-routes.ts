@@ -9,7 +9,7 @@ import { noAudit, type AuditLog } from '../audit.js';
 import { completeLogin } from '../login/complete.js';
 import { failureReason, type FailureStage } from '../login/failure-reason.js';
 import { observeProviderStep, recordLogin, secondsSince } from '../metrics.js';
-import type { Logger } from '../log.js';
+import { currentRequestContext, type Logger } from '../log.js';
 import type { LoginFailure, LoginRequest, ProviderOutcome } from '../providers/provider.js';
 import type { ProfileRuntime } from '../runtime.js';
 import { clientIp, TrustedProxies, untrustedForwardedClient } from '../client-ip.js';
@@ -121,6 +121,9 @@ export function authRouter(runtime: ProfileRuntime, log: Logger, recording: Logi
     // Metrics and the audit log see every login that ends here, once, with a bounded reason.
     noteForwarded(req);
     const client = clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for'], trusted);
+    // Every line logged from here on ("login failed", "login succeeded", the provider's) names the client.
+    const logContext = currentRequestContext();
+    if (logContext) logContext.client = client;
     const failed = (stage: FailureStage, failure: LoginFailure, userId?: string) => {
       const reason = failureReason(stage, failure, compiled.failureClasses);
       recordLogin(id, profile.ProviderName, 'failure', reason);

@@ -1,9 +1,9 @@
 /**
- * The management listener's app (tib.conf `Management`): `/metrics`, `/health` and `/ready` without
- * authentication, nothing else. Keep it off public networks; it binds to 127.0.0.1 by default.
+ * The management listener's app (tib.conf `Management`): `/metrics`, `/health`, `/ready` and `/version`
+ * without authentication, nothing else. Keep it off public networks; it binds to 127.0.0.1 by default.
  */
 import express from 'express';
-import { baseHeaders, probeRoutes, type Readiness } from './app.js';
+import { baseHeaders, probeRoutes, versionRoute, type Readiness } from './app.js';
 import { metricsRoute } from './metrics-route.js';
 
 export function managementApp(ready?: () => Promise<Readiness>): express.Express {
@@ -12,6 +12,7 @@ export function managementApp(ready?: () => Promise<Readiness>): express.Express
   const router = express.Router();
   router.use(baseHeaders);
   probeRoutes(router, ready);
+  versionRoute(router);
   router.all('/metrics', metricsRoute('open'));
   app.use(router);
   app.use((_req, res) => {
