@@ -5,12 +5,17 @@
  * SIGHUP reloads profiles.json; SIGTERM/SIGINT stop gracefully.
  */
 import fs from 'node:fs';
+import type http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { createBroker, DEFAULT_DRAIN_MS, StartupError } from './broker.js';
 import { parseArgs, UsageError, USAGE } from './cli-args.js';
 import { COMMANDS_USAGE, isToolCommand, runToolCommand } from './cli/cli.js';
 import { describeConfig } from './config/load.js';
+import type { Config } from './config/types.js';
 import { configureLogging, getLogger, type Logger } from './log.js';
+import type { Profile } from './profiles/profile.js';
 import { preflight, report } from './preflight.js';
 
 function version(): string {
@@ -37,6 +42,37 @@ export function installProcessGuards(log: Logger, exit: (code: number) => void =
     log.error('uncaught exception (a bug); exiting', describeError(err));
     exit(1);
   });
+}
+
+/** Where a listener can be reached from this host: a wildcard address (all interfaces) as localhost. */
+function baseUrl(server: http.Server): string {
+  const { address, port } = server.address() as AddressInfo;
+  const host = address === '0.0.0.0' || address === '::' ? 'localhost' : address.includes(':') ? `[${address}]` : address;
+  return `${server instanceof tls.Server ? 'https' : 'http'}://${host}:${port}`;
+}
+
+/**
+ * The `{provider}` segments a profile's logins start at: its UseProviders entries' names (the social
+ * provider, docs/providers/social.md), else its ProviderName without "Provider" (the others take any segment,
+ * docs/providers/proxy.md).
+ */
+function loginSegments(profile: Profile): string[] {
+  const use: unknown = (profile.ProviderConfig as { UseProviders?: unknown } | undefined)?.UseProviders;
+  const names = Array.isArray(use) ? use.map((u: unknown) => (u as { Name?: unknown } | null)?.Name).filter((n): n is string => typeof n === 'string' && n !== '') : [];
+  return names.length > 0 ? names : [profile.ProviderName.replace(/Provider$/, '').toLowerCase()];
+}
+
+/**
+ * What `npm start` says once listening (as Dex and oauth2-proxy print their URLs): each profile's login URL,
+ * the readiness probe and the admin API, or why the admin API is off.
+ */
+export function startupLines(profiles: readonly Profile[], config: Pick<Config, 'Secret'>, main: http.Server, management?: http.Server): string[] {
+  const base = baseUrl(main);
+  const lines = profiles.flatMap((p) => loginSegments(p).map((s) => `login: profile ${JSON.stringify(p.ID)} (${p.ProviderName}) at ${base}/auth/${encodeURIComponent(p.ID)}/${encodeURIComponent(s)}`));
+  if (profiles.length === 0) lines.push('login: no profiles loaded yet (add them to the profiles file or through the admin API)');
+  lines.push(`readiness: ${base}/ready${management ? ` and ${baseUrl(management)}/ready` : ''}`);
+  lines.push(config.Secret === '' ? 'admin API: disabled (Secret in tib.conf or TYK_IB_SECRET is empty)' : `admin API: ${base}/api/profiles (Authorization: the admin Secret)`);
+  return lines;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -96,8 +132,9 @@ export async function main(argv: string[]): Promise<number> {
   }
 
   try {
-    await broker.listen();
-    await broker.listenManagement();
+    const server = await broker.listen();
+    const management = await broker.listenManagement();
+    for (const line of startupLines(broker.store.list(), config, server, management)) log.info(line);
   } catch (err) {
     log.error(`cannot listen: ${err instanceof Error ? err.message : String(err)}`);
     await broker.close();
