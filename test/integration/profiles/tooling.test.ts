@@ -489,6 +489,8 @@ describe('a file with a typo in a key (UserGroupMaping: everyone would land in t
       expect(imported.err).toContain(warning);
       const diffed = await run(['profiles', 'diff', typo, '--url', b.url]);
       expect(diffed.err).toContain(warning);
+      // The ignored key is a difference: the file says something the broker does not do.
+      expect([diffed.code, diffed.out]).toEqual([1, `"ldap-devs": UserGroupMaping: only in ${typo}: unknown key, ignored; did you mean UserGroupMapping?`]);
       // explain repeats the profile's warnings, from the file or from the broker that stored it.
       const claims = await tmp('alice.json', { dn: 'uid=alice,ou=people,dc=example,dc=org', uid: 'alice', memberOf: ['cn=devs,ou=groups,dc=example,dc=org'] });
       const again = 'warning: profile "ldap-devs": UserGroupMaping: unknown key, ignored; did you mean UserGroupMapping?';
