@@ -70,7 +70,7 @@ export const SCHEMA: Group = {
       json: 'BackEnd',
       go: 'BackEnd',
       fields: [
-        s('Name', '`in_memory` (default) or `redis`: where per-login and per-user state lives (login flow state, the identity cache of the token actions, lockout counters). Several replicas need `redis` (or sticky routing). TIB ignores this key.', { default: 'in_memory' }),
+        s('Name', '`in_memory` (default) or `redis`: where shared state lives (the identity cache of the token actions, replay marks of verified logins, lockout counters; a login in flight is kept in the browser). Several replicas need `redis`. TIB ignores this key.', { default: 'in_memory' }),
         s('KeyPrefix', 'Ours: prefix of every key the broker writes to Redis.', { default: 'tib:' }),
         { json: 'ProfileBackendSettings', go: 'ProfileBackendSettings', kind: 'any', default: {}, noEnv: true, doc: 'Accepted and ignored, as in TIB.' },
         {

@@ -85,7 +85,7 @@ export interface Config {
     SSLInsecureSkipVerify: boolean;
   };
   BackEnd: {
-    /** "in_memory" (default) or "redis": where flow state and the identity cache live. */
+    /** "in_memory" (default) or "redis": where the identity cache, replay marks and lockout counters live. */
     Name: BackendName;
     /** ours: prefix of every key the broker writes to Redis (default `tib:`). */
     KeyPrefix: string;
@@ -103,7 +103,7 @@ export interface Config {
     storage_type: string;
     mongo: MongoSettings;
   };
-  /** ours: `TYK_IB_SESSION_SECRET` (or the deprecated `SESSION_SECRET`): signs flow-state cookies. */
+  /** ours: `TYK_IB_SESSION_SECRET` (or the deprecated `SESSION_SECRET`): seals login flow cookies, keys device cookies and log hashes. */
   SessionSecret: string;
   /** ours: how many `profiles_backup_<unix>.json` files to keep (default 10). */
   ProfileBackupCount: number;
