@@ -112,7 +112,7 @@ export async function isSingleFileMount(named: string): Promise<boolean> {
 
 /** What to do about a single-file mount (docs/container.md#mount-a-directory-not-the-file). */
 export function singleFileMountFix(file: string): string {
-  return `${file} is a single-file bind mount, which the broker can read but never replace (a save writes a new file and renames it over the old one): mount the directory that holds it instead, docker run -v <host directory>:${path.dirname(file)} (docs/container.md)`;
+  return `${file} is a single-file bind mount, which the broker can read but never replace (a save writes a new file and renames it over the old one): mount the directory that holds it instead (docs/container.md#mount-a-directory-not-the-file)`;
 }
 
 /** The broker's user, for "not writable" answers: in the image, node (uid 1000). */
