@@ -53,7 +53,7 @@ export async function preflight(opts: PreflightOptions): Promise<PreflightResult
   if (loaded || opts.confPath === undefined) {
     const config = loaded?.config;
     // The start logs this itself (src/broker.ts), so it is with the profile warnings; the same text in both.
-    const adminOff = config && adminApiOffWarning(config, loaded?.source);
+    const adminOff = config && adminApiOffWarning(config);
     if (adminOff) profileWarnings.push(adminOff);
     const profiles = await loadProfilesFile(path.resolve(opts.profilesPath), realFs, { allowedHosts: config?.AllowedIdPHosts, providers: builtinProviders });
     errors.push(...profiles.problems.map(formatProblem));

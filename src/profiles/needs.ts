@@ -108,11 +108,10 @@ export function checkSessionSecret(secret: string, profiles: readonly Profile[],
  * /metrics on the main port too (src/http/admin-api.ts, src/http/metrics-route.ts), where TIB's admin API
  * would be open (docs/differences-from-tib.md). --check and the start say it with this one message.
  */
-export function adminApiOffWarning(config: Config, source?: ConfigSource): string | undefined {
+export function adminApiOffWarning(config: Config): string | undefined {
   if (config.Secret !== '') return undefined;
   const metrics = config.Management.Port === 0 ? ', and so does /metrics (or serve it on the management listener, Management.Port)' : '';
-  const where = source ? settingPhrase(source, 'Secret') : 'Secret';
-  return `Secret is empty: the admin API (/api/profiles) is disabled and answers 401 to every call${metrics}; to use them, set ${where} to a random string of at least 32 characters (openssl rand -base64 32)`;
+  return `Secret is empty: the admin API (/api/profiles) is disabled and answers 401 to every call${metrics}; to use it, set Secret in tib.conf (or TYK_IB_SECRET) to a random string of at least 32 characters (openssl rand -base64 32)`;
 }
 
 /** Why `dir` cannot take the profiles file's backups or its atomic rewrite, or undefined. */
