@@ -111,7 +111,7 @@ export function checkSessionSecret(secret: string, profiles: readonly Profile[],
 export function adminApiOffWarning(config: Config): string | undefined {
   if (config.Secret !== '') return undefined;
   const metrics = config.Management.Port === 0 ? ', and so does /metrics (or serve it on the management listener, Management.Port)' : '';
-  return `Secret is empty: the admin API (/api/profiles) is disabled and answers 401 to every call${metrics}; to use it, set Secret in tib.conf (or TYK_IB_SECRET) to a random string of at least 32 characters (openssl rand -base64 32)`;
+  return `Secret is empty: the admin API (/api/profiles) is disabled and answers 401 to every call${metrics}; to use it, set Secret (or TYK_IB_SECRET) to a random string of at least 32 characters (openssl rand -base64 32)`;
 }
 
 /** Why `dir` cannot take the profiles file's backups or its atomic rewrite, or undefined. */

@@ -117,7 +117,7 @@ describe('an empty or misspelt admin Secret', () => {
       const r = report(await preflight(opts), { ...opts, check: true });
       expect(r.stream).toBe('stdout');
       expect(r.text).toMatch(/^ok: .* are valid \(0 profiles, \d warnings\)/);
-      expect(r.text).toContain(`warning: ${startMessage}, and so does /metrics (or serve it on the management listener, Management.Port); to use it, set Secret in tib.conf (or TYK_IB_SECRET)`);
+      expect(r.text).toContain(`warning: ${startMessage}, and so does /metrics (or serve it on the management listener, Management.Port); to use it, set Secret (or TYK_IB_SECRET) to a random string`);
       // --strict, as every warning.
       const strict = report(await preflight({ ...opts, strict: true }), { ...opts, check: true });
       expect(strict.stream).toBe('stderr');
