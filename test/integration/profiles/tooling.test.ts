@@ -293,6 +293,10 @@ describe('profiles import', () => {
     expect(r.err).toContain('nothing imported');
     expect(r.err).toContain('profile "ldap-dev" (#2): ActionType: must be one of');
     expect(await remoteIds(b)).toEqual(['ldap-dev']);
+    // A file that is not JSON: where, and what the parser expected there (never the text: it may hold secrets).
+    const broken = await tmp('broken.json', '[\n  {"ID": "x" "Name": "y"}\n]');
+    const s = await run(['profiles', 'import', broken, '--url', b.url]);
+    expect([s.code, s.err]).toEqual([1, expect.stringContaining(`broken.json: invalid JSON at line 2 column 14: expected ',' or '}' after property value`)]);
   });
 
   it('a redacted export is refused: it would overwrite secrets with the placeholder', async () => {
