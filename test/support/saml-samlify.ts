@@ -82,6 +82,8 @@ export async function startSamlifyIdp(o: { key: string; cert: string }): Promise
       { Binding: binding.redirect, Location: `${url}/sso/redirect` },
       { Binding: binding.post, Location: `${url}/sso/post` },
     ],
+    // Never called (the broker, as TIB, has no single logout), but samlify warns with a stack without one.
+    singleLogoutService: [{ Binding: binding.redirect, Location: `${url}/slo` }],
   };
   const metadataIdp = samlify.IdentityProvider(settings);
 
