@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the test suite starts for real (slapd, Redis, Chromium, xmlsec1) when missing.
+# Installs the Debian packages the test suite starts for real (slapd, Redis, Chromium, xmlsec1, dockerd) when missing.
 # Runs before `npm test`; a no-op when everything is already there.
 set -euo pipefail
 need=()
@@ -12,6 +12,10 @@ command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v xmlsec1 >/dev/null 2>&1 || need+=(xmlsec1)
 # docker-compose (Debian's) checks docker-compose.yml with `docker-compose config`; no container engine is needed.
 command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
+# test/slow/container.test.ts starts its own dockerd (docker.io; the package's service is never started) and
+# makes the image's base with debootstrap (scripts/build-base-image.sh).
+command -v dockerd >/dev/null 2>&1 || [ -x /usr/bin/dockerd ] || need+=(docker.io)
+command -v debootstrap >/dev/null 2>&1 || [ -x /usr/sbin/debootstrap ] || need+=(debootstrap)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "missing Debian packages: ${need[*]}; run as root or: sudo apt-get install -y ${need[*]}" >&2
