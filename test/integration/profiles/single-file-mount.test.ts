@@ -1,8 +1,9 @@
 /**
  * profiles.json where a container puts it (issue 18, point 1; docs/container.md): bind-mounted as a single file
  * (`docker run -v .../profiles.json:...`), the broker warns at start with the fix and a save answers EBUSY with
- * that fix; a directory it cannot write names its user and uid; a read-only directory says so. Real bind
- * mounts (root only: skipped with the reason elsewhere).
+ * that fix; a directory it cannot write names its user and uid; a read-only directory refuses the start with
+ * the admin API on and is served read-only with it off. Real bind mounts (root only: skipped with the reason
+ * elsewhere).
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs/promises';
@@ -10,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
+import { preflight } from '../../../src/preflight.js';
 import { isSingleFileMount, saveProfilesFile, realFs, type FsOps } from '../../../src/profiles/file-store.js';
 import { ProfileStore } from '../../../src/profiles/store.js';
 import { startTestBroker, type TestBroker } from '../../support/broker.js';
@@ -101,6 +103,22 @@ describe('a profiles directory the broker cannot write', () => {
     mount(['--bind', d], d);
     execFileSync('mount', ['-o', 'remount,ro,bind', d], { stdio: 'pipe' });
     await expect(saveProfilesFile(path.join(d, 'profiles.json'), [], { backupDir: d, keep: 3 })).rejects.toThrow(`${d} is on a read-only filesystem: mount it read-write`);
+  });
+
+  it('a read-only directory (docs/container.md, docs/profiles.md): with Secret set the start refuses, saying so; with Secret empty it serves read-only', async () => {
+    if (cannotMount) return;
+    const d = await fs.mkdtemp(path.join(dir, 'ro-start-'));
+    await fs.writeFile(path.join(d, 'profiles.json'), '[]\n');
+    const conf = path.join(dir, 'ro-start-tib.conf');
+    await fs.writeFile(conf, '{}\n');
+    mount(['--bind', d], d);
+    execFileSync('mount', ['-o', 'remount,ro,bind', d], { stdio: 'pipe' });
+    const check = (secret: string) => preflight({ confPath: conf, profilesPath: path.join(d, 'profiles.json'), env: { TYK_IB_SECRET: secret }, strict: false });
+    const on = await check(SECRET);
+    expect(on.errors).toEqual([expect.stringContaining(`${d}, the directory of profiles.json, is not writable by the broker's user`)]);
+    const off = await check('');
+    expect(off.errors).toEqual([]);
+    expect(off.warnings).toEqual(expect.arrayContaining([expect.stringContaining('(only used by the admin API, which is off)')]));
   });
 
   it('permission denied names the broker\'s user and uid, and the image\'s (node, uid 1000)', async () => {
