@@ -234,6 +234,8 @@ let processMetrics = false;
 export function enableProcessMetrics(): void {
   if (processMetrics) return;
   processMetrics = true;
+  // Read now, at the start: a checkout pulled later must not change what this process reports as its commit.
+  buildInfo();
   collectDefaultMetrics({ register: metricsRegistry });
 }
 
