@@ -13,6 +13,7 @@ import { createBroker, DEFAULT_DRAIN_MS, StartupError } from './broker.js';
 import { parseArgs, UsageError, USAGE } from './cli-args.js';
 import { COMMANDS_USAGE, isToolCommand, runToolCommand } from './cli/cli.js';
 import { describeConfig } from './config/load.js';
+import { sampleSecretFinding } from './config/sample-secrets.js';
 import type { Config } from './config/types.js';
 import { configureLogging, getLogger, type Logger } from './log.js';
 import type { Profile } from './profiles/profile.js';
@@ -71,7 +72,11 @@ export function startupLines(profiles: readonly Profile[], config: Pick<Config, 
   const lines = profiles.flatMap((p) => loginSegments(p).map((s) => `login: profile ${JSON.stringify(p.ID)} (${p.ProviderName}) at ${base}/auth/${encodeURIComponent(p.ID)}/${encodeURIComponent(s)}`));
   if (profiles.length === 0) lines.push('login: no profiles loaded yet (add them to the profiles file or through the admin API)');
   lines.push(`readiness: ${base}/ready${management ? ` and ${baseUrl(management)}/ready` : ''}`);
-  lines.push(config.Secret === '' ? 'admin API: disabled (Secret in tib.conf or TYK_IB_SECRET is empty)' : `admin API: ${base}/api/profiles (Authorization: the admin Secret)`);
+  // As broker.ts decides it from the address actually listened on: a sample Secret beyond loopback is refused.
+  const sample = sampleSecretFinding(config.Secret, (main.address() as AddressInfo).address);
+  if (config.Secret === '') lines.push('admin API: disabled (Secret in tib.conf or TYK_IB_SECRET is empty)');
+  else if (sample?.refused) lines.push('admin API: refused on this listener (403), its Secret is a sample from the repository (see the ERROR above)');
+  else lines.push(`admin API: ${base}/api/profiles (Authorization: the admin Secret)`);
   return lines;
 }
 

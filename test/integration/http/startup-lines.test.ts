@@ -66,6 +66,12 @@ describe('the CLI once listening', () => {
     expect(line('login: profile "portal"')).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z \[INFO\] MAIN: /);
   }, 90_000);
 
+  it('says the admin API is refused with a sample Secret beyond loopback', async () => {
+    const output = await startupOutput({ Port: await freePort(), Secret: 'change-me-admin-secret', TykAPISettings: TYK }, []);
+    expect(output).toContain('admin API: refused on this listener (403), its Secret is a sample from the repository');
+    expect(output).not.toMatch(/admin API: http/);
+  }, 90_000);
+
   it('says why the admin API is off, and that no profile is loaded', async () => {
     const output = await startupOutput({ Port: await freePort(), Secret: '', TykAPISettings: TYK }, []);
     expect(output).toContain('login: no profiles loaded yet');
