@@ -18,6 +18,7 @@ import { RedisProfileStore } from './profiles/redis-store.js';
 import { reloadProfiles, watchProfiles } from './profiles/reload.js';
 import { ProfileStore } from './profiles/store.js';
 import { formatProblem } from './profiles/validate.js';
+import type { Profile } from './profiles/profile.js';
 import type { ProviderModule } from './providers/module.js';
 import { ProviderRegistry } from './providers/registry.js';
 import { ProfileRuntime } from './runtime.js';
@@ -75,6 +76,8 @@ export interface ReloadResult {
 export interface Broker {
   router: Router;
   store: ProfileStore;
+  /** The `{provider}` segments a profile's logins start at (`/auth/{id}/{segment}`), from its provider module. */
+  loginSegments(profile: Profile): string[];
   /** Re-read the profiles file; a bad file is rejected and the last good set keeps serving. */
   reload(): Promise<ReloadResult>;
   /**
@@ -208,6 +211,7 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
   return {
     router,
     store,
+    loginSegments: (profile) => providers.loginSegments(profile),
     reload,
     async listen(port?: number, host?: string) {
       const address = await resolveListenAddress(host ?? config.ListenAddress);
@@ -220,7 +224,7 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
     },
     async listenManagement(port?: number) {
       if (port === undefined && !managed) return undefined;
-      return servers.serve(withProbes(managementApp(ready), ready), port ?? config.Management.Port, config.Management.Host, 'management (/metrics, /health, /ready)');
+      return servers.serve(withProbes(managementApp(ready), ready), port ?? config.Management.Port, config.Management.Host, 'management (/metrics, /health, /ready, /version)');
     },
     close() {
       closing ??= (async () => {

@@ -53,21 +53,10 @@ function baseUrl(server: http.Server): string {
 }
 
 /**
- * The `{provider}` segments a profile's logins start at: its UseProviders entries' names (the social
- * provider, docs/providers/social.md), else its ProviderName without "Provider" (the others take any segment,
- * docs/providers/proxy.md).
- */
-function loginSegments(profile: Profile): string[] {
-  const use: unknown = (profile.ProviderConfig as { UseProviders?: unknown } | undefined)?.UseProviders;
-  const names = Array.isArray(use) ? use.map((u: unknown) => (u as { Name?: unknown } | null)?.Name).filter((n): n is string => typeof n === 'string' && n !== '') : [];
-  return names.length > 0 ? names : [profile.ProviderName.replace(/Provider$/, '').toLowerCase()];
-}
-
-/**
  * What `npm start` says once listening (as Dex and oauth2-proxy print their URLs): each profile's login URL,
  * the readiness probe and the admin API, or why the admin API is off.
  */
-export function startupLines(profiles: readonly Profile[], config: Pick<Config, 'Secret'>, main: http.Server, management?: http.Server): string[] {
+export function startupLines(profiles: readonly Profile[], loginSegments: (p: Profile) => string[], config: Pick<Config, 'Secret'>, main: http.Server, management?: http.Server): string[] {
   const base = baseUrl(main);
   const lines = profiles.flatMap((p) => loginSegments(p).map((s) => `login: profile ${JSON.stringify(p.ID)} (${p.ProviderName}) at ${base}/auth/${encodeURIComponent(p.ID)}/${encodeURIComponent(s)}`));
   if (profiles.length === 0) lines.push('login: no profiles loaded yet (add them to the profiles file or through the admin API)');
@@ -139,7 +128,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     const server = await broker.listen();
     const management = await broker.listenManagement();
-    for (const line of startupLines(broker.store.list(), config, server, management)) log.info(line);
+    for (const line of startupLines(broker.store.list(), (p) => broker.loginSegments(p), config, server, management)) log.info(line);
   } catch (err) {
     log.error(`cannot listen: ${err instanceof Error ? err.message : String(err)}`);
     await broker.close();

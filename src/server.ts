@@ -30,7 +30,7 @@ export class Servers {
   ) {}
 
   /** Serve `app` on `port` (the main listener over TLS when UseSSL), resolved once listening. */
-  async serve(app: http.RequestListener, port: number, host: string | undefined, what: 'listening' | 'management (/metrics, /health, /ready)'): Promise<http.Server> {
+  async serve(app: http.RequestListener, port: number, host: string | undefined, what: 'listening' | 'management (/metrics, /health, /ready, /version)'): Promise<http.Server> {
     const tls = what === 'listening' && this.config.HttpServerOptions.UseSSL;
     const server = hardened(tls ? this.tlsServer(app) : http.createServer(app));
     this.servers.push(server);

@@ -41,6 +41,11 @@ export interface ProviderModule<C = unknown> {
   /** Keeps logins in flight in a browser cookie sealed under a key from TYK_IB_SESSION_SECRET (which must then be set). */
   readonly usesLoginCookie?: boolean;
   /**
+   * The `{provider}` URL segments a profile's logins start at (`/auth/{id}/{segment}`), for the lines
+   * `npm start` prints; default: the module's name without "Provider", lower-cased.
+   */
+  loginSegments?(config: C): string[];
+  /**
    * The identity this provider builds from a set of claims or attributes given as JSON (explain's dry run),
    * by the very function its logins use. `username` is what the user would type, for password logins.
    * Without it, explain reads OpenID Connect claims (sub, email, name, given_name, family_name).

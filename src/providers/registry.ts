@@ -90,6 +90,12 @@ export class ProviderRegistry implements ProviderCatalogue {
     return { profile, config: parsed.config, failureRedirect: parsed.failureRedirect };
   }
 
+  /** Where a profile's logins start: `/auth/{id}/{segment}` for each of these (ProviderModule.loginSegments). */
+  loginSegments(profile: Profile): string[] {
+    const m = this.of(profile);
+    return m.loginSegments?.(this.parse(m, profile.ProviderConfig).config) ?? [m.name.replace(/Provider$/, '').toLowerCase()];
+  }
+
   outboundHosts(profile: Profile): OutboundHost[] {
     const m = this.of(profile);
     return m.outboundHosts?.(this.parse(m, profile.ProviderConfig).config) ?? [];

@@ -10,6 +10,8 @@ export const ldapModule: ProviderModule<LdapConfig> = {
   create: createLdapProvider,
   outboundHosts: (c) => (c.LDAPServer === '' ? [] : [{ field: 'ProviderConfig.LDAPServer', host: c.LDAPServer }]),
   secrets: (c) => [c.LDAPAdminPassword],
+  // Any segment logs in (TIB); its README posts to /auth/{id}/callback, ours name /ldap.
+  loginSegments: () => ['ldap'],
   identityFromClaims: ({ profile, config }, claims, username) => claimsEntryIdentity(profile, config, claims, username),
   failureClasses: { unreachable: 'directory_error', refused: 'bad_request' },
 };

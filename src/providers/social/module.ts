@@ -11,6 +11,7 @@ export const socialModule: ProviderModule<SocialConfig> = {
     c.UseProviders.flatMap((p, i) => (['DiscoverURL', 'AuthURL', 'TokenURL', 'ProfileURL', 'EmailURL'] as const).flatMap((k) => urlHost(`ProviderConfig.UseProviders[${i}].${k}`, p[k]))),
   secrets: (c) => c.UseProviders.map((u) => u.Secret),
   usesLoginCookie: true,
+  loginSegments: (c) => c.UseProviders.map((u) => u.Name),
   // As an OpenID Connect login reads the ID token and userinfo claims (oidc.ts).
   identityFromClaims: (_p, claims) => claimsIdentity(claims, 'openid-connect'),
   failureClasses: { unreachable: 'idp_error', refused: 'idp_error' },
