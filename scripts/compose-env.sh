@@ -22,6 +22,7 @@ PORTAL_API_SECRET=$(rand)
 PORTAL_ADMIN_SECRET=$(rand)
 LDAP_ADMIN_PASSWORD=$(rand)
 DEX_CLIENT_SECRET=$(rand)
+REDIS_PASSWORD=$(rand)
 EOF
 chmod 600 "$tmp"
 mv "$tmp" "$out"

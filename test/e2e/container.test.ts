@@ -126,6 +126,7 @@ describe('the Dockerfile', () => {
 describe('docker-compose.yml', () => {
   interface Service {
     image?: string;
+    command?: string[];
     build?: { context: string };
     ports?: string[];
     scale?: number;
@@ -216,6 +217,11 @@ describe('docker-compose.yml', () => {
     expect(s['broker-1']?.environment?.TYK_IB_SECRET).toBe(env.TIB_ADMIN_SECRET);
     expect(s['broker-1']?.environment?.TYK_IB_SESSION_SECRET).toBe(env.TIB_SESSION_SECRET);
     expect(s['broker-2']?.environment).toEqual(s['broker-1']?.environment);
+    // Redis is not published, and has a password all the same: the brokers' and its health check's.
+    expect(s.redis?.ports).toBeUndefined();
+    expect(s.redis?.command).toEqual(['redis-server', '--requirepass', env.REDIS_PASSWORD]);
+    expect(s.redis?.environment?.REDISCLI_AUTH).toBe(env.REDIS_PASSWORD);
+    expect(s['broker-1']?.environment?.TYK_IB_BACKEND_IDENTITYBACKENDSETTINGS_PASSWORD).toBe(env.REDIS_PASSWORD);
   });
 
   it('mounts tib.conf where TIB\'s image has it and never profiles.json on its own there (a save must replace it); read-only root, a tmpfs for uid 1000; every mounted file exists', () => {

@@ -25,6 +25,7 @@ let skip = '';
 let redis: TestRedis | undefined;
 let work: string;
 let ldapPort: number;
+let services: Record<string, ComposeService>;
 
 /** The commands of docs/container.md#run-it, as written there. */
 function documentedCommands(): string[] {
@@ -35,10 +36,10 @@ function documentedCommands(): string[] {
 
 interface ComposeService {
   image: string;
+  command?: string[];
   read_only?: boolean;
   tmpfs?: string[];
   entrypoint?: string[];
-  command?: string[];
   environment?: Record<string, string>;
   volumes?: string[];
   healthcheck?: { test: string[] };
@@ -137,7 +138,10 @@ beforeAll(async () => {
   // The directory image's base (deploy/ldap/Dockerfile's FROM) is Debian bookworm too: the same root filesystem.
   const ldapFrom = /^FROM (\S+)/m.exec(read('deploy/ldap/Dockerfile'))?.[1] as string;
   await docker(['tag', base.stdout.trim(), ldapFrom]);
-  redis = await startRedis();
+  services = composeConfig();
+  // The suite's Redis stands in for the stack's, with its password (the service's --requirepass).
+  const redisCommand = services.redis?.command ?? [];
+  redis = await startRedis({ password: redisCommand[redisCommand.indexOf('--requirepass') + 1] });
   ldapPort = await freePort();
 }, 600_000);
 
@@ -245,13 +249,11 @@ describe('the image, run as docs/container.md says', () => {
 });
 
 describe('the compose stack\'s settings: two replicas on Redis, the directory image, the portal', () => {
-  let services: Record<string, ComposeService>;
   const ports: Record<string, number> = {};
   let env: Record<string, string>;
 
   it('builds and runs the directory image (deploy/ldap/Dockerfile) with the compose settings; it answers its health check', async () => {
     if (skip) return;
-    services = composeConfig();
     env = services['broker-1']?.environment ?? {};
     const r = await (engine as Engine).docker(['build', '--network', 'host', '-t', 'identity-broker-demo-ldap:local', 'deploy/ldap'], { cwd: ROOT });
     expect([r.code, r.code === 0 ? '' : r.stdout.slice(-3000) + r.stderr]).toEqual([0, '']);
