@@ -103,15 +103,18 @@ describe('two broker processes on one Redis', () => {
     await until('replica A to serve the profile', async () => ((await fetch(`${a.url}/auth/shared-ldap/ldap`)).status === 200 ? true : undefined), 5000, 20);
     expect(Date.now() - createdAt).toBeLessThan(5000);
 
-    const login = async (r: Replica) => {
+    const login = async (r: Replica, username = 'alice') => {
       const before = await slapd.binds();
       const res = await fetch(`${r.url}/auth/shared-ldap/ldap`, {
         method: 'POST',
         headers: { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' },
-        body: new URLSearchParams({ username: 'alice', password: 'not-her-password' }),
+        body: new URLSearchParams({ username, password: 'not-her-password' }),
       });
       return { status: res.status, binds: (await slapd.binds()) - before };
     };
+    // B's search connection binds as the service account once (the guard counts the entry the search finds),
+    // so the binds counted below are users'.
+    expect((await login(b, 'bob')).status).toBe(401);
     // Two wrong passwords on A reach the directory; the third attempt, on B, is refused without a bind.
     expect((await login(a)).binds).toBeGreaterThan(0);
     expect((await login(a)).binds).toBeGreaterThan(0);
