@@ -18,6 +18,7 @@ import { RedisProfileStore } from './profiles/redis-store.js';
 import { reloadProfiles, watchProfiles } from './profiles/reload.js';
 import { ProfileStore } from './profiles/store.js';
 import { formatProblem } from './profiles/validate.js';
+import { adminApiOffWarning } from './profiles/needs.js';
 import type { Profile } from './profiles/profile.js';
 import type { ProviderModule } from './providers/module.js';
 import { ProviderRegistry } from './providers/registry.js';
@@ -164,9 +165,9 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
     log.info(`profiles are kept in Redis and shared by every replica (${redisStore.list().length} profiles); hot reload of ${path.basename(profilesPath)} is off, SIGHUP re-reads Redis`);
   }
 
-  if (config.Secret === '') {
-    log.warn('Secret is empty: the admin API (/api/profiles) is disabled and answers 401 to every call');
-  }
+  // The very text --check prints (src/preflight.ts).
+  const adminOff = adminApiOffWarning(config);
+  if (adminOff) log.warn(adminOff);
 
   const reload = async (): Promise<ReloadResult> => {
     const r = await reloadProfiles(store, storeLog);

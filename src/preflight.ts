@@ -5,6 +5,7 @@
  * written. Errors are what cannot work; warnings are what is probably a mistake (an unknown key, a near-miss
  * variable name, no admin Secret) and become errors with --strict.
  */
+import { sampleSecretWarning } from './config/sample-secrets.js';
 import path from 'node:path';
 import { ConfigError, loadConfig, type LoadedConfig } from './config/load.js';
 import { adminApiOffWarning, checkProfileNeeds, checkSessionSecret } from './profiles/needs.js';
@@ -55,6 +56,9 @@ export async function preflight(opts: PreflightOptions): Promise<PreflightResult
     // The start logs this itself (src/broker.ts), so it is with the profile warnings; the same text in both.
     const adminOff = config && adminApiOffWarning(config);
     if (adminOff) profileWarnings.push(adminOff);
+    // Also logged by the start itself (src/broker.ts, once it knows the address it listens on).
+    const sample = config && sampleSecretWarning(config, loaded?.source);
+    if (sample) profileWarnings.push(sample);
     const profiles = await loadProfilesFile(path.resolve(opts.profilesPath), realFs, { allowedHosts: config?.AllowedIdPHosts, providers: builtinProviders });
     errors.push(...profiles.problems.map(formatProblem));
     profileWarnings.push(...profiles.warnings.map(formatProblem));

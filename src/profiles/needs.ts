@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { handlerConfig } from './handler-config.js';
 import type { Profile } from './profile.js';
+import { brokerUser } from './file-store.js';
 import { settingPhrase, type ConfigSource } from '../config/load.js';
 import { MIN_SESSION_SECRET } from '../config/session-secret.js';
 import type { Config } from '../config/types.js';
@@ -122,7 +123,7 @@ function unwritable(dir: string): string | undefined {
     return undefined;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    return code === 'ENOENT' ? 'does not exist' : code === 'EACCES' || code === 'EPERM' || code === 'EROFS' ? "is not writable by the broker's user" : `cannot be used (${code ?? 'error'})`;
+    return code === 'ENOENT' ? 'does not exist' : code === 'EACCES' || code === 'EPERM' || code === 'EROFS' ? `is not writable by the broker's user, ${brokerUser()}` : `cannot be used (${code ?? 'error'})`;
   }
 }
 
@@ -146,5 +147,5 @@ function checkProfileDir(config: Config, ctx: NeedsContext, out: Findings): void
     if (why) push(`${settingPhrase(ctx.source, 'ProfileDir')} ${JSON.stringify(config.ProfileDir)} ${why}: profile backups are written there on every admin-API change; create it for the broker's user, or leave ProfileDir empty to keep them beside the profiles file`);
   }
   const why = unwritable(profilesDir);
-  if (why) push(`${profilesDir}, the directory of ${path.basename(ctx.profilesPath)}, ${why}: the admin API saves every change by writing a new file there and renaming it; make it writable by the broker's user`);
+  if (why) push(`${profilesDir}, the directory of ${path.basename(ctx.profilesPath)}, ${why}: the admin API saves every change by writing a new file there and renaming it; make it writable by the broker's user (the image's: node, uid 1000; chown 1000:1000 on the host directory)`);
 }

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { runToolCommand } from '../../../src/cli/cli.js';
 import type { CliIo } from '../../../src/cli/io.js';
 import { main } from '../../../src/main.js';
+import { SAMPLE_SECRETS } from '../../../src/config/sample-secrets.js';
 import { preflight, report } from '../../../src/preflight.js';
 import { startTestBroker } from '../../support/broker.js';
 
@@ -132,5 +133,17 @@ describe('an empty or misspelt admin Secret', () => {
     const f = await files(tibConf, []);
     const r = await preflight({ confPath: f.conf, profilesPath: f.profiles, env: {}, strict: false });
     expect([...r.warnings, ...r.profileWarnings].join('\n')).not.toContain('Secret is empty');
+  });
+});
+
+describe('a sample admin Secret from the repository', () => {
+  it('--check says the admin API will be refused beyond loopback, as the start does, and not on loopback', async () => {
+    const sample = SAMPLE_SECRETS[0] as string;
+    const open = await files({ ...tibConf, Secret: sample, ListenAddress: '' }, []);
+    const r = await preflight({ confPath: open.conf, profilesPath: open.profiles, env: {}, strict: false });
+    expect(r.profileWarnings.join('\n')).toMatch(/Secret in .*tib\.conf \(the admin API secret\) is a sample/);
+    const loopback = await files({ ...tibConf, Secret: sample, ListenAddress: '127.0.0.1' }, []);
+    const l = await preflight({ confPath: loopback.conf, profilesPath: loopback.profiles, env: {}, strict: false });
+    expect(l.profileWarnings.join('\n')).not.toContain('answer 403');
   });
 });
