@@ -24,6 +24,9 @@ RUN npm ci --omit=dev --no-audit --no-fund --cache /tmp/npm-cache && rm -rf /tmp
 COPY --from=build /build/dist ./dist
 COPY --from=build /build/dist-demo ./dist-demo
 COPY deploy/healthcheck.mjs ./healthcheck.mjs
+# The commit GET /version and tib_build_info report (src/metrics.ts): docker build --build-arg GIT_COMMIT="$(git rev-parse HEAD)".
+ARG GIT_COMMIT=
+RUN [ -z "$GIT_COMMIT" ] || printf '{"commit":"%s"}\n' "$GIT_COMMIT" > build-info.json
 # TIB's directory: the broker's working directory, where tib.conf and profiles.json are mounted and where
 # profile saves and backups go (owned by the broker's user so they can be written).
 RUN mkdir -p /opt/tyk-identity-broker && chown node:node /opt/tyk-identity-broker
