@@ -8,6 +8,7 @@
 import { sampleSecretWarning } from './config/sample-secrets.js';
 import path from 'node:path';
 import { ConfigError, loadConfig, type LoadedConfig } from './config/load.js';
+import type { Config } from './config/types.js';
 import { adminApiOffWarning, checkProfileNeeds, checkSessionSecret } from './profiles/needs.js';
 import { loadProfilesFile, realFs } from './profiles/file-store.js';
 import { formatProblem } from './profiles/validate.js';
@@ -33,12 +34,26 @@ export interface PreflightResult {
   /** Undefined when tib.conf was rejected. */
   loaded?: LoadedConfig;
   profileCount: number;
+  /** What --check says besides the verdict, never a problem (not counted, not made errors by --strict). */
+  notes: string[];
+}
+
+/**
+ * The per-address lockout counts every client behind an unlisted balancer as one (issue 17, finding 3): said
+ * when a profile logs in without the login cookie (a password login: LDAP, the proxy provider) and IPLimit is
+ * on with no TrustedProxies. A note, since a broker reached directly is right as it is.
+ */
+export function trustedProxiesNote(config: Config, profiles: readonly { ProviderName: string }[], cookieProviders: ReadonlySet<string> | readonly string[]): string | undefined {
+  const cookie = new Set(cookieProviders);
+  if (config.BruteForce.IPLimit <= 0 || config.TrustedProxies.length > 0 || !profiles.some((p) => !cookie.has(p.ProviderName))) return undefined;
+  return 'BruteForce.IPLimit counts password logins per client address and TrustedProxies is empty: behind a load balancer or proxy, every client arrives from its address (past the limit each client it names in X-Forwarded-For is counted apart); list its address in TrustedProxies (TYK_IB_TRUSTEDPROXIES)';
 }
 
 export async function preflight(opts: PreflightOptions): Promise<PreflightResult> {
   const errors: string[] = [];
   const warnings: string[] = [];
   const profileWarnings: string[] = [];
+  const notes: string[] = [];
   let loaded: LoadedConfig | undefined;
   let profileCount = 0;
   if (opts.confPath !== undefined) {
@@ -72,14 +87,16 @@ export async function preflight(opts: PreflightOptions): Promise<PreflightResult
         : checkSessionSecret(opts.env.TYK_IB_SESSION_SECRET ?? opts.env.SESSION_SECRET ?? '', profiles.profiles, ctx);
       errors.push(...needs.errors);
       warnings.push(...needs.warnings);
+      const note = loaded && trustedProxiesNote(loaded.config, profiles.profiles, builtinProviders.cookieProviders);
+      if (note) notes.push(note);
       if (profileCount === 0) warnings.push(`${path.basename(opts.profilesPath)}: holds no profiles, so nobody can sign in (add one to the file, or through the admin API)`);
     }
   }
   if (opts.strict) {
     errors.push(...[...warnings, ...profileWarnings].map((w) => `${w} (a warning; an error with --strict)`));
-    return { errors, warnings: [], profileWarnings: [], loaded, profileCount };
+    return { errors, warnings: [], profileWarnings: [], loaded, profileCount, notes };
   }
-  return { errors, warnings, profileWarnings, loaded, profileCount };
+  return { errors, warnings, profileWarnings, loaded, profileCount, notes };
 }
 
 const count = (n: number, one: string) => `${n} ${one}${n === 1 ? '' : 's'}`;
@@ -98,7 +115,7 @@ export function report(r: PreflightResult, opts: PreflightOptions & { check: boo
   const warnings = [...r.warnings, ...r.profileWarnings].map((w) => `warning: ${w}`);
   if (r.errors.length === 0) {
     const head = `ok: ${sources(r, opts)} are valid (${count(r.profileCount, 'profile')}${warnings.length ? `, ${count(warnings.length, 'warning')}` : ''})`;
-    return { stream: 'stdout', text: [head, ...warnings].join('\n') + '\n' };
+    return { stream: 'stdout', text: [head, ...warnings, ...(opts.check ? r.notes.map((n) => `note: ${n}`) : [])].join('\n') + '\n' };
   }
   const verb = opts.check ? 'are not valid' : 'cannot work, so the broker does not start';
   const head = `${sources(r, opts)} ${verb} (${count(r.errors.length, 'error')}${warnings.length ? `, ${count(warnings.length, 'warning')}` : ''}):`;

@@ -11,6 +11,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 
+/** What --check notes for a password login with IPLimit on and no TrustedProxies (src/preflight.ts). */
+const IPLIMIT_NOTE = 'BruteForce.IPLimit counts password logins per client address and TrustedProxies is empty: behind a load balancer or proxy, every client arrives from its address (past the limit each client it names in X-Forwarded-For is counted apart); list its address in TrustedProxies (TYK_IB_TRUSTEDPROXIES)';
 const run = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '../..');
 const SECRET_32 = 'check-cli-session-secret-32chars';
@@ -113,7 +115,8 @@ describe('--check: the result, once, on one stream', () => {
   it('valid: "ok" and "1 profile" on stdout, nothing on stderr, exit 0', async () => {
     const f = await files(tibConf, [ldap()]);
     const r = await cli(['--check', ...f.args]);
-    expect(r).toEqual({ code: 0, stdout: `ok: ${f.conf} and ${f.profiles} are valid (1 profile)\n`, stderr: '' });
+    // The note on TrustedProxies (an LDAP profile with the default IPLimit) is no warning: the count says none.
+    expect(r).toEqual({ code: 0, stdout: `ok: ${f.conf} and ${f.profiles} are valid (1 profile)\nnote: ${IPLIMIT_NOTE}\n`, stderr: '' });
   });
 
   it('counts "2 profiles"', async () => {
@@ -248,6 +251,7 @@ describe('"did you mean" for unknown keys and variables; --strict', () => {
         `ok: ${f.conf} and ${f.profiles} are valid (1 profile, 2 warnings)`,
         'warning: profiles.json: profile "ldap-dev" (#1): UserGroupMaping: unknown key, ignored; did you mean UserGroupMapping?',
         'warning: profiles.json: profile "ldap-dev" (#1): ProviderConfig.LDAPBaseDNN: not an option of ADProvider, ignored; did you mean LDAPBaseDN?',
+        `note: ${IPLIMIT_NOTE}`,
         '',
       ].join('\n'),
     );

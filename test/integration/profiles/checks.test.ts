@@ -147,3 +147,31 @@ describe('a sample admin Secret from the repository', () => {
     expect(l.profileWarnings.join('\n')).not.toContain('answer 403');
   });
 });
+
+describe('a password login with IPLimit on and no TrustedProxies (issue 17, finding 3)', () => {
+  const ldap = {
+    ID: 'ldap',
+    ActionType: 'GenerateOrLoginUserProfile',
+    ProviderName: 'ADProvider',
+    ReturnURL: 'http://dashboard.example/tap',
+    IdentityHandlerConfig: { DashboardCredential: 'checks-test-dashboard-credential' },
+    ProviderConfig: { LDAPServer: '127.0.0.1', LDAPPort: '389', LDAPUserDN: 'uid=*USERNAME*,dc=example,dc=org' },
+  };
+
+  it('--check notes that a balancer must be listed, without a warning (--strict still passes); not with TrustedProxies, not for social profiles only', async () => {
+    const f = await files(tibConf, [ldap]);
+    for (const strict of [false, true]) {
+      const opts = { confPath: f.conf, profilesPath: f.profiles, env: {}, strict };
+      const r = report(await preflight(opts), { ...opts, check: true });
+      expect(r.stream).toBe('stdout');
+      expect(r.text).toMatch(/^ok: .* \(1 profile\)\n/);
+      expect(r.text).toContain('note: BruteForce.IPLimit counts password logins per client address and TrustedProxies is empty');
+    }
+    const listed = await files({ ...tibConf, TrustedProxies: ['10.0.0.1'] }, [ldap]);
+    const l = await preflight({ confPath: listed.conf, profilesPath: listed.profiles, env: {}, strict: false });
+    expect(l.notes).toEqual([]);
+    const socialOnly = await files(tibConf, [social]);
+    const s = await preflight({ confPath: socialOnly.conf, profilesPath: socialOnly.profiles, env: { TYK_IB_SESSION_SECRET: 'x'.repeat(32) }, strict: false });
+    expect(s.notes).toEqual([]);
+  });
+});
