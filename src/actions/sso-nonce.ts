@@ -15,7 +15,7 @@ export type Section = 'dashboard' | 'portal';
 export function ssoBody(section: Section, input: ActionInput) {
   return {
     ForSection: section,
-    OrgID: input.profile.OrgID,
+    OrgID: input.orgId ?? input.profile.OrgID,
     EmailAddress: input.email,
     DisplayName: input.displayName,
     GroupID: input.teams[0] ?? '',

@@ -44,6 +44,7 @@ export function formatExplanation(x: Explanation): string {
     if (x.teams.length === 0) row('teams', '(none: no mapped group and no DefaultUserGroupID)');
     for (const t of x.teams) row('team', quote(t.team), t.rule);
   } else row('teams', skipped);
+  if (x.org) row('org', quote(x.org.value), x.org.rule);
   if (x.outcome === 'refused') row('refused', x.failure.reason, `at ${x.failure.stage}`);
   return lines.join('\n');
 }

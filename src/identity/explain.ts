@@ -9,6 +9,7 @@ import { resolveDisplayName, resolveEmailRule, resolveUserIdRule, type Derived }
 import { checkDomain, checkGroup } from './constraints.js';
 import type { Identity } from './identity.js';
 import { extractGroupsRule, mapGroupsRule, type TeamRule } from './mapping.js';
+import { resolveOrgRule } from './org.js';
 
 export interface ConstraintCheck {
   /** The constraint as configured ("" when unset). */
@@ -29,12 +30,16 @@ interface Steps {
   groups?: { value: string[] | undefined; rule: string };
   constraints?: { Domain: ConstraintCheck; Group: ConstraintCheck };
   teams?: TeamRule[];
+  /** The Tyk organisation a Dashboard SSO login goes to (src/identity/org.ts); Dashboard profiles only. */
+  org?: Derived<string>;
 }
 
 /** "allowed": the action runs with these teams; "refused": the login ends in the profile's failure response. */
 export type Explanation =
   | (Steps & { outcome: 'allowed'; email: Derived<string>; displayName: string; teams: TeamRule[] })
-  | (Steps & { outcome: 'refused'; failure: { stage: 'email' | 'groups' | 'constraints' | 'userId'; reason: string } });
+  | (Steps & { outcome: 'refused'; failure: { stage: Stage; reason: string } });
+
+type Stage = 'email' | 'groups' | 'constraints' | 'org' | 'userId';
 
 function constraint(want: string, result: { ok: boolean; reason?: string }, what: string): ConstraintCheck {
   if (result.ok && want.trim() === '') return { want, passed: true, rule: `no ${what} constraint` };
@@ -48,7 +53,7 @@ export function explainIdentity(profile: Profile, identity: Identity): Explanati
     provider: identity.provider,
     identity: { userId: identity.userId, email: identity.email, firstName: identity.firstName, lastName: identity.lastName },
   };
-  const refused = (stage: 'email' | 'groups' | 'constraints' | 'userId', reason: string): Explanation => ({ ...out, outcome: 'refused', failure: { stage, reason } });
+  const refused = (stage: Stage, reason: string): Explanation => ({ ...out, outcome: 'refused', failure: { stage, reason } });
   const email = resolveEmailRule(profile, identity);
   if (!email.ok) return refused('email', email.reason);
   out.email = email.value;
@@ -68,6 +73,12 @@ export function explainIdentity(profile: Profile, identity: Identity): Explanati
 
   const teams = mapGroupsRule(profile, groups.value.value);
   out.teams = teams;
+  // Only the Dashboard action sends an organisation chosen from the identity (docs/actions.md).
+  if (profile.ActionType === 'GenerateOrLoginUserProfile') {
+    const org = resolveOrgRule(profile, identity.raw);
+    if (!org.ok) return refused('org', org.reason);
+    out.org = org.value;
+  }
   // Only the portal action reads the user id: a bad CustomUserIDField refuses its logins, and only its.
   const userId = resolveUserIdRule(profile, identity);
   if (userId.ok) out.userId = userId.value;
