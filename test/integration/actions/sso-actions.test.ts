@@ -121,6 +121,31 @@ describe('GenerateOrLoginUserProfile (dashboard)', () => {
   });
 });
 
+describe('GenerateOrLoginUserProfile: the organisation from a claim (src/identity/org.ts)', () => {
+  // The keys on a validated profile, as profiles.json will carry them (CustomUserOrgField, OrgMapping, DefaultOrgID).
+  const withOrg = (org: Record<string, unknown>) => ({ ...profile(), ...org }) as Profile;
+  const ORG = { CustomUserOrgField: 'o', OrgMapping: { 'Acme Corp': 'org-acme' }, DefaultOrgID: 'org-default' };
+  const run = (p: Profile, raw: Record<string, unknown>) =>
+    createDashboardSso(p, { config, log, tyk, identityCache: new MemoryIdentityCache() }).run(input(p, { identity: { ...input(p).identity, raw } }));
+
+  it('the Tyk Dashboard receives the mapped OrgID; an absent or unmapped claim gets DefaultOrgID', async () => {
+    expect((await run(withOrg(ORG), { o: 'Acme Corp' })).kind).toBe('redirect');
+    expect((await run(withOrg(ORG), { o: 'Initech' })).kind).toBe('redirect');
+    expect((await run(withOrg(ORG), {})).kind).toBe('redirect');
+    expect(stub.requests.map((r) => [r.path, (r.body as { OrgID?: unknown }).OrgID])).toEqual([
+      ['/api/sso', 'org-acme'],
+      ['/api/sso', 'org-default'],
+      ['/api/sso', 'org-default'],
+    ]);
+  });
+
+  it('an absent claim without DefaultOrgID is refused before any call to Tyk', async () => {
+    const r = await run(withOrg({ ...ORG, DefaultOrgID: '' }), {});
+    expect(r).toEqual({ kind: 'failure', failure: { status: 400, message: 'Login failed', class: 'identity_incomplete', reason: 'CustomUserOrgField "o": no such claim, and the profile has no DefaultOrgID' } });
+    expect(stub.requests).toHaveLength(0);
+  });
+});
+
 describe('GenerateOrLoginDeveloperProfile (portal)', () => {
   it('creates the developer once, then updates it keeping fields it does not model', async () => {
     const p = profile({ ActionType: 'GenerateOrLoginDeveloperProfile', ReturnURL: 'http://portal.example.com/portal/sso/' });
