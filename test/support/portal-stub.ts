@@ -80,7 +80,6 @@ export interface PortalStub {
 const hex24 = () => randomBytes(12).toString('hex');
 /** The document's date-time format, `2023-06-23 21:02`. */
 const stamp = (d = new Date()) => d.toISOString().slice(0, 16).replace('T', ' ');
-const errors = (res: Response, status: number, ...messages: string[]) => res.status(status).json({ errors: messages });
 const onlyErrors = (b: unknown) =>
   typeof b === 'object' && b !== null && Object.keys(b).join() === 'errors' && Array.isArray((b as { errors: unknown }).errors) && (b as { errors: unknown[] }).errors.every((e) => typeof e === 'string');
 /** The validator has already checked (and coerced) the query's integers. */
@@ -146,6 +145,8 @@ export async function startPortalStub(opts: PortalStubOptions): Promise<PortalSt
     }
     return res.json(body);
   };
+  /** An error in the document's shape, components/schemas/OnlyErrors. */
+  const errors = (res: Response, status: number, ...messages: string[]) => send(res.status(status), { errors: messages });
 
   const app = express();
 

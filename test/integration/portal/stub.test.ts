@@ -164,6 +164,13 @@ describe('contract validation', () => {
     portal.violations.length = 0;
   });
 
+  it('an error status the document does not declare (401) must still have its error shape', async () => {
+    portal.breakNextResponse();
+    expect((await admin('/users', {}, 'wrong')).status).toBe(500);
+    expect(portal.violations).toEqual([expect.objectContaining({ path: '/portal-api/users', message: "no schema defined for status code '401' in the openapi spec" })]);
+    portal.violations.length = 0;
+  });
+
   it('requests outside the document (a bad parameter, an unknown query parameter, an undocumented path) are violations', async () => {
     expect((await admin('/users?page=first')).status).toBe(500);
     expect((await admin('/users?email=ada@example.com')).status).toBe(500);
