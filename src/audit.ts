@@ -20,6 +20,8 @@ export interface LoginAuditEvent {
   reason?: FailureReason;
   /** The teams the action was given (successful logins). */
   teams?: readonly string[];
+  /** The Tyk organisation a Dashboard login went to when the profile chooses it from a claim (CustomUserOrgField). */
+  org?: string;
   /** The user ID the provider established; only its keyed hash is written. Absent before that. */
   userId?: string;
   /** The client address (X-Forwarded-For only from TrustedProxies). */
@@ -142,6 +144,7 @@ export function createAuditLog(settings: AuditSettings, sessionSecret: string, s
         outcome: e.outcome,
         ...(e.outcome === 'failure' ? { reason: e.reason ?? 'internal' } : {}),
         teams: [...(e.teams ?? [])],
+        ...(e.org !== undefined && { org: e.org }),
         ...(e.userId !== undefined && e.userId !== '' ? { user: hashUserId(key, e.userId) } : {}),
         client: e.client,
         ...requestIdOf(e),

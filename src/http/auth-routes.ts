@@ -177,7 +177,8 @@ export function authRouter(runtime: ProfileRuntime, log: Logger, recording: Logi
           else {
             recordLogin(id, profile.ProviderName, 'success');
             const teams = explanation.outcome === 'allowed' ? explanation.teams.map((t) => t.team) : [];
-            audit.login({ profile: id, provider: profile.ProviderName, outcome: 'success', teams, userId, client });
+            const org = explanation.outcome === 'allowed' && profile.CustomUserOrgField ? explanation.org?.value : undefined;
+            audit.login({ profile: id, provider: profile.ProviderName, outcome: 'success', teams, userId, client, ...(org !== undefined && { org }) });
           }
           if (!res.headersSent) sendActionResult(req, res, result, ctx);
         } catch (err) {

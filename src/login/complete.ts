@@ -30,7 +30,8 @@ export async function completeLogin(profile: Profile, identity: Identity, action
   const teams = explanation.teams.map((t) => t.team);
   const result = await action.run({ profile, identity, teams, email: explanation.email.value, displayName: explanation.displayName, userId: explanation.userId?.value ?? '' });
   if (result.kind !== 'failure') {
-    log.info('login succeeded', { profile: profile.ID, provider: identity.provider, user: identity.userId, teams: teams.length });
+    const org = profile.CustomUserOrgField ? explanation.org?.value : undefined;
+    log.info('login succeeded', { profile: profile.ID, provider: identity.provider, user: identity.userId, teams: teams.length, ...(org !== undefined && { org }) });
   }
   return { result, explanation };
 }

@@ -10,7 +10,7 @@ import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { jsonSyntaxProblem } from '../config/json-syntax.js';
-import { PROFILE_FIELDS, type Profile } from './profile.js';
+import { orderedProfile, type Profile } from './profile.js';
 import { validateProfileList, type ValidationResult, type ValidationRules } from './validate.js';
 
 /** Permission bits and owner a new file is given. */
@@ -173,7 +173,7 @@ export async function loadProfilesFile(file: string, ops: FsOps = realFs, rules:
 
 /** Pretty JSON in TIB's field order. */
 export function serializeProfiles(profiles: readonly Profile[]): string {
-  const ordered = profiles.map((p) => Object.fromEntries(PROFILE_FIELDS.map((k) => [k, p[k]])));
+  const ordered = profiles.map(orderedProfile);
   return `${JSON.stringify(ordered, null, 2)}\n`;
 }
 

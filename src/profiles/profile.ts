@@ -36,6 +36,13 @@ export interface Profile {
   UserGroupMapping: Record<string, string> | null;
   UserGroupSeparator: string;
   SSOOnlyForRegisteredUsers: boolean;
+  /**
+   * Dashboard SSO's organisation from a claim or LDAP attribute (TIB pull request #496, unmerged; src/identity/org.ts).
+   * Absent unless the profile sets them, so a profile without them is written as TIB writes it.
+   */
+  CustomUserOrgField?: string;
+  OrgMapping?: Record<string, string>;
+  DefaultOrgID?: string;
 }
 
 /** TIB's serialisation order (Go struct order). */
@@ -59,3 +66,11 @@ export const PROFILE_FIELDS: readonly (keyof Profile)[] = [
   'UserGroupSeparator',
   'SSOOnlyForRegisteredUsers',
 ];
+
+/** Keys beyond TIB's, written after them and only when a profile sets them (so a profile without them stays TIB's). */
+export const EXTRA_PROFILE_FIELDS: readonly (keyof Profile)[] = ['CustomUserOrgField', 'OrgMapping', 'DefaultOrgID'];
+
+/** A profile as stored and served: TIB's fields in TIB's order, then the extra ones it sets. */
+export function orderedProfile(p: Profile): Record<string, unknown> {
+  return Object.fromEntries([...PROFILE_FIELDS, ...EXTRA_PROFILE_FIELDS.filter((k) => p[k] !== undefined)].map((k) => [k, p[k]]));
+}

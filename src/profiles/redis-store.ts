@@ -20,7 +20,7 @@ import type { Logger } from '../log.js';
 import { retryDelay, type RedisClient } from '../state/redis-client.js';
 import { jsonSyntaxProblem } from '../config/json-syntax.js';
 import { contentHash, serializeProfiles, type LoadedProfiles } from './file-store.js';
-import { PROFILE_FIELDS, type Profile } from './profile.js';
+import { orderedProfile, type Profile } from './profile.js';
 import { ProfileStore, StoreError, type StoreOptions } from './store.js';
 import { formatProblem, freezeProfile, validateProfile, type ProfileProblem } from './validate.js';
 
@@ -60,7 +60,7 @@ const DEFAULT_RESYNC_MS = 15_000;
 
 /** One profile's JSON, in TIB's field order. */
 function toJson(p: Profile): string {
-  return JSON.stringify(Object.fromEntries(PROFILE_FIELDS.map((k) => [k, p[k]])));
+  return JSON.stringify(orderedProfile(p));
 }
 
 /** Validate the hash read from Redis as a whole; any problem rejects all of it, as a bad file. */

@@ -9,7 +9,7 @@ import { didYouMean } from '../config/suggest.js';
 import { quoteForLog } from '../log.js';
 import { FieldReader, isHttpUrl, isPlainObject, type FieldError } from './fields.js';
 import { handlerConfig, readHandlerConfig } from './handler-config.js';
-import { ACTION_TYPES, PROFILE_FIELDS, type ActionType, type Profile } from './profile.js';
+import { ACTION_TYPES, orderedProfile, type ActionType, type Profile } from './profile.js';
 
 export interface ProfileProblem {
   file?: string;
@@ -107,6 +107,31 @@ function checkHandlerConfig(raw: Record<string, unknown>, action: ActionType, er
     // POST /api/keys is a Dashboard user's call.
     if (!credential) errors.push({ field: `${at}.DashboardCredential`, message: `is required for ${action} (a Dashboard user's API key)` });
   }
+}
+
+type OrgKeys = Pick<Profile, 'CustomUserOrgField' | 'OrgMapping' | 'DefaultOrgID'>;
+
+/**
+ * The Dashboard organisation keys (src/identity/org.ts), kept only when set: a profile without them stays
+ * TIB's, on disk and on the wire. They matter to Dashboard SSO only, and to nothing without CustomUserOrgField.
+ */
+function readOrgKeys(r: FieldReader, actionType: string, warnings: FieldError[]): OrgKeys {
+  const out: OrgKeys = {};
+  if (r.has('CustomUserOrgField')) out.CustomUserOrgField = r.string('CustomUserOrgField');
+  if (r.has('OrgMapping')) {
+    out.OrgMapping = r.stringMap('OrgMapping');
+    const empty = Object.keys(out.OrgMapping).find((k) => out.OrgMapping?.[k] === '');
+    if (empty !== undefined) r.error('OrgMapping', `the value of ${quote(empty)} must be an organisation ID, got ""`);
+  }
+  if (r.has('DefaultOrgID')) out.DefaultOrgID = r.string('DefaultOrgID');
+  const set = Object.keys(out) as (keyof OrgKeys)[];
+  if (set.length === 0) return out;
+  if (actionType !== 'GenerateOrLoginUserProfile') {
+    for (const k of set) warnings.push({ field: k, message: `only GenerateOrLoginUserProfile (Dashboard SSO) reads it, ignored for ${actionType}` });
+  } else if (!out.CustomUserOrgField) {
+    for (const k of set.filter((x) => x !== 'CustomUserOrgField')) warnings.push({ field: k, message: "ignored without CustomUserOrgField: the profile's OrgID is used" });
+  }
+  return out;
 }
 
 /**
@@ -212,6 +237,7 @@ export function validateProfile(
     UserGroupMapping: mapping,
     UserGroupSeparator: r.string('UserGroupSeparator'),
     SSOOnlyForRegisteredUsers: r.bool('SSOOnlyForRegisteredUsers'),
+    ...readOrgKeys(r, actionType, warns),
   } satisfies Profile;
   // Warnings, not errors: TIB ignores unknown keys and exported files carry extra ones (the Dashboard's, ...).
   for (const k of r.unknownKeys()) warns.push({ field: k, message: `unknown key, ignored${didYouMean(k, r.knownKeys())}` });
@@ -235,7 +261,7 @@ export function validateProfile(
     errors.push({ field: 'IdentityHandlerConfig', message: `is required for ${actionType}` });
   }
 
-  const ordered = Object.fromEntries(PROFILE_FIELDS.map((k) => [k, profile[k]])) as unknown as Profile;
+  const ordered = orderedProfile(profile) as unknown as Profile;
   return { profile: errors.length === 0 ? freezeProfile(ordered) : undefined, problems: wrap(id, errors), warnings: wrap(id, warns) };
 }
 

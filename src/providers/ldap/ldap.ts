@@ -116,7 +116,7 @@ export function createLdapProvider({ profile, config: cfg }: ProviderProfile<Lda
   const timing = new BindTiming({ maxMs: cfg.LDAPTimeout });
   const usernameAttrs = usernameAttributes(cfg.LDAPFilter);
   const groupAttr = profile.CustomUserGroupField || 'memberOf';
-  const extraAttrs = [cfg.LDAPEmailAttribute, cfg.LDAPFirstNameAttribute, cfg.LDAPLastNameAttribute, groupAttr, ...usernameAttrs];
+  const extraAttrs = [cfg.LDAPEmailAttribute, cfg.LDAPFirstNameAttribute, cfg.LDAPLastNameAttribute, groupAttr, ...usernameAttrs, ...(profile.CustomUserOrgField ? [profile.CustomUserOrgField] : [])];
   // TIB asks for LDAPAttributes (all user attributes when empty); memberOf is operational, so name it.
   const attributes = cfg.LDAPAttributes.length > 0 ? [...new Set([...cfg.LDAPAttributes, ...extraAttrs])] : ['*', groupAttr];
 
