@@ -27,7 +27,7 @@ export interface ActionInput {
   displayName: string;
   /** The user id the portal keys its developer on (CustomUserIDField applied); "" when it has none (no portal action then). */
   userId: string;
-  /** The organisation the Dashboard SSO call carries (src/identity/org.ts); the profile's OrgID when unset. */
+  /** The organisation the Dashboard SSO call carries, as explained (src/identity/org.ts); the profile's OrgID when unset. */
   orgId?: string;
 }
 

@@ -28,9 +28,10 @@ export async function completeLogin(profile: Profile, identity: Identity, action
     return { result, explanation };
   }
   const teams = explanation.teams.map((t) => t.team);
-  const result = await action.run({ profile, identity, teams, email: explanation.email.value, displayName: explanation.displayName, userId: explanation.userId?.value ?? '' });
+  const orgId = explanation.org?.value;
+  const result = await action.run({ profile, identity, teams, email: explanation.email.value, displayName: explanation.displayName, userId: explanation.userId?.value ?? '', orgId });
   if (result.kind !== 'failure') {
-    const org = profile.CustomUserOrgField ? explanation.org?.value : undefined;
+    const org = profile.CustomUserOrgField ? orgId : undefined;
     log.info('login succeeded', { profile: profile.ID, provider: identity.provider, user: identity.userId, teams: teams.length, ...(org !== undefined && { org }) });
   }
   return { result, explanation };

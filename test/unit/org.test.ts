@@ -106,7 +106,8 @@ describe('the explanation and the Dashboard SSO call', () => {
       },
     };
     const deps = { tyk, log: getLogger('org-test'), config: { TykAPISettings: { DashboardConfig: { Endpoint: 'http://127.0.0.1', Port: '3000' }, GatewayConfig: {} } } } as unknown as ActionDeps;
-    const result = await createDashboardSso(p, deps).run(base);
+    const orgId = explainIdentity(p, base.identity).org?.value;
+    const result = await createDashboardSso(p, deps).run({ ...base, orgId });
     expect(result).toEqual({ kind: 'redirect', url: 'http://dash.example.com/tap?nonce=nonce-1' });
     expect(sent).toEqual([expect.objectContaining({ ForSection: 'dashboard', OrgID: 'org-globex' })]);
   });

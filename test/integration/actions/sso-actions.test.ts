@@ -9,6 +9,7 @@ import { createPortalSso } from '../../../src/actions/portal-sso.js';
 import { defaultConfig } from '../../../src/config/load.js';
 import type { Config } from '../../../src/config/types.js';
 import { getLogger } from '../../../src/log.js';
+import { completeLogin } from '../../../src/login/complete.js';
 import type { Profile } from '../../../src/profiles/profile.js';
 import { validateProfile } from '../../../src/profiles/validate.js';
 import { createTykApi, type TykApi } from '../../../src/tyk/client.js';
@@ -125,8 +126,9 @@ describe('GenerateOrLoginUserProfile: the organisation from a claim (src/identit
   // The keys on a validated profile, as profiles.json will carry them (CustomUserOrgField, OrgMapping, DefaultOrgID).
   const withOrg = (org: Record<string, unknown>) => ({ ...profile(), ...org }) as Profile;
   const ORG = { CustomUserOrgField: 'o', OrgMapping: { 'Acme Corp': 'org-acme' }, DefaultOrgID: 'org-default' };
-  const run = (p: Profile, raw: Record<string, unknown>) =>
-    createDashboardSso(p, { config, log, tyk, identityCache: new MemoryIdentityCache() }).run(input(p, { identity: { ...input(p).identity, raw } }));
+  // Through the login pipeline, which decides the organisation in the explanation and hands it to the action.
+  const run = async (p: Profile, raw: Record<string, unknown>) =>
+    (await completeLogin(p, { ...input(p).identity, raw }, createDashboardSso(p, { config, log, tyk, identityCache: new MemoryIdentityCache() }), log)).result;
 
   it('the Tyk Dashboard receives the mapped OrgID; an absent or unmapped claim gets DefaultOrgID', async () => {
     expect((await run(withOrg(ORG), { o: 'Acme Corp' })).kind).toBe('redirect');
