@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { ConfigError, defaultConfig, describeConfig, loadConfig, settingNamer, settingPhrase } from '../../src/config/load.js';
+import { configProblems } from '../support/config-problems.js';
+import { defaultConfig, describeConfig, loadConfig, settingNamer, settingPhrase } from '../../src/config/load.js';
 import { jsonSyntaxProblem } from '../../src/config/json-syntax.js';
 import { leaves, type Leaf } from '../../src/config/schema.js';
 import { checkProfileNeeds } from '../../src/profiles/needs.js';
@@ -26,15 +27,6 @@ function get(obj: unknown, p: string[]): unknown {
 }
 function nest(p: string[], v: unknown): Record<string, unknown> {
   return p.reduceRight<unknown>((acc, k) => ({ [k]: acc }), v) as Record<string, unknown>;
-}
-function problems(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
 }
 
 /** A value of the leaf's kind that differs from the default and passes validation, in JSON and env form. */
@@ -114,7 +106,7 @@ describe('every tib.conf field', () => {
     if (leaf.kind !== 'any') {
       it(`${key} of the wrong JSON type is an error naming the file and key`, () => {
         const wrong = leaf.kind === 'string' ? 12 : 'text';
-        const p = problems(() => loadConfig({ confPath: confFile(nest(jsonPath, wrong)), env: {} }));
+        const p = configProblems(() => loadConfig({ confPath: confFile(nest(jsonPath, wrong)), env: {} }));
         expect(p.join('\n')).toMatch(new RegExp(`tib-\\d+\\.conf: ${key.replace(/\./g, '\\.')}: must be`));
       });
     }
@@ -193,7 +185,7 @@ describe('TIB compatibility', () => {
 
 describe('errors name the key, the variable or the file, and all are reported', () => {
   it('collects every bad variable instead of stopping at the first', () => {
-    const p = problems(() =>
+    const p = configProblems(() =>
       loadConfig({
         confPath: confFile({}),
         env: {
@@ -213,11 +205,11 @@ describe('errors name the key, the variable or the file, and all are reported', 
 
   it('a missing file names the path', () => {
     const missing = path.join(dir, 'nope.conf');
-    expect(problems(() => loadConfig({ confPath: missing, env: {} }))[0]).toContain(`${missing}: file not found`);
+    expect(configProblems(() => loadConfig({ confPath: missing, env: {} }))[0]).toContain(`${missing}: file not found`);
   });
 
   it('a JSON syntax error names the file and the line', () => {
-    const p = problems(() => loadConfig({ confPath: confFile('{\n  "Secret": "x",\n  "Port": ,\n}'), env: {} }));
+    const p = configProblems(() => loadConfig({ confPath: confFile('{\n  "Secret": "x",\n  "Port": ,\n}'), env: {} }));
     expect(p[0]).toMatch(/tib-\d+\.conf: invalid JSON at line 3/);
   });
 
@@ -227,7 +219,7 @@ describe('errors name the key, the variable or the file, and all are reported', 
       ['{\n  "Secret": "hunter2-admin-secret",\n  "Port": ,\n}', 'line 3 column 11'],
       ['{"Secret": "hunter2-admin-secret', 'line 1 column 33'],
     ] as const) {
-      const [p] = problems(() => loadConfig({ confPath: confFile(text), env: {} }));
+      const [p] = configProblems(() => loadConfig({ confPath: confFile(text), env: {} }));
       // Then what the parser expected, in its own words (src/config/json-syntax.ts).
       expect(p).toMatch(new RegExp(`tib-\\d+\\.conf: invalid JSON at ${where}: \\w`));
       expect(p).not.toContain('hunter2');
@@ -254,7 +246,7 @@ describe('errors name the key, the variable or the file, and all are reported', 
   });
 
   it('AllowedIdPHosts entries must be host names, IP addresses or *.suffix wildcards', () => {
-    const p = problems(() => loadConfig({ confPath: confFile({ AllowedIdPHosts: ['idp.example.com', 'https://idp.example.com', '*'] }), env: {} }));
+    const p = configProblems(() => loadConfig({ confPath: confFile({ AllowedIdPHosts: ['idp.example.com', 'https://idp.example.com', '*'] }), env: {} }));
     expect(p).toEqual([
       expect.stringMatching(/tib-\d+\.conf: AllowedIdPHosts: "https:\/\/idp.example.com" is not a host name/),
       expect.stringMatching(/tib-\d+\.conf: AllowedIdPHosts: "\*" is not a host name/),
@@ -263,7 +255,7 @@ describe('errors name the key, the variable or the file, and all are reported', 
   });
 
   it('refuses Mongo storage, unknown backends, bad TLS versions and missing HTTPS files', () => {
-    const p = problems(() =>
+    const p = configProblems(() =>
       loadConfig({
         confPath: confFile({
           Storage: { storage_type: 'mongo' },

@@ -8,8 +8,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
+import { configProblems } from '../support/config-problems.js';
 import { isLoopbackOnly, listenAddressProblem } from '../../src/config/listen.js';
-import { ConfigError, describeConfig, loadConfig } from '../../src/config/load.js';
+import { describeConfig, loadConfig } from '../../src/config/load.js';
 import { isSampleSecret, SAMPLE_SECRETS, sampleSecretFinding, sampleSecretWarning } from '../../src/config/sample-secrets.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -123,15 +124,6 @@ function confFile(content: unknown): string {
   fs.writeFileSync(p, JSON.stringify(content));
   return p;
 }
-function problems(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('--check\'s warning (sampleSecretWarning), naming where the Secret was set', () => {
   it('the file\'s key, or the variable', () => {
@@ -156,14 +148,14 @@ describe('ListenAddress and Management.Host at load', () => {
 
   it('names the file and key, or the variable, with the fix', () => {
     const file = confFile({ ListenAddress: '127.0.0.1:3010' });
-    expect(problems(() => loadConfig({ confPath: file, env: {} }))).toEqual([`${path.basename(file)}: ListenAddress: is an address without a port (the port is Port), got "127.0.0.1:3010"`]);
-    expect(problems(() => loadConfig({ confPath: confFile({}), env: { TYK_IB_LISTENADDRESS: '[::1]' } }))).toEqual(['TYK_IB_LISTENADDRESS: an IPv6 address is written without brackets, e.g. "::1", got "[::1]"']);
-    expect(problems(() => loadConfig({ confPath: confFile({ ListenAddress: '*' }), env: {} }))[0]).toContain('leave it empty ("") for all interfaces');
-    expect(problems(() => loadConfig({ confPath: confFile({ ListenAddress: 'http://broker' }), env: {} }))[0]).toContain('must be an IPv4 or IPv6 address or a host name');
+    expect(configProblems(() => loadConfig({ confPath: file, env: {} }))).toEqual([`${path.basename(file)}: ListenAddress: is an address without a port (the port is Port), got "127.0.0.1:3010"`]);
+    expect(configProblems(() => loadConfig({ confPath: confFile({}), env: { TYK_IB_LISTENADDRESS: '[::1]' } }))).toEqual(['TYK_IB_LISTENADDRESS: an IPv6 address is written without brackets, e.g. "::1", got "[::1]"']);
+    expect(configProblems(() => loadConfig({ confPath: confFile({ ListenAddress: '*' }), env: {} }))[0]).toContain('leave it empty ("") for all interfaces');
+    expect(configProblems(() => loadConfig({ confPath: confFile({ ListenAddress: 'http://broker' }), env: {} }))[0]).toContain('must be an IPv4 or IPv6 address or a host name');
   });
 
   it('Management.Host follows the same rule, but is never empty', () => {
-    expect(problems(() => loadConfig({ confPath: confFile({ Management: { Port: 9100, Host: '[::1]' } }), env: {} }))[0]).toContain('Management.Host: an IPv6 address is written without brackets');
+    expect(configProblems(() => loadConfig({ confPath: confFile({ Management: { Port: 9100, Host: '[::1]' } }), env: {} }))[0]).toContain('Management.Host: an IPv6 address is written without brackets');
     expect(listenAddressProblem('', false)).toContain('must be an IP address or host name');
     expect(loadConfig({ confPath: confFile({ Management: { Port: 9100, Host: '::1' } }), env: {} }).config.Management.Host).toBe('::1');
   });
