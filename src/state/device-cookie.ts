@@ -7,20 +7,11 @@
  */
 import crypto from 'node:crypto';
 import { MIN_SESSION_SECRET } from '../config/session-secret.js';
+import { cookiePairs } from './cookie-header.js';
 
 export const DEVICE_COOKIE = 'tib_device';
 /** How long a browser stays recognised after its last password login. */
 export const DEVICE_COOKIE_SECONDS = 30 * 24 * 3600;
-
-/** Every value of cookie `name` in a Cookie header (a browser may send several with different paths). */
-function cookieValues(header: string, name: string): string[] {
-  const out: string[] = [];
-  for (const part of header.split(';')) {
-    const i = part.indexOf('=');
-    if (i > 0 && part.slice(0, i).trim() === name) out.push(part.slice(i + 1).trim());
-  }
-  return out;
-}
 
 export class DeviceCookies {
   private readonly key: Buffer;
@@ -43,7 +34,8 @@ export class DeviceCookies {
 
   /** The device id a cookie in `cookieHeader` proves for `userKey` (brute-force.ts usernameKey), or undefined. */
   open(cookieHeader: string | undefined, userKey: string, now = Date.now()): string | undefined {
-    for (const value of cookieValues(cookieHeader ?? '', DEVICE_COOKIE)) {
+    for (const [name, value] of cookiePairs(cookieHeader)) {
+      if (name !== DEVICE_COOKIE) continue;
       const [device = '', exp = '', mac = '', extra] = value.split('.');
       if (extra !== undefined || !/^[A-Za-z0-9_-]{22}$/.test(device) || !/^\d{1,15}$/.test(exp) || Number(exp) <= now) continue;
       const given = Buffer.from(mac);

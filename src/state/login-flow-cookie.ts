@@ -6,6 +6,7 @@
  * version and the flow's expiry inside. A cookie that does not open is no cookie: never an error.
  */
 import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
+import { cookiePairs } from './cookie-header.js';
 
 const PREFIX = 'tib_flow_';
 /** A browser holds at most this many flow cookies (tabs in flight); a start beyond it drops the oldest. */
@@ -79,13 +80,7 @@ export interface CookieExchange {
 
 /** Every flow cookie the request carries, as [name, value] (a name may come twice, from two paths). */
 function flowCookies(cookieHeader: string | undefined): Array<[string, string]> {
-  const out: Array<[string, string]> = [];
-  for (const part of (cookieHeader ?? '').split(';')) {
-    const i = part.indexOf('=');
-    const name = i > 0 ? part.slice(0, i).trim() : '';
-    if (name.startsWith(PREFIX)) out.push([name, part.slice(i + 1).trim()]);
-  }
-  return out;
+  return cookiePairs(cookieHeader).filter(([name]) => name.startsWith(PREFIX));
 }
 
 export interface FlowCookieOptions {
