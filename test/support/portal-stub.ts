@@ -4,9 +4,20 @@
  *   the developer lookup/create/update by SSO key, then the browser landing on `/sso?nonce=` where the portal
  *   logs the person in as test/support/contracts/README.md restates it: by SSO key, else by email (linking the
  *   key), else a new API Consumer Admin; the team from the nonce's GroupID sets the organisation; frozen once the
- *   account has a team;
- * - the admin API subset a broker reconciles with, at `/portal-api` (users, organisations, teams), sharing that
- *   state, with `Authorization` checked.
+ *   account has a team; an account whose `Active` is false is refused (the document's User-basis: "Defines if
+ *   this user is active and can login to the portal");
+ * - the admin API subset a broker reconciles with, at `/portal-api` (users: list, get, create, update, delete;
+ *   organisations and their teams: list, get, create), sharing that state, with `Authorization` checked. A PUT's
+ *   `Teams` must be team IDs as integer strings (the document types them as strings; anything else is 422).
+ *   Every call is recorded in `adminCalls` (method, path with query, body), so a test can assert what a
+ *   reconcile wrote and that it wrote nothing when nothing differed;
+ * - `cids: true`: organisations and teams carry a `CID` (27 base62 characters, like the document's product CIDs)
+ *   in every element the admin API returns. The published 1.14.0 document does not list one on them, but the
+ *   portal's documentation says they have one and the schemas allow extra properties; off by default (1.14.0 as
+ *   published);
+ * - `setAdminFault()`: the admin API (only; the SSO endpoints stay up) goes down (socket destroyed, no answer),
+ *   slow (answers after a delay) or failing (a status with the `{"errors": [...]}` shape), so tests can drive
+ *   the broker's OnPortalError and timeouts.
  *
  * Every `/portal-api` request and response is validated against the published OpenAPI document
  * (test/support/contracts/tyk-portal-api-1.14.0.yaml) by express-openapi-validator: a violation answers 500 and
@@ -44,10 +55,14 @@ export interface PortalUser {
   CreatedAt: string;
   UpdatedAt: string;
 }
-export interface PortalOrganisation { ID: number; Name: string; CreatedAt: string; UpdatedAt: string }
-export interface PortalTeam { ID: number; Name: string; Default: boolean; OrganisationID: number; CreatedAt: string; UpdatedAt: string }
+/** `CID` only with the `cids` option. */
+export interface PortalOrganisation { ID: number; Name: string; CID?: string; CreatedAt: string; UpdatedAt: string }
+export interface PortalTeam { ID: number; Name: string; CID?: string; Default: boolean; OrganisationID: number; CreatedAt: string; UpdatedAt: string }
 
 export interface PortalViolation { method: string; path: string; status: number; message: string }
+export interface PortalAdminCall { method: string; path: string; body?: unknown }
+/** 'down': the socket is destroyed without an answer; delayMs: the real answer, that late; status: that status. */
+export type PortalAdminFault = 'none' | 'down' | { delayMs: number } | { status: number };
 export interface PortalLanding { nonce: string; outcome: 'signed-in' | 'failed'; userId?: number; reason?: string }
 
 export interface PortalStubOptions {
@@ -55,6 +70,8 @@ export interface PortalStubOptions {
   portalApiSecret: string;
   /** An admin user's API credential, for `/portal-api`. */
   adminToken: string;
+  /** Organisations and teams carry a `CID` (not in the 1.14.0 document; see the header). Default false. */
+  cids?: boolean;
 }
 
 export interface PortalStub {
@@ -69,15 +86,22 @@ export interface PortalStub {
   violations: PortalViolation[];
   /** Browser landings on `/sso`, with what the portal did. */
   landings: PortalLanding[];
+  /** Every `/portal-api` request, in order (also those refused or faulted); clear it with `adminCalls.length = 0`. */
+  adminCalls: PortalAdminCall[];
   addOrganisation(name: string): PortalOrganisation;
   addTeam(organisationId: number, name: string, isDefault?: boolean): PortalTeam;
   addUser(user: Partial<PortalUser> & { Email: string }): PortalUser;
   /** The next `/portal-api` response body is replaced by one that breaks the schema (to prove validation). */
   breakNextResponse(): void;
+  /** Until set back to 'none', every `/portal-api` request meets this fault; `/api/sso`, `/api/portal`, `/sso` do not. */
+  setAdminFault(fault: PortalAdminFault): void;
   close(): Promise<void>;
 }
 
 const hex24 = () => randomBytes(12).toString('hex');
+const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+/** A CID like the document's `2r7p8aUnkzby17hCJk8w2XvK3K6` (the modulo bias does not matter to a fixture). */
+const cid = () => [...randomBytes(27)].map((b) => BASE62[b % 62]).join('');
 /** The document's date-time format, `2023-06-23 21:02`. */
 const stamp = (d = new Date()) => d.toISOString().slice(0, 16).replace('T', ' ');
 const onlyErrors = (b: unknown) =>
@@ -96,16 +120,20 @@ export async function startPortalStub(opts: PortalStubOptions): Promise<PortalSt
   const developers = new Map<string, Record<string, unknown>>();
   let nextId = 1;
   let breakNext = false;
+  const adminCalls: PortalAdminCall[] = [];
+  let fault: PortalAdminFault = 'none';
+  const delayed = new Set<NodeJS.Timeout>();
+  const withCid = opts.cids ? () => ({ CID: cid() }) : () => ({});
 
   const stub: Pick<PortalStub, 'addOrganisation' | 'addTeam' | 'addUser'> = {
     addOrganisation(name) {
-      const org = { ID: nextId++, Name: name, CreatedAt: stamp(), UpdatedAt: stamp() };
+      const org: PortalOrganisation = { ID: nextId++, Name: name, ...withCid(), CreatedAt: stamp(), UpdatedAt: stamp() };
       organisations.set(org.ID, org);
       return org;
     },
     addTeam(organisationId, name, isDefault = false) {
       if (!organisations.has(organisationId)) throw new Error(`no organisation ${organisationId}`);
-      const team = { ID: nextId++, Name: name, Default: isDefault, OrganisationID: organisationId, CreatedAt: stamp(), UpdatedAt: stamp() };
+      const team: PortalTeam = { ID: nextId++, Name: name, ...withCid(), Default: isDefault, OrganisationID: organisationId, CreatedAt: stamp(), UpdatedAt: stamp() };
       teams.set(team.ID, team);
       return team;
     },
@@ -117,9 +145,17 @@ export async function startPortalStub(opts: PortalStubOptions): Promise<PortalSt
   };
 
   const indexElem = (u: PortalUser) => ({ ID: u.ID, Email: u.Email, First: u.First, Last: u.Last, Active: u.Active, OrganisationID: u.OrganisationID, Role: u.Role, Provider: u.Provider });
-  const teamElem = (t: PortalTeam) => ({ ID: t.ID, Name: t.Name, Default: t.Default });
+  /** The CID, when there is one (the `cids` option). */
+  const cidOf = (x: { CID?: string }) => (x.CID === undefined ? {} : { CID: x.CID });
+  const orgElem = (o: PortalOrganisation) => ({ ID: o.ID, Name: o.Name, ...cidOf(o) });
+  const orgShow = (o: PortalOrganisation) => ({
+    ...orgElem(o), CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt,
+    Teams: [...teams.values()].filter((t) => t.OrganisationID === o.ID).map(teamElem),
+    Users: [...users.values()].filter((u) => u.OrganisationID === o.ID).map(indexElem),
+  });
+  const teamElem = (t: PortalTeam) => ({ ID: t.ID, Name: t.Name, ...cidOf(t), Default: t.Default });
   const teamShow = (t: PortalTeam) => ({
-    ID: t.ID, Name: t.Name, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt,
+    ID: t.ID, Name: t.Name, ...cidOf(t), CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt,
     Users: [...users.values()].filter((u) => u.Teams.includes(t.ID)).map((u) => String(u.ID)),
   });
   const userShow = (u: PortalUser) => ({
@@ -194,9 +230,12 @@ export async function startPortalStub(opts: PortalStubOptions): Promise<PortalSt
     if (data.groupId !== '' && !team) return fail(`team ${data.groupId} does not exist`);
 
     let user = [...users.values()].find((u) => u.SsoKeys.includes(ssoKey));
-    if (!user) {
-      user = [...users.values()].find((u) => u.Email.toLowerCase() === data.email.toLowerCase());
-      if (user) user.SsoKeys.push(ssoKey); // found by email: link the SSO key
+    const byEmail = user ? undefined : [...users.values()].find((u) => u.Email.toLowerCase() === data.email.toLowerCase());
+    // An inactive account cannot log in (User-basis `Active`), and is left as it was (no key linked).
+    if ((user ?? byEmail)?.Active === false) return fail('account inactive');
+    if (byEmail) {
+      user = byEmail;
+      user.SsoKeys.push(ssoKey); // found by email: link the SSO key
     }
     if (!user) {
       const [first = '', ...last] = data.displayName.split(' ');
@@ -215,7 +254,19 @@ export async function startPortalStub(opts: PortalStubOptions): Promise<PortalSt
 
   // --- The admin API, validated against the published document. ---
   const api = express.Router();
-  api.use(express.json());
+  api.use('/portal-api', express.json());
+  api.use('/portal-api', (req, res, next) => {
+    adminCalls.push({ method: req.method, path: req.originalUrl, ...(req.body === undefined ? {} : { body: req.body as unknown }) });
+    if (fault === 'none') return next();
+    if (fault === 'down') return req.socket.destroy();
+    // A failure answers before the validator, as a broken portal would, in the document's error shape.
+    if ('status' in fault) return res.status(fault.status).json({ errors: [`injected fault: status ${fault.status}`] });
+    const timer = setTimeout(() => {
+      delayed.delete(timer);
+      next();
+    }, fault.delayMs);
+    delayed.add(timer);
+  });
   api.use(OpenApiValidator.middleware({
     apiSpec: parse(readFileSync(PORTAL_CONTRACT, 'utf8')) as OpenAPIV3.DocumentV3_1,
     validateRequests: true,
@@ -252,6 +303,9 @@ export async function startPortalStub(opts: PortalStubOptions): Promise<PortalSt
     const u = users.get(Number(req.params.id));
     if (!u) return errors(res, 422, 'User not found');
     const b = req.body as Partial<Omit<PortalUser, 'Teams'>> & { Teams?: string[] };
+    // The document types Teams as strings; the portal takes team IDs, so anything but an integer string is refused.
+    const notAnId = b.Teams?.find((t) => !/^[0-9]+$/.test(t));
+    if (notAnId !== undefined) return errors(res, 422, `Team ID ${JSON.stringify(notAnId)} is not an integer`);
     const teamIds = b.Teams?.map(Number);
     const newTeams = teamIds?.map((id) => teams.get(id));
     if (newTeams?.some((t) => t === undefined)) return errors(res, 422, 'Team not found');
@@ -264,12 +318,27 @@ export async function startPortalStub(opts: PortalStubOptions): Promise<PortalSt
     u.UpdatedAt = stamp();
     send(res, userShow(u));
   });
-  api.get('/portal-api/organisations', (req, res) => send(res, paged(req, [...organisations.values()]).map((o) => ({ ID: o.ID, Name: o.Name }))));
+  api.delete('/portal-api/users/:id', (req, res) => {
+    const id = Number(req.params.id);
+    if (!users.delete(id)) return errors(res, 404, 'User not found');
+    send(res, { status: 'ok' });
+  });
+  api.get('/portal-api/organisations', (req, res) => send(res, paged(req, [...organisations.values()]).map(orgElem)));
+  api.post('/portal-api/organisations', (req, res) => {
+    const name = (req.body as { Name?: string }).Name;
+    if (!name) return errors(res, 422, 'Name is required');
+    send(res, orgShow(stub.addOrganisation(name)));
+  });
   api.get('/portal-api/organisations/:id', (req, res) => {
     const o = organisations.get(Number(req.params.id));
+    return o ? send(res, orgShow(o)) : errors(res, 404, 'Organisation not found');
+  });
+  api.post('/portal-api/organisations/:id/teams', (req, res) => {
+    const o = organisations.get(Number(req.params.id));
     if (!o) return errors(res, 404, 'Organisation not found');
-    const orgTeams = [...teams.values()].filter((t) => t.OrganisationID === o.ID);
-    send(res, { ...o, Teams: orgTeams.map(teamElem), Users: [...users.values()].filter((u) => u.OrganisationID === o.ID).map(indexElem) });
+    const name = (req.body as { Name?: string }).Name;
+    if (!name) return errors(res, 422, 'Name is required');
+    send(res, teamShow(stub.addTeam(o.ID, name)));
   });
   api.get('/portal-api/organisations/:id/teams', (req, res) => {
     const o = organisations.get(Number(req.params.id));
@@ -302,11 +371,16 @@ export async function startPortalStub(opts: PortalStubOptions): Promise<PortalSt
     teams,
     violations,
     landings,
+    adminCalls,
     ...stub,
     breakNextResponse() {
       breakNext = true;
     },
+    setAdminFault(f) {
+      fault = f;
+    },
     close: () => new Promise<void>((resolve) => {
+      for (const timer of delayed) clearTimeout(timer);
       server.closeAllConnections();
       server.close(() => resolve());
     }),

@@ -1,8 +1,9 @@
 /**
  * The portal stand-in's own contract (test/support/portal-stub.ts): the SSO flow driven by the broker's real
  * Portal SSO action (SSO key, then email, then a new API Consumer Admin; the team sets the organisation; frozen
- * after the first team), the admin API's auth, paging and error shapes, and that a request or response breaking
- * the published OpenAPI document is caught.
+ * after the first team; an inactive account refused), the admin API's auth, paging, error shapes, writes and
+ * record of calls, organisation and team CIDs (the `cids` option), injected faults, and that a request or
+ * response breaking the published OpenAPI document is caught.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import type { ActionInput } from '../../../src/actions/action.js';
@@ -13,7 +14,7 @@ import { validateProfile } from '../../../src/profiles/validate.js';
 import { MemoryIdentityCache } from '../../../src/state/identity-cache.js';
 import { createTykApi, type TykApi } from '../../../src/tyk/client.js';
 import { resolveUserId } from '../../support/identity.js';
-import { startPortalStub, type PortalStub } from '../../support/portal-stub.js';
+import { startPortalStub, type PortalStub, type PortalStubOptions } from '../../support/portal-stub.js';
 import { FIRST } from '../../support/rules.js';
 
 const SECRET = 'portal-api-secret';
@@ -32,7 +33,10 @@ afterAll(async () => {
   await portal.close();
 });
 // Every test leaves the stand-in without a contract violation (the violation tests clear what they caused).
-afterEach(() => expect(portal.violations).toEqual([]));
+afterEach(() => {
+  portal.setAdminFault('none');
+  expect(portal.violations).toEqual([]);
+});
 
 const profile = () => {
   const r = validateProfile({
@@ -58,8 +62,8 @@ async function login(userId: string, email: string, teams: string[]) {
   return { status: landing.status, landing: portal.landings.at(-1) };
 }
 
-const admin = (path: string, init: RequestInit = {}, token = TOKEN) =>
-  fetch(`${portal.url}/portal-api${path}`, { ...init, headers: { Authorization: token, 'Content-Type': 'application/json', ...init.headers } });
+const admin = (path: string, init: RequestInit = {}, token = TOKEN, on = portal) =>
+  fetch(`${on.url}/portal-api${path}`, { ...init, headers: { Authorization: token, 'Content-Type': 'application/json', ...init.headers } });
 const json = async (r: Response) => ({ status: r.status, body: (await r.json()) as unknown });
 
 describe('SSO flow', () => {
@@ -92,6 +96,18 @@ describe('SSO flow', () => {
     const byKey = await login('grace', 'grace.hopper@example.com', []);
     expect(byKey.landing?.userId).toBe(existing.ID);
     expect(await json(await admin(`/users/${existing.ID}`))).toMatchObject({ body: { Role: 'consumer-team-member', OrganisationID: 0, Teams: [] } });
+  });
+
+  it('an inactive account is refused, found by SSO key or by email, and no key is linked to it', async () => {
+    const byEmail = portal.addUser({ Email: 'idle@example.com', Active: false });
+    const r = await login('idle', 'idle@example.com', []);
+    expect([r.status, r.landing?.outcome, r.landing?.reason]).toEqual([403, 'failed', 'account inactive']);
+    expect(portal.users.get(byEmail.ID)?.SsoKeys).toEqual([]);
+    const byKey = portal.addUser({ Email: 'other@example.com', Active: false, SsoKeys: ['dormant@ADProvider.com'] });
+    expect((await login('dormant', 'dormant@example.com', [])).landing).toMatchObject({ outcome: 'failed', reason: 'account inactive' });
+    // Active again: the same login goes through.
+    (portal.users.get(byKey.ID) as { Active: boolean }).Active = true;
+    expect((await login('dormant', 'dormant@example.com', [])).landing).toMatchObject({ outcome: 'signed-in', userId: byKey.ID });
   });
 
   it('a team ID that does not exist fails the login and writes no account', async () => {
@@ -151,6 +167,116 @@ describe('admin API', () => {
     const other = portal.addTeam(portal.addOrganisation('Elsewhere').ID, 'elsewhere');
     const mine = portal.addOrganisation('Mine');
     expect((await admin(`/organisations/${mine.ID}/teams/${other.ID}`)).status).toBe(404);
+  });
+
+  it('refuses a Teams element that is not a team ID as an integer string, changing nothing', async () => {
+    const org = portal.addOrganisation('Strict');
+    const team = portal.addTeam(org.ID, 'strict');
+    const u = portal.addUser({ Email: 'strict@example.com' });
+    for (const bad of ['cid:abc', 'Strict/strict', '', ' 1', '1.0', '-1']) {
+      const r = await json(await admin(`/users/${u.ID}`, { method: 'PUT', body: JSON.stringify({ Teams: [String(team.ID), bad] }) }));
+      expect(r).toEqual({ status: 422, body: { errors: [`Team ID ${JSON.stringify(bad)} is not an integer`] } });
+    }
+    expect(portal.users.get(u.ID)).toMatchObject({ Teams: [], OrganisationID: 0 });
+  });
+
+  it('deletes a user: 200 with the Status shape, then 404 for it', async () => {
+    const u = portal.addUser({ Email: 'leaving@example.com' });
+    expect(await json(await admin(`/users/${u.ID}`, { method: 'DELETE' }))).toEqual({ status: 200, body: { status: 'ok' } });
+    expect(portal.users.has(u.ID)).toBe(false);
+    expect(await json(await admin(`/users/${u.ID}?force=true`, { method: 'DELETE' }))).toEqual({ status: 404, body: { errors: ['User not found'] } });
+    expect((await admin(`/users/${u.ID}`)).status).toBe(404);
+  });
+
+  it('creates an organisation and a team in it; an unknown organisation is 404, a missing Name 422', async () => {
+    const org = await json(await admin('/organisations', { method: 'POST', body: JSON.stringify({ Name: 'Created' }) }));
+    expect(org).toMatchObject({ status: 200, body: { Name: 'Created', Teams: [], Users: [] } });
+    const orgId = (org.body as { ID: number }).ID;
+    const team = await json(await admin(`/organisations/${orgId}/teams`, { method: 'POST', body: JSON.stringify({ Name: 'Created team' }) }));
+    expect(team).toMatchObject({ status: 200, body: { Name: 'Created team', Users: [] } });
+    expect(portal.teams.get((team.body as { ID: number }).ID)).toMatchObject({ OrganisationID: orgId, Default: false });
+    expect(await json(await admin(`/organisations/${orgId}`))).toMatchObject({ body: { Teams: [{ Name: 'Created team' }] } });
+    expect(await json(await admin('/organisations/999999/teams', { method: 'POST', body: JSON.stringify({ Name: 'x' }) }))).toEqual({ status: 404, body: { errors: ['Organisation not found'] } });
+    expect(await json(await admin('/organisations', { method: 'POST', body: '{}' }))).toEqual({ status: 422, body: { errors: ['Name is required'] } });
+  });
+
+  it('records every admin call with its path, query and body, refused ones included, and no SSO call', async () => {
+    const u = portal.addUser({ Email: 'recorded@example.com' });
+    portal.adminCalls.length = 0;
+    await admin('/users?page=1&per_page=100');
+    await admin(`/users/${u.ID}`, { method: 'PUT', body: JSON.stringify({ First: 'Rec' }) });
+    await admin('/organisations', {}, 'wrong');
+    await fetch(`${portal.url}/api/sso`, { method: 'POST', headers: { Authorization: SECRET }, body: '{}' });
+    expect(portal.adminCalls).toEqual([
+      { method: 'GET', path: '/portal-api/users?page=1&per_page=100' },
+      { method: 'PUT', path: `/portal-api/users/${u.ID}`, body: { First: 'Rec' } },
+      { method: 'GET', path: '/portal-api/organisations' },
+    ]);
+  });
+});
+
+describe('CIDs (the cids option)', () => {
+  let withCids: PortalStub;
+  const options: PortalStubOptions = { portalApiSecret: SECRET, adminToken: TOKEN, cids: true };
+  beforeAll(async () => {
+    withCids = await startPortalStub(options);
+  });
+  afterAll(() => withCids.close());
+  afterEach(() => expect(withCids.violations).toEqual([]));
+  const get = async (path: string) => json(await admin(path, {}, TOKEN, withCids));
+  const CID = /^[0-9A-Za-z]{27}$/;
+
+  it('organisations and teams carry a stable CID in every element the admin API returns, and the document accepts it', async () => {
+    const org = withCids.addOrganisation('With CIDs');
+    const team = withCids.addTeam(org.ID, 'cid team');
+    expect([org.CID, team.CID]).toEqual([expect.stringMatching(CID), expect.stringMatching(CID)]);
+    expect(org.CID).not.toBe(team.CID);
+    const u = withCids.addUser({ Email: 'cid@example.com', OrganisationID: org.ID, Teams: [team.ID] });
+    const teamElem = { ID: team.ID, CID: team.CID };
+    expect(await get('/organisations')).toMatchObject({ status: 200, body: [{ ID: org.ID, CID: org.CID }] });
+    expect(await get(`/organisations/${org.ID}`)).toMatchObject({ status: 200, body: { CID: org.CID, Teams: [teamElem] } });
+    expect(await get(`/organisations/${org.ID}/teams`)).toMatchObject({ status: 200, body: [teamElem] });
+    expect(await get(`/organisations/${org.ID}/teams/${team.ID}`)).toMatchObject({ status: 200, body: teamElem });
+    expect(await get(`/users/${u.ID}`)).toMatchObject({ status: 200, body: { Teams: [teamElem] } });
+    // Stable: asked again, the same CIDs.
+    expect(await get(`/organisations/${org.ID}`)).toMatchObject({ body: { CID: org.CID, Teams: [teamElem] } });
+    const created = await json(await admin('/organisations', { method: 'POST', body: JSON.stringify({ Name: 'Posted' }) }, TOKEN, withCids));
+    expect(created).toMatchObject({ status: 200, body: { CID: expect.stringMatching(CID) } });
+  });
+
+  it('without the option (1.14.0 as published) there is no CID', async () => {
+    const org = portal.addOrganisation('As published');
+    const team = portal.addTeam(org.ID, 'plain');
+    expect([org.CID, team.CID]).toEqual([undefined, undefined]);
+    const shown = await json(await admin(`/organisations/${org.ID}`));
+    expect(JSON.stringify(shown.body)).not.toContain('CID');
+  });
+});
+
+describe('admin faults', () => {
+  it("'down' destroys the socket without an answer, and the SSO endpoints stay up", async () => {
+    portal.setAdminFault('down');
+    await expect(admin('/users')).rejects.toThrow('fetch failed');
+    expect((await fetch(`${portal.url}/api/sso`, { method: 'POST', headers: { Authorization: SECRET }, body: '{}' })).status).toBe(200);
+    expect(portal.adminCalls.at(-1)).toEqual({ method: 'GET', path: '/portal-api/users' });
+  });
+
+  it('a delay answers the real answer that late', async () => {
+    const u = portal.addUser({ Email: 'slow@example.com' });
+    portal.setAdminFault({ delayMs: 300 });
+    const started = Date.now();
+    expect(await json(await admin(`/users/${u.ID}`))).toMatchObject({ status: 200, body: { Email: 'slow@example.com' } });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+  });
+
+  it('a status answers it with the errors shape until set back to none; a login still lands', async () => {
+    portal.setAdminFault({ status: 503 });
+    expect(await json(await admin('/organisations'))).toEqual({ status: 503, body: { errors: ['injected fault: status 503'] } });
+    const org = portal.addOrganisation('Faulted');
+    const { landing } = await login('faulted', 'faulted@example.com', [String(portal.addTeam(org.ID, 'f').ID)]);
+    expect(landing?.outcome).toBe('signed-in');
+    portal.setAdminFault('none');
+    expect((await admin('/organisations')).status).toBe(200);
   });
 });
 
