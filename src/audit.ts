@@ -43,9 +43,25 @@ export interface AdminAuditEvent {
   requestId?: string;
 }
 
+/** A change the broker made (or would not make) to a portal account in "idp" mode (src/portal/reconcile.ts). */
+export interface PortalAuditEvent {
+  profile: string;
+  outcome: 'created' | 'updated' | 'unchanged' | 'refused' | 'error';
+  /** The portal account's ID (the portal's own number). */
+  account?: number;
+  /** Field by field; an Email value is written as its keyed hash. */
+  changes?: ReadonlyArray<{ field: string; before: unknown; after: unknown }>;
+  /** Mapped teams left out, with why. */
+  dropped?: ReadonlyArray<{ ref: string; why: string }>;
+  /** The person's user ID; only its keyed hash is written. */
+  userId?: string;
+  requestId?: string;
+}
+
 export interface AuditLog {
   login(e: LoginAuditEvent): void;
   admin(e: AdminAuditEvent): void;
+  portal(e: PortalAuditEvent): void;
   close(): Promise<void>;
 }
 
@@ -53,6 +69,7 @@ export interface AuditLog {
 export const noAudit: AuditLog = {
   login() {},
   admin() {},
+  portal() {},
   close: () => Promise.resolve(),
 };
 
@@ -147,6 +164,19 @@ export function createAuditLog(settings: AuditSettings, sessionSecret: string, s
         ...(e.org !== undefined && { org: e.org }),
         ...(e.userId !== undefined && e.userId !== '' ? { user: hashUserId(key, e.userId) } : {}),
         client: e.client,
+        ...requestIdOf(e),
+      });
+    },
+    portal(e) {
+      const clear = (field: string, v: unknown) => (field === 'Email' && typeof v === 'string' && v !== '' ? hashUserId(key, v.toLowerCase()) : v);
+      write({
+        event: 'portal_account',
+        profile: e.profile,
+        outcome: e.outcome,
+        ...(e.account !== undefined && { account: e.account }),
+        ...(e.userId ? { user: hashUserId(key, e.userId) } : {}),
+        ...(e.changes && { changes: e.changes.map((c) => ({ field: c.field, before: clear(c.field, c.before), after: clear(c.field, c.after) })) }),
+        ...(e.dropped && e.dropped.length > 0 && { dropped: e.dropped.map((d) => ({ team: cut(d.ref), why: d.why })) }),
         ...requestIdOf(e),
       });
     },

@@ -158,7 +158,11 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
       : undefined;
   const store = redisStore ?? new ProfileStore(loaded.profiles, storeOptions);
   store.on('warning', (w) => storeLog.warn(w));
-  store.on('change', () => runtime.sync(store.list()));
+  store.on('change', () => {
+    runtime.sync(store.list());
+    // A reload may name teams made a moment ago: the portals' team lists are read again at their next use.
+    services.action.portal?.invalidate();
+  });
   log.info(`loaded ${loaded.profiles.length} profile(s) from ${profilesPath}`);
   if (redisStore) {
     await redisStore.start();

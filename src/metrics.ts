@@ -134,6 +134,17 @@ export function recordReload(ok: boolean): void {
   reloads.inc({ result: ok ? 'success' : 'failure' });
 }
 
+const portalReconciles = new Counter({
+  name: 'tib_portal_reconciles_total',
+  help: 'Portal accounts reconciled at login ("idp" membership), by profile and outcome: created, updated, unchanged, refused, error.',
+  labelNames: ['profile', 'outcome'] as const,
+  registers: [metricsRegistry],
+});
+
+export function recordPortalReconcile(profile: string, outcome: 'created' | 'updated' | 'unchanged' | 'refused' | 'error'): void {
+  portalReconciles.inc({ profile, outcome });
+}
+
 export function recordLockout(profile: string, by: 'pair' | 'username' | 'ip'): void {
   lockouts.inc({ profile, by });
 }

@@ -8,6 +8,7 @@ import type { Action, ActionDeps } from './actions/action.js';
 import { actionFactories } from './actions/registry.js';
 import { setOwnedSecrets, type Logger } from './log.js';
 import type { Profile } from './profiles/profile.js';
+import { configForProfile, tykTargetsOf } from './profiles/tyk-settings.js';
 import type { FailureClasses } from './providers/module.js';
 import type { Provider, ProviderServices } from './providers/provider.js';
 import type { ProviderRegistry } from './providers/registry.js';
@@ -35,6 +36,13 @@ export interface RuntimeDeps {
 
 let runtimes = 0;
 
+/** A profile with its own TykAPISettings calls its own targets, through the broker's one client (src/profiles/tyk-settings.ts). */
+function actionDepsFor(profile: Profile, deps: ActionDeps): ActionDeps {
+  if (!profile.TykAPISettings) return deps;
+  const config = configForProfile(deps.config, profile);
+  return { ...deps, config, tyk: deps.tyk.withSettings(tykTargetsOf(deps.config, profile)) };
+}
+
 export class ProfileRuntime {
   private compiled = new Map<string, CompiledProfile>();
   /** Owner of this runtime's log masks: one per runtime, so two brokers in one process never share one. */
@@ -50,7 +58,7 @@ export class ProfileRuntime {
     try {
       out.provider = module.create(built, this.deps.provider);
       // Every ActionType has a factory; only a setup error leaves `action` unset.
-      out.action = actionFactories[profile.ActionType](profile, this.deps.action);
+      out.action = actionFactories[profile.ActionType](profile, actionDepsFor(profile, this.deps.action));
     } catch (err) {
       out.setupError = err instanceof Error ? err.message : String(err);
       void out.provider?.close();

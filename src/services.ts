@@ -14,6 +14,8 @@ import { BruteForceGuard } from './state/brute-force.js';
 import { MemoryIdentityCache, RedisIdentityCache } from './state/identity-cache.js';
 import { closeRedis, createRedisClient, timeoutMs, usesRedis, waitForRedis, type RedisClient } from './state/redis-client.js';
 import { MemoryReplayCache, RedisReplayCache } from './state/replay-cache.js';
+import { MemoryPortalLinks, RedisPortalLinks } from './state/portal-links.js';
+import { createPortalServices } from './portal/services.js';
 import { createTykApi } from './tyk/client.js';
 
 export interface Services {
@@ -38,6 +40,11 @@ export async function createServices(config: Config, opts: { connect: boolean })
   const identityCache = shared ? new RedisIdentityCache(shared, keyPrefix, { sessionSecret: config.SessionSecret, log: actionLog }) : new MemoryIdentityCache({ log: actionLog });
   const tyk = createTykApi(config);
   const audit = opts.connect ? createAuditLog(config.Audit, config.SessionSecret) : undefined;
+  const portal = createPortalServices({
+    links: shared ? new RedisPortalLinks(shared, keyPrefix, config.SessionSecret) : new MemoryPortalLinks(config.SessionSecret),
+    log: actionLog,
+    onReport: (r) => audit?.portal(r),
+  });
   return {
     redis,
     provider: {
@@ -48,7 +55,7 @@ export async function createServices(config: Config, opts: { connect: boolean })
       sessionSecret: config.SessionSecret,
       insecureSkipVerify: config.SSLInsecureSkipVerify,
     },
-    action: { config, log: actionLog, tyk, identityCache },
+    action: { config, log: actionLog, tyk, identityCache, portal },
     audit,
     async close() {
       await Promise.all([tyk.close(), audit?.close()]);

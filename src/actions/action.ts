@@ -4,9 +4,11 @@
  */
 import type { Config } from '../config/types.js';
 import type { Identity } from '../identity/identity.js';
+import type { TeamRule } from '../identity/mapping.js';
 import type { Logger } from '../log.js';
 import type { Profile } from '../profiles/profile.js';
 import type { LoginFailure } from '../providers/provider.js';
+import type { PortalServices } from '../portal/services.js';
 import type { IdentityCache } from '../state/identity-cache.js';
 import type { TykApi } from '../tyk/client.js';
 
@@ -22,6 +24,10 @@ export interface ActionInput {
   identity: Identity;
   /** Tyk group / portal team ids from the group mapping, in IdP order, without duplicates. */
   teams: string[];
+  /** The same teams with the groups that gave them (the portal's "idp" membership reads them). */
+  teamRules?: readonly TeamRule[];
+  /** The IdP groups the profile read (CustomUserGroupField); undefined when it reads none. */
+  groups?: readonly string[];
   /** The email and display name the SSO call should carry (Custom*Field already applied). */
   email: string;
   displayName: string;
@@ -43,6 +49,8 @@ export interface ActionDeps {
   tyk: TykApi;
   /** Each user's last token, for one token per user (Redis with `BackEnd.Name: "redis"`, else memory). */
   identityCache: IdentityCache;
+  /** The portal admin API, team directories and account links ("idp" membership, team names); the portal action makes its own when unset. */
+  portal?: PortalServices;
 }
 
 /** Builds an action once per profile version (see runtime.ts). */

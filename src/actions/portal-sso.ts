@@ -1,12 +1,15 @@
 /**
  * GenerateOrLoginDeveloperProfile: classic Portal SSO (docs/tib-behaviour.md §5.5). After the nonce, the developer is found by
  * SSO key and updated (keeping every field we do not model), or created when there is none.
+ * With `Membership.Authority: "idp"` the portal account is reconciled first (src/actions/portal-membership.ts);
+ * team names and CIDs are resolved to team IDs before the SSO call carries them.
  */
 import { handlerConfig } from '../profiles/handler-config.js';
 import type { Profile } from '../profiles/profile.js';
 import type { TykResponse } from '../tyk/client.js';
 import type { ActionDeps, Action, ActionResult } from './action.js';
 import { badAnswer, callFailure, tykTarget, upstreamFailure, withParam } from './failures.js';
+import { portalTeams } from './portal-membership.js';
 import { requestNonce } from './sso-nonce.js';
 
 /** TIB's body for a new developer (docs/tib-behaviour.md §5.5), including the zero values it sends. */
@@ -32,11 +35,14 @@ export function newDeveloper(profile: Profile, email: string, nonce: string, sso
 export function createPortalSso(profile: Profile, deps: ActionDeps): Action {
   const credential = handlerConfig(profile).DashboardCredential;
   const dash = tykTarget(deps.config, 'DashboardCredential');
+  const teamsOf = portalTeams(profile, deps);
   return {
     async run(input): Promise<ActionResult> {
-      const r = await requestNonce(deps, 'portal', input);
-      if ('failure' in r) return r.failure;
       const ssoKey = `${input.userId}@${input.identity.provider}.com`;
+      const teams = await teamsOf(input, ssoKey);
+      if ('failure' in teams) return teams.failure;
+      const r = await requestNonce(deps, 'portal', { ...input, teams: teams.teams });
+      if ('failure' in r) return r.failure;
 
       try {
         // A path segment: encodeURIComponent, so a space is %20 (TIB's query escaping gives "+").

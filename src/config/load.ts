@@ -182,6 +182,17 @@ function readFile(confPath: string, problems: string[]): Obj | undefined {
 const TLS_VERSIONS = ['1.0', '1.1', '1.2', '1.3'];
 
 /** BackEnd or profile storage on Redis (as state/redis-client.ts's usesRedis, which config/ must not import). */
+/** The portal's base URL: http(s), a host, an optional path; no query, fragment or credentials (they would leak into logs). */
+export function isPortalEndpoint(v: string): boolean {
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    return false;
+  }
+  return (u.protocol === 'http:' || u.protocol === 'https:') && u.host !== '' && u.search === '' && u.hash === '' && u.username === '' && u.password === '' && !/\s/.test(v);
+}
+
 function usesRedisConfig(c: Config): boolean {
   return c.BackEnd.Name === 'redis' || c.Storage.storage_type === 'redis';
 }
@@ -240,6 +251,10 @@ function validate(c: Config, name: SettingNamer, problems: string[], warnings: s
       p(`TykAPISettings.${name}.Endpoint`, `must be a scheme and host such as "http://localhost", got ${JSON.stringify(e.Endpoint)}`);
     }
     if (e.Port !== '' && !/^\d{1,5}$/.test(e.Port)) p(`TykAPISettings.${name}.Port`, `must be a port number as a string, got ${JSON.stringify(e.Port)}`);
+  }
+  const portalEndpoint = c.TykAPISettings.PortalAPIConfig.Endpoint;
+  if (portalEndpoint !== '' && !isPortalEndpoint(portalEndpoint)) {
+    p('TykAPISettings.PortalAPIConfig.Endpoint', `must be the portal's base URL such as "http://tyk-portal:3001" (the broker adds /portal-api), got ${JSON.stringify(portalEndpoint)}`);
   }
 
   const h = c.HttpServerOptions;

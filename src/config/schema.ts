@@ -108,6 +108,15 @@ export const SCHEMA: Group = {
       fields: [
         tykEndpoint('GatewayConfig', 'X-Tyk-Authorization'),
         tykEndpoint('DashboardConfig', 'Admin-Auth', 'the admin SSO fallback'),
+        {
+          json: 'PortalAPIConfig',
+          go: 'PortalAPIConfig',
+          doc: 'Ours: the Tyk Developer Portal\'s admin API, for portal profiles whose `Membership.Authority` is `idp` or whose team references are names (docs/portal-membership.md).',
+          fields: [
+            s('Endpoint', 'Ours: the portal\'s base URL, e.g. `http://tyk-portal:3001`; the broker adds `/portal-api`.'),
+            s('AdminToken', 'Ours: an admin user\'s API credential (the portal\'s profile page), sent as `Authorization`; not `PORTAL_API_SECRET`.', { secret: true }),
+          ],
+        },
         i('Timeout', 10, 'Ours: seconds each call to the Dashboard, Portal or Gateway may take (connect included).'),
       ],
     },

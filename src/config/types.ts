@@ -40,6 +40,12 @@ export interface TykApiEndpoint {
   AdminSecret: string;
 }
 
+/** ours: `TykAPISettings.PortalAPIConfig`: the portal's base URL (the client adds `/portal-api`) and an admin's API credential. */
+export interface PortalApiSettings {
+  Endpoint: string;
+  AdminToken: string;
+}
+
 export interface MongoSettings {
   mongo_url: string;
   mongo_use_ssl: boolean;
@@ -95,6 +101,8 @@ export interface Config {
   TykAPISettings: {
     GatewayConfig: TykApiEndpoint;
     DashboardConfig: TykApiEndpoint;
+    /** ours: the Developer Portal's admin API (src/portal/api.ts). */
+    PortalAPIConfig: PortalApiSettings;
     /** ours: seconds per call (default 10). */
     Timeout: number;
   };

@@ -9,6 +9,7 @@ import { resolveDisplayName, resolveEmailRule, resolveUserIdRule, type Derived }
 import { checkDomain, checkGroup } from './constraints.js';
 import type { Identity } from './identity.js';
 import { extractGroupsRule, mapGroupsRule, type TeamRule } from './mapping.js';
+import { idpMembership, membershipStep, type MembershipStep } from './membership.js';
 import { resolveOrgRule } from './org.js';
 
 export interface ConstraintCheck {
@@ -32,6 +33,8 @@ interface Steps {
   teams?: TeamRule[];
   /** The Tyk organisation a Dashboard SSO login goes to (src/identity/org.ts); Dashboard profiles only. */
   org?: Derived<string>;
+  /** In "idp" membership (portal profiles): the teams that count and the role, before the portal resolves them. */
+  membership?: MembershipStep;
 }
 
 /** "allowed": the action runs with these teams; "refused": the login ends in the profile's failure response. */
@@ -39,7 +42,7 @@ export type Explanation =
   | (Steps & { outcome: 'allowed'; email: Derived<string>; displayName: string; teams: TeamRule[] })
   | (Steps & { outcome: 'refused'; failure: { stage: Stage; reason: string } });
 
-type Stage = 'email' | 'groups' | 'constraints' | 'org' | 'userId';
+type Stage = 'email' | 'groups' | 'constraints' | 'org' | 'userId' | 'membership';
 
 function constraint(want: string, result: { ok: boolean; reason?: string }, what: string): ConstraintCheck {
   if (result.ok && want.trim() === '') return { want, passed: true, rule: `no ${what} constraint` };
@@ -83,5 +86,11 @@ export function explainIdentity(profile: Profile, identity: Identity): Explanati
   const userId = resolveUserIdRule(profile, identity);
   if (userId.ok) out.userId = userId.value;
   else if (profile.ActionType === 'GenerateOrLoginDeveloperProfile') return refused('userId', userId.reason);
+  const m = idpMembership(profile);
+  if (m) {
+    const step = membershipStep(m, teams, groups.value.value);
+    if (!step.ok) return refused('membership', step.reason);
+    out.membership = step.value;
+  }
   return { ...out, outcome: 'allowed', email: email.value, displayName, teams };
 }

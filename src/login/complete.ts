@@ -23,13 +23,24 @@ export async function completeLogin(profile: Profile, identity: Identity, action
     const constraint = stage === 'constraints';
     const result: ActionResult = {
       kind: 'failure',
-      failure: { reason, status: 400, message: constraint ? 'Constraint failed' : 'Login failed', class: constraint ? 'constraint' : 'identity_incomplete' },
+      // A person no team is mapped to in "idp" membership is not let in, as a failed constraint is.
+      failure: { reason, status: 400, message: constraint ? 'Constraint failed' : 'Login failed', class: constraint || stage === 'membership' ? 'constraint' : 'identity_incomplete' },
     };
     return { result, explanation };
   }
   const teams = explanation.teams.map((t) => t.team);
   const orgId = explanation.org?.value;
-  const result = await action.run({ profile, identity, teams, email: explanation.email.value, displayName: explanation.displayName, userId: explanation.userId?.value ?? '', orgId });
+  const result = await action.run({
+    profile,
+    identity,
+    teams,
+    teamRules: explanation.teams,
+    groups: explanation.groups?.value,
+    email: explanation.email.value,
+    displayName: explanation.displayName,
+    userId: explanation.userId?.value ?? '',
+    orgId,
+  });
   if (result.kind !== 'failure') {
     const org = profile.CustomUserOrgField ? orgId : undefined;
     log.info('login succeeded', { profile: profile.ID, provider: identity.provider, user: identity.userId, teams: teams.length, ...(org !== undefined && { org }) });

@@ -8,6 +8,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { handlerConfig } from './handler-config.js';
+import { namedTeamValues } from '../portal/team-ref.js';
+import { configForProfile, ownTykKeys } from './tyk-settings.js';
 import type { Profile } from './profile.js';
 import { brokerUser } from './file-store.js';
 import { settingPhrase, type ConfigSource } from '../config/load.js';
@@ -31,22 +33,30 @@ export interface NeedsContext {
 
 const DASHBOARD = 'TykAPISettings.DashboardConfig';
 const GATEWAY = 'TykAPISettings.GatewayConfig';
+const PORTAL = 'TykAPISettings.PortalAPIConfig';
 
 export function checkProfileNeeds(config: Config, profiles: readonly Profile[], ctx: NeedsContext): Findings {
   const out: Findings = { errors: [], warnings: [] };
   const file = path.basename(ctx.profilesPath);
   const setting = (key: string) => settingPhrase(ctx.source, key);
   const who = (p: Profile) => `${file}: profile ${JSON.stringify(p.ID)} (${p.ActionType})`;
-  const tyk = config.TykAPISettings;
+  let tyk = config.TykAPISettings;
 
   const needEndpoint = (p: Profile, group: string, what: string, why: string) => {
     const e = group === DASHBOARD ? tyk.DashboardConfig : tyk.GatewayConfig;
     if (e.Endpoint !== '') return;
+    const own = ownTykKeys(p).find((k) => k.startsWith(`${group}.`));
+    if (own) {
+      out.errors.push(`${who(p)} ${why}, but its own ${own} leaves ${group}.Endpoint empty: set it in the profile or in tib.conf`);
+      return;
+    }
     const example = group === DASHBOARD ? '"http://tyk-dashboard" with Port "3000"' : '"http://tyk-gateway" with Port "8080"';
     out.errors.push(`${who(p)} ${why}, but ${setting(`${group}.Endpoint`)} is not set: set it to the ${what}'s scheme and host, e.g. ${example}`);
   };
 
   for (const p of profiles) {
+    // A profile's own TykAPISettings override tib.conf's (src/profiles/tyk-settings.ts).
+    tyk = configForProfile(config, p).TykAPISettings;
     const { DashboardCredential: credential, DisableOneTokenPerAPI } = handlerConfig(p);
     const oneTokenPerUser = !DisableOneTokenPerAPI;
     switch (p.ActionType) {
@@ -63,6 +73,7 @@ export function checkProfileNeeds(config: Config, profiles: readonly Profile[], 
         if (credential === '') {
           out.errors.push(`${who(p)}: IdentityHandlerConfig.DashboardCredential: is required: the developer is looked up, created and updated with it (a Dashboard user's API key)`);
         }
+        needPortalApi(p);
         break;
       case 'GenerateTemporaryAuthToken':
         needEndpoint(p, DASHBOARD, 'Dashboard', 'creates keys with POST /api/keys on the Dashboard');
@@ -74,6 +85,20 @@ export function checkProfileNeeds(config: Config, profiles: readonly Profile[], 
         }
         if (oneTokenPerUser) needEndpoint(p, DASHBOARD, 'Dashboard', "deletes the user's previous token through the Dashboard (unless IdentityHandlerConfig.DisableOneTokenPerAPI is true)");
         break;
+    }
+  }
+
+  function needPortalApi(p: Profile): void {
+    const idp = p.Membership?.Authority === 'idp';
+    const named = namedTeamValues(p);
+    if (!idp && named.length === 0) return;
+    const why = idp ? 'reconciles portal accounts (Membership.Authority "idp")' : `names portal teams by name or CID (${named.slice(0, 3).map((v) => JSON.stringify(v)).join(', ')})`;
+    const portal = tyk.PortalAPIConfig;
+    if (portal.Endpoint === '') {
+      out.errors.push(`${who(p)} ${why} through the portal's admin API, but ${setting(`${PORTAL}.Endpoint`)} is not set: set it to the portal's base URL, e.g. "http://tyk-portal:3001" (or the profile's own TykAPISettings.PortalAPIConfig)`);
+    }
+    if (portal.AdminToken === '') {
+      out.errors.push(`${who(p)} ${why} through the portal's admin API, but ${setting(`${PORTAL}.AdminToken`)} is not set: set it to an admin user's API credential (the portal's profile page), not PORTAL_API_SECRET`);
     }
   }
 

@@ -16,6 +16,32 @@ export interface ProviderConstraints {
   Group: string;
 }
 
+/** Ours: how a portal profile's login reconciles the portal account (src/portal/membership.ts, docs/portal-membership.md). */
+export interface Membership {
+  /** "portal": TIB's wire, the portal decides (frozen after the first team); "idp": the directory decides at every login. */
+  Authority: 'portal' | 'idp';
+  /** "all" mapped teams, or "first" (TIB's rule). */
+  Teams: 'all' | 'first';
+  /** A developer without a portal account is refused; nothing is created. */
+  RegisteredOnly: boolean;
+  DefaultRole: PortalRole;
+  /** IdP group -> role; the first entry (in this order) whose group the person has wins. */
+  RoleMapping: Record<string, PortalRole>;
+  /** "fail": the login ends at the failure response when the admin API cannot be used; "continue": as "portal". */
+  OnPortalError: 'fail' | 'continue';
+}
+
+/** The roles of an API consumer in their organisation (the portal's admin API, User-basis Role). */
+export const PORTAL_ROLES = ['consumer-admin', 'consumer-team-member'] as const;
+export type PortalRole = (typeof PORTAL_ROLES)[number];
+
+/** Ours: a profile's own Tyk targets, each key overriding tib.conf's TykAPISettings (src/profiles/tyk-settings.ts). */
+export interface ProfileTykSettings {
+  DashboardConfig?: { Endpoint?: string; Port?: string; AdminSecret?: string };
+  GatewayConfig?: { Endpoint?: string; Port?: string; AdminSecret?: string };
+  PortalAPIConfig?: { Endpoint?: string; AdminToken?: string };
+}
+
 export interface Profile {
   ID: string;
   Name: string;
@@ -43,6 +69,10 @@ export interface Profile {
   CustomUserOrgField?: string;
   OrgMapping?: Record<string, string>;
   DefaultOrgID?: string;
+  /** Portal SSO's membership rules (GenerateOrLoginDeveloperProfile); absent means TIB's behaviour. */
+  Membership?: Membership;
+  /** This profile's Dashboard, Gateway and portal targets over tib.conf's. */
+  TykAPISettings?: ProfileTykSettings;
 }
 
 /** TIB's serialisation order (Go struct order). */
@@ -68,7 +98,7 @@ export const PROFILE_FIELDS: readonly (keyof Profile)[] = [
 ];
 
 /** Keys beyond TIB's, written after them and only when a profile sets them (so a profile without them stays TIB's). */
-export const EXTRA_PROFILE_FIELDS: readonly (keyof Profile)[] = ['CustomUserOrgField', 'OrgMapping', 'DefaultOrgID'];
+export const EXTRA_PROFILE_FIELDS: readonly (keyof Profile)[] = ['CustomUserOrgField', 'OrgMapping', 'DefaultOrgID', 'Membership', 'TykAPISettings'];
 
 /** A profile as stored and served: TIB's fields in TIB's order, then the extra ones it sets. */
 export function orderedProfile(p: Profile): Record<string, unknown> {

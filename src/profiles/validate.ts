@@ -9,6 +9,7 @@ import { didYouMean } from '../config/suggest.js';
 import { quoteForLog } from '../log.js';
 import { FieldReader, isHttpUrl, isPlainObject, type FieldError } from './fields.js';
 import { handlerConfig, readHandlerConfig } from './handler-config.js';
+import { readPortalKeys } from './portal-keys.js';
 import { ACTION_TYPES, orderedProfile, type ActionType, type Profile } from './profile.js';
 
 export interface ProfileProblem {
@@ -156,7 +157,9 @@ function tooDeep(root: Record<string, unknown>, max: number): string | undefined
 /** The credentials an action's IdentityHandlerConfig holds (its provider's: src/providers/registry.ts profileSecrets). */
 export function actionSecrets(p: Profile): string[] {
   const c = handlerConfig(p);
-  return [c.DashboardCredential, c.OAuth.Secret];
+  // A profile's own Tyk targets carry secrets too (src/profiles/tyk-settings.ts).
+  const own = p.TykAPISettings;
+  return [c.DashboardCredential, c.OAuth.Secret, own?.DashboardConfig?.AdminSecret ?? '', own?.GatewayConfig?.AdminSecret ?? '', own?.PortalAPIConfig?.AdminToken ?? ''];
 }
 
 /** Decode and check one profile. `profile` is set when there are no errors. */
@@ -238,6 +241,7 @@ export function validateProfile(
     UserGroupSeparator: r.string('UserGroupSeparator'),
     SSOOnlyForRegisteredUsers: r.bool('SSOOnlyForRegisteredUsers'),
     ...readOrgKeys(r, actionType, warns),
+    ...readPortalKeys(r, actionType, mapping, r.string('DefaultUserGroupID'), errors),
   } satisfies Profile;
   // Warnings, not errors: TIB ignores unknown keys and exported files carry extra ones (the Dashboard's, ...).
   for (const k of r.unknownKeys()) warns.push({ field: k, message: `unknown key, ignored${didYouMean(k, r.knownKeys())}` });

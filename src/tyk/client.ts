@@ -6,7 +6,7 @@
  * Bodies are never logged (they carry nonces and keys).
  */
 import { Agent, EnvHttpProxyAgent, request, type Dispatcher, type ProxyAgent } from 'undici';
-import type { Config, TykApiEndpoint } from '../config/types.js';
+import type { Config, PortalApiSettings, TykApiEndpoint } from '../config/types.js';
 import { observeOutbound } from '../metrics.js';
 
 export interface TykResponse {
@@ -44,7 +44,19 @@ export interface TykApi {
   dashboardAdmin(path: string, call: TykCall): Promise<TykResponse>;
   /** Gateway API: `X-Tyk-Authorization: <GatewayConfig.AdminSecret>`. */
   gateway(path: string, call: TykCall): Promise<TykResponse>;
+  /** Developer Portal admin API: `<PortalAPIConfig.Endpoint>/portal-api<path>` with `Authorization: <AdminToken>`. */
+  portal(path: string, call: TykCall): Promise<TykResponse>;
+  /** The same client (one connection pool) aimed at other targets: a profile's own TykAPISettings. */
+  withSettings(settings: TykSettings): TykApi;
   close(): Promise<void>;
+}
+
+/** The targets a client calls: tib.conf's TykAPISettings, or a profile's merged over them. */
+export type TykSettings = Pick<Config['TykAPISettings'], 'DashboardConfig' | 'GatewayConfig' | 'PortalAPIConfig'>;
+
+/** `<Endpoint>/portal-api`, whatever trailing slashes the operator wrote. */
+export function portalApiBase(p: PortalApiSettings): string {
+  return `${p.Endpoint.replace(/\/+$/, '')}/portal-api`;
 }
 
 export interface TykApiOptions {
@@ -110,10 +122,15 @@ const OPERATIONS: ReadonlyArray<[RegExp, string]> = [
   [/^\/api\/apis\/[^/]+\/keys\/[^/]+$/, '/api/apis/:api/keys/:key'],
   [/\/tyk\/oauth\/authorize-client\/?$/, '/tyk/oauth/authorize-client/'],
   [/^\/(api\/sso|admin\/sso|api\/keys|api\/portal\/developers)$/, ''],
+  // The portal admin API (src/portal/api.ts): user and organisation ids are not labels either.
+  [/^\/portal-api\/users\/\d+$/, '/portal-api/users/:id'],
+  [/^\/portal-api\/organisations\/[^/]+\/teams$/, '/portal-api/organisations/:id/teams'],
+  [/^\/portal-api\/(users|organisations)$/, ''],
 ];
 
 export function operationLabel(method: string, path: string): string {
-  for (const [pattern, template] of OPERATIONS) if (pattern.test(path)) return `${method}:${template || path}`;
+  const bare = path.split('?', 1)[0] ?? path;
+  for (const [pattern, template] of OPERATIONS) if (pattern.test(bare)) return `${method}:${template || bare}`;
   return `${method}:other`;
 }
 
@@ -123,13 +140,13 @@ export function createTykApi(config: Config, opts: TykApiOptions = {}): TykApi {
   const verify = !(config.HttpServerOptions.UseSSL && config.HttpServerOptions.SSLInsecureSkipVerify);
   const agent = dispatcher(verify, timeout, process.env);
 
-  const send = async (base: string, path: string, headers: Record<string, string>, call: TykCall): Promise<TykResponse> => {
+  const send = async (base: string, path: string, headers: Record<string, string>, call: TykCall, metricPath = path): Promise<TykResponse> => {
     const body = call.body === undefined ? undefined : typeof call.body === 'string' ? call.body : JSON.stringify(call.body);
     headers['User-Agent'] = 'identity-broker';
     if (body !== undefined) headers['Content-Type'] = call.contentType ?? 'application/json';
     const target = call.label ?? path;
     const started = performance.now();
-    const observe = (ok: boolean) => observeOutbound('tyk', operationLabel(call.method, path), (performance.now() - started) / 1000, ok);
+    const observe = (ok: boolean) => observeOutbound('tyk', operationLabel(call.method, metricPath), (performance.now() - started) / 1000, ok);
     try {
       const res = await request(base + path, { method: call.method, headers, body, dispatcher: agent, maxRedirections: 0, signal: AbortSignal.timeout(timeout) });
       const text = await res.body.text();
@@ -151,13 +168,22 @@ export function createTykApi(config: Config, opts: TykApiOptions = {}): TykApi {
     }
   };
 
-  const dash = () => baseUrl(config.TykAPISettings.DashboardConfig);
+  const view = (t: TykSettings): TykApi => ({
+    dashboard: (path, call) => send(baseUrl(t.DashboardConfig), path, { Authorization: call.credential }, call),
+    dashboardAdmin: (path, call) => send(baseUrl(t.DashboardConfig), path, { 'Admin-Auth': t.DashboardConfig.AdminSecret }, call),
+    gateway: (path, call) => send(baseUrl(t.GatewayConfig), path, { 'X-Tyk-Authorization': t.GatewayConfig.AdminSecret }, call),
+    portal: (path, call) => send(portalApiBase(t.PortalAPIConfig), path, { Authorization: t.PortalAPIConfig.AdminToken }, call, `/portal-api${path}`),
+    withSettings: view,
+    // A view shares the pool: only the broker's own client closes it.
+    close: () => Promise.resolve(),
+  });
+  // tib.conf's targets are read at each call (tests and embedders replace them on the live config).
   return {
-    dashboard: (path, call) => send(dash(), path, { Authorization: call.credential }, call),
-    dashboardAdmin: (path, call) => send(dash(), path, { 'Admin-Auth': config.TykAPISettings.DashboardConfig.AdminSecret }, call),
-    gateway: (path, call) => send(baseUrl(config.TykAPISettings.GatewayConfig), path, { 'X-Tyk-Authorization': config.TykAPISettings.GatewayConfig.AdminSecret }, call),
-    async close() {
-      await agent.destroy();
-    },
+    ...view(config.TykAPISettings),
+    dashboard: (path, call) => view(config.TykAPISettings).dashboard(path, call),
+    dashboardAdmin: (path, call) => view(config.TykAPISettings).dashboardAdmin(path, call),
+    gateway: (path, call) => view(config.TykAPISettings).gateway(path, call),
+    portal: (path, call) => view(config.TykAPISettings).portal(path, call),
+    close: () => agent.destroy(),
   };
 }

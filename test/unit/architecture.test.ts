@@ -36,7 +36,7 @@ const LAYERS: string[][] = [
   // The Profile type is the shared vocabulary of every layer.
   ['log.ts', 'html.ts', 'metrics.ts', 'client-ip.ts', 'config', 'profiles/profile.ts'],
   ['identity', 'state', 'tyk'],
-  ['profiles'],
+  ['profiles', 'portal'],
   ['providers', 'actions'],
   ['login', 'audit.ts'],
   ['runtime.ts', 'services.ts'],

@@ -1,0 +1,114 @@
+/**
+ * A portal's organisations and teams, read through the admin API and kept for `REFRESH_MS`, so team references
+ * by CID or by name (src/portal/team-ref.ts) resolve without a call per login. A reference the snapshot does
+ * not know reloads it once (at most every `MISS_RELOAD_MS`) before it is called unknown: a team made a moment
+ * ago is found, and unknown references cannot make the broker hammer the portal. Concurrent callers share one
+ * load; a failed refresh keeps serving the previous snapshot (with a WARN) until it is `STALE_LIMIT_MS` old.
+ */
+import type { Logger } from '../log.js';
+import type { PortalApi } from './api.js';
+import type { TeamRef } from './team-ref.js';
+
+export const REFRESH_MS = 5 * 60_000;
+const MISS_RELOAD_MS = 30_000;
+const STALE_LIMIT_MS = 60 * 60_000;
+
+export interface PortalTeam {
+  id: number;
+  name: string;
+  cid?: string;
+  organisationId: number;
+  organisationName: string;
+}
+
+export interface DirectorySnapshot {
+  teams: PortalTeam[];
+  loadedAt: number;
+}
+
+export type Resolution = { team: PortalTeam } | { problem: string };
+
+/** A reference against one snapshot: a team ID must exist, a CID or name must name exactly one team. */
+export function resolveTeamRef(snapshot: DirectorySnapshot, ref: TeamRef): Resolution {
+  const teams = snapshot.teams;
+  if (ref.kind === 'id') {
+    const t = teams.find((x) => String(x.id) === ref.raw);
+    return t ? { team: t } : { problem: `no team has ID ${ref.raw}` };
+  }
+  if (ref.kind === 'cid') {
+    if (!teams.some((x) => x.cid !== undefined)) return { problem: `the portal shows no team CIDs (its admin API 1.14.0 does not), so ${JSON.stringify(ref.raw)} cannot be resolved: name the team as "<organisation>/<team>" or by ID` };
+    const t = teams.find((x) => x.cid === ref.cid);
+    return t ? { team: t } : { problem: `no team has CID ${JSON.stringify(ref.cid)}` };
+  }
+  const inOrg = teams.filter((x) => x.organisationName === ref.organisation);
+  if (inOrg.length === 0) {
+    const names = [...new Set(teams.map((x) => x.organisationName))];
+    const close = names.find((n) => n.toLowerCase() === ref.organisation.toLowerCase());
+    return { problem: `no organisation is named ${JSON.stringify(ref.organisation)}${close ? ` (did you mean ${JSON.stringify(close)}?)` : ''}` };
+  }
+  const matches = inOrg.filter((x) => x.name === ref.team);
+  if (new Set(inOrg.map((x) => x.organisationId)).size > 1) return { problem: `several organisations are named ${JSON.stringify(ref.organisation)}: name the team by ID or CID` };
+  if (matches.length > 1) return { problem: `organisation ${JSON.stringify(ref.organisation)} has several teams named ${JSON.stringify(ref.team)}: name it by ID or CID` };
+  if (matches.length === 1 && matches[0]) return { team: matches[0] };
+  const close = inOrg.find((x) => x.name.toLowerCase() === ref.team.toLowerCase());
+  return { problem: `organisation ${JSON.stringify(ref.organisation)} has no team named ${JSON.stringify(ref.team)}${close ? ` (did you mean ${JSON.stringify(close.name)}?)` : ''}` };
+}
+
+export class PortalDirectory {
+  private snapshot?: DirectorySnapshot;
+  private loading?: Promise<DirectorySnapshot>;
+  private lastMissReload = 0;
+
+  constructor(
+    private readonly api: PortalApi,
+    private readonly log: Logger,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Reads every organisation and its teams now. */
+  async load(): Promise<DirectorySnapshot> {
+    this.loading ??= (async () => {
+      try {
+        const teams: PortalTeam[] = [];
+        for (const org of await this.api.listOrganisations()) {
+          for (const t of await this.api.listTeams(org.ID)) teams.push({ id: t.ID, name: t.Name, ...(t.CID && { cid: t.CID }), organisationId: org.ID, organisationName: org.Name });
+        }
+        this.snapshot = { teams, loadedAt: this.now() };
+        return this.snapshot;
+      } finally {
+        this.loading = undefined;
+      }
+    })();
+    return this.loading;
+  }
+
+  /** The cached snapshot, reloaded when older than REFRESH_MS (the old one is kept a while if the portal fails). */
+  async current(): Promise<DirectorySnapshot> {
+    const s = this.snapshot;
+    if (s && this.now() - s.loadedAt < REFRESH_MS) return s;
+    try {
+      return await this.load();
+    } catch (err) {
+      if (!s || this.now() - s.loadedAt > STALE_LIMIT_MS) throw err;
+      this.log.warn('the portal\'s teams could not be refreshed: using the previous list', { reason: err instanceof Error ? err.message : String(err) });
+      return s;
+    }
+  }
+
+  /** Every reference resolved, reloading once when one is unknown to the snapshot. */
+  async resolve(refs: readonly TeamRef[]): Promise<Resolution[]> {
+    let s = await this.current();
+    let out = refs.map((r) => resolveTeamRef(s, r));
+    if (out.some((r) => 'problem' in r) && this.now() - this.lastMissReload > MISS_RELOAD_MS && s.loadedAt < this.now()) {
+      this.lastMissReload = this.now();
+      s = await this.load();
+      out = refs.map((r) => resolveTeamRef(s, r));
+    }
+    return out;
+  }
+
+  /** Forget the snapshot (profiles reloaded: the operator may have just made the teams they name). */
+  invalidate(): void {
+    this.snapshot = undefined;
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * "idp" mode's reconcile (docs/portal-membership.md): before the browser goes to the portal, make the person's
+ * portal account match the directory through the admin API. The account is found by the link the broker kept
+ * for the SSO key (src/state/portal-links.ts), else by email; created when missing (unless RegisteredOnly);
+ * then only what differs is written. A new account that cannot be given its teams is deleted again, so a failed
+ * login leaves nothing half written. The portal's documented SSO flow then logs the person into that account:
+ * it finds it by SSO key or email and, since it already has teams, leaves them as they are.
+ */
+import type { TeamRule } from '../identity/mapping.js';
+import type { Logger } from '../log.js';
+import { PORTAL_ROLES, type Membership } from '../profiles/profile.js';
+import type { PortalLinks } from '../state/portal-links.js';
+import type { PortalAccount, PortalApi, PortalUserWrite } from './api.js';
+import type { PortalDirectory } from './directory.js';
+import { accountChanges, desiredAccount, desiredMembership, type AccountState, type DesiredMembership, type FieldChange } from './membership.js';
+import { parseTeamRef, type TeamRef } from './team-ref.js';
+
+export interface PortalTarget {
+  api: PortalApi;
+  directory: PortalDirectory;
+  /** The portal's base URL: links are kept per portal. */
+  portal: string;
+}
+
+export interface ReconcileInput {
+  membership: Membership;
+  /** The mapped teams, as the explanation gives them (src/identity/mapping.ts mapGroupsRule). */
+  teamRules: readonly TeamRule[];
+  /** The profile's UserGroupMapping keys, in order (the organisation rule). */
+  mappingOrder: readonly string[];
+  groups: readonly string[] | undefined;
+  email: string;
+  first: string;
+  last: string;
+  /** `<user id>@<provider>.com`, the portal's SSO key (src/actions/portal-sso.ts). */
+  ssoKey: string;
+  provider: string;
+}
+
+export type ReconcileOutcome =
+  | { kind: 'created' | 'updated' | 'unchanged'; accountId: number; membership: DesiredMembership; changes: FieldChange[] }
+  | { kind: 'refused'; reason: string; membership?: DesiredMembership };
+
+/** Team references of the rules, as parsed (validation already refused any that do not parse). */
+export function teamRefs(rules: readonly TeamRule[]): TeamRef[] {
+  return rules.map((r) => {
+    const ref = parseTeamRef(r.team);
+    return 'problem' in ref ? { kind: 'id' as const, raw: r.team } : ref;
+  });
+}
+
+const isConsumer = (a: PortalAccount) => a.Role === '' || (PORTAL_ROLES as readonly string[]).includes(a.Role);
+const stateOf = (a: PortalAccount): AccountState => ({ Email: a.Email, First: a.First, Last: a.Last, Active: a.Active, OrganisationID: a.OrganisationID, Role: a.Role, Teams: a.Teams });
+
+/** The person's account: by the kept link (if it still exists), else the first user with their email. */
+async function findAccount(t: PortalTarget, links: PortalLinks, input: ReconcileInput, log: Logger): Promise<PortalAccount | undefined> {
+  const linked = await links.get(t.portal, input.ssoKey).catch((err: unknown) => {
+    log.debug('portal link not readable: looking the account up by email', { reason: String(err) });
+    return undefined;
+  });
+  if (linked !== undefined) {
+    const a = await t.api.getUser(linked);
+    if (a) return a;
+    await links.forget(t.portal, input.ssoKey).catch(() => undefined);
+  }
+  const email = input.email.toLowerCase();
+  const users = await t.api.listUsers((page) => page.some((u) => u.Email.toLowerCase() === email));
+  const hit = users.find((u) => u.Email.toLowerCase() === email);
+  return hit ? t.api.getUser(hit.ID) : undefined;
+}
+
+/** The User-update body for these changes: only what differs, with the organisation and teams always together. */
+function updateBody(changes: readonly FieldChange[], desired: AccountState): PortalUserWrite {
+  const body: PortalUserWrite = {};
+  for (const c of changes) {
+    if (c.field === 'Teams' || c.field === 'OrganisationID') {
+      body.OrganisationID = desired.OrganisationID;
+      body.Teams = desired.Teams.map(String);
+    } else Object.assign(body, { [c.field]: desired[c.field] });
+  }
+  return body;
+}
+
+export async function reconcileAccount(t: PortalTarget, links: PortalLinks, input: ReconcileInput, log: Logger): Promise<ReconcileOutcome> {
+  const resolved = await t.directory.resolve(teamRefs(input.teamRules));
+  const wanted = desiredMembership(input.membership, input.teamRules, resolved, input.mappingOrder, input.groups);
+  if (!wanted.ok) return { kind: 'refused', reason: wanted.reason };
+  const membership = wanted.value;
+  const person = { email: input.email, first: input.first, last: input.last };
+
+  const current = await findAccount(t, links, input, log);
+  if (current && !isConsumer(current)) {
+    return { kind: 'refused', membership, reason: `the portal account with this email has the role ${JSON.stringify(current.Role)} (not an API consumer's): the broker does not manage it` };
+  }
+  let outcome: ReconcileOutcome;
+  if (!current) {
+    if (input.membership.RegisteredOnly) return { kind: 'refused', membership, reason: 'the developer has no portal account (by SSO key or email) and Membership.RegisteredOnly is true' };
+    const desired = desiredAccount(undefined, membership, person);
+    const created = await t.api.createUser({ Email: desired.Email, First: desired.First, Last: desired.Last, Active: true, OrganisationID: desired.OrganisationID, Role: desired.Role, Provider: input.provider });
+    try {
+      await t.api.updateUser(created.ID, { OrganisationID: desired.OrganisationID, Teams: desired.Teams.map(String) });
+    } catch (err) {
+      // Nothing half written: the account made a moment ago goes again.
+      await t.api.deleteUser(created.ID).catch((e: unknown) => log.warn('a portal account created for a failed login could not be deleted again', { account: created.ID, reason: String(e) }));
+      throw err;
+    }
+    const empty: AccountState = { Email: '', First: '', Last: '', Active: false, OrganisationID: 0, Role: '', Teams: [] };
+    outcome = { kind: 'created', accountId: created.ID, membership, changes: accountChanges(empty, desired) };
+  } else {
+    const before = stateOf(current);
+    const desired = desiredAccount(before, membership, person);
+    const changes = accountChanges(before, desired);
+    if (changes.length > 0) await t.api.updateUser(current.ID, updateBody(changes, desired));
+    outcome = { kind: changes.length > 0 ? 'updated' : 'unchanged', accountId: current.ID, membership, changes };
+  }
+  await links.set(t.portal, input.ssoKey, outcome.accountId).catch((err: unknown) => log.warn('the portal account link could not be kept: the next login looks the account up by email', { reason: String(err) }));
+  return outcome;
+}
