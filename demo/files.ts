@@ -1,6 +1,8 @@
 /**
  * The tib.conf and profiles.json the demo writes for the broker: the same files an operator writes, for the
- * two audiences of Tyk SSO. Both profiles sign in through the demo OP and map its `groups` claim to teams.
+ * two audiences of Tyk SSO. Both profiles sign in through the demo OP and map its `groups` claim to teams; the
+ * developer profile's `Membership` is in "idp" mode, so the broker makes the demo portal's account follow the
+ * groups at every login through the portal's admin API (docs: issue 19's design, src/portal/).
  */
 import type { DemoUrls } from './settings.js';
 
@@ -11,6 +13,8 @@ export interface DemoSecrets {
   portalApi: string;
   /** The portal's admin secret (tib.conf DashboardConfig.AdminSecret, for `/admin/sso`). */
   portalAdmin: string;
+  /** A portal admin's API credential (tib.conf PortalAPIConfig.AdminToken, for `/portal-api`). */
+  portalAdminToken: string;
   /** The broker's OIDC client secret at the OP. */
   client: string;
 }
@@ -26,7 +30,16 @@ export interface DemoProfile {
   ReturnURL: string;
   UserGroupMapping: Record<string, string>;
   DefaultUserGroupID: string;
+  Membership?: DemoMembership;
   [key: string]: unknown;
+}
+
+/** A developer profile's `Membership` (issue 19's design: GenerateOrLoginDeveloperProfile only). */
+export interface DemoMembership {
+  Authority: 'idp' | 'portal';
+  Teams: 'all' | 'first';
+  DefaultRole: string;
+  RoleMapping: Record<string, string>;
 }
 
 export function tibConf(urls: DemoUrls, profileDir: string, secrets: DemoSecrets) {
@@ -39,6 +52,8 @@ export function tibConf(urls: DemoUrls, profileDir: string, secrets: DemoSecrets
     Storage: { storage_type: 'file' },
     TykAPISettings: {
       DashboardConfig: { Endpoint: `${portal.protocol}//${portal.hostname}`, Port: portal.port, AdminSecret: secrets.portalAdmin },
+      // The Developer Portal's admin API: the broker adds /portal-api.
+      PortalAPIConfig: { Endpoint: urls.portal, AdminToken: secrets.portalAdminToken },
     },
   };
 }

@@ -1,8 +1,12 @@
-/** The demo's landing page, on the broker's port: what runs, each profile, and a button that starts its login. */
-import { esc, page } from './html.js';
+/**
+ * The demo's landing page, on the broker's port: what runs, each profile, a button that starts its login, and a
+ * form per demo user that moves them between groups at the demo OP (the next sign-in carries the move).
+ */
+import express, { type Request, type Response } from 'express';
+import { esc, page, sendPage } from './html.js';
 import { loginPath, type DemoProfile } from './files.js';
 import type { DemoUrls } from './settings.js';
-import type { DemoUser } from './users.js';
+import { DEMO_GROUPS, type DemoDirectory, type DemoUser } from './users.js';
 
 const ACTIONS: Record<DemoProfile['ActionType'], { audience: string; what: string; button: string }> = {
   GenerateOrLoginDeveloperProfile: {
@@ -47,18 +51,50 @@ function profileDetails(p: DemoProfile): string {
 <code>groups</code> claim (<code>CustomUserGroupField</code>) to teams, ${action.what}.</p>
 <table><tr><th>OP group</th><th>Team / group id (<code>UserGroupMapping</code>)</th></tr>${mapping.join('')}
 <tr><td><em>no mapped group</em></td><td><code>${esc(p.DefaultUserGroupID)}</code> (<code>DefaultUserGroupID</code>)</td></tr></table>
+${membershipDetails(p)}
 </section>`;
 }
 
-export function landingPage(urls: DemoUrls, profiles: readonly DemoProfile[], users: readonly DemoUser[]): string {
-  const userRows = users.map(
-    (u) => `<tr><td>${esc(u.name)}</td><td>${esc(u.email)}</td><td>${u.groups.map((g) => `<code>${esc(g)}</code>`).join(' ') || '<em>none</em>'}</td><td>${esc(u.note)}</td></tr>`,
+/** A developer profile in "idp" mode: what the broker does at the portal's admin API first. */
+function membershipDetails(p: DemoProfile): string {
+  const m = p.Membership;
+  if (!m || m.Authority !== 'idp') return '';
+  const roles = Object.entries(m.RoleMapping).map(([group, role]) => `<tr><td><code>${esc(group)}</code></td><td><code>${esc(role)}</code></td></tr>`);
+  return `<p data-test="membership"><code>Membership.Authority: "idp"</code>: before the nonce, the broker makes the portal account follow the
+groups through the portal's admin API (${url('/portal-api/users')}): it finds the account by email (or creates it), sets its
+teams to ${m.Teams === 'all' ? 'all the mapped teams' : 'the first mapped team'} (teams named <code>&lt;organisation&gt;/&lt;team&gt;</code>, looked up at the
+portal), the organisation of those teams, and the role below, writing only what differs. Move a user to another group below and
+sign in again: the portal's page shows the account's teams move.</p>
+<table><tr><th>OP group</th><th>Portal role (<code>RoleMapping</code>)</th></tr>${roles.join('')}
+<tr><td><em>otherwise</em></td><td><code>${esc(m.DefaultRole)}</code> (<code>DefaultRole</code>)</td></tr></table>`;
+}
+
+/** Where a user's groups form posts. */
+export function groupsPath(userId: string): string {
+  return `/demo/users/${encodeURIComponent(userId)}/groups`;
+}
+
+/** One row per user: their groups now, as checkboxes, and a button that saves them at the demo OP. */
+function userRow(u: DemoUser, groups: readonly string[]): string {
+  const boxes = DEMO_GROUPS.map(
+    (g) => `<label><input type="checkbox" name="group" value="${esc(g)}"${groups.includes(g) ? ' checked' : ''}> <code>${esc(g)}</code></label>`,
   );
+  return `<tr data-user="${esc(u.id)}"><td>${esc(u.name)}</td><td>${esc(u.email)}</td>
+<td><form method="post" action="${esc(groupsPath(u.id))}">${boxes.join(' ')} <button type="submit">Save groups</button></form></td><td>${esc(u.note)}</td></tr>`;
+}
+
+export function landingPage(urls: DemoUrls, profiles: readonly DemoProfile[], users: readonly DemoUser[], directory: DemoDirectory, changed?: DemoUser): string {
+  const userRows = users.map((u) => userRow(u, directory.groupsOf(u.id)));
+  const notice = changed
+    ? `<p class="standin" data-test="groups-changed">${esc(changed.name)} is now in ${directory.groupsOf(changed.id).map((g) => `<code>${esc(g)}</code>`).join(' ') || 'no group'} at the demo
+OpenID Provider. Sign in again as ${esc(changed.name)} to see the portal follow.</p>`
+    : '';
   return page(
     'Identity broker demo',
     `<h1>Identity broker demo</h1>
 <p>Sign in as a demo user and see what the Tyk Developer Portal or Dashboard would receive. The demo OpenID Provider
 lets you pick a user (no passwords); Cancel there shows a failed sign-in.</p>
+${notice}
 ${profiles.map(startCard).join('\n')}
 <h2>What runs here</h2>
 <p>Three servers, in this one process:</p>
@@ -73,10 +109,35 @@ servers are built on, was decommissioned in 2024). The broker's LDAP provider is
 (<code>slapd</code>) in <code>npm test</code>, and <code>docker-compose.yml</code> runs one with demo users.</p>
 <h2>What each sign-in does</h2>
 ${profiles.map(profileDetails).join('\n')}
-<h2>Demo users</h2>
+<h2 id="users">Demo users</h2>
+<p>Each user's <code>groups</code> claim at the demo OpenID Provider. Change them as an administrator moves someone in the
+directory: the next id token carries the new groups.</p>
 <table><tr><th>User</th><th>Email</th><th><code>groups</code> claim</th><th>Shows</th></tr>${userRows.join('')}</table>
 <p>Cancel at the OpenID Provider to see a failed sign-in end at the profile's <code>FailureRedirect</code>, which shows why. The terminal
 running <code>npm run demo</code> shows the broker's log; Ctrl-C stops everything. The profiles and secrets are made for
 this run only and removed when it stops.</p>`,
   );
+}
+
+/**
+ * The landing page and its groups form, for the host app in front of the broker's router. A change is a
+ * same-site form post only (a browser says where a request comes from in Sec-Fetch-Site): another site cannot
+ * move a demo user.
+ */
+export function landingRoutes(urls: DemoUrls, profiles: readonly DemoProfile[], users: readonly DemoUser[], directory: DemoDirectory): express.Router {
+  const router = express.Router();
+  const show = (res: Response, status: number, changed?: DemoUser) => sendPage(res, status, landingPage(urls, profiles, users, directory, changed), { formAction: "'self'" });
+  router.get('/', (req, res) => show(res, 200, users.find((u) => u.id === req.query.changed)));
+  router.post('/demo/users/:id/groups', express.urlencoded({ extended: false, limit: '4kb', parameterLimit: 20 }), (req: Request, res: Response) => {
+    const site = req.get('Sec-Fetch-Site');
+    if (site !== undefined && site !== 'same-origin') return res.status(403).type('text').send('The groups form only accepts posts from the demo landing page.');
+    const user = users.find((u) => u.id === req.params.id);
+    if (!user) return res.status(404).type('text').send('No such demo user.');
+    const raw = (req.body as Record<string, unknown> | undefined)?.group;
+    const groups = (Array.isArray(raw) ? raw : [raw]).filter((g): g is string => typeof g === 'string');
+    directory.setGroups(user.id, groups);
+    // Post/redirect/get: reloading the page does not post again.
+    res.redirect(303, `/?changed=${encodeURIComponent(user.id)}`);
+  });
+  return router;
 }

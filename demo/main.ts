@@ -17,13 +17,12 @@ import { ConfigError, loadConfig } from '../src/config/load.js';
 import { configureLogging, getLogger, registerSecret } from '../src/log.js';
 import { watchLoginFailures } from './failures.js';
 import { callbackUrls, CLIENT_ID, demoProfiles, tibConf, type DemoSecrets } from './files.js';
-import { sendPage } from './html.js';
-import { landingPage } from './landing.js';
+import { landingRoutes } from './landing.js';
 import { createDemoOp } from './op.js';
 import { createPortalApp } from './portal-app.js';
 import { describeListenError, listen, stop } from './serve.js';
 import { demoUrls, LOOPBACK, readSettings, SettingsError } from './settings.js';
-import { DEMO_USERS } from './users.js';
+import { DEMO_USERS, DemoDirectory } from './users.js';
 
 const secret = () => randomBytes(32).toString('base64url');
 
@@ -37,7 +36,7 @@ async function main(): Promise<number> {
     return 2;
   }
   const urls = demoUrls(settings);
-  const secrets: DemoSecrets = { adminApi: secret(), portalApi: secret(), portalAdmin: secret(), client: secret() };
+  const secrets: DemoSecrets = { adminApi: secret(), portalApi: secret(), portalAdmin: secret(), portalAdminToken: secret(), client: secret() };
   const sessionSecret = secret();
   for (const s of [...Object.values(secrets), sessionSecret]) registerSecret(s);
 
@@ -64,9 +63,11 @@ async function main(): Promise<number> {
     const log = getLogger('DEMO');
     for (const w of warnings) log.warn(w);
 
-    const op = createDemoOp({ issuer: urls.issuer, client: { id: CLIENT_ID, secret: secrets.client, redirectUris: callbackUrls(urls, profiles) }, landing: urls.landing });
+    // Each user's groups now: the landing page changes them, the OP puts them in the next id token.
+    const directory = new DemoDirectory();
+    const op = createDemoOp({ issuer: urls.issuer, client: { id: CLIENT_ID, secret: secrets.client, redirectUris: callbackUrls(urls, profiles) }, landing: urls.landing, directory });
     const failures = watchLoginFailures();
-    const portal = createPortalApp({ apiSecret: secrets.portalApi, adminSecret: secrets.portalAdmin, landing: urls.landing, lastFailure: failures.latest });
+    const portal = createPortalApp({ apiSecret: secrets.portalApi, adminSecret: secrets.portalAdmin, adminToken: secrets.portalAdminToken, landing: urls.landing, lastFailure: failures.latest });
     const start = async (app: express.Express, port: number, variable: string) => {
       try {
         servers.push(await listen(app, port, LOOPBACK));
@@ -80,8 +81,7 @@ async function main(): Promise<number> {
     broker = await createBroker({ config, profilesPath, watch: false, strict: true });
     const host = express();
     host.disable('x-powered-by');
-    const landing = landingPage(urls, profiles, DEMO_USERS);
-    host.get('/', (_req, res) => sendPage(res, 200, landing));
+    host.use(landingRoutes(urls, profiles, DEMO_USERS, directory));
     host.use(broker.router);
     await start(host, settings.brokerPort, 'DEMO_PORT');
 

@@ -7,13 +7,15 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import Provider, { interactionPolicy, type Interaction, type JWK } from 'oidc-provider';
 import { esc, page, sendPage } from './html.js';
-import { DEMO_USERS, userClaims } from './users.js';
+import { DEMO_USERS, userClaims, type DemoDirectory } from './users.js';
 
 export interface DemoOpOptions {
   issuer: string;
   client: { id: string; secret: string; redirectUris: string[] };
   /** The landing page, linked from the OP's pages. */
   landing: string;
+  /** Each user's groups now (the landing page changes them); the OP reads them at every sign-in. */
+  directory: DemoDirectory;
 }
 
 /**
@@ -47,7 +49,7 @@ export function createDemoOp(o: DemoOpOptions): { provider: Provider; app: expre
     jwks: { keys: [signingKey()] },
     findAccount: (_ctx, id) => {
       const user = DEMO_USERS.find((u) => u.id === id);
-      return user ? { accountId: id, claims: () => userClaims(user) } : undefined;
+      return user ? { accountId: id, claims: () => userClaims(user, o.directory.groupsOf(user.id)) } : undefined;
     },
     claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name', 'given_name', 'family_name'], groups: ['groups'] },
     scopes: ['openid', 'email', 'profile', 'groups'],
@@ -70,7 +72,7 @@ export function createDemoOp(o: DemoOpOptions): { provider: Provider; app: expre
     try {
       const interaction = await provider.interactionDetails(req, res);
       if (interaction.prompt.name === 'consent') return await grantConsent(provider, interaction, req, res);
-      sendPage(res, 200, signInPage(String(req.params.uid), o.landing));
+      sendPage(res, 200, signInPage(String(req.params.uid), o));
     } catch (err) {
       next(err);
     }
@@ -79,7 +81,7 @@ export function createDemoOp(o: DemoOpOptions): { provider: Provider; app: expre
     try {
       await provider.interactionDetails(req, res);
       const user = DEMO_USERS.find((u) => u.id === (req.body as Record<string, unknown> | undefined)?.user);
-      if (!user) return sendPage(res, 400, signInPage(String(req.params.uid), o.landing, 'Choose one of the listed users.'));
+      if (!user) return sendPage(res, 400, signInPage(String(req.params.uid), o, 'Choose one of the listed users.'));
       await provider.interactionFinished(req, res, { login: { accountId: user.id } }, { mergeWithLastSubmission: false });
     } catch (err) {
       next(err);
@@ -114,12 +116,14 @@ async function grantConsent(provider: Provider, interaction: Interaction, req: R
   await provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
 }
 
-function signInPage(uid: string, landing: string, problem?: string): string {
+function signInPage(uid: string, o: Pick<DemoOpOptions, 'landing' | 'directory'>, problem?: string): string {
+  const { landing } = o;
   const action = `/interaction/${encodeURIComponent(uid)}/login`;
-  const users = DEMO_USERS.map(
-    (u) => `<tr><td><button type="submit" name="user" value="${esc(u.id)}">Sign in as ${esc(u.name)}</button></td>
-<td>${esc(u.email)}</td><td>${u.groups.length ? u.groups.map((g) => `<code>${esc(g)}</code>`).join(' ') : '<em>none</em>'}</td><td>${esc(u.note)}</td></tr>`,
-  );
+  const users = DEMO_USERS.map((u) => {
+    const groups = o.directory.groupsOf(u.id);
+    return `<tr><td><button type="submit" name="user" value="${esc(u.id)}">Sign in as ${esc(u.name)}</button></td>
+<td>${esc(u.email)}</td><td>${groups.length ? groups.map((g) => `<code>${esc(g)}</code>`).join(' ') : '<em>none</em>'}</td><td>${esc(u.note)}</td></tr>`;
+  });
   return page(
     'Demo OpenID Provider: sign in',
     `<p class="standin"><strong>Demo OpenID Provider</strong>: a stand-in for your organisation's identity provider

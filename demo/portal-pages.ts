@@ -1,7 +1,7 @@
 /** The demo portal's pages: what it received from the broker, and how the SSO nonce went back and forth. */
 import type { LoggedFailure } from './failures.js';
 import { esc, page } from './html.js';
-import type { SignIn } from './portal-store.js';
+import type { AccountEvent, PortalAccount, PortalAccounts, SignIn } from './portal-store.js';
 
 export interface PortalLinks {
   /** The demo's landing page, when the portal runs inside `npm run demo`. */
@@ -10,7 +10,14 @@ export interface PortalLinks {
 
 const STANDIN = `<p class="standin"><strong>Demo portal</strong>: a stand-in for the Tyk Dashboard and Developer Portal. It implements
 only the SSO endpoints the broker calls (<code>POST /api/sso</code>, <code>POST /admin/sso</code>, the portal's developer
-endpoints) and the browser's landing with the nonce, and shows what it received.</p>`;
+endpoints), the part of the portal's admin API (<code>/portal-api</code>) the broker's <code>"idp"</code> membership uses,
+and the browser's landing with the nonce, and shows what it received.</p>`;
+
+/** A portal account with the names of its organisation and teams. */
+export interface AccountView {
+  account: PortalAccount;
+  accounts: PortalAccounts;
+}
 
 const audience = (s: SignIn) => (s.section === 'portal' ? 'Developer Portal' : 'Dashboard');
 const time = (d: Date) => `${d.toISOString().slice(11, 23)} UTC`;
@@ -38,7 +45,31 @@ function ssoKeyNote(key: string): string {
 the broker keeps TIB's form so that developers TIB created are found again`;
 }
 
-export function signedInPage(s: SignIn, landingPath: string, links: PortalLinks): string {
+function eventList(events: readonly AccountEvent[]): string {
+  if (events.length === 0) return '<p><em>No changes yet.</em></p>';
+  return `<ul data-test="account-changes">${events
+    .map((e) => `<li>${esc(time(e.at))} <code>${esc(e.via)}</code> (${esc(e.email)}): ${e.changes.map((c) => esc(c)).join('; ')}</li>`)
+    .join('')}</ul>`;
+}
+
+/** The account the portal signed the person into: what a developer sees of their organisation, teams and role. */
+function accountSection({ account: a, accounts }: AccountView): string {
+  const teams = a.Teams.length ? `<ul data-test="account-teams">${a.Teams.map((t) => `<li>${esc(accounts.teamName(t))}</li>`).join('')}</ul>` : '<em>none</em>';
+  const changes = accounts.recentEvents().filter((e) => e.email === a.Email).slice(0, 5);
+  return `<h2>Your portal account</h2>
+<table>
+<tr><th>Account</th><td>#${esc(a.ID)}</td></tr>
+<tr><th>Organisation</th><td data-test="organisation">${esc(accounts.orgName(a.OrganisationID)) || '<em>none</em>'}</td></tr>
+<tr><th>Teams</th><td>${teams}</td></tr>
+<tr><th>Role</th><td data-test="role"><code>${esc(a.Role)}</code></td></tr>
+<tr><th>Active</th><td>${a.Active}</td></tr>
+</table>
+<p>The last changes to this account (the broker's through the admin API when its profile's <code>Membership.Authority</code>
+is <code>"idp"</code>; the portal's own at the first SSO login otherwise):</p>
+${eventList(changes)}`;
+}
+
+export function signedInPage(s: SignIn, landingPath: string, links: PortalLinks, account?: AccountView): string {
   const dev = s.developer;
   const developerStep = dev
     ? `<li>${esc(time(dev.at))}: the broker looked the developer up by SSO key <code>${esc(dev.ssoKey)}</code> and
@@ -68,6 +99,7 @@ ${developerStep}
 reloading this page fails.</li>
 </ol>
 <p>The broker never sent your browser a password or token for the portal: only the nonce, which the portal issued itself.</p>
+${account ? accountSection(account) : ''}
 ${footer(links)}`,
   );
 }
@@ -98,7 +130,15 @@ ${footer(links)}`,
   );
 }
 
-export function homePage(recent: readonly SignIn[], links: PortalLinks): string {
+function accountRows(accounts: PortalAccounts): string {
+  const rows = accounts.list().map(
+    (a) => `<tr><td>${esc(a.Email)}</td><td>${esc(accounts.orgName(a.OrganisationID)) || '<em>none</em>'}</td>
+<td>${a.Teams.map((t) => esc(accounts.teamName(t))).join(', ') || '<em>none</em>'}</td><td><code>${esc(a.Role)}</code></td><td>${esc(a.UpdatedAt)} UTC</td></tr>`,
+  );
+  return rows.length ? `<table data-test="accounts"><tr><th>Email</th><th>Organisation</th><th>Teams</th><th>Role</th><th>Updated</th></tr>${rows.join('\n')}</table>` : '<p>None yet.</p>';
+}
+
+export function homePage(recent: readonly SignIn[], links: PortalLinks, accounts: PortalAccounts): string {
   const rows = recent.map(
     (s) => `<tr><td>${esc(time(s.redeemedAt ?? s.issuedAt))}</td><td>${esc(audience(s))}</td><td>${esc(s.email)}</td><td>${esc(s.displayName)}</td>
 <td>${s.groupIds.map((g) => `<code>${esc(g)}</code>`).join(' ') || '<em>none</em>'}</td></tr>`,
@@ -108,6 +148,10 @@ export function homePage(recent: readonly SignIn[], links: PortalLinks): string 
     `${STANDIN}<h1>Demo portal</h1>
 <h2>Recent sign-ins</h2>
 ${rows.length ? `<table><tr><th>Time</th><th>Audience</th><th>Email</th><th>Display name</th><th>Teams / groups</th></tr>${rows.join('\n')}</table>` : '<p>None yet.</p>'}
+<h2>Developer accounts</h2>
+${accountRows(accounts)}
+<h2>Changes to accounts</h2>
+${eventList(accounts.recentEvents())}
 ${footer(links)}`,
   );
 }

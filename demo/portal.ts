@@ -1,7 +1,8 @@
 /**
  * The demo portal on its own: `node dist-demo/demo/portal.js`, for a compose stack that runs the broker
  * against it. DEMO_PORTAL_API_SECRET (required) is the profiles' DashboardCredential, DEMO_PORTAL_ADMIN_SECRET
- * tib.conf's DashboardConfig.AdminSecret (optional), DEMO_PORTAL_PORT (3012) and DEMO_PORTAL_HOST (127.0.0.1)
+ * tib.conf's DashboardConfig.AdminSecret (optional), DEMO_PORTAL_ADMIN_TOKEN tib.conf's PortalAPIConfig.AdminToken
+ * (optional: without it the admin API at /portal-api refuses every call), DEMO_PORTAL_PORT (3012) and DEMO_PORTAL_HOST (127.0.0.1)
  * where it listens, DEMO_LANDING_URL an optional link back. SIGINT and SIGTERM stop it.
  */
 import { createPortalApp } from './portal-app.js';
@@ -23,13 +24,14 @@ async function main(env: NodeJS.ProcessEnv): Promise<number> {
   const host = env.DEMO_PORTAL_HOST || '127.0.0.1';
   const apiSecret = env.DEMO_PORTAL_API_SECRET ?? '';
   const adminSecret = env.DEMO_PORTAL_ADMIN_SECRET ?? '';
-  if (apiSecret.length < MIN_SECRET || (adminSecret !== '' && adminSecret.length < MIN_SECRET)) {
+  const adminToken = env.DEMO_PORTAL_ADMIN_TOKEN ?? '';
+  if (apiSecret.length < MIN_SECRET || [adminSecret, adminToken].some((s) => s !== '' && s.length < MIN_SECRET)) {
     console.error(
-      `demo portal: DEMO_PORTAL_API_SECRET must be set to the broker profiles' DashboardCredential, and it and DEMO_PORTAL_ADMIN_SECRET (optional: tib.conf's DashboardConfig.AdminSecret) must be at least ${MIN_SECRET} characters`,
+      `demo portal: DEMO_PORTAL_API_SECRET must be set to the broker profiles' DashboardCredential, and it, DEMO_PORTAL_ADMIN_SECRET (optional: tib.conf's DashboardConfig.AdminSecret) and DEMO_PORTAL_ADMIN_TOKEN (optional: tib.conf's PortalAPIConfig.AdminToken) must be at least ${MIN_SECRET} characters`,
     );
     return 2;
   }
-  const { app } = createPortalApp({ apiSecret, adminSecret, landing: env.DEMO_LANDING_URL || undefined });
+  const { app } = createPortalApp({ apiSecret, adminSecret, adminToken, landing: env.DEMO_LANDING_URL || undefined });
   let server;
   try {
     server = await listen(app, listenPort, host);

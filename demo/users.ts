@@ -7,8 +7,8 @@ export interface DemoUser {
   givenName: string;
   familyName: string;
   email: string;
-  /** The `groups` claim the profiles map to teams. */
-  groups: string[];
+  /** The `groups` claim the profiles map to teams, at start (the landing page can change it: DemoDirectory). */
+  groups: readonly string[];
   /** What signing in as this user shows. */
   note: string;
 }
@@ -21,7 +21,7 @@ export const DEMO_USERS: readonly DemoUser[] = [
     familyName: 'Developer',
     email: 'dana@example.com',
     groups: ['developers'],
-    note: 'a developer: one mapped team',
+    note: 'a developer: one mapped team (move her to another group below and sign in again)',
   },
   {
     id: 'alex',
@@ -30,7 +30,7 @@ export const DEMO_USERS: readonly DemoUser[] = [
     familyName: 'Admin',
     email: 'alex@example.com',
     groups: ['admins', 'developers'],
-    note: 'an administrator who also develops: two mapped teams, in the order the IdP lists the groups',
+    note: 'an administrator who also develops: two mapped Dashboard groups, in the order the IdP lists them; a consumer admin in the portal',
   },
   {
     id: 'gus',
@@ -43,7 +43,29 @@ export const DEMO_USERS: readonly DemoUser[] = [
   },
 ];
 
-/** The standard claims of a user, as the OP releases them. */
-export function userClaims(u: DemoUser): { sub: string } & Record<string, unknown> {
-  return { sub: u.id, email: u.email, email_verified: true, name: u.name, given_name: u.givenName, family_name: u.familyName, groups: u.groups };
+/** The groups a person can put a demo user in on the landing page: the ones the demo profiles map (demo/files.ts). */
+export const DEMO_GROUPS: readonly string[] = ['developers', 'partners', 'globex', 'admins'];
+
+/**
+ * The demo directory: each user's groups now. The landing page changes them (as an administrator moves someone
+ * in the IdP) and the OP releases them in the next id token, so the next sign-in carries the move.
+ */
+export class DemoDirectory {
+  private readonly groups = new Map<string, readonly string[]>(DEMO_USERS.map((u) => [u.id, u.groups]));
+
+  groupsOf(userId: string): readonly string[] {
+    return this.groups.get(userId) ?? [];
+  }
+
+  /** Known users and groups only, in DEMO_GROUPS order; false for an unknown user. */
+  setGroups(userId: string, groups: readonly string[]): boolean {
+    if (!this.groups.has(userId)) return false;
+    this.groups.set(userId, DEMO_GROUPS.filter((g) => groups.includes(g)));
+    return true;
+  }
+}
+
+/** The standard claims of a user, as the OP releases them, with the groups they are in now. */
+export function userClaims(u: DemoUser, groups: readonly string[] = u.groups): { sub: string } & Record<string, unknown> {
+  return { sub: u.id, email: u.email, email_verified: true, name: u.name, given_name: u.givenName, family_name: u.familyName, groups: [...groups] };
 }

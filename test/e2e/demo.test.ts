@@ -133,6 +133,43 @@ describe('npm run demo', () => {
     }
   });
 
+  it('a person moves Dana to other groups on the landing page, signs in again, and the portal receives the new teams', async () => {
+    const page = await context.newPage();
+    const signInAsDana = async () => {
+      await page.locator('[data-profile=demo-developers] a.button').click();
+      await page.getByRole('button', { name: 'Sign in as Dana Developer' }).click();
+      await page.waitForURL(/\/sso\?nonce=/);
+    };
+    try {
+      await page.goto(landing);
+      await signInAsDana();
+      expect(await page.locator('[data-test=teams] li').allTextContents()).toEqual(['team-api-developers']);
+
+      // At the demo OP: out of `developers`, into `admins` (as an administrator moves her in the IdP).
+      await page.goto(landing);
+      const dana = page.locator('[data-user=dana]');
+      await dana.locator('input[value=developers]').uncheck();
+      await dana.locator('input[value=admins]').check();
+      await dana.getByRole('button', { name: 'Save groups' }).click();
+      await page.waitForURL(/\/\?changed=dana$/);
+      expect(await page.locator('[data-test=groups-changed]').textContent()).toMatch(/Dana Developer is now in admins/);
+      expect(await page.locator('[data-user=dana] input:checked').evaluateAll((els) => els.map((e) => (e as HTMLInputElement).value))).toEqual(['admins']);
+
+      // The next sign-in carries the new groups.
+      await signInAsDana();
+      expect(await page.locator('[data-test=teams] li').allTextContents()).toEqual(['team-portal-admins']);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('the groups form accepts only posts from the landing page itself', async () => {
+    const moved = await fetch(new URL('/demo/users/gus/groups', landing), { method: 'POST', redirect: 'manual', headers: { 'sec-fetch-site': 'cross-site', 'content-type': 'application/x-www-form-urlencoded' }, body: 'group=admins' });
+    expect(moved.status).toBe(403);
+    const unknown = await fetch(new URL('/demo/users/nobody/groups', landing), { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'group=admins' });
+    expect(unknown.status).toBe(404);
+  });
+
   it('the landing page puts the sign-in buttons before the jargon, and wraps its URLs only after a slash, on a phone', async () => {
     const page = await browser.newPage({ viewport: { width: 360, height: 800 } });
     try {
@@ -270,6 +307,76 @@ describe('the demo portal on its own (node dist-demo/demo/portal.js, as a compos
     p.child.kill('SIGTERM');
     expect(await within('the portal to stop', p.closed, 15_000)).toBe(0);
     expect(p.out()).toMatch(/demo portal stopped/);
+  });
+});
+
+describe("the demo portal's admin API (/portal-api, the subset the broker's \"idp\" membership calls)", () => {
+  const ADMIN_TOKEN = 'demo-portal-test-admin-token';
+  let base: string;
+  let p: ReturnType<typeof runPortalForApi>;
+
+  function runPortalForApi(port: number) {
+    const child = spawn(process.execPath, [path.join(root, 'dist-demo/demo/portal.js')], {
+      env: { PATH: process.env.PATH ?? '', DEMO_PORTAL_PORT: String(port), DEMO_PORTAL_API_SECRET: 'demo-portal-test-api-secret', DEMO_PORTAL_ADMIN_TOKEN: ADMIN_TOKEN },
+    });
+    portals.push(child);
+    let out = '';
+    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+    return { child, out: () => out };
+  }
+  const api = (method: string, at: string, body?: unknown, token = ADMIN_TOKEN) =>
+    fetch(`${base}/portal-api${at}`, { method, headers: { authorization: token, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const json = async (r: Promise<Response>) => {
+    const res = await r;
+    return { status: res.status, body: (await res.json()) as unknown };
+  };
+
+  beforeAll(async () => {
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    p = runPortalForApi(port);
+    await until('the portal to listen', () => (p.out().includes('listening on') ? true : undefined), 15_000, p.child, p.out);
+  });
+  afterAll(() => {
+    p?.child.kill('SIGTERM');
+  });
+
+  it('refuses a wrong token in the document\'s error shape (OnlyErrors)', async () => {
+    expect(await json(api('GET', '/users', undefined, 'wrong-token'))).toEqual({ status: 401, body: { errors: ['Not authorised'] } });
+  });
+
+  it('serves the seeded organisations and their teams (Organisation-index-elem, Team-index-elem)', async () => {
+    expect(await json(api('GET', '/organisations'))).toEqual({ status: 200, body: [{ ID: 1, Name: 'Acme' }, { ID: 2, Name: 'Globex' }] });
+    expect(await json(api('GET', '/organisations/1/teams'))).toEqual({ status: 200, body: [{ ID: 1, Name: 'Partners', Default: false }, { ID: 2, Name: 'Internal', Default: false }] });
+    expect(await json(api('GET', '/organisations/2/teams'))).toEqual({ status: 200, body: [{ ID: 3, Name: 'Developers', Default: false }] });
+    expect((await json(api('GET', '/organisations/9/teams'))).status).toBe(404);
+  });
+
+  it('creates, pages, updates (the organisation follows the teams) and deletes users (User-create, User-index-elem, User-update, User-show)', async () => {
+    const created = await json(api('POST', '/users', { Email: 'erin@example.com', First: 'Erin', Last: 'E', Active: true, OrganisationID: 1, Role: 'consumer-team-member', Provider: 'openid-connect' }));
+    expect(created).toEqual({ status: 200, body: expect.objectContaining({ Email: 'erin@example.com', OrganisationID: 1, Organisation: 'Acme', Teams: [], Role: 'consumer-team-member' }) });
+    const id = (created.body as { ID: number }).ID;
+    expect((await json(api('POST', '/users', { Email: 'ERIN@example.com' }))).status).toBe(422);
+    await api('POST', '/users', { Email: 'fay@example.com' });
+
+    expect(await json(api('GET', '/users?page=2&per_page=1'))).toEqual({ status: 200, body: [expect.objectContaining({ Email: 'fay@example.com' })] });
+    expect((await json(api('GET', '/users?per_page=0'))).status).toBe(422);
+
+    const moved = await json(api('PUT', `/users/${id}`, { Teams: ['3'], Role: 'consumer-admin' }));
+    expect(moved.body).toEqual(expect.objectContaining({ OrganisationID: 2, Organisation: 'Globex', Role: 'consumer-admin', Teams: [expect.objectContaining({ ID: 3, Name: 'Developers', Users: [String(id)] })] }));
+    // Teams of two organisations, or an unknown team: refused, nothing written.
+    expect(await json(api('PUT', `/users/${id}`, { Teams: ['1', '3'] }))).toEqual({ status: 422, body: { errors: ['Teams must belong to the user organisation'] } });
+    expect(await json(api('PUT', `/users/${id}`, { Teams: ['99'] }))).toEqual({ status: 422, body: { errors: ['Team not found'] } });
+    expect((await json(api('GET', `/users/${id}`))).body).toEqual(expect.objectContaining({ OrganisationID: 2, Teams: [expect.objectContaining({ ID: 3 })] }));
+
+    expect(await json(api('DELETE', `/users/${id}`))).toEqual({ status: 200, body: { status: 'ok' } });
+    expect(await json(api('GET', `/users/${id}`))).toEqual({ status: 404, body: { errors: ['User not found'] } });
+
+    // The portal's home page shows each account's organisation, teams and role, and what changed.
+    const home = await (await fetch(`${base}/`)).text();
+    expect(home).toContain('<td>fay@example.com</td>');
+    expect(home).toMatch(/Organisation: Acme → Globex; Teams: none → Globex\/Developers; Role: consumer-team-member → consumer-admin/);
   });
 });
 
