@@ -13,6 +13,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { Attribute, Change, Client } from 'ldapts';
 import { makeTestCa, type TestCa } from './test-ca.js';
 
 const run = promisify(execFile);
@@ -151,6 +152,25 @@ const ARGON2 = ['-o', 'module-load=argon2 m=65536 t=3 p=1', '-h', '{ARGON2}'];
 
 function hash(password: string, scheme: User['scheme'] = 'SSHA'): string {
   return execFileSync('slappasswd', [...(scheme === 'ARGON2' ? ARGON2 : ['-h', '{SSHA}']), '-s', password]).toString().trim();
+}
+
+/**
+ * Moves users in or out of a seeded group (cn=<cn>,ou=groups): one LDAP modify as the root DN, so memberOf follows
+ * through the overlay and the next login sees it. Additions go first: a groupOfNames must keep a member.
+ */
+export async function changeGroupMembers(slapd: Pick<Slapd, 'url' | 'userDn'>, cn: string, change: { add?: string[]; remove?: string[] }): Promise<void> {
+  const member = (uids: string[]) => new Attribute({ type: 'member', values: uids.map((u) => slapd.userDn(u)) });
+  const changes = [
+    ...(change.add?.length ? [new Change({ operation: 'add', modification: member(change.add) })] : []),
+    ...(change.remove?.length ? [new Change({ operation: 'delete', modification: member(change.remove) })] : []),
+  ];
+  const client = new Client({ url: slapd.url });
+  try {
+    await client.bind(ROOT_DN, ROOT_PW);
+    await client.modify(`cn=${cn},ou=groups,${SUFFIX}`, changes);
+  } finally {
+    await client.unbind();
+  }
 }
 
 /** `idleTimeout`: seconds after which slapd closes an idle connection (its `idletimeout`), as directories do. */
