@@ -7,7 +7,6 @@
  */
 import type { TeamRule } from '../identity/mapping.js';
 import { PortalApiError } from '../portal/api.js';
-import { resolveTeamRef } from '../portal/directory.js';
 import { reconcileAccount, teamRefs } from '../portal/reconcile.js';
 import { createPortalServices, type PortalServices } from '../portal/services.js';
 import { isNamedRef, namedTeamValues } from '../portal/team-ref.js';
@@ -41,6 +40,12 @@ export function portalTeams(profile: Profile, deps: ActionDeps): (input: ActionI
   const mappingOrder = Object.keys(profile.UserGroupMapping ?? {});
   const rulesOf = (input: ActionInput): readonly TeamRule[] => input.teamRules ?? input.teams.map((team) => ({ team, groups: [], rule: 'mapped' }));
 
+  const carryOn = (err: PortalApiError, input: ActionInput): TeamsOutcome => {
+    deps.log.warn('the portal admin API failed: the login goes on as in "portal" mode (Membership.OnPortalError is "continue")', { profile: profile.ID, reason: err.message });
+    // Names cannot be sent without the portal: only plain team IDs go on.
+    return { teams: input.teams.filter((x) => !isNamedRef(x)) };
+  };
+
   return async (input, ssoKey) => {
     if (settings().Endpoint === '') return failure('the profile names portal teams by name or reconciles accounts, but TykAPISettings.PortalAPIConfig.Endpoint is not set', 500, 'tyk_error');
     const t = services.target(deps.tyk, settings());
@@ -48,17 +53,17 @@ export function portalTeams(profile: Profile, deps: ActionDeps): (input: ActionI
     if (!m || !idp) {
       // "portal" mode with names: the wire stays TIB's, with the names turned into the IDs the portal knows.
       try {
-        const snapshot = await t.directory.current();
+        const resolved = await t.directory.resolve(teamRefs(rules));
         const teams: string[] = [];
-        for (const [i, ref] of teamRefs(rules).entries()) {
-          const r = resolveTeamRef(snapshot, ref);
+        for (const [i, r] of resolved.entries()) {
           if ('problem' in r) return failure(`team ${JSON.stringify(rules[i]?.team)}: ${r.problem}`, 500, 'tyk_error', { hint: 'run `identity-broker portal check` to find every unknown team' });
           teams.push(String(r.team.id));
         }
         return { teams };
       } catch (err) {
-        if (err instanceof PortalApiError) return portalFailure(err, t.portal);
-        throw err;
+        if (!(err instanceof PortalApiError)) throw err;
+        if (m?.OnPortalError === 'continue') return carryOn(err, input);
+        return portalFailure(err, t.portal);
       }
     }
 
@@ -92,11 +97,7 @@ export function portalTeams(profile: Profile, deps: ActionDeps): (input: ActionI
     } catch (err) {
       if (!(err instanceof PortalApiError)) throw err;
       services.report({ profile: profile.ID, outcome: 'error', userId: input.userId });
-      if (m.OnPortalError === 'continue') {
-        deps.log.warn('the portal admin API failed: the login goes on as in "portal" mode (Membership.OnPortalError is "continue")', { profile: profile.ID, reason: err.message });
-        // Names cannot be sent without the portal: only plain team IDs go on.
-        return { teams: input.teams.filter((x) => !isNamedRef(x)) };
-      }
+      if (m.OnPortalError === 'continue') return carryOn(err, input);
       return portalFailure(err, t.portal);
     }
   };

@@ -10,7 +10,7 @@ import type { TeamRule } from '../identity/mapping.js';
 import type { Logger } from '../log.js';
 import { PORTAL_ROLES, type Membership } from '../profiles/profile.js';
 import type { PortalLinks } from '../state/portal-links.js';
-import type { PortalAccount, PortalApi, PortalUserWrite } from './api.js';
+import { PortalApiError, type PortalAccount, type PortalApi, type PortalUserWrite } from './api.js';
 import type { PortalDirectory } from './directory.js';
 import { accountChanges, desiredAccount, desiredMembership, type AccountState, type DesiredMembership, type FieldChange } from './membership.js';
 import { parseTeamRef, type TeamRef } from './team-ref.js';
@@ -89,30 +89,45 @@ export async function reconcileAccount(t: PortalTarget, links: PortalLinks, inpu
   const person = { email: input.email, first: input.first, last: input.last };
 
   const current = await findAccount(t, links, input, log);
-  if (current && !isConsumer(current)) {
+  if (current) return reconcileExisting(t, links, current, membership, person, input, log);
+  if (input.membership.RegisteredOnly) return { kind: 'refused', membership, reason: 'the developer has no portal account (by SSO key or email) and Membership.RegisteredOnly is true' };
+
+  const desired = desiredAccount(undefined, membership, person);
+  let created: PortalAccount;
+  try {
+    created = await t.api.createUser({ Email: desired.Email, First: desired.First, Last: desired.Last, Active: true, OrganisationID: desired.OrganisationID, Role: desired.Role, Provider: input.provider });
+  } catch (err) {
+    // Two first logins at once (two tabs, two replicas): the other one created it; reconcile that account.
+    const other = err instanceof PortalApiError && err.status === 422 ? await findAccount(t, links, input, log) : undefined;
+    if (!other) throw err;
+    return reconcileExisting(t, links, other, membership, person, input, log);
+  }
+  try {
+    await t.api.updateUser(created.ID, { OrganisationID: desired.OrganisationID, Teams: desired.Teams.map(String) });
+  } catch (err) {
+    // Nothing half written: the account made a moment ago goes again.
+    await t.api.deleteUser(created.ID).catch((e: unknown) => log.warn('a portal account created for a failed login could not be deleted again', { account: created.ID, reason: String(e) }));
+    throw err;
+  }
+  await keepLink(t, links, input, created.ID, log);
+  const empty: AccountState = { Email: '', First: '', Last: '', Active: false, OrganisationID: 0, Role: '', Teams: [] };
+  return { kind: 'created', accountId: created.ID, membership, changes: accountChanges(empty, desired) };
+}
+
+async function reconcileExisting(t: PortalTarget, links: PortalLinks, current: PortalAccount, membership: DesiredMembership, person: { email: string; first: string; last: string }, input: ReconcileInput, log: Logger): Promise<ReconcileOutcome> {
+  if (!isConsumer(current)) {
     return { kind: 'refused', membership, reason: `the portal account with this email has the role ${JSON.stringify(current.Role)} (not an API consumer's): the broker does not manage it` };
   }
-  let outcome: ReconcileOutcome;
-  if (!current) {
-    if (input.membership.RegisteredOnly) return { kind: 'refused', membership, reason: 'the developer has no portal account (by SSO key or email) and Membership.RegisteredOnly is true' };
-    const desired = desiredAccount(undefined, membership, person);
-    const created = await t.api.createUser({ Email: desired.Email, First: desired.First, Last: desired.Last, Active: true, OrganisationID: desired.OrganisationID, Role: desired.Role, Provider: input.provider });
-    try {
-      await t.api.updateUser(created.ID, { OrganisationID: desired.OrganisationID, Teams: desired.Teams.map(String) });
-    } catch (err) {
-      // Nothing half written: the account made a moment ago goes again.
-      await t.api.deleteUser(created.ID).catch((e: unknown) => log.warn('a portal account created for a failed login could not be deleted again', { account: created.ID, reason: String(e) }));
-      throw err;
-    }
-    const empty: AccountState = { Email: '', First: '', Last: '', Active: false, OrganisationID: 0, Role: '', Teams: [] };
-    outcome = { kind: 'created', accountId: created.ID, membership, changes: accountChanges(empty, desired) };
-  } else {
-    const before = stateOf(current);
-    const desired = desiredAccount(before, membership, person);
-    const changes = accountChanges(before, desired);
-    if (changes.length > 0) await t.api.updateUser(current.ID, updateBody(changes, desired));
-    outcome = { kind: changes.length > 0 ? 'updated' : 'unchanged', accountId: current.ID, membership, changes };
-  }
-  await links.set(t.portal, input.ssoKey, outcome.accountId).catch((err: unknown) => log.warn('the portal account link could not be kept: the next login looks the account up by email', { reason: String(err) }));
-  return outcome;
+  const before = stateOf(current);
+  const desired = desiredAccount(before, membership, person);
+  const changes = accountChanges(before, desired);
+  if (changes.length > 0) await t.api.updateUser(current.ID, updateBody(changes, desired));
+  await keepLink(t, links, input, current.ID, log);
+  return { kind: changes.length > 0 ? 'updated' : 'unchanged', accountId: current.ID, membership, changes };
+}
+
+function keepLink(t: PortalTarget, links: PortalLinks, input: ReconcileInput, accountId: number, log: Logger): Promise<void> {
+  return links.set(t.portal, input.ssoKey, accountId).catch((err: unknown) => {
+    log.warn('the portal account link could not be kept: the next login looks the account up by email', { reason: String(err) });
+  });
 }
