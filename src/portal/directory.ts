@@ -3,7 +3,8 @@
  * by CID or by name (src/portal/team-ref.ts) resolve without a call per login. A reference the snapshot does
  * not know reloads it once (at most every `MISS_RELOAD_MS`) before it is called unknown: a team made a moment
  * ago is found, and unknown references cannot make the broker hammer the portal. Concurrent callers share one
- * load; a failed refresh keeps serving the previous snapshot (with a WARN) until it is `STALE_LIMIT_MS` old.
+ * load; a failed background refresh keeps serving the previous snapshot (with a WARN) until it is
+ * `STALE_LIMIT_MS` old.
  */
 import type { Logger } from '../log.js';
 import type { PortalApi } from './api.js';
@@ -82,17 +83,19 @@ export class PortalDirectory {
     return this.loading;
   }
 
-  /** The cached snapshot, reloaded when older than REFRESH_MS (the old one is kept a while if the portal fails). */
+  /**
+   * The cached snapshot. Older than REFRESH_MS, it is refreshed in the background and served meanwhile, so no
+   * login waits for the listing; only the first use (or one after STALE_LIMIT_MS of failed refreshes) waits.
+   */
   async current(): Promise<DirectorySnapshot> {
     const s = this.snapshot;
-    if (s && this.now() - s.loadedAt < REFRESH_MS) return s;
-    try {
-      return await this.load();
-    } catch (err) {
-      if (!s || this.now() - s.loadedAt > STALE_LIMIT_MS) throw err;
-      this.log.warn('the portal\'s teams could not be refreshed: using the previous list', { reason: err instanceof Error ? err.message : String(err) });
-      return s;
+    if (!s || this.now() - s.loadedAt > STALE_LIMIT_MS) return this.load();
+    if (this.now() - s.loadedAt >= REFRESH_MS && !this.loading) {
+      this.load().catch((err: unknown) => {
+        this.log.warn("the portal's teams could not be refreshed: using the previous list", { reason: err instanceof Error ? err.message : String(err) });
+      });
     }
+    return s;
   }
 
   /** Every reference resolved, reloading once when one is unknown to the snapshot. */
