@@ -369,6 +369,36 @@ describe('what the profiles need from tib.conf', () => {
     expect(checkProfileNeeds(withTyk(), all, ctx)).toEqual({ errors: [], warnings: [] });
   });
 
+  it('a portal profile in "idp" membership or naming teams needs PortalAPIConfig, named with the fix', () => {
+    const c = withTyk();
+    const idp = profile({ ID: 'dev', ActionType: 'GenerateOrLoginDeveloperProfile', Membership: { Authority: 'idp', Teams: 'all', RegisteredOnly: false, DefaultRole: 'consumer-team-member', RoleMapping: {}, OnPortalError: 'fail' } });
+    const named = profile({ ID: 'named', ActionType: 'GenerateOrLoginDeveloperProfile', UserGroupMapping: { devs: 'Acme/Developers' }, DefaultUserGroupID: '' });
+    const errors = checkProfileNeeds(c, [idp, named], ctx).errors;
+    expect(errors).toEqual([
+      expect.stringContaining('profile "dev" (GenerateOrLoginDeveloperProfile) reconciles portal accounts (Membership.Authority "idp") through the portal\'s admin API, but TykAPISettings.PortalAPIConfig.Endpoint in tib.conf is not set'),
+      expect.stringContaining('TykAPISettings.PortalAPIConfig.AdminToken in tib.conf is not set: set it to an admin user\'s API credential'),
+      expect.stringContaining('profile "named" (GenerateOrLoginDeveloperProfile) names portal teams by name or CID ("Acme/Developers")'),
+      expect.stringContaining('PortalAPIConfig.AdminToken'),
+    ]);
+    // tib.conf's, or the profile's own.
+    c.TykAPISettings.PortalAPIConfig = { Endpoint: 'http://portal:3001', AdminToken: 't' };
+    expect(checkProfileNeeds(c, [idp, named], ctx).errors).toEqual([]);
+    const own = defaultConfig();
+    own.TykAPISettings = withTyk().TykAPISettings;
+    const ownTargets = { ...idp, TykAPISettings: { PortalAPIConfig: { Endpoint: 'http://portal-b:3001', AdminToken: 'b' } } };
+    expect(checkProfileNeeds(own, [ownTargets], ctx).errors).toEqual([]);
+    // A plain team ID in "portal" mode needs nothing new: TIB's wire.
+    expect(checkProfileNeeds(withTyk(), [profile({ ActionType: 'GenerateOrLoginDeveloperProfile', UserGroupMapping: { devs: '12' }, DefaultUserGroupID: '' })], ctx).errors).toEqual([]);
+  });
+
+  it("a profile's own DashboardConfig replaces tib.conf's for its checks", () => {
+    const c = withTyk();
+    c.TykAPISettings.DashboardConfig.Endpoint = '';
+    const own = profile({ TykAPISettings: { DashboardConfig: { Endpoint: 'http://dash-b', Port: '3000' } } });
+    expect(checkProfileNeeds(c, [own], ctx).errors).toEqual([]);
+    expect(checkProfileNeeds(c, [profile({})], ctx).errors).toEqual([expect.stringContaining('TykAPISettings.DashboardConfig.Endpoint in tib.conf is not set')]);
+  });
+
   it('the OAuth action needs the Dashboard only to delete the previous token', () => {
     const c = withTyk();
     c.TykAPISettings.DashboardConfig.Endpoint = '';
