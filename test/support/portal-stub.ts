@@ -61,8 +61,11 @@ export interface PortalTeam { ID: number; Name: string; CID?: string; Default: b
 
 export interface PortalViolation { method: string; path: string; status: number; message: string }
 export interface PortalAdminCall { method: string; path: string; body?: unknown }
-/** 'down': the socket is destroyed without an answer; delayMs: the real answer, that late; status: that status. */
-export type PortalAdminFault = 'none' | 'down' | { delayMs: number } | { status: number };
+/**
+ * 'down': the socket is destroyed without an answer; delayMs: the real answer, that late; status: that status,
+ * to every method or only to `method` (e.g. the PUT after a create, for the "nothing half written" tests).
+ */
+export type PortalAdminFault = 'none' | 'down' | { delayMs: number } | { status: number; method?: string };
 export interface PortalLanding { nonce: string; outcome: 'signed-in' | 'failed'; userId?: number; reason?: string }
 
 export interface PortalStubOptions {
@@ -88,6 +91,8 @@ export interface PortalStub {
   landings: PortalLanding[];
   /** Every `/portal-api` request, in order (also those refused or faulted); clear it with `adminCalls.length = 0`. */
   adminCalls: PortalAdminCall[];
+  /** Every request to the SSO endpoints `/api/sso` and `/api/portal/...` (method and path), in order. */
+  ssoCalls: PortalAdminCall[];
   addOrganisation(name: string): PortalOrganisation;
   addTeam(organisationId: number, name: string, isDefault?: boolean): PortalTeam;
   addUser(user: Partial<PortalUser> & { Email: string }): PortalUser;
@@ -121,6 +126,7 @@ export async function startPortalStub(opts: PortalStubOptions): Promise<PortalSt
   let nextId = 1;
   let breakNext = false;
   const adminCalls: PortalAdminCall[] = [];
+  const ssoCalls: PortalAdminCall[] = [];
   let fault: PortalAdminFault = 'none';
   const delayed = new Set<NodeJS.Timeout>();
   const withCid = opts.cids ? () => ({ CID: cid() }) : () => ({});
@@ -189,6 +195,10 @@ export async function startPortalStub(opts: PortalStubOptions): Promise<PortalSt
   // --- The SSO flow (the Dashboard-compatible surface; the OpenAPI document does not cover it). ---
   const sso = express.Router();
   sso.use(express.json({ type: () => true }));
+  sso.use(['/api/sso', '/api/portal'], (req, _res, next) => {
+    ssoCalls.push({ method: req.method, path: req.originalUrl });
+    next();
+  });
   sso.use(['/api/sso', '/api/portal'], (req, res, next) => (req.get('Authorization') === opts.portalApiSecret ? next() : res.status(401).json({ Status: 'Error', Message: 'Not authorised', Meta: null })));
   sso.post('/api/sso', (req, res) => {
     const b = req.body as { ForSection?: string; EmailAddress?: string; DisplayName?: string; GroupID?: string };
@@ -259,6 +269,7 @@ export async function startPortalStub(opts: PortalStubOptions): Promise<PortalSt
     adminCalls.push({ method: req.method, path: req.originalUrl, ...(req.body === undefined ? {} : { body: req.body as unknown }) });
     if (fault === 'none') return next();
     if (fault === 'down') return req.socket.destroy();
+    if ('status' in fault && fault.method !== undefined && fault.method !== req.method) return next();
     // A failure answers before the validator, as a broken portal would, in the document's error shape.
     if ('status' in fault) return res.status(fault.status).json({ errors: [`injected fault: status ${fault.status}`] });
     const timer = setTimeout(() => {
@@ -372,6 +383,7 @@ export async function startPortalStub(opts: PortalStubOptions): Promise<PortalSt
     violations,
     landings,
     adminCalls,
+    ssoCalls,
     ...stub,
     breakNextResponse() {
       breakNext = true;
