@@ -15,6 +15,8 @@ export interface CommandOptions {
   secretFile?: string;
   redact: boolean;
   json: boolean;
+  /** --portal (explain): ask the portal's admin API for the teams and the account as it is (read only). */
+  portal: boolean;
   /** --insecure: allow --url http:// to a host other than loopback (the admin secret then crosses the network in clear). */
   insecure: boolean;
   profile?: string;
@@ -35,11 +37,11 @@ const VALUE_FLAGS: Record<string, ValueKey> = {
   claims: 'claims',
   username: 'username',
 };
-const BOOL_FLAGS: Record<string, 'redact' | 'json' | 'insecure'> = { redact: 'redact', json: 'json', insecure: 'insecure' };
+const BOOL_FLAGS: Record<string, 'redact' | 'json' | 'insecure' | 'portal'> = { redact: 'redact', json: 'json', insecure: 'insecure', portal: 'portal' };
 
 /** `allowed`: the flags this command takes; any other is a usage error. */
 export function parseCommandArgs(argv: readonly string[], allowed: readonly string[]): CommandOptions {
-  const out: CommandOptions = { redact: false, json: false, insecure: false, positional: [] };
+  const out: CommandOptions = { redact: false, json: false, insecure: false, portal: false, positional: [] };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     const m = /^--?([^=]+)(?:=(.*))?$/s.exec(arg);

@@ -8,6 +8,7 @@ import express, { type Request, type Response, type Router } from 'express';
 import { clientIp, TrustedProxies } from '../client-ip.js';
 import type { Logger } from '../log.js';
 import { explainClaims } from '../login/explain.js';
+import { checkProfileTeams, describeTeamProblem, type PortalCheckDeps } from '../portal/check.js';
 import { ClaimsError } from '../providers/module.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import { FieldReader, isPlainObject } from '../profiles/fields.js';
@@ -27,6 +28,8 @@ export interface AdminApiDeps {
   now?: () => number;
   /** Whose X-Forwarded-For names the client (TrustedProxies): failures are counted per client, not per balancer. */
   trustedProxies?: TrustedProxies;
+  /** tib.conf's Tyk targets and the Tyk client: portal profiles' teams are resolved before a write (none when missing). */
+  portal?: PortalCheckDeps;
 }
 
 /** One warning per source address per minute at most, whatever an attacker sends. */
@@ -176,6 +179,22 @@ export function adminApiRouter(deps: AdminApiDeps): Router {
     return { profile: v.profile, warnings: asText(v.warnings) };
   };
 
+  /**
+   * A portal profile's teams resolved against its portal before it is written (src/portal/check.ts, the same
+   * check as `identity-broker portal check`): an unknown team refuses the write as the other validation errors
+   * do; a portal that cannot be asked lets it through with a warning. False once answered.
+   */
+  const portalTeamsKnown = async (res: Response, p: Profile, warnings: string[]): Promise<boolean> => {
+    if (!deps.portal) return true;
+    const c = await checkProfileTeams(p, deps.portal);
+    if (c.kind === 'checked' && c.problems.length > 0) {
+      sendError(res, 400, `invalid profile: ${c.problems.map(describeTeamProblem).join('; ')}`);
+      return false;
+    }
+    if (c.kind === 'unreachable') warnings.push(`portal teams not checked: the portal at ${c.portal} cannot be asked (${c.reason}); run \`identity-broker portal check\` once it answers`);
+    return true;
+  };
+
   const storeFailure = (res: Response, err: unknown) => {
     if (!(err instanceof StoreError)) throw err;
     if (err.kind === 'flush') {
@@ -207,7 +226,7 @@ export function adminApiRouter(deps: AdminApiDeps): Router {
   router.post('/profiles/:id', body, async (req, res) => {
     const raw = decode(req, res);
     const v = raw && checked(res, raw, req.params.id, 'exists');
-    if (!v) return;
+    if (!v || !(await portalTeamsKnown(res, v.profile, v.warnings))) return;
     try {
       sendStored(req, res, 201, 'created', await store.create(v.profile), v.warnings);
     } catch (err) {
@@ -218,7 +237,7 @@ export function adminApiRouter(deps: AdminApiDeps): Router {
   router.put('/profiles/:id', body, async (req, res) => {
     const raw = decode(req, res);
     const v = raw && checked(res, raw, req.params.id, 'missing');
-    if (!v) return;
+    if (!v || !(await portalTeamsKnown(res, v.profile, v.warnings))) return;
     try {
       sendStored(req, res, 200, 'updated', await store.update(v.profile), v.warnings);
     } catch (err) {
