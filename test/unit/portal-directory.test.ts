@@ -98,6 +98,9 @@ function fakePortal() {
   return { api: api as PortalApi, orgs, teams, state };
 }
 
+/** Lets a background refresh run to its end. */
+const settle = () => new Promise((resolve) => setImmediate(resolve));
+
 function fakeLog() {
   const warnings: Array<{ message: string; meta: unknown }> = [];
   const log = { warn: (message: string, meta: unknown) => void warnings.push({ message, meta }) } as unknown as Logger;
@@ -113,7 +116,7 @@ describe('PortalDirectory', () => {
     return { portal, warnings, clock, directory };
   };
 
-  it('reads the portal once and serves the snapshot until it is REFRESH_MS old', async () => {
+  it('reads the portal once, serves the snapshot, and once it is REFRESH_MS old refreshes it in the background', async () => {
     const { portal, clock, directory } = setup();
     const first = await directory.current();
     expect(first.teams).toEqual([team(11, 'Developers', 1, 'Acme')]);
@@ -121,7 +124,12 @@ describe('PortalDirectory', () => {
     expect(await directory.current()).toBe(first);
     expect(portal.state.orgListings).toBe(1);
     clock.now += 1;
-    await directory.current();
+    // Old: still served to this caller (no login waits for the listing), and read again meanwhile.
+    portal.teams.get(1)?.push({ ID: 12, Name: 'Testers', Default: false });
+    expect(await directory.current()).toBe(first);
+    await settle();
+    expect(portal.state.orgListings).toBe(2);
+    expect((await directory.current()).teams.map((t) => t.name)).toEqual(['Developers', 'Testers']);
     expect(portal.state.orgListings).toBe(2);
   });
 
@@ -175,8 +183,10 @@ describe('PortalDirectory', () => {
     portal.state.fail = true;
     clock.now += REFRESH_MS;
     expect(await directory.current()).toBe(first);
+    await settle();
     expect(warnings).toEqual([{ message: "the portal's teams could not be refreshed: using the previous list", meta: { reason: 'GET /portal-api/organisations: connection refused' } }]);
     expect(await directory.resolve([ref('Acme/Developers')])).toEqual([{ team: first.teams[0] }]);
+    await settle();
     clock.now = 1_000_000 + 60 * 60_000 + 1;
     await expect(directory.current()).rejects.toThrow(PortalApiError);
     // Back up: a fresh snapshot.
