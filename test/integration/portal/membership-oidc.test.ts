@@ -23,6 +23,8 @@ const PEOPLE = {
   stayer: { email: 'stayer@example.com', email_verified: true, given_name: 'Stay', family_name: 'Er', name: 'Stay Er', groups: ['devs'] },
   cider: { email: 'cider@example.com', email_verified: true, given_name: 'Ci', family_name: 'Der', name: 'Ci Der', groups: ['devs'] },
   newbie: { email: 'newbie@example.com', email_verified: true, given_name: 'New', family_name: 'Bie', name: 'New Bie', groups: ['newcomers'] },
+  /** Claims mover's address without having verified it. */
+  impostor: { email: 'mover@example.com', email_verified: false, given_name: 'Im', family_name: 'Postor', name: 'Im Postor', groups: ['qa'] },
 };
 /** A CID of the right shape that no portal has. */
 const SOME_CID = '2r7p8aUnkzby17hCJk8w2XvK3K6';
@@ -154,6 +156,17 @@ describe('"idp" membership with an OpenID Connect groups claim', () => {
     expect(res.status).toBe(400);
     expect(portal.adminCalls.filter((c) => c.method !== 'GET')).toEqual([]);
     expect(broker.logs.filter((l) => l.includes('login failed') && l.includes('no IdP group maps to a portal team'))).toHaveLength(1);
+  });
+
+  it("an unverified email never reconciles the account of that address: refused before any portal call", async () => {
+    const mover = [...portal.users.values()].find((u) => u.Email === 'mover@example.com');
+    const teams = [...(mover?.Teams ?? [])];
+    expect(teams.length).toBeGreaterThan(0);
+    portal.adminCalls.length = 0;
+    const res = await callback('idp', 'impostor');
+    expect(res.status).not.toBe(302);
+    expect(portal.adminCalls).toEqual([]);
+    expect(mover?.Teams).toEqual(teams);
   });
 });
 
