@@ -86,8 +86,11 @@ export function demoProfiles(urls: DemoUrls, secrets: DemoSecrets): DemoProfile[
       Name: 'Developer Portal sign-in (Portal SSO)',
       ActionType: 'GenerateOrLoginDeveloperProfile',
       ReturnURL: `${urls.portal}/sso`,
-      UserGroupMapping: { developers: 'team-api-developers', admins: 'team-portal-admins' },
-      DefaultUserGroupID: 'team-guests',
+      // Teams by stable name, `<organisation name>/<team name>`, resolved through the admin API (demo/portal-store.ts
+      // DEMO_ORGANISATIONS seeds them); in mapping order, which also picks the organisation when teams span two.
+      UserGroupMapping: { developers: 'Acme/Internal', partners: 'Acme/Partners', globex: 'Globex/Developers' },
+      DefaultUserGroupID: 'Acme/Partners',
+      Membership: { Authority: 'idp', Teams: 'all', DefaultRole: 'consumer-team-member', RoleMapping: { admins: 'consumer-admin' } },
     },
     {
       ...common(ADMINS),

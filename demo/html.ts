@@ -16,6 +16,7 @@ code { background: #eef1f6; padding: 0 .25rem; border-radius: 3px; overflow-wrap
 .url span { white-space: nowrap; }
 .button, button { display: inline-block; background: #2653c9; color: #fff; border: 0; border-radius: 6px; padding: .5rem 1rem; font: inherit; text-decoration: none; cursor: pointer; }
 ol li, ul li { margin: .2rem 0; }
+label { white-space: nowrap; margin-right: .4rem; }
 `;
 const STYLE_HASH = createHash('sha256').update(CSS).digest('base64');
 

@@ -63,7 +63,8 @@ function membershipDetails(p: DemoProfile): string {
   return `<p data-test="membership"><code>Membership.Authority: "idp"</code>: before the nonce, the broker makes the portal account follow the
 groups through the portal's admin API (${url('/portal-api/users')}): it finds the account by email (or creates it), sets its
 teams to ${m.Teams === 'all' ? 'all the mapped teams' : 'the first mapped team'} (teams named <code>&lt;organisation&gt;/&lt;team&gt;</code>, looked up at the
-portal), the organisation of those teams, and the role below, writing only what differs. Move a user to another group below and
+portal), the organisation of those teams (teams of two organisations: the first in mapping order wins, the broker's log names the
+dropped ones), and the role below, writing only what differs. Move a user to another group below and
 sign in again: the portal's page shows the account's teams move.</p>
 <table><tr><th>OP group</th><th>Portal role (<code>RoleMapping</code>)</th></tr>${roles.join('')}
 <tr><td><em>otherwise</em></td><td><code>${esc(m.DefaultRole)}</code> (<code>DefaultRole</code>)</td></tr></table>`;
@@ -102,7 +103,7 @@ ${profiles.map(startCard).join('\n')}
 <tr><th>Part</th><th>Where</th><th></th></tr>
 <tr><td>The identity broker</td><td>${url(urls.broker)}</td><td><strong>Real</strong>: the same code and profile format as in production (this page is the demo's own).</td></tr>
 <tr><td>Demo OpenID Provider</td><td>${url(urls.issuer)}</td><td><strong>Stand-in</strong> for your identity provider (Okta, Entra ID, Keycloak, Dex...): oidc-provider with the demo users below, no passwords.</td></tr>
-<tr><td>Demo portal</td><td><a href="${esc(urls.portal)}/">${url(urls.portal)}</a></td><td><strong>Stand-in</strong> for the Tyk Dashboard and Developer Portal: only the SSO endpoints the broker calls, and a page that shows what arrived.</td></tr>
+<tr><td>Demo portal</td><td><a href="${esc(urls.portal)}/">${url(urls.portal)}</a></td><td><strong>Stand-in</strong> for the Tyk Dashboard and Developer Portal: only the SSO endpoints the broker calls, the part of the portal's admin API its <code>"idp"</code> membership uses, and pages that show what arrived and each developer's account.</td></tr>
 </table>
 <p class="standin">No LDAP directory in this demo: no maintained LDAP server exists on npm (<code>ldapjs</code>, which the npm mock
 servers are built on, was decommissioned in 2024). The broker's LDAP provider is tested against a real OpenLDAP

@@ -97,7 +97,10 @@ describe('npm run demo', () => {
       expect(await page.locator('h1').textContent()).toBe('Signed in to the demo Developer Portal');
       expect(await page.locator('[data-test=email]').textContent()).toBe('dana@example.com');
       expect(await page.locator('[data-test=display-name]').textContent()).toBe('Dana Developer');
-      expect(await page.locator('[data-test=teams] li').allTextContents()).toEqual(['team-api-developers']);
+      // The profile maps Dana's `developers` to the team named Acme/Internal; the broker sends its portal ID.
+      expect(await page.locator('[data-test=teams] li').allTextContents()).toEqual(['2']);
+      expect(await page.locator('[data-test=organisation]').textContent()).toBe('Acme');
+      expect(await page.locator('[data-test=account-teams] li').allTextContents()).toEqual(['Acme/Internal']);
       const steps = (await page.locator('[data-test=exchange] li').allTextContents()).map((s) => s.replace(/\s+/g, ' '));
       expect(steps).toHaveLength(3);
       expect(steps[0]).toMatch(/called \/api\/sso with the profile's DashboardCredential .*issued the one-time nonce/);
@@ -127,13 +130,15 @@ describe('npm run demo', () => {
       await page.getByRole('button', { name: 'Sign in as Gus Guest' }).click();
       await page.waitForURL(/\/sso\?nonce=/);
       expect(await page.locator('[data-test=email]').textContent()).toBe('gus@example.com');
-      expect(await page.locator('[data-test=teams] li').allTextContents()).toEqual(['team-guests']);
+      // DefaultUserGroupID: the team named Acme/Partners.
+      expect(await page.locator('[data-test=teams] li').allTextContents()).toEqual(['1']);
+      expect(await page.locator('[data-test=account-teams] li').allTextContents()).toEqual(['Acme/Partners']);
     } finally {
       await page.close();
     }
   });
 
-  it('a person moves Dana to other groups on the landing page, signs in again, and the portal receives the new teams', async () => {
+  it('a person moves Dana to other groups on the landing page, signs in again, and the portal account follows ("idp" membership)', async () => {
     const page = await context.newPage();
     const signInAsDana = async () => {
       await page.locator('[data-profile=demo-developers] a.button').click();
@@ -142,22 +147,31 @@ describe('npm run demo', () => {
     };
     try {
       await page.goto(landing);
+      expect(await page.locator('[data-test=membership]').textContent()).toMatch(/Membership\.Authority: "idp"/);
       await signInAsDana();
-      expect(await page.locator('[data-test=teams] li').allTextContents()).toEqual(['team-api-developers']);
+      expect(await page.locator('[data-test=organisation]').textContent()).toBe('Acme');
+      expect(await page.locator('[data-test=account-teams] li').allTextContents()).toEqual(['Acme/Internal']);
+      expect(await page.locator('[data-test=role]').textContent()).toBe('consumer-team-member');
 
-      // At the demo OP: out of `developers`, into `admins` (as an administrator moves her in the IdP).
+      // At the demo OP: out of `developers`, into `globex` and `admins` (as an administrator moves her in the IdP).
       await page.goto(landing);
       const dana = page.locator('[data-user=dana]');
       await dana.locator('input[value=developers]').uncheck();
+      await dana.locator('input[value=globex]').check();
       await dana.locator('input[value=admins]').check();
       await dana.getByRole('button', { name: 'Save groups' }).click();
       await page.waitForURL(/\/\?changed=dana$/);
-      expect(await page.locator('[data-test=groups-changed]').textContent()).toMatch(/Dana Developer is now in admins/);
-      expect(await page.locator('[data-user=dana] input:checked').evaluateAll((els) => els.map((e) => (e as HTMLInputElement).value))).toEqual(['admins']);
+      expect(await page.locator('[data-test=groups-changed]').textContent()).toMatch(/Dana Developer is now in globex admins/);
+      expect(await page.locator('[data-user=dana] input:checked').evaluateAll((els) => els.map((e) => (e as HTMLInputElement).value))).toEqual(['globex', 'admins']);
 
-      // The next sign-in carries the new groups.
+      // The next sign-in carries the new groups; the broker moves the account before the nonce.
       await signInAsDana();
-      expect(await page.locator('[data-test=teams] li').allTextContents()).toEqual(['team-portal-admins']);
+      expect(await page.locator('[data-test=teams] li').allTextContents()).toEqual(['3']);
+      expect(await page.locator('[data-test=organisation]').textContent()).toBe('Globex');
+      expect(await page.locator('[data-test=account-teams] li').allTextContents()).toEqual(['Globex/Developers']);
+      expect(await page.locator('[data-test=role]').textContent()).toBe('consumer-admin');
+      const change = (await page.locator('[data-test=account-changes] li').first().textContent())?.replace(/\s+/g, ' ');
+      expect(change).toMatch(/PUT \/portal-api\/users\/\d+ .*Organisation: Acme → Globex; Teams: Acme\/Internal → Globex\/Developers; Role: consumer-team-member → consumer-admin/);
     } finally {
       await page.close();
     }
