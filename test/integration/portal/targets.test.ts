@@ -112,6 +112,7 @@ describe('one broker, a Tyk target per profile', () => {
     expect(sso).toHaveLength(1);
     expect(sso[0]?.headers.authorization).toBe(DASH_CRED);
     expect(sso[0]?.body).toMatchObject({ ForSection: 'dashboard', OrgID: 'org-dashboard' });
+    expect([portalA.adminCalls, portalA.landings, portalB.adminCalls]).toEqual([[], [], []]);
 
     const requestsBefore = tyk.requests.length;
     const portal = await login('portal-a');
