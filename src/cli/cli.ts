@@ -20,7 +20,7 @@ export const COMMANDS_USAGE = `Profile tooling (exit 0 ok, 1 invalid / different
   identity-broker profiles export   (-p <profiles.json> | --url <broker>) [--redact]
   identity-broker profiles import <profiles.json> (-p <target.json> | --url <broker>)
   identity-broker profiles diff   <profiles.json> (-p <other.json> | --url <broker>)
-  identity-broker explain --profile <ID> --claims <claims.json> [-p <profiles.json> | --url <broker>] [--username <name>] [--json]
+  identity-broker explain --profile <ID> --claims <claims.json> [-p <profiles.json> | --url <broker>] [--username <name>] [--portal] [--json]
   identity-broker portal check [-c tib.conf] -p <profiles.json> [--json]
       every portal team a profile names, resolved against the live portal (exit 2: the portal cannot be asked)
   With --url, the admin secret comes from TYK_IB_SECRET or --secret-file <path> (never a flag); plain
@@ -34,7 +34,7 @@ const PROFILE_COMMANDS: Record<string, { run: Command; flags: string[] }> = {
   import: { run: importCommand, flags: TARGET_FLAGS },
   diff: { run: diffCommand, flags: TARGET_FLAGS },
 };
-const EXPLAIN_FLAGS = [...TARGET_FLAGS, 'profile', 'claims', 'username', 'json'];
+const EXPLAIN_FLAGS = [...TARGET_FLAGS, 'profile', 'claims', 'username', 'json', 'portal'];
 const PORTAL_CHECK_FLAGS = ['p', 'c', 'conf', 'json'];
 
 /** Whether argv names a tooling command (TIB's own flags never start with a bare word). */

@@ -9,16 +9,34 @@ import { UsageError } from '../cli-args.js';
 import { jsonSyntaxProblem } from '../config/json-syntax.js';
 import type { Explanation } from '../identity/explain.js';
 import { explainClaims } from '../login/explain.js';
+import { explainPortal, type PortalView } from '../portal/explain.js';
 import { ClaimsError } from '../providers/module.js';
 import { builtinProviders } from '../providers/registry.js';
 import { isPlainObject } from '../profiles/fields.js';
+import type { Profile } from '../profiles/profile.js';
 import { quote } from '../profiles/validate.js';
 import { CommandError, EXIT, type CliIo } from './io.js';
 import type { CommandOptions } from './options.js';
+import { readConfig } from './portal-check.js';
 import { describeProblems, openTarget, validationRules } from './target.js';
+import { createTykApi } from '../tyk/client.js';
+
+/** An explanation, with the portal's view when asked for (--portal, `?portal=true`). */
+export type Explained = Explanation & { portal?: PortalView };
+
+/** The portal's view: the teams and organisation resolved, the teams dropped, and the account's difference. */
+function formatPortal(v: PortalView, row: (label: string, value: string, rule?: string) => void): void {
+  const what = { matches: 'the account already matches', differs: 'the login would update the account', create: 'the login would create the account', refused: 'the login would be refused', unreachable: 'the portal cannot be asked' }[v.outcome];
+  row('portal', `${v.portal || '(none)'}: ${what}`, v.reason);
+  if (v.organisation) row('portal org', `${quote(v.organisation.name)} (ID ${v.organisation.id})`, 'the organisation of the first mapped team (UserGroupMapping order)');
+  for (const t of v.teams ?? []) row('portal team', `${quote(t.name)} (ID ${t.id})`, quote(t.ref));
+  for (const d of v.dropped ?? []) row('dropped', quote(d.ref), d.why);
+  if (v.account) row('account', `ID ${v.account.id}: organisation ${v.account.organisationId}, role ${quote(v.account.role)}, ${v.account.active ? 'active' : 'inactive'}, teams ${JSON.stringify(v.account.teams)}`);
+  for (const c of v.changes ?? []) row('change', `${c.field}: ${JSON.stringify(c.before)} -> ${JSON.stringify(c.after)}`);
+}
 
 /** The explanation for a person: one line per step, its value and the rule that gave it. */
-export function formatExplanation(x: Explanation): string {
+export function formatExplanation(x: Explained): string {
   const lines = [`profile ${quote(x.profile)} (${x.provider}): ${x.outcome === 'allowed' ? 'login allowed' : 'login refused'}`];
   const row = (label: string, value: string, rule?: string) => lines.push(`  ${label.padEnd(12)}${value}${rule ? `  <- ${rule}` : ''}`);
   if (x.email) row('email', quote(x.email.value), x.email.rule);
@@ -45,11 +63,16 @@ export function formatExplanation(x: Explanation): string {
     for (const t of x.teams) row('team', quote(t.team), t.rule);
   } else row('teams', skipped);
   if (x.org) row('org', quote(x.org.value), x.org.rule);
+  if (x.membership) {
+    row('membership', `"idp": teams ${JSON.stringify(x.membership.teams)}`, x.membership.rule);
+    row('role', quote(x.membership.role.value), x.membership.role.rule);
+  }
   if (x.outcome === 'refused') row('refused', x.failure.reason, `at ${x.failure.stage}`);
+  if (x.portal) formatPortal(x.portal, row);
   return lines.join('\n');
 }
 
-function isExplanation(v: unknown): v is Explanation {
+function isExplanation(v: unknown): v is Explained {
   return isPlainObject(v) && typeof v.profile === 'string' && (v.outcome === 'allowed' || v.outcome === 'refused');
 }
 
@@ -71,7 +94,8 @@ export async function explainCommand(opts: CommandOptions, io: CliIo): Promise<n
   // The profile's own warnings (an ignored UserGroupMaping may be why the teams are wrong), from the file or the broker.
   const warnings: string[] = [];
   if (target.api) {
-    const query = opts.username ? `?username=${encodeURIComponent(opts.username)}` : '';
+    const params = new URLSearchParams({ ...(opts.username && { username: opts.username }), ...(opts.portal && { portal: 'true' }) }).toString();
+    const query = params ? `?${params}` : '';
     explanation = await target.api('POST', `profiles/${encodeURIComponent(id)}/explain${query}`, claims, warnings);
   } else {
     const listed = await target.list();
@@ -85,9 +109,23 @@ export async function explainCommand(opts: CommandOptions, io: CliIo): Promise<n
       if (err instanceof ClaimsError) throw new CommandError(`${opts.claims}: ${err.message}`);
       throw err;
     }
+    // --portal: the portal's admin API through tib.conf's (or the profile's own) PortalAPIConfig, read only.
+    if (opts.portal) explanation = await withPortal(profile, explanation as Explanation, opts, io);
   }
   if (!isExplanation(explanation)) throw new CommandError('the broker answered something that is not an explanation');
   for (const w of warnings) io.err(`warning: profile ${quote(id)}: ${w}`);
+  if (opts.portal && !explanation.portal && explanation.outcome === 'allowed') io.err(`note: profile ${quote(id)} is not in "idp" membership (Membership.Authority): the portal was not asked`);
   io.out(opts.json ? JSON.stringify(explanation, null, 2) : formatExplanation(explanation));
-  return explanation.outcome === 'allowed' ? EXIT.ok : EXIT.failed;
+  return explanation.outcome === 'allowed' && explanation.portal?.outcome !== 'refused' ? EXIT.ok : EXIT.failed;
+}
+
+async function withPortal(profile: Profile, x: Explanation, opts: CommandOptions, io: CliIo): Promise<Explained> {
+  const config = readConfig(opts, io);
+  const tyk = createTykApi(config);
+  try {
+    const portal = await explainPortal(profile, x, { config, tyk });
+    return portal ? { ...x, portal } : x;
+  } finally {
+    await tyk.close();
+  }
 }

@@ -24,7 +24,7 @@ export const EXIT_UNCHECKED = 2;
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
 /** tib.conf as the broker reads it (-c, default tib.conf); a missing default file leaves the TYK_IB_* variables alone. */
-function readConfig(opts: CommandOptions, io: CliIo): Config {
+export function readConfig(opts: CommandOptions, io: CliIo): Config {
   const confPath = opts.confPath ?? 'tib.conf';
   const env = !opts.confPath && !fs.existsSync(confPath) ? { ...io.env, TYK_IB_OMITCONFIGFILE: 'true' } : io.env;
   return loadConfig({ confPath, env }).config;

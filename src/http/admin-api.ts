@@ -8,7 +8,9 @@ import express, { type Request, type Response, type Router } from 'express';
 import { clientIp, TrustedProxies } from '../client-ip.js';
 import type { Logger } from '../log.js';
 import { explainClaims } from '../login/explain.js';
+import type { Explanation } from '../identity/explain.js';
 import { checkProfileTeams, describeTeamProblem, type PortalCheckDeps } from '../portal/check.js';
+import { explainPortal, type PortalView } from '../portal/explain.js';
 import { ClaimsError } from '../providers/module.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import { FieldReader, isPlainObject } from '../profiles/fields.js';
@@ -28,7 +30,10 @@ export interface AdminApiDeps {
   now?: () => number;
   /** Whose X-Forwarded-For names the client (TrustedProxies): failures are counted per client, not per balancer. */
   trustedProxies?: TrustedProxies;
-  /** tib.conf's Tyk targets and the Tyk client: portal profiles' teams are resolved before a write (none when missing). */
+  /**
+   * tib.conf's Tyk targets and the Tyk client: portal profiles' teams are resolved before a write, and explain's
+   * `?portal=true` reads the portal (neither when missing).
+   */
   portal?: PortalCheckDeps;
 }
 
@@ -255,17 +260,22 @@ export function adminApiRouter(deps: AdminApiDeps): Router {
     }
   });
 
-  // Ours: what this profile would make of a set of claims or LDAP attributes (nothing is changed or called).
-  router.post('/profiles/:id/explain', body, (req, res) => {
+  // Ours: what this profile would make of a set of claims or LDAP attributes (nothing is changed; only ?portal=true reads the portal).
+  router.post('/profiles/:id/explain', body, async (req, res) => {
     const p = store.get(req.params.id);
     if (!p) return sendError(res, 404, 'Profile not found');
     const claims = decode(req, res);
     if (!claims) return;
     const username = typeof req.query.username === 'string' ? req.query.username : '';
     try {
-      const explanation = explainClaims(deps.providers, p, claims, username);
+      let explanation: Explanation & { portal?: PortalView } = explainClaims(deps.providers, p, claims, username);
+      // ?portal=true: the portal's view in "idp" membership (src/portal/explain.ts, read only: GET calls alone).
+      if (req.query.portal === 'true' && deps.portal) {
+        const portal = await explainPortal(p, explanation, deps.portal);
+        if (portal) explanation = { ...explanation, portal };
+      }
       // The profile's own warnings with it: an ignored key may be why the teams are not the expected ones.
-      const warnings = warningsOf(p);
+      const warnings = [...warningsOf(p), ...(req.query.portal === 'true' && !deps.portal ? ['portal=true: this admin API has no portal client, the portal was not asked'] : [])];
       if (warnings.length === 0) return sendOk(res, 200, p.ID, explanation);
       res.status(200).type('application/json').send(goJson({ Status: 'ok', ID: p.ID, Data: explanation, Warnings: warnings }));
     } catch (err) {
