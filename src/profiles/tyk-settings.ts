@@ -1,20 +1,31 @@
 /**
  * The Tyk targets one profile's action calls: tib.conf's `TykAPISettings`, each key of the profile's own
  * `TykAPISettings` overriding it (docs/portal-membership.md), so one broker serves Dashboard SSO and Portal SSO,
- * or two portals. Pure.
+ * or two portals; tib.conf's secret of a target stays with tib.conf's host. Pure.
  */
 import type { Config } from '../config/types.js';
 import type { Profile } from './profile.js';
 
 export type TykTargets = Pick<Config['TykAPISettings'], 'DashboardConfig' | 'GatewayConfig' | 'PortalAPIConfig'>;
 
+/**
+ * One target: the profile's keys over tib.conf's. A profile that moves the target (another Endpoint or Port)
+ * never inherits tib.conf's secret for it: its own, or none. Otherwise whoever may write profiles could send
+ * tib.conf's Dashboard admin secret, Gateway secret or portal admin token to a host of their choosing.
+ */
+function target<T extends { Endpoint: string }>(base: T, own: Partial<T> | undefined, secret: keyof T & string): T {
+  if (!own) return base;
+  const moved = (Object.keys(own) as (keyof T)[]).some((k) => (k === 'Endpoint' || k === 'Port') && own[k] !== base[k]);
+  return { ...base, ...(moved && { [secret]: '' }), ...own };
+}
+
 export function tykTargetsOf(config: Pick<Config, 'TykAPISettings'>, profile: Pick<Profile, 'TykAPISettings'>): TykTargets {
   const base = config.TykAPISettings;
   const own = profile.TykAPISettings ?? {};
   return {
-    DashboardConfig: { ...base.DashboardConfig, ...own.DashboardConfig },
-    GatewayConfig: { ...base.GatewayConfig, ...own.GatewayConfig },
-    PortalAPIConfig: { ...base.PortalAPIConfig, ...own.PortalAPIConfig },
+    DashboardConfig: target(base.DashboardConfig, own.DashboardConfig, 'AdminSecret'),
+    GatewayConfig: target(base.GatewayConfig, own.GatewayConfig, 'AdminSecret'),
+    PortalAPIConfig: target(base.PortalAPIConfig, own.PortalAPIConfig, 'AdminToken'),
   };
 }
 
