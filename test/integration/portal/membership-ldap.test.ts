@@ -271,6 +271,22 @@ describe('who may sign in', () => {
     }
   });
 
+  it('two first logins at once (two tabs) make one account', async () => {
+    // Gone from the portal: neither the kept link nor the email finds alice, so both logins create.
+    for (const u of accountOf('alice@example.org')) portal.users.delete(u.ID);
+    portal.adminCalls.length = 0;
+    const [a, b] = await Promise.all([post('dev-idp', 'alice'), post('dev-idp', 'alice')]);
+    expect([a.status, b.status]).toEqual([302, 302]);
+    for (const res of [a, b]) await fetch(res.headers.location as string);
+    const accounts = accountOf('alice@example.org');
+    expect(accounts.map((u) => ({ teams: teamNames(u.Teams), role: u.Role }))).toEqual([{ teams: ['Developers'], role: 'consumer-admin' }]);
+    // The portal keeps one nonce per SSO key (the developer record the SSO call updates), so the tab whose nonce
+    // was replaced may be refused by the portal; whoever signs in, signs into that one account.
+    const signedIn = portal.landings.slice(-2).filter((l) => l.outcome === 'signed-in');
+    expect(signedIn.length).toBeGreaterThan(0);
+    expect(signedIn.map((l) => l.userId)).toEqual(signedIn.map(() => accounts[0]?.ID));
+  });
+
   it('a portal admin (provider-admin) with the person\'s email is not touched: refused', async () => {
     const admin = portal.addUser({ Email: 'special@example.org', Role: 'provider-admin' });
     const before = structuredClone(admin);
