@@ -59,6 +59,8 @@ export class PortalDirectory {
   private snapshot?: DirectorySnapshot;
   private loading?: Promise<DirectorySnapshot>;
   private lastMissReload = 0;
+  /** When a background refresh last failed: the next waits MISS_RELOAD_MS (one attempt and one WARN per 30 s in an outage). */
+  private lastFailedRefresh = -Infinity;
 
   constructor(
     private readonly api: PortalApi,
@@ -90,8 +92,9 @@ export class PortalDirectory {
   async current(): Promise<DirectorySnapshot> {
     const s = this.snapshot;
     if (!s || this.now() - s.loadedAt > STALE_LIMIT_MS) return this.load();
-    if (this.now() - s.loadedAt >= REFRESH_MS && !this.loading) {
+    if (this.now() - s.loadedAt >= REFRESH_MS && !this.loading && this.now() - this.lastFailedRefresh >= MISS_RELOAD_MS) {
       this.load().catch((err: unknown) => {
+        this.lastFailedRefresh = this.now();
         this.log.warn("the portal's teams could not be refreshed: using the previous list", { reason: err instanceof Error ? err.message : String(err) });
       });
     }

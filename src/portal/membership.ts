@@ -36,21 +36,18 @@ export function desiredMembership(
   mappingOrder: readonly string[],
   groups: readonly string[] | undefined,
 ): { ok: true; value: DesiredMembership } | { ok: false; reason: string } {
-  const bad = resolved.findIndex((r) => 'problem' in r);
+  if (rules.length === 0) return { ok: false, reason: 'no IdP group maps to a portal team and the profile has no DefaultUserGroupID: an account without a team has no organisation' };
+  // With Teams "first" only the first must resolve: the others are dropped, as TIB never looks past it.
+  const counted = m.Teams === 'first' ? 1 : rules.length;
+  const bad = resolved.slice(0, counted).findIndex((r) => 'problem' in r);
   if (bad >= 0) {
     const r = resolved[bad] as { problem: string };
     return { ok: false, reason: `team ${JSON.stringify(rules[bad]?.team)} (${rules[bad]?.rule}): ${r.problem}` };
   }
-  const pairs = rules.map((rule, i) => ({ rule, team: (resolved[i] as { team: PortalTeam }).team }));
-  if (pairs.length === 0) return { ok: false, reason: 'no IdP group maps to a portal team and the profile has no DefaultUserGroupID: an account without a team has no organisation' };
-  const dropped: DroppedTeam[] = [];
-  let chosen = pairs;
-  if (m.Teams === 'first') {
-    chosen = pairs.slice(0, 1);
-    for (const p of pairs.slice(1)) dropped.push({ ref: p.rule.team, why: 'Membership.Teams is "first"' });
-  }
+  const chosen = rules.slice(0, counted).map((rule, i) => ({ rule, team: (resolved[i] as { team: PortalTeam }).team }));
+  const dropped: DroppedTeam[] = rules.slice(counted).map((rule) => ({ ref: rule.team, why: 'Membership.Teams is "first"' }));
   // The earliest UserGroupMapping entry among the chosen teams' groups decides the organisation.
-  const position = (p: (typeof pairs)[number]) => {
+  const position = (p: (typeof chosen)[number]) => {
     const at = p.rule.groups.map((g) => mappingOrder.indexOf(g)).filter((i) => i >= 0);
     return at.length ? Math.min(...at) : Number.MAX_SAFE_INTEGER;
   };

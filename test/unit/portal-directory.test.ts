@@ -194,6 +194,23 @@ describe('PortalDirectory', () => {
     expect(await directory.current()).not.toBe(first);
   });
 
+  it('in an outage, a failed background refresh is tried again only after 30 s: one attempt and one WARN, not one per login', async () => {
+    const { portal, warnings, clock, directory } = setup();
+    await directory.current();
+    portal.state.fail = true;
+    clock.now += REFRESH_MS;
+    for (let i = 0; i < 5; i++) {
+      await directory.current();
+      await settle();
+      clock.now += 1000;
+    }
+    expect([portal.state.orgListings, warnings.length]).toEqual([2, 1]);
+    clock.now += 30_000;
+    await directory.current();
+    await settle();
+    expect([portal.state.orgListings, warnings.length]).toEqual([3, 2]);
+  });
+
   it('without any snapshot, a failed load is the caller\'s error', async () => {
     const { portal, directory } = setup();
     portal.state.fail = true;

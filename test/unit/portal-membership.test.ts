@@ -53,6 +53,12 @@ describe('desiredMembership', () => {
     expect(r).toEqual({ ok: true, value: { teams: [DEVELOPERS, TESTERS], organisationId: 1, organisationName: 'Acme', role: { value: 'consumer-admin', rule: 'RoleMapping: IdP group "qa"' }, dropped: [] } });
   });
 
+  it('Teams "first": only the first team must resolve; an unknown later one is dropped, not a refusal', () => {
+    const r = desiredMembership({ ...M, Teams: 'first' }, two, [found(DEVELOPERS), { problem: 'no team has ID 12' }], ['devs', 'qa'], ['devs', 'qa']);
+    expect(r).toMatchObject({ ok: true, value: { teams: [DEVELOPERS], dropped: [{ ref: '12' }] } });
+    expect(desiredMembership({ ...M, Teams: 'all' }, two, [found(DEVELOPERS), { problem: 'no team has ID 12' }], ['devs', 'qa'], ['devs', 'qa'])).toMatchObject({ ok: false });
+  });
+
   it('Teams "first": the first mapped team (TIB\'s rule), the others named as dropped', () => {
     const r = desiredMembership({ ...M, Teams: 'first' }, two, [found(DEVELOPERS), found(TESTERS)], ['devs', 'qa'], ['devs', 'qa']);
     expect(r).toMatchObject({ ok: true, value: { teams: [DEVELOPERS], organisationId: 1, dropped: [{ ref: '12', why: 'Membership.Teams is "first"' }] } });
