@@ -72,9 +72,12 @@ function readTykSettings(r: FieldReader): ProfileTykSettings | undefined {
  * A portal profile's team references: each must parse; in "idp" mode a plain value must be a team ID (an
  * integer), since the admin API knows no other. Other actions keep TIB's free-form group IDs.
  */
-function checkTeamRefs(actionType: string, membership: Membership | undefined, mapping: Record<string, string> | null, defaultGroup: string, errors: FieldError[]): void {
+function checkTeamRefs(actionType: string, membership: Membership | undefined, mapping: Record<string, string> | null, defaultGroup: string, errors: FieldError[], warnings: FieldError[]): void {
   if (actionType !== PORTAL_ACTION) return;
   const idp = membership?.Authority === 'idp';
+  if (idp && Object.keys(mapping ?? {}).length === 0 && defaultGroup === '') {
+    warnings.push({ field: 'Membership.Authority', message: 'is "idp" but the profile has neither UserGroupMapping nor DefaultUserGroupID, so every login is refused (an account without a team has no organisation)' });
+  }
   const check = (field: string, raw: string) => {
     const ref = parseTeamRef(raw);
     if ('problem' in ref) errors.push({ field, message: `${JSON.stringify(raw)} ${ref.problem}` });
@@ -92,12 +95,13 @@ export function readPortalKeys(
   mapping: Record<string, string> | null,
   defaultGroup: string,
   errors: FieldError[],
+  warnings: FieldError[],
 ): Pick<Profile, 'Membership' | 'TykAPISettings'> {
   const out: Pick<Profile, 'Membership' | 'TykAPISettings'> = {};
   const membership = readMembership(r, actionType, errors);
   if (membership) out.Membership = membership;
   const tyk = readTykSettings(r);
   if (tyk) out.TykAPISettings = tyk;
-  checkTeamRefs(actionType, membership, mapping, defaultGroup, errors);
+  checkTeamRefs(actionType, membership, mapping, defaultGroup, errors, warnings);
   return out;
 }

@@ -156,3 +156,12 @@ describe('a profile without the portal keys', () => {
     expect(serializeProfiles([r.profile!])).toBe(`${JSON.stringify([tib], null, 2)}\n`);
   });
 });
+
+describe('an "idp" profile that could let nobody in', () => {
+  it('without UserGroupMapping and DefaultUserGroupID is warned about at load', () => {
+    const r = check({ Membership: { Authority: 'idp' }, UserGroupMapping: null, DefaultUserGroupID: '' });
+    expect(r.problems).toEqual([]);
+    expect(messages(r.warnings)).toContain('Membership.Authority: is "idp" but the profile has neither UserGroupMapping nor DefaultUserGroupID, so every login is refused (an account without a team has no organisation)');
+    expect(messages(check({ Membership: { Authority: 'idp' }, UserGroupMapping: null, DefaultUserGroupID: '7' }).warnings)).toEqual([]);
+  });
+});
