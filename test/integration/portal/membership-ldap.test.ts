@@ -312,3 +312,13 @@ describe('tib_portal_reconciles_total', () => {
     expect(delta).toEqual({ created: 1, updated: 2, unchanged: 1, refused: 1, error: 0 });
   });
 });
+
+describe('the portal_account audit events', () => {
+  it('record each change before -> after, the email only as a keyed hash', async () => {
+    const events = await portalEvents(1);
+    const created = events.filter((e) => e.outcome === 'created');
+    expect(created.length).toBeGreaterThan(0);
+    expect(created.at(-1)).toMatchObject({ changes: expect.arrayContaining([{ field: 'Email', before: '', after: expect.stringMatching(/^hmac-sha256:[0-9a-f]{64}$/) as unknown }]) as unknown });
+    expect(await fs.readFile(auditPath, 'utf8')).not.toMatch(/@example\.org/);
+  });
+});

@@ -50,6 +50,8 @@ beforeAll(async () => {
       profile('continue', 'continue'),
       profile('bad-token-fail', 'fail', wrongToken),
       profile('bad-token-continue', 'continue', wrongToken),
+      // "portal" mode with team IDs: TIB's wire, which never needs the admin API.
+      profile('portal-ids', 'fail', { Membership: { Authority: 'portal' } }),
     ],
   });
 }, 60_000);
@@ -133,6 +135,17 @@ describe.each([
 describe('a profile\'s own wrong AdminToken', () => {
   it('OnPortalError "fail": the failure response, no SSO call, nothing written', () => failsCleanly('bad-token-fail', 502, 'PortalAPIConfig.AdminToken', '/portal-api/organisations'));
   it('OnPortalError "continue": a WARN, then the portal with TIB\'s wire', () => continues('bad-token-continue'));
+});
+
+describe('"portal" mode with team IDs', () => {
+  it('never calls the admin API, so a portal whose admin API is down changes nothing', async () => {
+    fresh();
+    portal.setAdminFault('down');
+    const res = await post('portal-ids', 'bob');
+    expect(res.status).toBe(302);
+    expect((await fetch(res.headers.location as string)).status).toBe(200);
+    expect({ admin: portal.adminCalls, sso: portal.ssoCalls.at(0)?.path, landing: portal.landings.at(-1)?.outcome }).toEqual({ admin: [], sso: '/api/sso', landing: 'signed-in' });
+  });
 });
 
 describe('nothing half written', () => {
