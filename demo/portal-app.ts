@@ -96,10 +96,14 @@ export function createPortalApp(opts: PortalOptions): { app: express.Express; st
   return { app, store, accounts };
 }
 
-/** A positive integer query parameter (the document's PaginationP*Param), or undefined when it is not one. */
+/**
+ * A positive integer query parameter (the document's PaginationP*Param), or undefined when it is not one. A number
+ * too: an OpenAPI validator in front (the demo test's contract check) has already coerced it.
+ */
 function positive(v: unknown, fallback: number): number | undefined {
   if (v === undefined || v === '') return fallback;
-  return typeof v === 'string' && /^[1-9]\d{0,5}$/.test(v) ? Number(v) : undefined;
+  const n = typeof v === 'string' && /^[1-9]\d{0,5}$/.test(v) ? Number(v) : v;
+  return typeof n === 'number' && Number.isSafeInteger(n) && n > 0 ? n : undefined;
 }
 
 /**

@@ -7,11 +7,18 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import express, { type NextFunction, type Request as ExpressRequest, type Response as ExpressResponse } from 'express';
+import * as OpenApiValidator from 'express-openapi-validator';
+import type { OpenAPIV3 } from 'express-openapi-validator/dist/framework/types.js';
 import type { Browser, BrowserContext } from 'playwright-core';
+import { parse } from 'yaml';
+import { createPortalApp } from '../../demo/portal-app.js';
 import { NONCE_TTL_MS, PortalStore, type SsoRequest } from '../../demo/portal-store.js';
 import { launchBrowser } from '../support/browser.js';
+import { PORTAL_CONTRACT } from '../support/portal-stub.js';
 import { freePort } from '../support/slapd.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -391,6 +398,56 @@ describe("the demo portal's admin API (/portal-api, the subset the broker's \"id
     const home = await (await fetch(`${base}/`)).text();
     expect(home).toContain('<td>fay@example.com</td>');
     expect(home).toMatch(/Organisation: Acme → Globex; Teams: none → Globex\/Developers; Role: consumer-team-member → consumer-admin/);
+  });
+});
+
+describe("the demo portal's admin API against the published document (test/support/contracts/tyk-portal-api-1.14.0.yaml)", () => {
+  it('every request the broker makes and every answer, errors included, validates', async () => {
+    const TOKEN = 'demo-portal-contract-token';
+    const violations: string[] = [];
+    const app = express();
+    app.use(express.json());
+    // As test/support/portal-stub.ts checks itself: an undeclared 4xx passes only in the OnlyErrors shape.
+    const onlyErrors = (b: unknown) => typeof b === 'object' && b !== null && Object.keys(b).join() === 'errors';
+    const validator = OpenApiValidator.middleware({
+      apiSpec: parse(fs.readFileSync(PORTAL_CONTRACT, 'utf8')) as OpenAPIV3.DocumentV3_1,
+      validateRequests: true,
+      validateResponses: {
+        onError(err, body) {
+          if (/^no schema defined for status code '4\d\d'/.test(err.message) && onlyErrors(body)) return;
+          violations.push(err.message);
+        },
+      },
+      validateSecurity: false,
+    });
+    app.use('/portal-api', validator);
+    app.use(createPortalApp({ apiSecret: 'demo-portal-contract-api', adminSecret: '', adminToken: TOKEN }).app);
+    app.use((err: { message?: string }, _req: ExpressRequest, res: ExpressResponse, _next: NextFunction) => {
+      violations.push(String(err.message));
+      res.status(500).json({ errors: ['contract violation'] });
+    });
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    try {
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/portal-api`;
+      const call = async (method: string, at: string, body?: unknown, token = TOKEN) =>
+        (await fetch(base + at, { method, headers: { authorization: token, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) })).status;
+      // The calls of src/portal/api.ts, in a login's order, and the refusals a broker may meet.
+      expect(await call('GET', '/organisations?page=1&per_page=100')).toBe(200);
+      expect(await call('GET', '/organisations/1/teams?page=1&per_page=100')).toBe(200);
+      expect(await call('GET', '/users?page=1&per_page=100')).toBe(200);
+      expect(await call('POST', '/users', { Email: 'gil@example.com', First: 'Gil', Last: 'G', Active: true, OrganisationID: 1, Role: 'consumer-team-member', Provider: 'openid-connect' })).toBe(200);
+      expect(await call('PUT', '/users/1', { Email: 'gil@example.com', First: 'Gil', Last: 'G', Active: true, OrganisationID: 2, Role: 'consumer-admin', Provider: 'openid-connect', Teams: ['3'] })).toBe(200);
+      expect(await call('GET', '/users/1')).toBe(200);
+      expect(await call('PUT', '/users/1', { Teams: ['1', '3'] })).toBe(422);
+      expect(await call('GET', '/users/1', undefined, 'wrong-token')).toBe(401);
+      expect(await call('DELETE', '/users/1')).toBe(200);
+      expect(await call('GET', '/users/1')).toBe(404);
+      expect(violations).toEqual([]);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
 
