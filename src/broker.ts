@@ -195,6 +195,7 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
   if (!opts.check) enableProcessMetrics();
   // Metrics go to the management listener when there is one; on the main port only to the admin Secret.
   const managed = config.Management.Port !== 0;
+  const portalServices = services.action.portal;
   const inner = createRouter({
     ready,
     runtime,
@@ -206,6 +207,8 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
     trustedProxies: new TrustedProxies(config.TrustedProxies),
     loginStartsPerMinute: config.LoginStartsPerMinute,
     metrics: managed ? 'off' : 'secret',
+    // Profile writes resolve portal teams through the same cached directories the logins use.
+    portal: { config, tyk: services.action.tyk, ...(portalServices && { load: (tyk, settings) => portalServices.target(tyk, settings).directory.load() }) },
   });
   // Requests in flight, counted here so close() can wait for them whoever serves the router.
   const drain = new Drain();

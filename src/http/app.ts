@@ -20,6 +20,7 @@ import { requestId } from './request-id.js';
 import type { ProfileStore } from '../profiles/store.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { ProfileRuntime } from '../runtime.js';
+import type { PortalCheckDeps } from '../portal/check.js';
 
 /** What /ready reports: ok, or why not (short, no secrets). */
 export type Readiness = { ok: true } | { ok: false; reason: string };
@@ -47,6 +48,8 @@ export interface RouterDeps {
    * management listener serves it instead).
    */
   metrics?: MetricsAccess;
+  /** The Tyk targets, client and portal directories: the admin API resolves portal teams (src/portal/check.ts). */
+  portal?: PortalCheckDeps;
 }
 
 /**
@@ -123,7 +126,7 @@ export function createRouter(deps: RouterDeps): Router {
   versionRoute(router);
   router.all('/metrics', metricsRoute(deps.metrics ?? 'secret', deps.secret));
 
-  router.use('/api', adminAudit(deps.audit, trustedProxies), adminApiRouter({ store: deps.store, secret: deps.secret, log: deps.log.api, providers: deps.providers, trustedProxies }));
+  router.use('/api', adminAudit(deps.audit, trustedProxies), adminApiRouter({ store: deps.store, secret: deps.secret, log: deps.log.api, providers: deps.providers, trustedProxies, portal: deps.portal }));
   // The redirect logins (the login cookie's providers, as the registry knows them) are the ones anyone can start.
   const loginStarts = { limit: new LoginStartLimit(deps.loginStartsPerMinute ?? 0), providers: deps.providers.cookieProviders };
   router.use(authRouter(deps.runtime, deps.log.auth, { audit: deps.audit, trustedProxies, loginStarts }));

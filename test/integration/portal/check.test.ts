@@ -4,19 +4,12 @@
  * against the published OpenAPI document), and a profile write through the admin API of a real broker's store.
  */
 import fs from 'node:fs/promises';
-import type http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import express from 'express';
 import request from 'supertest';
 import { runToolCommand } from '../../../src/cli/cli.js';
 import type { CliIo } from '../../../src/cli/io.js';
-import { adminApiRouter } from '../../../src/http/admin-api.js';
-import { getLogger } from '../../../src/log.js';
-import { builtinProviders } from '../../../src/providers/registry.js';
-import { createTykApi } from '../../../src/tyk/client.js';
 import { startTestBroker, type TestBroker } from '../../support/broker.js';
 import { startPortalStub, type PortalStub } from '../../support/portal-stub.js';
 
@@ -145,20 +138,12 @@ describe('identity-broker portal check', () => {
 
 describe('admin API profile writes', () => {
   let broker: TestBroker;
-  let server: http.Server;
   let url = '';
   beforeAll(async () => {
     broker = await startTestBroker({ config: { Secret: SECRET, TykAPISettings: { PortalAPIConfig: { Endpoint: portal.url, AdminToken: TOKEN } } }, profiles: [developer('existing')] });
-    // The broker's own store and config behind the admin API router with its portal check.
-    const app = express();
-    app.use('/api', adminApiRouter({ store: broker.broker.store, secret: SECRET, log: getLogger('API'), providers: builtinProviders, portal: { config: broker.config, tyk: createTykApi(broker.config) } }));
-    server = await new Promise<http.Server>((resolve) => {
-      const s = app.listen(0, '127.0.0.1', () => resolve(s));
-    });
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  url = broker.url;
   }, 30_000);
   afterAll(async () => {
-    await new Promise<void>((resolve) => server?.close(() => resolve()));
     await broker?.close();
   });
 

@@ -5,20 +5,13 @@
  * (test/support/portal-stub.ts, validated against the published OpenAPI document), reading only.
  */
 import fs from 'node:fs/promises';
-import type http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import express from 'express';
 import request from 'supertest';
 import { runToolCommand } from '../../../src/cli/cli.js';
 import type { CliIo } from '../../../src/cli/io.js';
-import { adminApiRouter } from '../../../src/http/admin-api.js';
-import { getLogger } from '../../../src/log.js';
 import type { PortalView } from '../../../src/portal/explain.js';
-import { builtinProviders } from '../../../src/providers/registry.js';
-import { createTykApi } from '../../../src/tyk/client.js';
 import { startTestBroker, type TestBroker } from '../../support/broker.js';
 import { startPortalStub, type PortalStub } from '../../support/portal-stub.js';
 
@@ -29,7 +22,6 @@ const group = (cn: string) => `cn=${cn},ou=groups,dc=example,dc=org`;
 
 let portal: PortalStub;
 let broker: TestBroker;
-let server: http.Server;
 let url = '';
 let dir = '';
 let developers = 0;
@@ -71,13 +63,7 @@ beforeAll(async () => {
   aliceId = portal.addUser({ Email: 'alice@example.org', OrganisationID: acme.ID, Role: 'consumer-admin', Provider: 'password', Teams: [developers] }).ID;
   const conf = { Secret: SECRET, TykAPISettings: { PortalAPIConfig: { Endpoint: portal.url, AdminToken: TOKEN } } };
   broker = await startTestBroker({ config: conf, profiles: [developer('dev'), developer('dev-portal', { Membership: { Authority: 'portal' } })] });
-  // The broker's own store and config behind the admin API router with its portal client.
-  const app = express();
-  app.use('/api', adminApiRouter({ store: broker.broker.store, secret: SECRET, log: getLogger('API'), providers: builtinProviders, portal: { config: broker.config, tyk: createTykApi(broker.config) } }));
-  server = await new Promise<http.Server>((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-  });
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  url = broker.url;
   dir = await fs.mkdtemp(path.join(os.tmpdir(), 'portal-explain-'));
   await fs.writeFile(path.join(dir, 'tib.conf'), JSON.stringify(conf));
   await fs.writeFile(path.join(dir, 'profiles.json'), JSON.stringify([developer('dev')]));
@@ -85,7 +71,6 @@ beforeAll(async () => {
   await fs.writeFile(path.join(dir, 'carol.json'), JSON.stringify({ ...alice, dn: 'uid=carol,ou=people,dc=example,dc=org', uid: 'carol', mail: 'carol@example.org', memberOf: [group('testers')] }));
 }, 30_000);
 afterAll(async () => {
-  await new Promise<void>((resolve) => server?.close(() => resolve()));
   await broker?.close();
   await portal?.close();
   if (dir) await fs.rm(dir, { recursive: true, force: true });
