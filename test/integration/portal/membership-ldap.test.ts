@@ -287,6 +287,16 @@ describe('who may sign in', () => {
     expect(signedIn.map((l) => l.userId)).toEqual(signedIn.map(() => accounts[0]?.ID));
   });
 
+  it('an account an admin deactivated is active again at the next login: the directory decides (docs/portal-membership.md)', async () => {
+    const [account] = accountOf('alice@example.org');
+    if (account) account.Active = false;
+    portal.adminCalls.length = 0;
+    const landing = await login('dev-idp', 'alice');
+    expect({ landing: landing?.outcome, active: account?.Active, writes: portal.adminCalls.filter((c) => c.method !== 'GET') }).toEqual({
+      landing: 'signed-in', active: true, writes: [{ method: 'PUT', path: `/portal-api/users/${account?.ID}`, body: { Active: true } }],
+    });
+  });
+
   it('a portal admin (provider-admin) with the person\'s email is not touched: refused', async () => {
     const admin = portal.addUser({ Email: 'special@example.org', Role: 'provider-admin' });
     const before = structuredClone(admin);
