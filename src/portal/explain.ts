@@ -7,14 +7,14 @@
  */
 import type { Explanation } from '../identity/explain.js';
 import type { RoleChoice } from '../identity/membership.js';
-import { PORTAL_ROLES, type Profile } from '../profiles/profile.js';
+import type { Profile } from '../profiles/profile.js';
 import { tykTargetsOf } from '../profiles/tyk-settings.js';
 import { portalApiBase } from '../tyk/client.js';
-import { createPortalApi, PortalApiError, type PortalAccount } from './api.js';
+import { createPortalApi, PortalApiError } from './api.js';
 import { loadDirectory, type PortalCheckDeps } from './check.js';
 import { resolveTeamRef } from './directory.js';
-import { accountChanges, desiredAccount, desiredMembership, type AccountState, type DroppedTeam, type FieldChange } from './membership.js';
-import { teamRefs } from './reconcile.js';
+import { accountChanges, desiredAccount, desiredMembership, type DroppedTeam, type FieldChange } from './membership.js';
+import { findByEmail, isConsumer, NO_ACCOUNT, notConsumer, stateOf, teamRefs } from './reconcile.js';
 
 export interface PortalView {
   /** The portal's admin API base ("" when none is configured). */
@@ -63,20 +63,14 @@ export async function explainPortal(profile: Profile, x: Explanation, deps: Port
       dropped: d.dropped,
     };
     // As the login finds it when no SSO-key link is kept: the first user with this email (GET only).
-    const email = x.email.value.toLowerCase();
-    const users = await api.listUsers((page) => page.some((u) => u.Email.toLowerCase() === email));
-    const hit = users.find((u) => u.Email.toLowerCase() === email);
-    const current: PortalAccount | undefined = hit ? await api.getUser(hit.ID) : undefined;
+    const current = await findByEmail(api, x.email.value);
     const person = { email: x.email.value, first: x.identity.firstName, last: x.identity.lastName };
     if (!current) {
       if (m.RegisteredOnly) return { ...view, outcome: 'refused', reason: 'the developer has no portal account (by email) and Membership.RegisteredOnly is true' };
-      const empty: AccountState = { Email: '', First: '', Last: '', Active: false, OrganisationID: 0, Role: '', Teams: [] };
-      return { ...view, outcome: 'create', changes: accountChanges(empty, desiredAccount(undefined, d, person)).map(masked) };
+      return { ...view, outcome: 'create', changes: accountChanges(NO_ACCOUNT, desiredAccount(undefined, d, person)).map(masked) };
     }
-    if (current.Role !== '' && !(PORTAL_ROLES as readonly string[]).includes(current.Role)) {
-      return { ...view, outcome: 'refused', reason: `the portal account with this email has the role ${JSON.stringify(current.Role)} (not an API consumer's): the broker does not manage it` };
-    }
-    const before: AccountState = { Email: current.Email, First: current.First, Last: current.Last, Active: current.Active, OrganisationID: current.OrganisationID, Role: current.Role, Teams: current.Teams };
+    if (!isConsumer(current)) return { ...view, outcome: 'refused', reason: notConsumer(current) };
+    const before = stateOf(current);
     const changes = accountChanges(before, desiredAccount(before, d, person)).map(masked);
     const account = { id: current.ID, organisationId: current.OrganisationID, role: current.Role, active: current.Active, teams: current.Teams };
     return { ...view, outcome: changes.length > 0 ? 'differs' : 'matches', account, changes };

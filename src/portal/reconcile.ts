@@ -49,8 +49,20 @@ export function teamRefs(rules: readonly TeamRule[]): TeamRef[] {
   });
 }
 
-const isConsumer = (a: PortalAccount) => a.Role === '' || (PORTAL_ROLES as readonly string[]).includes(a.Role);
-const stateOf = (a: PortalAccount): AccountState => ({ Email: a.Email, First: a.First, Last: a.Last, Active: a.Active, OrganisationID: a.OrganisationID, Role: a.Role, Teams: a.Teams });
+/** Only API consumers' accounts are the broker's to manage: never an admin's. */
+export const isConsumer = (a: PortalAccount) => a.Role === '' || (PORTAL_ROLES as readonly string[]).includes(a.Role);
+export const notConsumer = (a: PortalAccount) => `the portal account with this email has the role ${JSON.stringify(a.Role)} (not an API consumer's): the broker does not manage it`;
+export const stateOf = (a: PortalAccount): AccountState => ({ Email: a.Email, First: a.First, Last: a.Last, Active: a.Active, OrganisationID: a.OrganisationID, Role: a.Role, Teams: a.Teams });
+/** The "before" of an account about to be created. */
+export const NO_ACCOUNT: AccountState = { Email: '', First: '', Last: '', Active: false, OrganisationID: 0, Role: '', Teams: [] };
+
+/** The first user with this email (case-insensitive), read in full; GET only. The admin API has no email filter. */
+export async function findByEmail(api: PortalApi, email: string): Promise<PortalAccount | undefined> {
+  const wanted = email.toLowerCase();
+  const users = await api.listUsers((page) => page.some((u) => u.Email.toLowerCase() === wanted));
+  const hit = users.find((u) => u.Email.toLowerCase() === wanted);
+  return hit ? api.getUser(hit.ID) : undefined;
+}
 
 /** The person's account: by the kept link (if it still exists), else the first user with their email. */
 async function findAccount(t: PortalTarget, links: PortalLinks, input: ReconcileInput, log: Logger): Promise<PortalAccount | undefined> {
@@ -63,10 +75,7 @@ async function findAccount(t: PortalTarget, links: PortalLinks, input: Reconcile
     if (a) return a;
     await links.forget(t.portal, input.ssoKey).catch(() => undefined);
   }
-  const email = input.email.toLowerCase();
-  const users = await t.api.listUsers((page) => page.some((u) => u.Email.toLowerCase() === email));
-  const hit = users.find((u) => u.Email.toLowerCase() === email);
-  return hit ? t.api.getUser(hit.ID) : undefined;
+  return findByEmail(t.api, input.email);
 }
 
 /** The User-update body for these changes: only what differs, with the organisation and teams always together. */
@@ -110,14 +119,11 @@ export async function reconcileAccount(t: PortalTarget, links: PortalLinks, inpu
     throw err;
   }
   await keepLink(t, links, input, created.ID, log);
-  const empty: AccountState = { Email: '', First: '', Last: '', Active: false, OrganisationID: 0, Role: '', Teams: [] };
-  return { kind: 'created', accountId: created.ID, membership, changes: accountChanges(empty, desired) };
+  return { kind: 'created', accountId: created.ID, membership, changes: accountChanges(NO_ACCOUNT, desired) };
 }
 
 async function reconcileExisting(t: PortalTarget, links: PortalLinks, current: PortalAccount, membership: DesiredMembership, person: { email: string; first: string; last: string }, input: ReconcileInput, log: Logger): Promise<ReconcileOutcome> {
-  if (!isConsumer(current)) {
-    return { kind: 'refused', membership, reason: `the portal account with this email has the role ${JSON.stringify(current.Role)} (not an API consumer's): the broker does not manage it` };
-  }
+  if (!isConsumer(current)) return { kind: 'refused', membership, reason: notConsumer(current) };
   const before = stateOf(current);
   const desired = desiredAccount(before, membership, person);
   const changes = accountChanges(before, desired);
