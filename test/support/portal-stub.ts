@@ -62,10 +62,11 @@ export interface PortalTeam { ID: number; Name: string; CID?: string; Default: b
 export interface PortalViolation { method: string; path: string; status: number; message: string }
 export interface PortalAdminCall { method: string; path: string; body?: unknown }
 /**
- * 'down': the socket is destroyed without an answer; delayMs: the real answer, that late; status: that status,
- * to every method or only to `method` (e.g. the PUT after a create, for the "nothing half written" tests).
+ * 'down': the socket is destroyed without an answer; delayMs: the real answer, that late; status: that status.
+ * A delay or a status applies to every method, or only to `method` (e.g. the PUT after a create, for the "nothing
+ * half written" tests).
  */
-export type PortalAdminFault = 'none' | 'down' | { delayMs: number } | { status: number; method?: string };
+export type PortalAdminFault = 'none' | 'down' | { delayMs: number; method?: string } | { status: number; method?: string };
 export interface PortalLanding { nonce: string; outcome: 'signed-in' | 'failed'; userId?: number; reason?: string }
 
 export interface PortalStubOptions {
@@ -269,7 +270,7 @@ export async function startPortalStub(opts: PortalStubOptions): Promise<PortalSt
     adminCalls.push({ method: req.method, path: req.originalUrl, ...(req.body === undefined ? {} : { body: req.body as unknown }) });
     if (fault === 'none') return next();
     if (fault === 'down') return req.socket.destroy();
-    if ('status' in fault && fault.method !== undefined && fault.method !== req.method) return next();
+    if (fault.method !== undefined && fault.method !== req.method) return next();
     // A failure answers before the validator, as a broken portal would, in the document's error shape.
     if ('status' in fault) return res.status(fault.status).json({ errors: [`injected fault: status ${fault.status}`] });
     const timer = setTimeout(() => {
