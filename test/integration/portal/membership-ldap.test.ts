@@ -248,6 +248,14 @@ describe('who may sign in', () => {
     expect(portal.adminCalls.map((c) => `${c.method} ${c.path}`)).toEqual([`GET /portal-api/users/${existing.ID}`]);
   });
 
+  it('RegisteredOnly: once the account is deleted in the portal, the kept link finds nothing and the developer is refused again', async () => {
+    const [account] = accountOf('zoe@example.org');
+    portal.users.delete(account?.ID ?? -1);
+    await refused('dev-registered', 'Zoë Müller');
+    expect(portal.adminCalls.map((c) => `${c.method} ${c.path}`)).toContain(`GET /portal-api/users/${account?.ID}`);
+    expect(accountOf('zoe@example.org')).toEqual([]);
+  });
+
   it('a user whose groups map to no team (and no DefaultUserGroupID) is refused in "idp" mode before any portal call', async () => {
     // Refused by the explanation (src/identity/membership.ts), as an identity the profile cannot place.
     await refused('dev-idp', 'carol', 400);
@@ -295,6 +303,16 @@ describe('who may sign in', () => {
     expect({ landing: landing?.outcome, active: account?.Active, writes: portal.adminCalls.filter((c) => c.method !== 'GET') }).toEqual({
       landing: 'signed-in', active: true, writes: [{ method: 'PUT', path: `/portal-api/users/${account?.ID}`, body: { Active: true } }],
     });
+  });
+
+  it('an account beyond the first page of users (more than 100) is found by email, not duplicated', async () => {
+    for (const u of accountOf('alice@example.org')) portal.users.delete(u.ID);
+    for (let i = 0; i < 120; i++) portal.addUser({ Email: `filler-${i}@example.net` });
+    const existing = portal.addUser({ Email: 'alice@example.org', Provider: 'password' });
+    portal.adminCalls.length = 0;
+    const landing = await login('dev-idp', 'alice');
+    expect({ id: landing?.userId, accounts: accountOf('alice@example.org').length, teams: teamNames(existing.Teams) }).toEqual({ id: existing.ID, accounts: 1, teams: ['Developers'] });
+    expect(portal.adminCalls.map((c) => `${c.method} ${c.path}`)).toContain('GET /portal-api/users?page=2&per_page=100');
   });
 
   it('a portal admin (provider-admin) with the person\'s email is not touched: refused', async () => {
