@@ -7,9 +7,10 @@
  */
 import type { TeamRule } from '../identity/mapping.js';
 import { PortalApiError } from '../portal/api.js';
-import { reconcileAccount, teamRefs } from '../portal/reconcile.js';
+import { resolveTeamRef } from '../portal/directory.js';
+import { reconcileAccount, teamRefs, type PortalTarget } from '../portal/reconcile.js';
 import { createPortalServices, type PortalServices } from '../portal/services.js';
-import { isNamedRef, namedTeamValues } from '../portal/team-ref.js';
+import { isNamedRef, namedTeamValues, parseTeamRef } from '../portal/team-ref.js';
 import type { Profile } from '../profiles/profile.js';
 import { MemoryPortalLinks } from '../state/portal-links.js';
 import type { ActionDeps, ActionInput, ActionResult } from './action.js';
@@ -40,10 +41,18 @@ export function portalTeams(profile: Profile, deps: ActionDeps): (input: ActionI
   const mappingOrder = Object.keys(profile.UserGroupMapping ?? {});
   const rulesOf = (input: ActionInput): readonly TeamRule[] => input.teamRules ?? input.teams.map((team) => ({ team, groups: [], rule: 'mapped' }));
 
-  const carryOn = (err: PortalApiError, input: ActionInput): TeamsOutcome => {
+  const carryOn = (err: PortalApiError, input: ActionInput, t: PortalTarget): TeamsOutcome => {
     deps.log.warn('the portal admin API failed: the login goes on as in "portal" mode (Membership.OnPortalError is "continue")', { profile: profile.ID, reason: err.message });
-    // Names cannot be sent without the portal: only plain team IDs go on.
-    return { teams: input.teams.filter((x) => !isNamedRef(x)) };
+    // As "portal" mode would send them: names resolved from the team list already held; a name it does not know
+    // (or with no list yet) cannot be sent, so it is left out.
+    const snapshot = t.directory.cached();
+    const teams = input.teams.flatMap((x) => {
+      if (!isNamedRef(x)) return [x];
+      const ref = parseTeamRef(x);
+      const r = snapshot && !('problem' in ref) ? resolveTeamRef(snapshot, ref) : undefined;
+      return r && 'team' in r ? [String(r.team.id)] : [];
+    });
+    return { teams };
   };
 
   return async (input, ssoKey) => {
@@ -62,7 +71,7 @@ export function portalTeams(profile: Profile, deps: ActionDeps): (input: ActionI
         return { teams };
       } catch (err) {
         if (!(err instanceof PortalApiError)) throw err;
-        if (m?.OnPortalError === 'continue') return carryOn(err, input);
+        if (m?.OnPortalError === 'continue') return carryOn(err, input, t);
         return portalFailure(err, t.portal);
       }
     }
@@ -97,7 +106,7 @@ export function portalTeams(profile: Profile, deps: ActionDeps): (input: ActionI
     } catch (err) {
       if (!(err instanceof PortalApiError)) throw err;
       services.report({ profile: profile.ID, outcome: 'error', userId: input.userId });
-      if (m.OnPortalError === 'continue') return carryOn(err, input);
+      if (m.OnPortalError === 'continue') return carryOn(err, input, t);
       return portalFailure(err, t.portal);
     }
   };

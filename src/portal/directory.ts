@@ -113,6 +113,11 @@ export class PortalDirectory {
     return out;
   }
 
+  /** The snapshot held now, however old, without asking the portal (a login going on without it). */
+  cached(): DirectorySnapshot | undefined {
+    return this.snapshot;
+  }
+
   /** Forget the snapshot (profiles reloaded: the operator may have just made the teams they name). */
   invalidate(): void {
     this.snapshot = undefined;

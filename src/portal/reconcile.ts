@@ -104,7 +104,9 @@ export async function reconcileAccount(t: PortalTarget, links: PortalLinks, inpu
   const desired = desiredAccount(undefined, membership, person);
   let created: PortalAccount;
   try {
-    created = await t.api.createUser({ Email: desired.Email, First: desired.First, Last: desired.Last, Active: true, OrganisationID: desired.OrganisationID, Role: desired.Role, Provider: input.provider });
+    // Inactive until its teams are set: a create the portal finishes after the broker gave up (a timeout)
+    // leaves an account the portal will not log in, which the next login finds by email and completes.
+    created = await t.api.createUser({ Email: desired.Email, First: desired.First, Last: desired.Last, Active: false, OrganisationID: desired.OrganisationID, Role: desired.Role, Provider: input.provider });
   } catch (err) {
     // Two first logins at once (two tabs, two replicas): the other one created it; reconcile that account.
     const other = err instanceof PortalApiError && err.status === 422 ? await findAccount(t, links, input, log) : undefined;
@@ -112,7 +114,7 @@ export async function reconcileAccount(t: PortalTarget, links: PortalLinks, inpu
     return reconcileExisting(t, links, other, membership, person, input, log);
   }
   try {
-    await t.api.updateUser(created.ID, { OrganisationID: desired.OrganisationID, Teams: desired.Teams.map(String) });
+    await t.api.updateUser(created.ID, { Active: true, OrganisationID: desired.OrganisationID, Teams: desired.Teams.map(String) });
   } catch (err) {
     // Nothing half written: the account made a moment ago goes again.
     await t.api.deleteUser(created.ID).catch((e: unknown) => log.warn('a portal account created for a failed login could not be deleted again', { account: created.ID, reason: String(e) }));
