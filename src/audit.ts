@@ -49,7 +49,7 @@ export interface PortalAuditEvent {
   outcome: 'created' | 'updated' | 'unchanged' | 'refused' | 'error';
   /** The portal account's ID (the portal's own number). */
   account?: number;
-  /** Field by field; an Email value is written as its keyed hash. */
+  /** Field by field; Email, First and Last values are written as keyed hashes. */
   changes?: ReadonlyArray<{ field: string; before: unknown; after: unknown }>;
   /** Mapped teams left out, with why. */
   dropped?: ReadonlyArray<{ ref: string; why: string }>;
@@ -72,6 +72,9 @@ export const noAudit: AuditLog = {
   portal() {},
   close: () => Promise.resolve(),
 };
+
+/** The portal account fields written only as keyed hashes (portal_account events). */
+const PERSONAL = new Set(['Email', 'First', 'Last']);
 
 /** A request path is client data: long IDs are cut so one request cannot write an unbounded line. */
 const MAX_FIELD = 200;
@@ -168,7 +171,8 @@ export function createAuditLog(settings: AuditSettings, sessionSecret: string, s
       });
     },
     portal(e) {
-      const clear = (field: string, v: unknown) => (field === 'Email' && typeof v === 'string' && v !== '' ? hashUserId(key, v.toLowerCase()) : v);
+      // Personal data (the email and the names) as keyed hashes: a change is seen, the values cannot be read back.
+      const clear = (field: string, v: unknown) => (PERSONAL.has(field) && typeof v === 'string' && v !== '' ? hashUserId(key, field === 'Email' ? v.toLowerCase() : v) : v);
       write({
         event: 'portal_account',
         profile: e.profile,

@@ -342,11 +342,15 @@ describe('tib_portal_reconciles_total', () => {
 });
 
 describe('the portal_account audit events', () => {
-  it('record each change before -> after, the email only as a keyed hash', async () => {
+  it('record each change before -> after, the email and the names only as keyed hashes', async () => {
     const events = await portalEvents(1);
     const created = events.filter((e) => e.outcome === 'created');
     expect(created.length).toBeGreaterThan(0);
-    expect(created.at(-1)).toMatchObject({ changes: expect.arrayContaining([{ field: 'Email', before: '', after: expect.stringMatching(/^hmac-sha256:[0-9a-f]{64}$/) as unknown }]) as unknown });
-    expect(await fs.readFile(auditPath, 'utf8')).not.toMatch(/@example\.org/);
+    const hashed = expect.stringMatching(/^hmac-sha256:[0-9a-f]{64}$/) as unknown;
+    expect(created.at(-1)).toMatchObject({ changes: expect.arrayContaining([{ field: 'Email', before: '', after: hashed }, { field: 'First', before: '', after: hashed }, { field: 'Last', before: '', after: hashed }]) as unknown });
+    const text = await fs.readFile(auditPath, 'utf8');
+    expect(text).not.toMatch(/@example\.org/);
+    // bob's and alice's names (test/support/slapd.ts USERS).
+    expect(text).not.toMatch(/Builder|Alice|"Bob"/);
   });
 });
