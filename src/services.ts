@@ -15,6 +15,7 @@ import { MemoryIdentityCache, RedisIdentityCache } from './state/identity-cache.
 import { closeRedis, createRedisClient, timeoutMs, usesRedis, waitForRedis, type RedisClient } from './state/redis-client.js';
 import { MemoryReplayCache, RedisReplayCache } from './state/replay-cache.js';
 import { MemoryPortalLinks, RedisPortalLinks } from './state/portal-links.js';
+import { MemoryManagedAccounts, RedisManagedAccounts } from './state/portal-managed.js';
 import { createPortalServices } from './portal/services.js';
 import { createTykApi } from './tyk/client.js';
 
@@ -42,6 +43,7 @@ export async function createServices(config: Config, opts: { connect: boolean })
   const audit = opts.connect ? createAuditLog(config.Audit, config.SessionSecret) : undefined;
   const portal = createPortalServices({
     links: shared ? new RedisPortalLinks(shared, keyPrefix, config.SessionSecret) : new MemoryPortalLinks(config.SessionSecret),
+    managed: shared ? new RedisManagedAccounts(shared, keyPrefix) : new MemoryManagedAccounts(),
     log: actionLog,
     onReport: (r) => audit?.portal(r),
   });

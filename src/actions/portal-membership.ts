@@ -13,6 +13,7 @@ import { createPortalServices, type PortalServices } from '../portal/services.js
 import { isNamedRef, namedTeamValues, parseTeamRef } from '../portal/team-ref.js';
 import type { Profile } from '../profiles/profile.js';
 import { MemoryPortalLinks } from '../state/portal-links.js';
+import { MemoryManagedAccounts } from '../state/portal-managed.js';
 import type { ActionDeps, ActionInput, ActionResult } from './action.js';
 
 export type TeamsOutcome = { teams: string[] } | { failure: ActionResult };
@@ -36,7 +37,7 @@ export function portalTeams(profile: Profile, deps: ActionDeps): (input: ActionI
   const named = namedTeamValues(profile).length > 0;
   if (!idp && !named) return (input) => Promise.resolve({ teams: input.teams });
 
-  const services: PortalServices = deps.portal ?? createPortalServices({ links: new MemoryPortalLinks(deps.config.SessionSecret), log: deps.log });
+  const services: PortalServices = deps.portal ?? createPortalServices({ links: new MemoryPortalLinks(deps.config.SessionSecret), managed: new MemoryManagedAccounts(), log: deps.log });
   const settings = () => deps.config.TykAPISettings.PortalAPIConfig;
   const mappingOrder = Object.keys(profile.UserGroupMapping ?? {});
   const rulesOf = (input: ActionInput): readonly TeamRule[] => input.teamRules ?? input.teams.map((team) => ({ team, groups: [], rule: 'mapped' }));
@@ -94,6 +95,10 @@ export function portalTeams(profile: Profile, deps: ActionDeps): (input: ActionI
         return failure(out.reason, 403, 'constraint');
       }
       services.report({ profile: profile.ID, outcome: out.kind, account: out.accountId, changes: out.changes, dropped, userId: input.userId });
+      // The account is this profile's now: a directory sync may deprovision it once the person leaves.
+      await services.managed.add(t.portal, profile.ID, out.accountId).catch((err: unknown) => {
+        deps.log.warn('the portal account could not be recorded as managed: a directory sync will not deprovision it until it reconciles it', { profile: profile.ID, reason: String(err) });
+      });
       deps.log.info('portal account reconciled', {
         profile: profile.ID,
         account: out.accountId,

@@ -78,8 +78,24 @@ async function findAccount(t: PortalTarget, links: PortalLinks, input: Reconcile
   return findByEmail(t.api, input.email);
 }
 
+/**
+ * A new account as `desired` says, its ID. Created inactive and activated with its teams in one PUT: a create the
+ * portal finishes after the broker gave up (a timeout) is an account the portal does not log in, completed by
+ * the next login or sync. If the PUT fails the account is deleted again: nothing half written.
+ */
+export async function createAccount(api: PortalApi, desired: AccountState, provider: string, log: Logger): Promise<number> {
+  const created = await api.createUser({ Email: desired.Email, First: desired.First, Last: desired.Last, Active: false, OrganisationID: desired.OrganisationID, Role: desired.Role, Provider: provider });
+  try {
+    await api.updateUser(created.ID, { Active: true, OrganisationID: desired.OrganisationID, Teams: desired.Teams.map(String) });
+  } catch (err) {
+    await api.deleteUser(created.ID).catch((e: unknown) => log.warn('a portal account created for a failed login could not be deleted again', { account: created.ID, reason: String(e) }));
+    throw err;
+  }
+  return created.ID;
+}
+
 /** The User-update body for these changes: only what differs, with the organisation and teams always together. */
-function updateBody(changes: readonly FieldChange[], desired: AccountState): PortalUserWrite {
+export function updateBody(changes: readonly FieldChange[], desired: AccountState): PortalUserWrite {
   const body: PortalUserWrite = {};
   for (const c of changes) {
     if (c.field === 'Teams' || c.field === 'OrganisationID') {
@@ -102,26 +118,17 @@ export async function reconcileAccount(t: PortalTarget, links: PortalLinks, inpu
   if (input.membership.RegisteredOnly) return { kind: 'refused', membership, reason: 'the developer has no portal account (by SSO key or email) and Membership.RegisteredOnly is true' };
 
   const desired = desiredAccount(undefined, membership, person);
-  let created: PortalAccount;
+  let created: number;
   try {
-    // Inactive until its teams are set: a create the portal finishes after the broker gave up (a timeout)
-    // leaves an account the portal will not log in, which the next login finds by email and completes.
-    created = await t.api.createUser({ Email: desired.Email, First: desired.First, Last: desired.Last, Active: false, OrganisationID: desired.OrganisationID, Role: desired.Role, Provider: input.provider });
+    created = await createAccount(t.api, desired, input.provider, log);
   } catch (err) {
     // Two first logins at once (two tabs, two replicas): the other one created it; reconcile that account.
     const other = err instanceof PortalApiError && err.status === 422 ? await findAccount(t, links, input, log) : undefined;
     if (!other) throw err;
     return reconcileExisting(t, links, other, membership, person, input, log);
   }
-  try {
-    await t.api.updateUser(created.ID, { Active: true, OrganisationID: desired.OrganisationID, Teams: desired.Teams.map(String) });
-  } catch (err) {
-    // Nothing half written: the account made a moment ago goes again.
-    await t.api.deleteUser(created.ID).catch((e: unknown) => log.warn('a portal account created for a failed login could not be deleted again', { account: created.ID, reason: String(e) }));
-    throw err;
-  }
-  await keepLink(t, links, input, created.ID, log);
-  return { kind: 'created', accountId: created.ID, membership, changes: accountChanges(NO_ACCOUNT, desired) };
+  await keepLink(t, links, input, created, log);
+  return { kind: 'created', accountId: created, membership, changes: accountChanges(NO_ACCOUNT, desired) };
 }
 
 async function reconcileExisting(t: PortalTarget, links: PortalLinks, current: PortalAccount, membership: DesiredMembership, person: { email: string; first: string; last: string }, input: ReconcileInput, log: Logger): Promise<ReconcileOutcome> {

@@ -7,6 +7,7 @@ import type { PortalApiSettings } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { recordPortalReconcile } from '../metrics.js';
 import type { PortalLinks } from '../state/portal-links.js';
+import type { ManagedAccounts } from '../state/portal-managed.js';
 import type { TykApi } from '../tyk/client.js';
 import { portalApiBase } from '../tyk/client.js';
 import { createPortalApi } from './api.js';
@@ -25,6 +26,8 @@ export interface PortalReport {
 
 export interface PortalServices {
   links: PortalLinks;
+  /** The accounts each profile manages (directory sync deprovisions only these). */
+  managed: ManagedAccounts;
   /** The portal these settings name, through this client (a profile's own targets may differ from tib.conf's). */
   target(tyk: TykApi, settings: PortalApiSettings): PortalTarget;
   report(r: PortalReport): void;
@@ -32,10 +35,11 @@ export interface PortalServices {
   invalidate(): void;
 }
 
-export function createPortalServices(opts: { links: PortalLinks; log: Logger; onReport?: (r: PortalReport) => void }): PortalServices {
+export function createPortalServices(opts: { links: PortalLinks; managed: ManagedAccounts; log: Logger; onReport?: (r: PortalReport) => void }): PortalServices {
   const targets = new Map<string, PortalTarget>();
   return {
     links: opts.links,
+    managed: opts.managed,
     target(tyk, settings) {
       // One per portal and token; the token is hashed so this map never holds it twice in memory dumps' plain view.
       const key = `${portalApiBase(settings)}\n${createHash('sha256').update(settings.AdminToken).digest('hex')}`;

@@ -7,7 +7,7 @@ import { isPortalEndpoint } from '../config/load.js';
 import { didYouMean } from '../config/suggest.js';
 import { isTeamId, parseTeamRef } from '../portal/team-ref.js';
 import type { FieldError, FieldReader } from './fields.js';
-import { PORTAL_ROLES, type Membership, type PortalRole, type Profile, type ProfileTykSettings } from './profile.js';
+import { PORTAL_ROLES, type Membership, type PortalRole, type Profile, type ProfileTykSettings, type SyncSettings } from './profile.js';
 
 const PORTAL_ACTION = 'GenerateOrLoginDeveloperProfile';
 
@@ -68,6 +68,30 @@ function readTykSettings(r: FieldReader): ProfileTykSettings | undefined {
   return Object.freeze(out);
 }
 
+/** Providers that can list their people for a sync (their Provider.people). */
+const SYNC_SOURCES: Record<SyncSettings['Source'], string> = { ldap: 'ADProvider' };
+
+function readSync(r: FieldReader, actionType: string, providerName: string, membership: Membership | undefined, errors: FieldError[]): SyncSettings | undefined {
+  if (!r.has('Sync')) return undefined;
+  const y = r.object('Sync');
+  const source = y.string('Source', 'ldap');
+  if (!(source in SYNC_SOURCES)) {
+    y.error('Source', `must be "ldap" (the profile's own directory), got ${JSON.stringify(source)}${source === 'okta' || source === 'scim' ? ': not available in this version' : ''}`);
+  } else if (SYNC_SOURCES[source as SyncSettings['Source']] !== providerName) {
+    y.error('Source', `"${source}" reads the profile's own directory, so it needs ProviderName "${SYNC_SOURCES[source as SyncSettings['Source']]}", got ${JSON.stringify(providerName)}`);
+  }
+  const interval = y.int('IntervalSeconds', 1800);
+  if (interval !== 0 && (interval < 60 || interval > 7 * 86400)) y.error('IntervalSeconds', `must be 0 (on demand only) or 60 to 604800 seconds, got ${interval}`);
+  const percent = y.int('MaxDeprovisionPercent', 10);
+  if (percent < 0 || percent > 100) y.error('MaxDeprovisionPercent', `must be 0 to 100, got ${percent}`);
+  const out: SyncSettings = { Source: 'ldap', IntervalSeconds: interval, Deprovision: oneOf(y, 'Deprovision', ['deactivate', 'delete', 'none'] as const, 'deactivate'), MaxDeprovisionPercent: percent };
+  for (const k of y.unknownKeys()) errors.push({ field: k, message: `is not a Sync key${didYouMean(k.replace(/^Sync\./, ''), y.knownKeys())}` });
+  if (actionType !== PORTAL_ACTION || membership?.Authority !== 'idp') {
+    errors.push({ field: 'Sync', message: `needs ${PORTAL_ACTION} with Membership.Authority "idp": a sync applies the login's membership rules` });
+  }
+  return Object.freeze(out);
+}
+
 /**
  * A portal profile's team references: each must parse; in "idp" mode a plain value must be a team ID (an
  * integer), since the admin API knows no other. Other actions keep TIB's free-form group IDs.
@@ -96,12 +120,15 @@ export function readPortalKeys(
   defaultGroup: string,
   errors: FieldError[],
   warnings: FieldError[],
-): Pick<Profile, 'Membership' | 'TykAPISettings'> {
-  const out: Pick<Profile, 'Membership' | 'TykAPISettings'> = {};
+  providerName: string,
+): Pick<Profile, 'Membership' | 'TykAPISettings' | 'Sync'> {
+  const out: Pick<Profile, 'Membership' | 'TykAPISettings' | 'Sync'> = {};
   const membership = readMembership(r, actionType, errors);
   if (membership) out.Membership = membership;
   const tyk = readTykSettings(r);
   if (tyk) out.TykAPISettings = tyk;
   checkTeamRefs(actionType, membership, mapping, defaultGroup, errors, warnings);
+  const sync = readSync(r, actionType, providerName, membership, errors);
+  if (sync) out.Sync = sync;
   return out;
 }

@@ -35,6 +35,17 @@ export interface Membership {
 export const PORTAL_ROLES = ['consumer-admin', 'consumer-team-member'] as const;
 export type PortalRole = (typeof PORTAL_ROLES)[number];
 
+/** Ours: directory sync into the portal (issue 20, docs/portal-membership.md): the people the directory holds, on a schedule. */
+export interface SyncSettings {
+  /** Where the people come from: the profile's own directory ("ldap"). */
+  Source: 'ldap';
+  /** Seconds between runs; 0 runs only on demand (CLI, admin API). */
+  IntervalSeconds: number;
+  Deprovision: 'deactivate' | 'delete' | 'none';
+  /** A run that would deprovision more than this share of the managed accounts applies none of it without --force. */
+  MaxDeprovisionPercent: number;
+}
+
 /** Ours: a profile's own Tyk targets, each key overriding tib.conf's TykAPISettings (src/profiles/tyk-settings.ts). */
 export interface ProfileTykSettings {
   DashboardConfig?: { Endpoint?: string; Port?: string; AdminSecret?: string };
@@ -73,6 +84,8 @@ export interface Profile {
   Membership?: Membership;
   /** This profile's Dashboard, Gateway and portal targets over tib.conf's. */
   TykAPISettings?: ProfileTykSettings;
+  /** Directory sync into the portal ("idp" membership only). */
+  Sync?: SyncSettings;
 }
 
 /** TIB's serialisation order (Go struct order). */
@@ -98,7 +111,7 @@ export const PROFILE_FIELDS: readonly (keyof Profile)[] = [
 ];
 
 /** Keys beyond TIB's, written after them and only when a profile sets them (so a profile without them stays TIB's). */
-export const EXTRA_PROFILE_FIELDS: readonly (keyof Profile)[] = ['CustomUserOrgField', 'OrgMapping', 'DefaultOrgID', 'Membership', 'TykAPISettings'];
+export const EXTRA_PROFILE_FIELDS: readonly (keyof Profile)[] = ['CustomUserOrgField', 'OrgMapping', 'DefaultOrgID', 'Membership', 'TykAPISettings', 'Sync'];
 
 /** A profile as stored and served: TIB's fields in TIB's order, then the extra ones it sets. */
 export function orderedProfile(p: Profile): Record<string, unknown> {

@@ -97,6 +97,12 @@ export interface Provider {
    * metadata); undefined (or no method) is a 404.
    */
   metadata?(providerSegment: string): { contentType: string; body: string } | undefined;
+  /**
+   * Optional: every directory person this profile's login could let in, as the login would build their
+   * identity (groups included); for directory sync (issue 20). Throws when the provider cannot list them
+   * (no search account, directory down, too many entries); `signal` stops a listing under way.
+   */
+  people?(opts?: { signal?: AbortSignal }): Promise<Identity[]>;
   /** Release pooled connections and timers; called when the profile changes or the broker stops. */
   close(): Promise<void>;
 }

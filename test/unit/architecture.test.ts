@@ -38,7 +38,7 @@ const LAYERS: string[][] = [
   ['identity', 'state', 'tyk'],
   ['profiles', 'portal'],
   ['providers', 'actions'],
-  ['login', 'audit.ts'],
+  ['login', 'audit.ts', 'sync'],
   ['runtime.ts', 'services.ts'],
   ['http'],
   ['server.ts', 'broker.ts', 'preflight.ts', 'cli', 'cli-args.ts', 'main.ts'],

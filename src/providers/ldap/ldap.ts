@@ -19,6 +19,7 @@ import { directoryUsername, entryIdentity, normalizeUsername, usernameAttributes
 import { directoryFailure } from './ldap-errors.js';
 import { LdapPool, type PooledClient } from './ldap-pool.js';
 import { BindTiming } from './ldap-timing.js';
+import { listPeople, type PeopleOptions } from './people.js';
 import type { ProviderProfile } from '../module.js';
 import { passwordLogin, Refused, type Admit } from '../password-login.js';
 import { ProviderSetupError, type Provider, type ProviderServices } from '../provider.js';
@@ -69,7 +70,8 @@ function values(v: Entry[string]): string[] {
 /** What authenticate returns when the guard refused the attempt: passwordLogin answers with the lockout. */
 const LOCKED = new Refused('locked out');
 
-export function createLdapProvider({ profile, config: cfg }: ProviderProfile<LdapConfig>, services: ProviderServices): Provider {
+/** `people` takes a page size too (people.ts PeopleOptions), for tests. */
+export function createLdapProvider({ profile, config: cfg }: ProviderProfile<LdapConfig>, services: ProviderServices): Provider & { people(opts?: PeopleOptions): Promise<Identity[]> } {
   const log = getLogger('AD AUTH');
   const tlsOptions = tlsOptionsFor(cfg, profile.ID);
   const host = net.isIPv6(cfg.LDAPServer) ? `[${cfg.LDAPServer}]` : cfg.LDAPServer;
@@ -216,7 +218,23 @@ export function createLdapProvider({ profile, config: cfg }: ProviderProfile<Lda
     unavailable: (err) => directoryFailure(err, cfg),
   });
 
+  // Directory sync (people.ts): on a connection of its own, so a long listing holds none of the logins'.
+  const listingConnection = async <T>(fn: (client: Client) => Promise<T>): Promise<T> => {
+    const own = new LdapPool({ ...connection, max: 1 });
+    try {
+      return await own.use(async (pc) => {
+        await asServiceAccount(pc);
+        return fn(pc.client);
+      });
+    } finally {
+      await own.close();
+    }
+  };
+  const people = (opts?: PeopleOptions) =>
+    listPeople({ profileId: profile.ID, cfg, attributes, usernameAttrs, asServiceAccount: admin ? listingConnection : undefined, groupsOf, identityFrom, log }, opts);
+
   return {
+    people,
     start: (req) => handle(req),
     // TIB answers any /auth/{id}/<anything> for LDAP; its README posts to /auth/{id}/callback.
     callback: (req) => handle(req),

@@ -1,0 +1,198 @@
+/**
+ * One directory sync run (issue 20; docs/portal-membership.md): the people the profile's directory holds, through
+ * the login's own rules (src/identity/explain.ts, src/portal/membership.ts), against the portal's accounts, as a
+ * plan (src/sync/plan.ts) and, unless a dry run, applied with bounded concurrency and retries. A person whose
+ * change fails is reported and left as it was (each change is one call, or a create that undoes itself); the
+ * next run converges. Only what the plan names is written.
+ */
+import { explainIdentity } from '../identity/explain.js';
+import type { Identity } from '../identity/identity.js';
+import type { Logger } from '../log.js';
+import type { PortalAccount } from '../portal/api.js';
+import { PortalApiError } from '../portal/api.js';
+import { desiredMembership } from '../portal/membership.js';
+import { createAccount, teamRefs, updateBody, type PortalTarget } from '../portal/reconcile.js';
+import type { Profile } from '../profiles/profile.js';
+import type { PortalLinks } from '../state/portal-links.js';
+import type { ManagedAccounts } from '../state/portal-managed.js';
+import { planCounts, planSync, type SyncChange, type SyncPerson, type SyncPlan } from './plan.js';
+
+export interface SyncDeps {
+  target: PortalTarget;
+  links: PortalLinks;
+  managed: ManagedAccounts;
+  /** The profile's directory: every person its login could let in (src/providers/provider.ts Provider.people). */
+  people(): Promise<Identity[]>;
+  log: Logger;
+  /** Before each write: false once this runner has lost its lock (src/sync/lock.ts), so a stale runner stops. */
+  stillOwner?: () => Promise<boolean>;
+}
+
+export interface SyncOptions {
+  dryRun: boolean;
+  force: boolean;
+  /** Writes in flight at once (default 4). */
+  concurrency?: number;
+}
+
+export interface SyncReport {
+  profile: string;
+  dryRun: boolean;
+  startedAt: string;
+  seconds: number;
+  /** People the directory listed, and those the profile's rules leave out (refused, no team). */
+  listed: number;
+  outOfScope: number;
+  counts: ReturnType<typeof planCounts>;
+  brake?: SyncPlan['brake'];
+  /** The changes planned (dry run) or applied, each with its outcome. */
+  changes: Array<{ kind: SyncChange['kind']; email?: string; account?: number; fields?: string[]; error?: string }>;
+  errors: number;
+}
+
+const RETRIES = 3;
+const retryable = (err: unknown) => err instanceof PortalApiError && (err.kind === 'timeout' || err.kind === 'unreachable' || err.status === 429 || (err.status ?? 0) >= 500);
+
+async function withRetry<T>(call: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (err) {
+      if (attempt >= RETRIES || !retryable(err)) throw err;
+      await new Promise((r) => setTimeout(r, 200 * 2 ** attempt));
+    }
+  }
+}
+
+/** Runs `work` over `items`, at most `n` at once. */
+async function pool<T>(items: readonly T[], n: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(n, items.length) }, async () => {
+    while (next < items.length) await work(items[next++] as T);
+  });
+  await Promise.all(lanes);
+}
+
+/** The people in scope: each identity through the login's explanation and membership rules. */
+async function peopleInScope(profile: Profile, identities: readonly Identity[], t: PortalTarget): Promise<{ people: SyncPerson[]; outOfScope: number }> {
+  const m = profile.Membership;
+  if (!m) return { people: [], outOfScope: identities.length };
+  const people: SyncPerson[] = [];
+  let outOfScope = 0;
+  const mappingOrder = Object.keys(profile.UserGroupMapping ?? {});
+  for (const identity of identities) {
+    const x = explainIdentity(profile, identity);
+    if (x.outcome !== 'allowed' || !x.userId) {
+      outOfScope++;
+      continue;
+    }
+    const resolved = await t.directory.resolve(teamRefs(x.teams));
+    const d = desiredMembership(m, x.teams, resolved, mappingOrder, x.groups?.value);
+    if (!d.ok) {
+      outOfScope++;
+      continue;
+    }
+    people.push({ ssoKey: `${x.userId.value}@${identity.provider}.com`, userId: x.userId.value, email: x.email.value, first: identity.firstName, last: identity.lastName, membership: d.value });
+  }
+  return { people, outOfScope };
+}
+
+export async function runSync(profile: Profile, deps: SyncDeps, opts: SyncOptions): Promise<SyncReport> {
+  const started = Date.now();
+  const settings = profile.Sync ?? { Source: 'ldap', IntervalSeconds: 0, Deprovision: 'deactivate', MaxDeprovisionPercent: 10 };
+  const t = deps.target;
+  const identities = await deps.people();
+  const { people, outOfScope } = await peopleInScope(profile, identities, t);
+
+  // The accounts the plan may touch: linked, same email, or managed. Only those are read in full (their teams).
+  const summaries = await t.api.listUsers();
+  const managed = await deps.managed.load(t.portal, profile.ID);
+  const links = new Map<string, number>();
+  for (const p of people) {
+    const id = await deps.links.get(t.portal, p.ssoKey).catch(() => undefined);
+    if (id !== undefined) links.set(p.ssoKey, id);
+  }
+  const emails = new Set(people.map((p) => p.email.toLowerCase()));
+  const wanted = new Set([...links.values(), ...managed.keys(), ...summaries.filter((s) => emails.has(s.Email.toLowerCase())).map((s) => s.ID)]);
+  const existing = new Set(summaries.map((s) => s.ID));
+  const accounts: PortalAccount[] = [];
+  await pool([...wanted].filter((id) => existing.has(id)), 8, async (id) => {
+    const a = await withRetry(() => t.api.getUser(id));
+    if (a) accounts.push(a);
+  });
+
+  const plan = planSync({ people, accounts, managed, links, settings, force: opts.force });
+  const report: SyncReport = {
+    profile: profile.ID,
+    dryRun: opts.dryRun,
+    startedAt: new Date(started).toISOString(),
+    seconds: 0,
+    listed: identities.length,
+    outOfScope,
+    counts: planCounts(plan),
+    ...(plan.brake && { brake: plan.brake }),
+    changes: [],
+    errors: 0,
+  };
+  const describe = (c: SyncChange, error?: string) => ({
+    kind: c.kind,
+    ...('person' in c && { email: c.person.email }),
+    ...('accountId' in c && { account: c.accountId }),
+    ...('changes' in c && { fields: c.changes.map((f) => f.field) }),
+    ...(error !== undefined && { error }),
+  });
+  if (plan.brake) {
+    deps.log.error('directory sync: the safety brake held back every deprovision (more than MaxDeprovisionPercent of the managed accounts); check the directory and the filter, then run `identity-broker sync <profile> --force`', { profile: profile.ID, ...plan.brake });
+  }
+  const acting = plan.changes.filter((c) => c.kind !== 'unchanged' && c.kind !== 'kept');
+  if (opts.dryRun) {
+    report.changes = acting.map((c) => describe(c));
+    report.seconds = (Date.now() - started) / 1000;
+    return report;
+  }
+
+  // Apply: the managed set is rebuilt from what the run saw and did.
+  const next = new Map<number, number>();
+  for (const c of plan.changes) if (c.kind === 'kept' || c.kind === 'deactivate') next.set(c.accountId, c.missing);
+  for (const c of plan.held) if (c.kind === 'deactivate' || c.kind === 'delete') next.set(c.accountId, c.missing);
+  await pool(plan.changes, opts.concurrency ?? 4, async (c) => {
+    try {
+      if (c.kind !== 'unchanged' && c.kind !== 'kept' && c.kind !== 'skipped' && deps.stillOwner && !(await deps.stillOwner())) throw new Error('another replica holds the sync lock now: this run stops writing');
+      switch (c.kind) {
+        case 'create': {
+          const id = await withRetry(() => createAccount(t.api, c.desired, profile.ProviderName, deps.log));
+          next.set(id, 0);
+          await deps.links.set(t.portal, c.person.ssoKey, id).catch(() => undefined);
+          break;
+        }
+        case 'update':
+          await withRetry(() => t.api.updateUser(c.accountId, updateBody(c.changes, c.desired)));
+          next.set(c.accountId, 0);
+          await deps.links.set(t.portal, c.person.ssoKey, c.accountId).catch(() => undefined);
+          break;
+        case 'unchanged':
+          next.set(c.accountId, 0);
+          await deps.links.set(t.portal, c.person.ssoKey, c.accountId).catch(() => undefined);
+          return;
+        case 'deactivate':
+          await withRetry(() => t.api.updateUser(c.accountId, { Active: false }));
+          break;
+        case 'delete':
+          await withRetry(() => t.api.deleteUser(c.accountId));
+          next.delete(c.accountId);
+          break;
+        default:
+          return;
+      }
+      report.changes.push(describe(c));
+    } catch (err) {
+      report.errors++;
+      // A failed change leaves that person as they were; the account stays managed so the next run converges.
+      if ('accountId' in c) next.set(c.accountId, 'missing' in c ? c.missing - 1 : 0);
+      report.changes.push(describe(c, err instanceof Error ? err.message : String(err)));
+    }
+  });
+  await deps.managed.save(t.portal, profile.ID, next);
+  report.seconds = (Date.now() - started) / 1000;
+  return report;
+}
