@@ -68,18 +68,13 @@ function readTykSettings(r: FieldReader): ProfileTykSettings | undefined {
   return Object.freeze(out);
 }
 
-/** Providers that can list their people for a sync (their Provider.people). */
-const SYNC_SOURCES: Record<SyncSettings['Source'], string> = { ldap: 'ADProvider' };
-
-function readSync(r: FieldReader, actionType: string, providerName: string, membership: Membership | undefined, errors: FieldError[]): SyncSettings | undefined {
+function readSync(r: FieldReader, actionType: string, membership: Membership | undefined, errors: FieldError[]): SyncSettings | undefined {
   if (!r.has('Sync')) return undefined;
   const y = r.object('Sync');
+  // Which providers can list their people is their module's business (Provider.people); a sync of one that
+  // cannot is refused when it runs, naming the profile.
   const source = y.string('Source', 'ldap');
-  if (!(source in SYNC_SOURCES)) {
-    y.error('Source', `must be "ldap" (the profile's own directory), got ${JSON.stringify(source)}${source === 'okta' || source === 'scim' ? ': not available in this version' : ''}`);
-  } else if (SYNC_SOURCES[source as SyncSettings['Source']] !== providerName) {
-    y.error('Source', `"${source}" reads the profile's own directory, so it needs ProviderName "${SYNC_SOURCES[source as SyncSettings['Source']]}", got ${JSON.stringify(providerName)}`);
-  }
+  if (source !== 'ldap') y.error('Source', `must be "ldap" (the profile's own directory), got ${JSON.stringify(source)}${source === 'okta' || source === 'scim' ? ': not available in this version' : ''}`);
   const interval = y.int('IntervalSeconds', 1800);
   if (interval !== 0 && (interval < 60 || interval > 7 * 86400)) y.error('IntervalSeconds', `must be 0 (on demand only) or 60 to 604800 seconds, got ${interval}`);
   const percent = y.int('MaxDeprovisionPercent', 10);
@@ -120,7 +115,6 @@ export function readPortalKeys(
   defaultGroup: string,
   errors: FieldError[],
   warnings: FieldError[],
-  providerName: string,
 ): Pick<Profile, 'Membership' | 'TykAPISettings' | 'Sync'> {
   const out: Pick<Profile, 'Membership' | 'TykAPISettings' | 'Sync'> = {};
   const membership = readMembership(r, actionType, errors);
@@ -128,7 +122,7 @@ export function readPortalKeys(
   const tyk = readTykSettings(r);
   if (tyk) out.TykAPISettings = tyk;
   checkTeamRefs(actionType, membership, mapping, defaultGroup, errors, warnings);
-  const sync = readSync(r, actionType, providerName, membership, errors);
+  const sync = readSync(r, actionType, membership, errors);
   if (sync) out.Sync = sync;
   return out;
 }

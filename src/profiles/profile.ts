@@ -37,7 +37,7 @@ export type PortalRole = (typeof PORTAL_ROLES)[number];
 
 /** Ours: directory sync into the portal (issue 20, docs/portal-membership.md): the people the directory holds, on a schedule. */
 export interface SyncSettings {
-  /** Where the people come from: the profile's own directory ("ldap"). */
+  /** Where the people come from: the profile's own directory ("ldap": its provider lists them, Provider.people). */
   Source: 'ldap';
   /** Seconds between runs; 0 runs only on demand (CLI, admin API). */
   IntervalSeconds: number;

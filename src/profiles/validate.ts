@@ -241,7 +241,7 @@ export function validateProfile(
     UserGroupSeparator: r.string('UserGroupSeparator'),
     SSOOnlyForRegisteredUsers: r.bool('SSOOnlyForRegisteredUsers'),
     ...readOrgKeys(r, actionType, warns),
-    ...readPortalKeys(r, actionType, mapping, r.string('DefaultUserGroupID'), errors, warns, providerName),
+    ...readPortalKeys(r, actionType, mapping, r.string('DefaultUserGroupID'), errors, warns),
   } satisfies Profile;
   // Warnings, not errors: TIB ignores unknown keys and exported files carry extra ones (the Dashboard's, ...).
   for (const k of r.unknownKeys()) warns.push({ field: k, message: `unknown key, ignored${didYouMean(k, r.knownKeys())}` });
