@@ -231,7 +231,7 @@ export function createLdapProvider({ profile, config: cfg }: ProviderProfile<Lda
     }
   };
   const people = (opts?: PeopleOptions) =>
-    listPeople({ profileId: profile.ID, cfg, attributes, usernameAttrs, asServiceAccount: admin ? listingConnection : undefined, groupsOf, identityFrom, log }, opts);
+    listPeople({ profileId: profile.ID, cfg, attributes, usernameAttrs, asServiceAccount: admin ? listingConnection : undefined, findForLogin: (client, typed) => search(client, cfg.LDAPBaseDN, fillFilter(cfg.LDAPFilter, typed)), groupsOf, identityFrom, log }, opts);
 
   return {
     people,

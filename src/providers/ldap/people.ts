@@ -49,6 +49,8 @@ export interface PeopleSource {
   usernameAttrs: string[];
   /** Runs `fn` on a connection bound as the service account; undefined when the profile has none. */
   asServiceAccount?: <T>(fn: (client: Client) => Promise<T>) => Promise<T>;
+  /** The login's own search for what a person typed (LDAPFilter under LDAPBaseDN, at most two entries). */
+  findForLogin(client: Client, typed: string): Promise<Entry[]>;
   /** The login's group search (LDAPGroupBaseDN), for directories without memberOf. */
   groupsOf(client: Client, username: string, dn: string): Promise<string[]>;
   /** The login's entry -> Identity. */
@@ -97,12 +99,29 @@ export function anyUsernameFilter(template: string): Filter {
   return walk(FilterParser.parseString(fillFilter(template, token)));
 }
 
+/** Lookups per entry (the login's search, the group search) in flight at once on the listing's one connection. */
+const LOOKUPS_IN_FLIGHT = 8;
+
+/** `fn` over `items` with at most `limit` calls pending, results in the items' order; the first error stops it. */
+async function inParallel<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
 /**
- * What the person would type: the entry's RDN value when an attribute the filter compares holds it
- * (uid=alice), else the first value of the first such attribute it has, else the RDN value. With one value
- * (the usual case) directoryUsername gives that value whatever is typed.
+ * What the person would type, when the filter compares an attribute with *USERNAME* and the entry has it:
+ * the entry's RDN value when that attribute holds it (uid=alice), else its first value. Undefined when the
+ * username goes elsewhere (inside a value: "(mail=*USERNAME*@example.org)"): what is typed is then unknown.
  */
-function typedFor(entry: Entry, attrs: string[]): string {
+function typedFor(entry: Entry, attrs: string[]): string | undefined {
   const rdn = normalizeUsername(firstRdnValue(entry.dn));
   for (const attr of attrs) {
     const key = Object.keys(entry).find((k) => k.toLowerCase() === attr.toLowerCase() && k !== 'dn');
@@ -111,13 +130,15 @@ function typedFor(entry: Entry, attrs: string[]): string {
     if (list.length === 0) continue;
     return list.find((x) => x.toLowerCase() === rdn.toLowerCase()) ?? (list[0] as string);
   }
-  return rdn;
+  return undefined;
 }
 
 /**
  * Every person the login could let in, as the login builds them. Skipped, as the login would refuse them:
- * an entry without a username (no filter attribute, no RDN value), and every entry whose user id another
- * entry shares (the login's search finds several entries; the portal's SSO key would be ambiguous).
+ * an entry without a username (no filter attribute, no RDN value), an entry that the login's own search for
+ * that username does not find alone (another entry shares the name, or the filter's other branches match
+ * more; checked when the filter compares an attribute with *USERNAME*, so what a person types is known), and every entry whose user id another shares (SlugifyUserName: the SSO key would be ambiguous).
+ * Password checks are the login's: an entry whose password cannot bind (locked) is still listed.
  */
 export async function listPeople(src: PeopleSource, opts: PeopleOptions = {}): Promise<Identity[]> {
   const { cfg } = src;
@@ -140,27 +161,32 @@ export async function listPeople(src: PeopleSource, opts: PeopleOptions = {}): P
         throw new Error(`profile "${src.profileId}": LDAPFilter under LDAPBaseDN matches more than ${MAX_PEOPLE} entries; narrow the filter or the base DN for a directory sync`);
       }
     }
-    const people: Identity[] = [];
-    let unnamed = 0;
-    for (const entry of entries) {
-      const username = directoryUsername(entry, src.usernameAttrs, typedFor(entry, src.usernameAttrs));
-      if (username === '') {
-        unnamed++;
-        continue;
-      }
+    // Per entry, as its login: the search for what the person types must find this entry alone, then groups.
+    const found = await inParallel(entries, LOOKUPS_IN_FLIGHT, async (entry) => {
       signal?.throwIfAborted();
-      // The login's group search, as the service account, for directories without memberOf.
+      const typed = typedFor(entry, src.usernameAttrs);
+      // With one value (the usual case) directoryUsername gives it whatever is typed; else the RDN's value.
+      const username = directoryUsername(entry, src.usernameAttrs, typed ?? normalizeUsername(firstRdnValue(entry.dn)));
+      if (username === '') return 'unnamed';
+      if (typed !== undefined) {
+        const hits = await src.findForLogin(client, typed);
+        if (hits.length !== 1 || hits[0]?.dn !== entry.dn) return 'refused';
+      }
       const groups = cfg.LDAPGroupBaseDN ? await src.groupsOf(client, username, entry.dn) : undefined;
-      people.push(src.identityFrom(entry, username, groups));
-    }
+      return src.identityFrom(entry, username, groups);
+    });
+    const people = found.filter((x): x is Identity => typeof x !== 'string');
+    const unnamed = found.filter((x) => x === 'unnamed').length;
+    const refused = found.filter((x) => x === 'refused').length;
     const counts = new Map<string, number>();
     for (const p of people) counts.set(p.userId, (counts.get(p.userId) ?? 0) + 1);
     const shared = [...counts].filter(([, n]) => n > 1).map(([id]) => id);
     if (shared.length > 0) {
-      src.log.warn(`profile "${src.profileId}": directory sync leaves out entries that share a user id (a login with it finds several entries): ${shared.slice(0, 20).join(', ')}${shared.length > 20 ? ', ...' : ''}`);
+      src.log.warn(`profile "${src.profileId}": directory sync leaves out entries that share a user id (SlugifyUserName makes their SSO keys one): ${shared.slice(0, 20).join(', ')}${shared.length > 20 ? ', ...' : ''}`);
     }
     const listed = people.filter((p) => counts.get(p.userId) === 1);
-    src.log.info(`profile "${src.profileId}": directory sync listed ${listed.length} people from ${entries.length} entries${unnamed > 0 ? ` (${unnamed} without a username left out)` : ''}`);
+    const left = [unnamed > 0 && `${unnamed} without a username`, refused > 0 && `${refused} the login's search does not find alone`].filter(Boolean);
+    src.log.info(`profile "${src.profileId}": directory sync listed ${listed.length} people from ${entries.length} entries${left.length > 0 ? ` (left out: ${left.join(', ')})` : ''}`);
     return listed;
   });
 }

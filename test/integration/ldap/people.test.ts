@@ -129,7 +129,17 @@ describe('people() with a service account', () => {
     const listed = await byMail.people();
     expect(listed.map((i) => i.userId).sort()).toEqual(people.filter((u) => u.mail).map((u) => u.uid).sort());
     expect(byId(listed).get('alice')).toEqual(await login(byMail, 'alice', 'alice-pass'));
+    expect(byId(listed).get('Zoë Müller')).toEqual(await login(byMail, 'zoe', 'zoe-pass'));
     expect(byId(listed).get(SPECIAL_UID)?.email).toBe('special@example.org');
+  });
+
+  it("leaves out the people the login's own search does not find alone", async () => {
+    // Matches the user and bob (sn=Builder): every login but bob's finds two entries and is refused.
+    const p = provider('ambiguous', {}, { LDAPFilter: '(&(objectClass=inetOrgPerson)(|(uid=*USERNAME*)(sn=Builder)))' });
+    const listed = await p.people();
+    expect(listed.map((i) => i.userId)).toEqual(['bob']);
+    expect(listed[0]).toEqual(await login(p, 'bob', 'bob-pass'));
+    expect((await p.start(post('alice', 'alice-pass'), 'ldap')).kind).toBe('failure');
   });
 
   it('turns only the placeholder into a wildcard, and refuses an ordering or approximate match on it', () => {
