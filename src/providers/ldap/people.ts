@@ -37,6 +37,8 @@ export interface PeopleOptions {
   signal?: AbortSignal;
   /** Entries per page; PAGE_SIZE unless given (tests use a small one). */
   pageSize?: number;
+  /** Entries past which the listing stops with an error; MAX_PEOPLE unless given (tests). */
+  maxEntries?: number;
 }
 
 /** What the listing borrows from the login (ldap.ts), so both run one code path. */
@@ -150,15 +152,16 @@ export async function listPeople(src: PeopleSource, opts: PeopleOptions = {}): P
   }
   const filter = anyUsernameFilter(cfg.LDAPFilter);
   const scope = (['base', 'one', 'sub'] as const)[cfg.LDAPSearchScope] ?? 'base';
-  const pageSize = Math.max(1, Math.min(opts.pageSize ?? PAGE_SIZE, MAX_PEOPLE));
+  const max = Math.min(opts.maxEntries ?? MAX_PEOPLE, MAX_PEOPLE);
+  const pageSize = Math.max(1, Math.min(opts.pageSize ?? PAGE_SIZE, max));
   return src.asServiceAccount(async (client) => {
     const entries: Entry[] = [];
     signal?.throwIfAborted();
     for await (const page of client.searchPaginated(cfg.LDAPBaseDN, { scope, filter, attributes: src.attributes, paged: { pageSize } })) {
       signal?.throwIfAborted();
       entries.push(...page.searchEntries);
-      if (entries.length > MAX_PEOPLE) {
-        throw new Error(`profile "${src.profileId}": LDAPFilter under LDAPBaseDN matches more than ${MAX_PEOPLE} entries; narrow the filter or the base DN for a directory sync`);
+      if (entries.length > max) {
+        throw new Error(`profile "${src.profileId}": LDAPFilter under LDAPBaseDN matches more than ${max} entries; narrow the filter or the base DN for a directory sync`);
       }
     }
     // Per entry, as its login: the search for what the person types must find this entry alone, then groups.

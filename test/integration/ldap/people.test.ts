@@ -111,6 +111,14 @@ describe('people() with a service account', () => {
     expect(paged).toHaveLength(people.length);
   });
 
+  it('stops with an error past the bound, and when its signal is aborted', async () => {
+    const p = provider('bounded');
+    await expect(p.people({ pageSize: 2, maxEntries: 4 })).rejects.toThrow(/more than 4 entries/);
+    await expect(p.people({ signal: AbortSignal.abort() })).rejects.toThrow(/abort/i);
+    // The connection of a failed listing is closed: the next listing works.
+    expect(await p.people()).toHaveLength(people.length);
+  });
+
   it('lists the contractors with their teams from the group search (posixGroups, no memberOf)', async () => {
     const p = provider('contractors', { CustomUserGroupField: 'teams' }, { LDAPBaseDN: `ou=contractors,${SUFFIX}`, LDAPGroupBaseDN: `ou=teams,${SUFFIX}`, LDAPGroupFilter: '(&(objectClass=posixGroup)(memberUid=*USERNAME*))' });
     const listed = await p.people();
