@@ -46,7 +46,8 @@ export interface AdminAuditEvent {
 /** A change the broker made (or would not make) to a portal account in "idp" mode (src/portal/reconcile.ts). */
 export interface PortalAuditEvent {
   profile: string;
-  outcome: 'created' | 'updated' | 'unchanged' | 'refused' | 'error';
+  /** deactivated and deleted: directory sync's deprovisions (src/sync/runner.ts). */
+  outcome: 'created' | 'updated' | 'unchanged' | 'refused' | 'error' | 'deactivated' | 'deleted';
   /** The portal account's ID (the portal's own number). */
   account?: number;
   /** Field by field; Email, First and Last values are written as keyed hashes. */
@@ -55,6 +56,25 @@ export interface PortalAuditEvent {
   dropped?: ReadonlyArray<{ ref: string; why: string }>;
   /** The person's user ID; only its keyed hash is written. */
   userId?: string;
+  /** The person's email (directory sync knows no user ID for a deprovision); only its keyed hash is written. */
+  email?: string;
+  requestId?: string;
+}
+
+/** One directory sync run (src/sync/runner.ts): counts only, never the people. */
+export interface SyncAuditEvent {
+  profile: string;
+  dryRun: boolean;
+  outcome: 'ok' | 'braked' | 'failed';
+  /** Planned changes by kind (src/sync/plan.ts planCounts). */
+  counts?: Readonly<Record<string, number>>;
+  listed?: number;
+  outOfScope?: number;
+  errors: number;
+  seconds: number;
+  /** Why a failed run failed (secrets masked by the runner). */
+  reason?: string;
+  /** The admin API request that ran it; none for a scheduled run. */
   requestId?: string;
 }
 
@@ -62,6 +82,7 @@ export interface AuditLog {
   login(e: LoginAuditEvent): void;
   admin(e: AdminAuditEvent): void;
   portal(e: PortalAuditEvent): void;
+  sync(e: SyncAuditEvent): void;
   close(): Promise<void>;
 }
 
@@ -70,6 +91,7 @@ export const noAudit: AuditLog = {
   login() {},
   admin() {},
   portal() {},
+  sync() {},
   close: () => Promise.resolve(),
 };
 
@@ -179,8 +201,24 @@ export function createAuditLog(settings: AuditSettings, sessionSecret: string, s
         outcome: e.outcome,
         ...(e.account !== undefined && { account: e.account }),
         ...(e.userId ? { user: hashUserId(key, e.userId) } : {}),
+        ...(e.email ? { email: hashUserId(key, e.email.toLowerCase()) } : {}),
         ...(e.changes && { changes: e.changes.map((c) => ({ field: c.field, before: clear(c.field, c.before), after: clear(c.field, c.after) })) }),
         ...(e.dropped && e.dropped.length > 0 && { dropped: e.dropped.map((d) => ({ team: cut(d.ref), why: d.why })) }),
+        ...requestIdOf(e),
+      });
+    },
+    sync(e) {
+      write({
+        event: 'sync_run',
+        profile: e.profile,
+        dryRun: e.dryRun,
+        outcome: e.outcome,
+        ...(e.counts && { counts: { ...e.counts } }),
+        ...(e.listed !== undefined && { listed: e.listed }),
+        ...(e.outOfScope !== undefined && { outOfScope: e.outOfScope }),
+        errors: e.errors,
+        seconds: e.seconds,
+        ...(e.reason !== undefined && { reason: cut(e.reason) }),
         ...requestIdOf(e),
       });
     },

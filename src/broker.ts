@@ -26,6 +26,7 @@ import { ProfileRuntime } from './runtime.js';
 import { DEFAULT_DRAIN_MS, DEFAULT_PORT, refusingAdminApi, resolveListenAddress, Servers, withinLimit } from './server.js';
 import { sampleSecretFinding } from './config/sample-secrets.js';
 import { createServices } from './services.js';
+import { SyncRunner } from './sync/runner.js';
 import { pingRedis, redisWriteProbe, timeoutMs } from './state/redis-client.js';
 
 // The seam for an embedder's own providers (BrokerOptions.providers, docs/embedding.md).
@@ -170,6 +171,15 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
   }
 
   // The very text --check prints (src/preflight.ts).
+  // Directory sync on each profile's schedule, one runner across replicas (src/sync/runner.ts); not when only checking.
+  const syncRunner = opts.check
+    ? undefined
+    : new SyncRunner({ profiles: () => store.list(), compiled: (id) => runtime.get(id), config, tyk: services.action.tyk, portal: services.action.portal, redis, keyPrefix: config.BackEnd.KeyPrefix, log: getLogger('SYNC'), audit: services.audit });
+  if (syncRunner) {
+    void syncRunner.plan();
+    store.on('change', () => void syncRunner.plan());
+  }
+
   const adminOff = adminApiOffWarning(config);
   if (adminOff) log.warn(adminOff);
 
@@ -209,6 +219,7 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
     metrics: managed ? 'off' : 'secret',
     // Profile writes resolve portal teams through the same cached directories the logins use.
     portal: { config, tyk: services.action.tyk, ...(portalServices && { load: (tyk, settings) => portalServices.target(tyk, settings).directory.load() }) },
+    sync: syncRunner,
   });
   // Requests in flight, counted here so close() can wait for them whoever serves the router.
   const drain = new Drain();
@@ -240,6 +251,8 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
         redisStore?.close();
         const drainMs = opts.drainMs ?? DEFAULT_DRAIN_MS;
         await servers.close(drainMs, drain);
+        // A sync under way finishes (past drainMs it stops writing) before its providers and Redis close.
+        await syncRunner?.close(drainMs);
         // A provider's pool waits for its calls still out (an upstream that never answers): not past the limit.
         await withinLimit(runtime.close(), drainMs, () => log.warn(`providers still had calls out ${drainMs} ms after the stop; not waiting for them`));
         await services.close();

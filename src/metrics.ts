@@ -145,6 +145,41 @@ export function recordPortalReconcile(profile: string, outcome: 'created' | 'upd
   portalReconciles.inc({ profile, outcome });
 }
 
+const syncRuns = new Counter({
+  name: 'tib_sync_runs_total',
+  help: 'Directory sync runs (not dry runs) by profile and outcome: ok, braked (the safety brake held deprovisions back), failed.',
+  labelNames: ['profile', 'outcome'] as const,
+  registers: [metricsRegistry],
+});
+const syncChanges = new Counter({
+  name: 'tib_sync_changes_total',
+  help: 'Portal account changes a directory sync applied, by profile and kind: create, update, deactivate, delete.',
+  labelNames: ['profile', 'kind'] as const,
+  registers: [metricsRegistry],
+});
+const syncDuration = new Histogram({
+  name: 'tib_sync_duration_seconds',
+  help: 'Duration of directory sync runs (not dry runs), by profile.',
+  labelNames: ['profile'] as const,
+  buckets: [0.1, 0.5, 1, 5, 15, 60, 300, 900, 1800],
+  registers: [metricsRegistry],
+});
+const syncErrors = new Counter({
+  name: 'tib_sync_errors_total',
+  help: 'Directory sync failures, by profile: each change that failed, and each run that failed as a whole.',
+  labelNames: ['profile'] as const,
+  registers: [metricsRegistry],
+});
+const SYNC_KINDS: ReadonlySet<string> = new Set(['create', 'update', 'deactivate', 'delete']);
+
+/** One sync run: its outcome, duration, errors and the kinds of the changes it applied (others are not counted). */
+export function recordSyncRun(profile: string, outcome: 'ok' | 'braked' | 'failed', seconds: number, errors: number, applied: readonly string[]): void {
+  syncRuns.inc({ profile, outcome });
+  syncDuration.observe({ profile }, seconds);
+  if (errors > 0) syncErrors.inc({ profile }, errors);
+  for (const kind of applied) if (SYNC_KINDS.has(kind)) syncChanges.inc({ profile, kind });
+}
+
 export function recordLockout(profile: string, by: 'pair' | 'username' | 'ip'): void {
   lockouts.inc({ profile, by });
 }

@@ -7,6 +7,7 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import type { AuditLog } from '../audit.js';
 import { adminApiRouter } from './admin-api.js';
 import { adminAudit } from './admin-audit.js';
+import { syncApiRouter, type SyncApi } from './sync-api.js';
 import { authRouter } from './auth-routes.js';
 import { LoginStartLimit } from './login-start-limit.js';
 import type { Drain } from './drain.js';
@@ -50,6 +51,8 @@ export interface RouterDeps {
   metrics?: MetricsAccess;
   /** The Tyk targets, client and portal directories: the admin API resolves portal teams (src/portal/check.ts). */
   portal?: PortalCheckDeps;
+  /** Directory sync (src/sync/runner.ts): `/api/sync/{profile}` (none when missing). */
+  sync?: SyncApi;
 }
 
 /**
@@ -127,6 +130,8 @@ export function createRouter(deps: RouterDeps): Router {
   router.all('/metrics', metricsRoute(deps.metrics ?? 'secret', deps.secret));
 
   router.use('/api', adminAudit(deps.audit, trustedProxies), adminApiRouter({ store: deps.store, secret: deps.secret, log: deps.log.api, providers: deps.providers, trustedProxies, portal: deps.portal }));
+  // Behind the admin API's router: its middleware has checked the Secret (and throttles failures) for all of /api.
+  if (deps.sync) router.use('/api', syncApiRouter(deps.sync, deps.log.api));
   // The redirect logins (the login cookie's providers, as the registry knows them) are the ones anyone can start.
   const loginStarts = { limit: new LoginStartLimit(deps.loginStartsPerMinute ?? 0), providers: deps.providers.cookieProviders };
   router.use(authRouter(deps.runtime, deps.log.auth, { audit: deps.audit, trustedProxies, loginStarts }));

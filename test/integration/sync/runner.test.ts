@@ -1,0 +1,193 @@
+/**
+ * Directory sync run by the broker (issue 20, item 3; src/sync/runner.ts, src/http/sync-api.ts): two replicas on
+ * one redis-server, the real slapd and the portal stand-in. One runner at a time (the other answers 409 and the
+ * portal sees one set of writes), a dry run writes nothing and lists the changes the next run applies, either
+ * replica answers the last run, and each run is audited and counted.
+ */
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import request from 'supertest';
+import { startTestBroker, type TestBroker } from '../../support/broker.js';
+import { startPortalStub, type PortalStub } from '../../support/portal-stub.js';
+import { startRedis, type TestRedis } from '../../support/redis.js';
+import { changeGroupMembers, ldapProfile, startSlapd, SUFFIX, type Slapd } from '../../support/slapd.js';
+
+const SECRET = 'sync-runner-admin-secret-0123456789';
+const PORTAL_SECRET = 'portal-api-secret-for-sync';
+const TOKEN = 'portal-admin-token-for-sync';
+let redis: TestRedis;
+let slapd: Slapd;
+let portal: PortalStub;
+let dir: string;
+const brokers: TestBroker[] = [];
+
+interface Change {
+  kind: string;
+  email?: string;
+  error?: string;
+}
+interface Report {
+  startedAt: string;
+  dryRun: boolean;
+  counts: Record<string, number>;
+  changes: Change[];
+  errors: number;
+}
+
+beforeAll(async () => {
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'sync-runner-'));
+  [redis, slapd, portal] = await Promise.all([startRedis(), startSlapd(), startPortalStub({ portalApiSecret: PORTAL_SECRET, adminToken: TOKEN })]);
+  const acme = portal.addOrganisation('Acme');
+  portal.addTeam(acme.ID, 'Developers');
+  const profile = ldapProfile(slapd, {
+    id: 'dev',
+    returnUrl: `${portal.url}/sso`,
+    credential: PORTAL_SECRET,
+    profile: {
+      ActionType: 'GenerateOrLoginDeveloperProfile',
+      OrgID: '0',
+      CustomUserGroupField: 'memberOf',
+      UserGroupMapping: { [`cn=developers,ou=groups,${SUFFIX}`]: 'Acme/Developers' },
+      Membership: { Authority: 'idp' },
+      Sync: { Source: 'ldap', IntervalSeconds: 60, Deprovision: 'deactivate', MaxDeprovisionPercent: 50 },
+    },
+  });
+  for (let i = 0; i < 2; i++) {
+    brokers.push(
+      await startTestBroker({
+        config: {
+          Secret: SECRET,
+          BackEnd: { Name: 'redis', KeyPrefix: 'tib:', IdentityBackendSettings: { Host: redis.host, Port: redis.port } },
+          TykAPISettings: { DashboardConfig: { Endpoint: portal.endpoint, Port: portal.port, AdminSecret: '' }, PortalAPIConfig: { Endpoint: portal.url, AdminToken: TOKEN } },
+          Audit: { Enabled: true, Path: path.join(dir, `audit-${i}.log`), Key: 'audit-key-for-sync-tests' },
+        },
+        profiles: [profile],
+      }),
+    );
+  }
+}, 60_000);
+afterAll(async () => {
+  await Promise.all(brokers.map((b) => b.close()));
+  await portal?.close();
+  await slapd?.stop();
+  await redis?.stop();
+  if (dir) await fs.rm(dir, { recursive: true, force: true });
+});
+
+const post = (b: TestBroker, query = '') => request(b.url).post(`/api/sync/dev${query}`).set('Authorization', SECRET);
+const writes = () => portal.adminCalls.filter((c) => c.method !== 'GET');
+const shape = (r: Report) => r.changes.map((c) => `${c.kind} ${c.email ?? ''}`).sort();
+const audit = async (i: number) =>
+  (await fs.readFile(path.join(dir, `audit-${i}.log`), 'utf8'))
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+
+describe('the sync admin API', () => {
+  it('needs the admin Secret, and knows only profiles with a Sync block', async () => {
+    const [a] = brokers as [TestBroker];
+    expect((await request(a.url).post('/api/sync/dev')).status).toBe(401);
+    expect((await request(a.url).get('/api/sync/dev').set('Authorization', 'wrong')).status).toBe(401);
+    const missing = await request(a.url).post('/api/sync/nope').set('Authorization', SECRET);
+    expect(missing.status).toBe(404);
+    expect(missing.body).toEqual({ Status: 'error', Error: 'profile "nope" does not exist or has no Sync block' });
+    expect((await request(a.url).get('/api/sync/nope').set('Authorization', SECRET)).status).toBe(404);
+  });
+});
+
+describe('directory sync across two replicas', () => {
+  it('a dry run writes nothing and lists the very changes the next run (on the other replica) applies', async () => {
+    const [a, b] = brokers as [TestBroker, TestBroker];
+    portal.adminCalls.length = 0;
+    const dry = await post(a, '?dryRun=true');
+    expect(dry.status).toBe(200);
+    const planned = dry.body.Data as Report;
+    expect(planned.dryRun).toBe(true);
+    expect(writes()).toEqual([]);
+    expect(shape(planned)).toEqual(['create alice@example.org', 'create bob@example.org', 'create special@example.org', 'create zoe@example.org']);
+    // A dry run is not the last run.
+    expect((await request(b.url).get('/api/sync/dev').set('Authorization', SECRET)).body.Data.last).toBeNull();
+
+    const applied = await post(b);
+    expect(applied.status).toBe(200);
+    const report = applied.body.Data as Report;
+    expect(report.errors).toBe(0);
+    expect(shape(report)).toEqual(shape(planned));
+    const devs = [...portal.users.values()].filter((u) => u.Email.endsWith('@example.org'));
+    expect(devs.map((u) => u.Email).sort()).toEqual(['alice@example.org', 'bob@example.org', 'special@example.org', 'zoe@example.org']);
+    expect(devs.every((u) => u.Active && u.Teams.length === 1)).toBe(true);
+    expect(portal.violations).toEqual([]);
+  });
+
+  it('two replicas asked at once: one runs, the other answers 409, and the portal sees one set of writes', async () => {
+    const [a, b] = brokers as [TestBroker, TestBroker];
+    await changeGroupMembers(slapd, 'developers', { add: ['carol'], remove: ['bob'] });
+    portal.adminCalls.length = 0;
+    // Slow reads keep the first run holding the lock while the second asks.
+    portal.setAdminFault({ delayMs: 300, method: 'GET' });
+    let answers;
+    try {
+      answers = await Promise.all([post(a), post(b)]);
+    } finally {
+      portal.setAdminFault('none');
+    }
+    expect(answers.map((r) => r.status).sort()).toEqual([200, 409]);
+    const lost = answers.find((r) => r.status === 409);
+    expect(lost?.body).toEqual({ Status: 'error', Error: 'another runner is syncing profile "dev" now' });
+    const won = answers.find((r) => r.status === 200)?.body.Data as Report;
+    expect(shape(won)).toEqual(['create carol@example.org', 'deactivate ']);
+    // One creation of carol, one deactivation of bob: nothing written twice.
+    expect(writes().filter((c) => c.method === 'POST')).toHaveLength(1);
+    expect([...portal.users.values()].filter((u) => u.Email === 'carol@example.org')).toHaveLength(1);
+    const bob = [...portal.users.values()].find((u) => u.Email === 'bob@example.org');
+    expect(bob?.Active).toBe(false);
+    expect(writes().filter((c) => c.method === 'PUT' && c.path === `/portal-api/users/${bob?.ID}`)).toHaveLength(1);
+
+    // Either replica answers the last run, whichever ran it; each plans its next run.
+    for (const x of [a, b]) {
+      const got = await request(x.url).get('/api/sync/dev').set('Authorization', SECRET);
+      expect(got.status).toBe(200);
+      expect(got.body.Data.last).toMatchObject({ profile: 'dev', startedAt: won.startedAt, outcome: 'ok', errors: 0, counts: won.counts });
+      expect(got.body.Data.last.changes).toBeUndefined();
+      expect(Date.parse(got.body.Data.next as string)).toBeGreaterThan(Date.now());
+    }
+  });
+
+  it('each run is an audit event and each change a portal_account event without the email in clear; /metrics counts runs', async () => {
+    const events = [...(await audit(0)), ...(await audit(1))];
+    const runs = events.filter((e) => e.event === 'sync_run');
+    expect(runs.some((e) => e.dryRun === true && e.outcome === 'ok')).toBe(true);
+    expect(runs.filter((e) => e.dryRun === false && e.outcome === 'ok').length).toBeGreaterThanOrEqual(2);
+    const accounts = events.filter((e) => e.event === 'portal_account');
+    expect(accounts.map((e) => e.outcome)).toEqual(expect.arrayContaining(['created', 'deactivated']));
+    expect(accounts.filter((e) => e.outcome === 'created').every((e) => typeof e.email === 'string' && (e.email as string).startsWith('hmac-sha256:'))).toBe(true);
+    const text = (await fs.readFile(path.join(dir, 'audit-0.log'), 'utf8')) + (await fs.readFile(path.join(dir, 'audit-1.log'), 'utf8'));
+    expect(text).not.toMatch(/@example\.org/);
+
+    const metrics = await request(brokers[0]?.url as string).get('/metrics').set('Authorization', SECRET);
+    expect(metrics.text).toMatch(/tib_sync_runs_total\{profile="dev",outcome="ok"\} [1-9]/);
+    expect(metrics.text).toMatch(/tib_sync_changes_total\{profile="dev",kind="create"\} [1-9]/);
+    expect(metrics.text).toMatch(/tib_sync_duration_seconds_count\{profile="dev"\} [1-9]/);
+  });
+
+  it('a portal that fails answers 502 with the reason, no secret in it, and is the last run', async () => {
+    const [a, b] = brokers as [TestBroker, TestBroker];
+    portal.setAdminFault('down');
+    let res;
+    try {
+      res = await post(a);
+    } finally {
+      portal.setAdminFault('none');
+    }
+    expect(res.status).toBe(502);
+    expect(res.body.Status).toBe('error');
+    expect(res.body.Error).not.toContain(TOKEN);
+    const got = await request(b.url).get('/api/sync/dev').set('Authorization', SECRET);
+    expect(got.body.Data.last).toMatchObject({ outcome: 'failed', errors: 1 });
+    const metrics = await request(a.url).get('/metrics').set('Authorization', SECRET);
+    expect(metrics.text).toMatch(/tib_sync_runs_total\{profile="dev",outcome="failed"\} 1/);
+    expect(metrics.text).toMatch(/tib_sync_errors_total\{profile="dev"\} [1-9]/);
+  });
+});
