@@ -19,6 +19,10 @@ export interface CommandOptions {
   portal: boolean;
   /** --insecure: allow --url http:// to a host other than loopback (the admin secret then crosses the network in clear). */
   insecure: boolean;
+  /** --dry-run (sync): print the plan, write nothing. */
+  dryRun: boolean;
+  /** --force (sync): apply deprovisions past the safety brake (Sync.MaxDeprovisionPercent). */
+  force: boolean;
   profile?: string;
   claims?: string;
   username?: string;
@@ -37,11 +41,11 @@ const VALUE_FLAGS: Record<string, ValueKey> = {
   claims: 'claims',
   username: 'username',
 };
-const BOOL_FLAGS: Record<string, 'redact' | 'json' | 'insecure' | 'portal'> = { redact: 'redact', json: 'json', insecure: 'insecure', portal: 'portal' };
+const BOOL_FLAGS: Record<string, 'redact' | 'json' | 'insecure' | 'portal' | 'dryRun' | 'force'> = { redact: 'redact', json: 'json', insecure: 'insecure', portal: 'portal', 'dry-run': 'dryRun', force: 'force' };
 
 /** `allowed`: the flags this command takes; any other is a usage error. */
 export function parseCommandArgs(argv: readonly string[], allowed: readonly string[]): CommandOptions {
-  const out: CommandOptions = { redact: false, json: false, insecure: false, portal: false, positional: [] };
+  const out: CommandOptions = { redact: false, json: false, insecure: false, portal: false, dryRun: false, force: false, positional: [] };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     const m = /^--?([^=]+)(?:=(.*))?$/s.exec(arg);
