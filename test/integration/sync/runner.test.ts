@@ -172,6 +172,31 @@ describe('directory sync across two replicas', () => {
     expect(metrics.text).toMatch(/tib_sync_duration_seconds_count\{profile="dev"\} [1-9]/);
   });
 
+  it('on its schedule: a replica started 58 s after the last run of any replica runs 5 s after its start, once', async () => {
+    const last = { profile: 'dev', startedAt: new Date(Date.now() - 58_000).toISOString(), seconds: 1, outcome: 'ok', errors: 0 };
+    await redis.cli('SET', 'tib:sync-last:dev', JSON.stringify(last));
+    const c = await startTestBroker({ config: brokers[0]?.config as TestBroker['config'], profiles: JSON.parse(await fs.readFile(brokers[0]?.profilesPath as string, 'utf8')) as unknown[] });
+    try {
+      const planned = await request(c.url).get('/api/sync/dev').set('Authorization', SECRET);
+      expect(planned.body.Data.last).toEqual(last);
+      const next = Date.parse(planned.body.Data.next as string);
+      expect(next - Date.now()).toBeGreaterThan(3000);
+      expect(next - Date.now()).toBeLessThanOrEqual(5000);
+      const runs = async () => Number(/tib_sync_runs_total\{profile="dev",outcome="ok"\} (\d+)/.exec((await request(c.url).get('/metrics').set('Authorization', SECRET)).text)?.[1]);
+      const before = await runs();
+      await new Promise((r) => setTimeout(r, next - Date.now() + 2500));
+      expect(await runs()).toBe(before + 1);
+      const ran = await request(brokers[0]?.url as string).get('/api/sync/dev').set('Authorization', SECRET);
+      expect(ran.body.Data.last).toMatchObject({ outcome: 'ok', errors: 0 });
+      expect(Date.parse(ran.body.Data.last.startedAt as string)).toBeGreaterThanOrEqual(next);
+      // The next turn is one interval after that run.
+      const again = await request(c.url).get('/api/sync/dev').set('Authorization', SECRET);
+      expect(Date.parse(again.body.Data.next as string)).toBeGreaterThan(Date.now() + 50_000);
+    } finally {
+      await c.close();
+    }
+  }, 20_000);
+
   it('a portal that fails answers 502 with the reason, no secret in it, and is the last run', async () => {
     const [a, b] = brokers as [TestBroker, TestBroker];
     portal.setAdminFault('down');
