@@ -184,6 +184,14 @@ describe('identity-broker sync: runs', () => {
     expect({ code: json.code, dryRun: planned.dryRun, emails: planned.changes.map((c) => c.email).sort() }).toEqual({ code: 0, dryRun: true, emails: IN_SCOPE });
     expect(writes()).toEqual([]);
     expect(portal.users.size).toBe(before);
+
+    // Without BackEnd "redis" the command shares nothing with the broker: it says so, and plans the same.
+    const memoryConf = path.join(dir, 'memory.conf');
+    await fs.writeFile(memoryConf, JSON.stringify({ TykAPISettings: { PortalAPIConfig: { Endpoint: portal.url, AdminToken: TOKEN } } }));
+    const memory = await run(['sync', 'dev', '-c', memoryConf, '-p', profilesFile, '--dry-run']);
+    expect({ code: memory.code, counts: memory.out.split('\n')[1] }).toEqual({ code: 0, counts: lines[1] });
+    expect(memory.err).toMatch(/^note: tib\.conf keeps the broker's state in its own process \(BackEnd\.Name is not "redis"\): this run cannot see the accounts the broker manages/);
+    expect(writes()).toEqual([]);
   });
 
   it('the run applies exactly the plan; a person it created signs in through the broker into the teams sync gave them', async () => {
