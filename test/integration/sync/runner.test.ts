@@ -54,6 +54,19 @@ beforeAll(async () => {
       Sync: { Source: 'ldap', IntervalSeconds: 60, Deprovision: 'deactivate', MaxDeprovisionPercent: 50 },
     },
   });
+  // A provider that cannot list its people (ProxyProvider has no Provider.people), synced on demand only.
+  const proxied = {
+    ID: 'proxied',
+    ActionType: 'GenerateOrLoginDeveloperProfile',
+    ProviderName: 'ProxyProvider',
+    OrgID: '0',
+    ReturnURL: `${portal.url}/sso`,
+    IdentityHandlerConfig: { DashboardCredential: PORTAL_SECRET },
+    ProviderConfig: { TargetHost: 'http://127.0.0.1:1/check', OKCode: 200, ExtractUserNameFromBasicAuthHeader: true },
+    UserGroupMapping: { developers: 'Acme/Developers' },
+    Membership: { Authority: 'idp' },
+    Sync: { Source: 'ldap', IntervalSeconds: 0 },
+  };
   for (let i = 0; i < 2; i++) {
     brokers.push(
       await startTestBroker({
@@ -63,7 +76,7 @@ beforeAll(async () => {
           TykAPISettings: { DashboardConfig: { Endpoint: portal.endpoint, Port: portal.port, AdminSecret: '' }, PortalAPIConfig: { Endpoint: portal.url, AdminToken: TOKEN } },
           Audit: { Enabled: true, Path: path.join(dir, `audit-${i}.log`), Key: 'audit-key-for-sync-tests' },
         },
-        profiles: [profile],
+        profiles: [profile, proxied],
       }),
     );
   }
@@ -94,6 +107,15 @@ describe('the sync admin API', () => {
     expect(missing.status).toBe(404);
     expect(missing.body).toEqual({ Status: 'error', Error: 'profile "nope" does not exist or has no Sync block' });
     expect((await request(a.url).get('/api/sync/nope').set('Authorization', SECRET)).status).toBe(404);
+  });
+
+  it('a profile whose provider cannot list its people fails, naming it; on demand only, it has no next run', async () => {
+    const [a] = brokers as [TestBroker];
+    const res = await request(a.url).post('/api/sync/proxied').set('Authorization', SECRET);
+    expect(res.status).toBe(502);
+    expect(res.body).toEqual({ Status: 'error', Error: 'profile "proxied": its provider cannot list its people, so it cannot be synced' });
+    const got = await request(a.url).get('/api/sync/proxied').set('Authorization', SECRET);
+    expect(got.body.Data).toMatchObject({ last: { outcome: 'failed' }, next: null });
   });
 });
 
