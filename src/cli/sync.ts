@@ -2,7 +2,8 @@
  * `sync <profile> [-c tib.conf] [-p profiles.json] [--dry-run] [--force] [--json]`: one directory sync run of a
  * profile with a `Sync` block (issue 20, item 3; src/sync/engine.ts), as the broker would run it: the broker's own
  * services (src/services.ts: on Redis with `BackEnd.Name: "redis"`, so the managed accounts, the links and the
- * lock are the replicas' own), the profile's provider listing its people, the sync lock (src/state/sync-lock.ts).
+ * lock are the replicas' own), the profile's provider listing its people, and the broker's runner
+ * (src/sync/runner.ts: the sync lock, the audit events, the metrics and the last run, as a scheduled run).
  * Prints the plan (--dry-run, nothing written) or what was applied. Exit 0 no errors, 1 some changes failed or the
  * safety brake held, 2 the run could not be made: bad files, unknown profile or no Sync block, a provider that
  * cannot list people, a directory or portal that cannot be asked, the lock held by another runner.
@@ -11,14 +12,13 @@ import { UsageError } from '../cli-args.js';
 import { ConfigError } from '../config/load.js';
 import type { Config } from '../config/types.js';
 import { getLogger, setOwnedSecrets } from '../log.js';
-import { PortalApiError } from '../portal/api.js';
-import { configForProfile, tykTargetsOf } from '../profiles/tyk-settings.js';
+import { configForProfile } from '../profiles/tyk-settings.js';
 import { quote } from '../profiles/validate.js';
 import type { Provider } from '../providers/provider.js';
 import { builtinProviders } from '../providers/registry.js';
 import { createServices, type Services } from '../services.js';
-import { acquireSyncLock, type SyncLock } from '../state/sync-lock.js';
-import { runSync, type SyncReport } from '../sync/engine.js';
+import type { SyncReport } from '../sync/engine.js';
+import { SyncRunError, SyncRunner } from '../sync/runner.js';
 import { EXIT, type CliIo } from './io.js';
 import type { CommandOptions } from './options.js';
 import { readConfig } from './portal-check.js';
@@ -28,9 +28,6 @@ import { describeProblems, readProfilesFile } from './target.js';
 export const EXIT_NOT_RUN = 2;
 
 const USAGE = 'usage: sync <profile> [-c tib.conf] [-p profiles.json] [--dry-run] [--force] [--json]';
-
-/** people() failed: the directory, not the portal, could not be asked. */
-class DirectoryError extends Error {}
 
 const KINDS = ['create', 'update', 'unchanged', 'skipped', 'deactivate', 'delete', 'kept'] as const;
 
@@ -86,7 +83,6 @@ export async function syncCommand(opts: CommandOptions, io: CliIo): Promise<numb
   setOwnedSecrets(secretOwner, builtinProviders.profileSecrets(profile));
   let services: Services | undefined;
   let provider: Provider | undefined;
-  let lock: SyncLock | undefined;
   try {
     services = await createServices(config, { connect: true });
     const { failureRedirect: _failureRedirect, ...built } = builtinProviders.providerProfile(profile);
@@ -97,31 +93,27 @@ export async function syncCommand(opts: CommandOptions, io: CliIo): Promise<numb
     }
     const people = provider.people?.bind(provider);
     if (!people) return fail(`${file}: profile ${quote(id)}: its provider (${profile.ProviderName}) cannot list its people for a directory sync`);
-    const portal = services.action.portal;
-    if (!portal) return fail('the broker has no portal services (src/services.ts)');
-
-    lock = await acquireSyncLock(services.redis, config.BackEnd.KeyPrefix, profile.ID);
-    if (!lock) return fail(`another runner (a broker replica or another sync command) is syncing profile ${quote(id)} now; try again when it has finished`);
-    const held = lock;
-    const report = await runSync(
-      profile,
-      {
-        target: portal.target(services.action.tyk.withSettings(tykTargetsOf(config, profile)), settings),
-        links: portal.links,
-        managed: portal.managed,
-        people: () => people().catch((err: unknown) => Promise.reject(new DirectoryError(err instanceof Error ? err.message : String(err)))),
-        log: getLogger('DIRECTORY SYNC'),
-        stillOwner: () => held.stillOwner(),
-      },
-      { dryRun: opts.dryRun, force: opts.force },
-    );
-    return print(report, opts, io);
+    // The broker's own runner (src/sync/runner.ts): the same lock, audit events, metrics and last run (GET /api/sync/{profile}) as a scheduled run.
+    const listing = { people: (o?: { signal?: AbortSignal }) => people(o).catch((err: unknown) => Promise.reject(new Error(`the directory cannot list its people: ${err instanceof Error ? err.message : String(err)}`))) };
+    const runner = new SyncRunner({
+      profiles: () => [profile],
+      compiled: () => ({ profile, provider: listing }),
+      config,
+      tyk: services.action.tyk,
+      portal: services.action.portal,
+      redis: services.redis,
+      keyPrefix: config.BackEnd.KeyPrefix,
+      log: getLogger('DIRECTORY SYNC'),
+      audit: services.audit,
+    });
+    return print(await runner.runNow(profile.ID, { dryRun: opts.dryRun, force: opts.force }), opts, io);
   } catch (err) {
-    if (err instanceof DirectoryError) return fail(`profile ${quote(id)}: the directory cannot list its people (nothing was synced): ${err.message}`);
-    if (err instanceof PortalApiError) return fail(`profile ${quote(id)}: the portal at ${settings.Endpoint} cannot be asked (nothing was synced): ${err.message}`);
-    return fail(`profile ${quote(id)}: the sync stopped: ${err instanceof Error ? err.message : String(err)}`);
+    if (!(err instanceof SyncRunError)) throw err;
+    if (err.kind === 'busy') return fail(`another runner (a broker replica or another sync command) is syncing profile ${quote(id)} now; try again when it has finished`);
+    // The runner keeps only the reason; a portal admin API call names itself (src/portal/api.ts PortalApiError).
+    const where = /^(GET|POST|PUT|DELETE) \/portal-api\//.test(err.message) ? ` (the portal at ${settings.Endpoint} cannot be asked)` : '';
+    return fail(`profile ${quote(id)}: the sync failed${where}: ${err.message}`);
   } finally {
-    await lock?.release();
     await provider?.close().catch(() => undefined);
     await services?.close();
     setOwnedSecrets(secretOwner, []);
