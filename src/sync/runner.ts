@@ -84,6 +84,8 @@ export class SyncRunner {
   private readonly stop = new AbortController();
   private readonly started = Date.now();
   private planning: Promise<void> = Promise.resolve();
+  /** Set by close(): no new run, no new timer. */
+  private closing = false;
 
   constructor(private readonly deps: SyncRunnerDeps) {}
 
@@ -108,7 +110,7 @@ export class SyncRunner {
 
   /** Runs now (admin API): the report, or SyncRunError. A dry run writes nothing and is not kept as the last run. */
   async runNow(profileId: string, opts: { dryRun: boolean; force: boolean }): Promise<SyncReport> {
-    if (this.stop.signal.aborted) throw new SyncRunError('busy', 'the broker is stopping');
+    if (this.closing) throw new SyncRunError('busy', 'the broker is stopping');
     const run = this.run(profileId, opts);
     this.running.add(run);
     try {
@@ -120,6 +122,7 @@ export class SyncRunner {
 
   /** Stops the timers and waits for runs under way; past `abortAfterMs` they stop writing (the fencing check). */
   async close(abortAfterMs: number): Promise<void> {
+    this.closing = true;
     for (const t of this.timers.values()) clearTimeout(t.timer);
     this.timers.clear();
     const limit = setTimeout(() => this.stop.abort(), abortAfterMs);
@@ -130,7 +133,7 @@ export class SyncRunner {
   }
 
   private async planAll(): Promise<void> {
-    if (this.stop.signal.aborted) return;
+    if (this.closing) return;
     const profiles = new Map(this.deps.profiles().map((p) => [p.ID, p]));
     for (const [id, t] of this.timers) {
       const p = profiles.get(id);
@@ -150,7 +153,7 @@ export class SyncRunner {
     const from = last ? Date.parse(last.startedAt) : this.started;
     // Never sooner than a few seconds: a missed turn (the broker was down) runs soon, not in a burst.
     const at = new Date(Math.max(from + interval * 1000, Date.now() + 5000));
-    if (this.stop.signal.aborted) return;
+    if (this.closing) return;
     const timer = setTimeout(() => void this.tick(id, interval), at.getTime() - Date.now());
     timer.unref();
     clearTimeout(this.timers.get(id)?.timer);
@@ -254,7 +257,12 @@ export class SyncRunner {
     const mine = this.last.get(id);
     if (!this.deps.redis) return mine;
     const raw = await this.deps.redis.get(this.key(id));
-    const shared = raw ? (JSON.parse(raw) as SyncRunSummary) : undefined;
+    let shared: SyncRunSummary | undefined;
+    try {
+      shared = raw ? (JSON.parse(raw) as SyncRunSummary) : undefined;
+    } catch {
+      // Not ours (written by hand?): as if no run were known there.
+    }
     if (!shared) return mine;
     return !mine || shared.startedAt >= mine.startedAt ? shared : mine;
   }

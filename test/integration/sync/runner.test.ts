@@ -219,6 +219,30 @@ describe('directory sync across two replicas', () => {
     }
   }, 20_000);
 
+  it('a stop waits for the run under way: it finishes, is kept as the last run and releases the lock', async () => {
+    await redis.cli('SET', 'tib:sync-last:dev', JSON.stringify({ profile: 'dev', startedAt: new Date(Date.now() - 58_000).toISOString(), seconds: 1, outcome: 'ok', errors: 0 }));
+    const c = await startTestBroker({ config: brokers[0]?.config as TestBroker['config'], profiles: JSON.parse(await fs.readFile(brokers[0]?.profilesPath as string, 'utf8')) as unknown[] });
+    let closed = false;
+    try {
+      // Slow portal reads: the scheduled run (5 s after the start) is still under way when the stop comes.
+      portal.setAdminFault({ delayMs: 300, method: 'GET' });
+      const until = Date.now() + 10_000;
+      while ((await redis.cli('EXISTS', 'tib:sync-lock:dev')).trim() !== '1') {
+        if (Date.now() > until) throw new Error('the scheduled run did not start');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await c.close();
+      closed = true;
+    } finally {
+      portal.setAdminFault('none');
+      if (!closed) await c.close();
+    }
+    expect((await redis.cli('EXISTS', 'tib:sync-lock:dev')).trim()).toBe('0');
+    const last = JSON.parse(await redis.cli('GET', 'tib:sync-last:dev')) as { outcome: string; startedAt: string };
+    expect(last.outcome).toBe('ok');
+    expect(Date.parse(last.startedAt)).toBeGreaterThan(Date.now() - 15_000);
+  }, 20_000);
+
   it('a portal that fails answers 502 with the reason, no secret in it, and is the last run', async () => {
     const [a, b] = brokers as [TestBroker, TestBroker];
     portal.setAdminFault('down');
