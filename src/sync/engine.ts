@@ -134,9 +134,11 @@ export async function runSync(profile: Profile, deps: SyncDeps, opts: SyncOption
     changes: [],
     errors: 0,
   };
+  const emailOf = new Map(accounts.map((a) => [a.ID, a.Email]));
   const describe = (c: SyncChange, error?: string) => ({
     kind: c.kind,
-    ...('person' in c && { email: c.person.email }),
+    // A leaver has no person any more: the account's own email names them for the operator.
+    ...('person' in c ? { email: c.person.email } : emailOf.has(c.accountId) && { email: emailOf.get(c.accountId) }),
     ...('accountId' in c && { account: c.accountId }),
     ...('changes' in c && { fields: c.changes.map((f) => f.field) }),
     ...(error !== undefined && { error }),

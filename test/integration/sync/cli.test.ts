@@ -241,7 +241,7 @@ describe('identity-broker sync: runs', () => {
     try {
       const text = await sync('dev');
       expect(text.code).toBe(0);
-      expect(text.out.split('\n')).toContain(`  deactivate account ${zoe?.ID}`);
+      expect(text.out.split('\n')).toContain(`  deactivate zoe@example.org account ${zoe?.ID}`);
       expect(zoe?.Active).toBe(false);
     } finally {
       await changeGroupMembers(slapd, 'developers', { add: ['Zoë Müller'] });
@@ -256,10 +256,10 @@ describe('identity-broker sync: runs', () => {
     await changeGroupMembers(slapd, 'developers', { remove: [SPECIAL_UID] });
     try {
       const first = await syncJson('dev-delete');
-      expect(first.report.changes).toEqual([{ kind: 'deactivate', account: special?.ID }]);
+      expect(first.report.changes).toEqual([{ kind: 'deactivate', email: 'special@example.org', account: special?.ID }]);
       expect(portal.users.get(special?.ID ?? -1)?.Active).toBe(false);
       const second = await syncJson('dev-delete');
-      expect({ code: second.code, changes: second.report.changes }).toEqual({ code: 0, changes: [{ kind: 'delete', account: special?.ID }] });
+      expect({ code: second.code, changes: second.report.changes }).toEqual({ code: 0, changes: [{ kind: 'delete', email: 'special@example.org', account: special?.ID }] });
       expect(portal.users.has(special?.ID ?? -1)).toBe(false);
     } finally {
       await changeGroupMembers(slapd, 'developers', { add: [SPECIAL_UID] });
