@@ -26,6 +26,7 @@ const brokers: TestBroker[] = [];
 interface Change {
   kind: string;
   email?: string;
+  account?: number;
   error?: string;
 }
 interface Report {
@@ -159,11 +160,13 @@ describe('directory sync across two replicas', () => {
     const lost = answers.find((r) => r.status === 409);
     expect(lost?.body).toEqual({ Status: 'error', Error: 'another runner is syncing profile "dev" now' });
     const won = answers.find((r) => r.status === 200)?.body.Data as Report;
-    expect(shape(won)).toEqual(['create carol@example.org', 'deactivate ']);
+    const bob = [...portal.users.values()].find((u) => u.Email === 'bob@example.org');
+    expect(won.changes.map((c) => c.kind).sort()).toEqual(['create', 'deactivate']);
+    expect(won.changes.find((c) => c.kind === 'create')?.email).toBe('carol@example.org');
+    expect(won.changes.find((c) => c.kind === 'deactivate')?.account).toBe(bob?.ID);
     // One creation of carol, one deactivation of bob: nothing written twice.
     expect(writes().filter((c) => c.method === 'POST')).toHaveLength(1);
     expect([...portal.users.values()].filter((u) => u.Email === 'carol@example.org')).toHaveLength(1);
-    const bob = [...portal.users.values()].find((u) => u.Email === 'bob@example.org');
     expect(bob?.Active).toBe(false);
     expect(writes().filter((c) => c.method === 'PUT' && c.path === `/portal-api/users/${bob?.ID}`)).toHaveLength(1);
 
@@ -260,5 +263,33 @@ describe('directory sync across two replicas', () => {
     const metrics = await request(a.url).get('/metrics').set('Authorization', SECRET);
     expect(metrics.text).toMatch(/tib_sync_runs_total\{profile="dev",outcome="failed"\} 1/);
     expect(metrics.text).toMatch(/tib_sync_errors_total\{profile="dev"\} [1-9]/);
+  });
+});
+
+describe('profile changes', () => {
+  it('re-plan the runs: a new IntervalSeconds moves the next run, IntervalSeconds 0 drops it', async () => {
+    const [a] = brokers as [TestBroker];
+    const put = async (interval: number) => {
+      const current = (await request(a.url).get('/api/profiles/dev').set('Authorization', SECRET)).body.Data as Record<string, unknown>;
+      const res = await request(a.url)
+        .put('/api/profiles/dev')
+        .set('Authorization', SECRET)
+        .send({ ...current, Sync: { ...(current.Sync as object), IntervalSeconds: interval } });
+      expect(res.status).toBe(200);
+    };
+    type State = { last: { startedAt: string }; next: string | null };
+    // The change event re-plans asynchronously (one Redis read): asked until it shows, for at most 2 s.
+    const state = async (done: (s: State) => boolean) => {
+      for (let i = 0; ; i++) {
+        const s = (await request(a.url).get('/api/sync/dev').set('Authorization', SECRET)).body.Data as State;
+        if (done(s) || i >= 40) return s;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    await put(3600);
+    const planned = await state((s) => s.next !== null && Date.parse(s.next) - Date.now() > 600_000);
+    expect(Date.parse(planned.next as string)).toBe(Date.parse(planned.last.startedAt) + 3_600_000);
+    await put(0);
+    expect((await state((s) => s.next === null)).next).toBeNull();
   });
 });
