@@ -91,7 +91,9 @@ export class SyncRunner {
 
   /** (Re)plans every profile's next run; called at start and on each profile change. */
   plan(): Promise<void> {
-    this.planning = this.planning.then(() => this.planAll()).catch((err: unknown) => {
+    this.planning = this.planning
+      .then(() => this.planAll())
+      .catch((err: unknown) => {
         this.deps.log.warn('planning directory sync failed', { reason: String(redact(err)) });
       });
     return this.planning;
