@@ -183,6 +183,9 @@ export async function runSync(profile: Profile, deps: SyncDeps, opts: SyncOption
           await withRetry(() => t.api.deleteUser(c.accountId));
           next.delete(c.accountId);
           break;
+        case 'skipped':
+          // Nothing written, but reported as the dry run showed it.
+          break;
         default:
           return;
       }
