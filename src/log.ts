@@ -205,7 +205,7 @@ const MAX_PENDING_BYTES = 4 * 1024 * 1024;
 const FLUSH_EVERY_MS = 20;
 
 /**
- * The console, without blocking the event loop: Node writes stdout synchronously (files, pipes, terminals),
+ * The console (stdout; stderr for the tool commands, logToStderr), without blocking the event loop: Node writes stdout synchronously (files, pipes, terminals),
  * so a slow reader would stall every login in flight. Lines are gathered for FLUSH_EVERY_MS and written by
  * libuv's thread pool, one write at a time, in order; what is still pending at exit is written synchronously.
  * A Console subclass, so whatever silences the console (tests) silences this.
@@ -258,7 +258,7 @@ class StdoutLines extends winston.transports.Console {
       fs.write(this.fd, chunk, from, chunk.length - from, null, (err, written) => {
         if (err) {
           // Not writable without blocking (a non-blocking terminal): write it the blocking way.
-          process.stdout.write(chunk.subarray(from));
+          (this.fd === 2 ? process.stderr : process.stdout).write(chunk.subarray(from));
         } else if (from + written < chunk.length) return write(from + written);
         this.writing = false;
         this.schedule();
@@ -281,6 +281,12 @@ export const rootLogger: Logger = winston.createLogger({
   format: formatFor('text'),
   transports: [new StdoutLines()],
 });
+
+/** The tool commands (`sync`, `profiles ...`): their output is standard output, so the log goes to standard error. */
+export function logToStderr(): void {
+  rootLogger.clear();
+  rootLogger.add(new StdoutLines(2));
+}
 
 export function configureLogging(opts: { level: LogLevel; format: LogFormat; silent?: boolean }): void {
   rootLogger.level = opts.level;

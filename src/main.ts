@@ -15,7 +15,7 @@ import { COMMANDS_USAGE, isToolCommand, runToolCommand } from './cli/cli.js';
 import { describeConfig } from './config/load.js';
 import { sampleSecretFinding } from './config/sample-secrets.js';
 import type { Config } from './config/types.js';
-import { configureLogging, getLogger, type Logger } from './log.js';
+import { configureLogging, getLogger, logToStderr, type Logger } from './log.js';
 import type { Profile } from './profiles/profile.js';
 import { preflight, report } from './preflight.js';
 
@@ -71,7 +71,11 @@ export function startupLines(profiles: readonly Profile[], loginSegments: (p: Pr
 
 export async function main(argv: string[]): Promise<number> {
   // `profiles ...` and `explain ...`: the profile tooling (TIB's flags never begin with a bare word).
-  if (isToolCommand(argv)) return runToolCommand(argv);
+  if (isToolCommand(argv)) {
+    // Their output may be piped (`sync --json | jq`): log lines must not mix into it.
+    logToStderr();
+    return runToolCommand(argv);
+  }
   let args;
   try {
     args = parseArgs(argv);

@@ -237,3 +237,30 @@ describe('npm start (scripts/start.sh) on the shipped samples', () => {
     expect(await exit).toBe(0);
   });
 });
+
+describe('tool commands', () => {
+  it('write their log to standard error, so their own output can be piped (sync against a Redis that is down)', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'cli-tool-'));
+    try {
+      const conf = path.join(dir, 'tib.conf');
+      const profiles = path.join(dir, 'profiles.json');
+      await fs.writeFile(conf, JSON.stringify({
+        BackEnd: { Name: 'redis', IdentityBackendSettings: { Host: '127.0.0.1', Port: await freePort(), Timeout: 1 } },
+        TykAPISettings: { DashboardConfig: { Endpoint: 'http://127.0.0.1', Port: '1', AdminSecret: '' }, PortalAPIConfig: { Endpoint: 'http://127.0.0.1:1', AdminToken: 'portal-admin-token' } },
+      }));
+      await fs.writeFile(profiles, JSON.stringify([{
+        ID: 'dev', ActionType: 'GenerateOrLoginDeveloperProfile', ProviderName: 'ADProvider', OrgID: '0', ReturnURL: 'http://127.0.0.1:1/sso',
+        IdentityHandlerConfig: { DashboardCredential: 'portal-api-secret' },
+        ProviderConfig: { LDAPServer: '127.0.0.1', LDAPPort: '1', LDAPUserDN: 'uid=*USERNAME*,ou=people,dc=example,dc=org', LDAPAdminUser: 'cn=admin,dc=example,dc=org', LDAPAdminPassword: 'ldap-admin-password', LDAPBaseDN: 'ou=people,dc=example,dc=org', LDAPFilter: '(uid=*USERNAME*)' },
+        CustomUserGroupField: 'memberOf', UserGroupMapping: { devs: '12' }, Membership: { Authority: 'idp' }, Sync: { IntervalSeconds: 0 },
+      }]));
+      const r = await cli(['sync', 'dev', '-c', conf, '-p', profiles, '--json'], { TYK_IB_SESSION_SECRET: SESSION_SECRET });
+      expect(r.code).toBe(2);
+      expect(r.stdout).not.toMatch(/\[(WARN|INFO|ERROR)\]/);
+      expect(r.stderr).toMatch(/\[WARN\] REDIS: Redis 127\.0\.0\.1:\d+ unreachable/);
+      expect(`${r.stdout}${r.stderr}`).not.toMatch(/ldap-admin-password|portal-admin-token/);
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
+});
