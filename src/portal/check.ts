@@ -3,15 +3,14 @@
  * (docs/portal-membership.md): `identity-broker portal check` (src/cli/portal-check.ts) and the admin API's
  * profile writes (src/http/admin-api.ts) both call `checkProfileTeams`, so they cannot disagree.
  */
-import { closest } from '../config/suggest.js';
 import type { Config } from '../config/types.js';
 import type { Profile } from '../profiles/profile.js';
 import { tykTargetsOf } from '../profiles/tyk-settings.js';
 import type { TykApi } from '../tyk/client.js';
 import { portalApiBase } from '../tyk/client.js';
 import { createPortalApi, PortalApiError } from './api.js';
-import { resolveTeamRef, type DirectorySnapshot, type PortalTeam } from './directory.js';
-import { isNamedRef, parseTeamRef, type TeamRef } from './team-ref.js';
+import { listPortalTeams, resolveTeamRef, type DirectorySnapshot, type PortalTeam } from './directory.js';
+import { isNamedRef, parseTeamRef } from './team-ref.js';
 
 /** One team value of a profile: where it is (`UserGroupMapping` with its group, or `DefaultUserGroupID`) and what it says. */
 export interface TeamValue {
@@ -65,12 +64,7 @@ export function describeTeamValue(v: TeamValue): string {
 
 /** Every organisation and its teams, read now through the admin API. */
 export async function loadDirectory(tyk: TykApi): Promise<DirectorySnapshot> {
-  const api = createPortalApi(tyk);
-  const teams: PortalTeam[] = [];
-  for (const org of await api.listOrganisations()) {
-    for (const t of await api.listTeams(org.ID)) teams.push({ id: t.ID, name: t.Name, ...(t.CID && { cid: t.CID }), organisationId: org.ID, organisationName: org.Name });
-  }
-  return { teams, loadedAt: Date.now() };
+  return { teams: await listPortalTeams(createPortalApi(tyk)), loadedAt: Date.now() };
 }
 
 /**
@@ -99,21 +93,10 @@ export async function checkProfileTeams(p: Profile, deps: PortalCheckDeps): Prom
   for (const v of values) {
     const ref = parseTeamRef(v.value);
     const r = 'problem' in ref ? ref : resolveTeamRef(snapshot, ref);
-    if ('problem' in r) problems.push({ ...v, reason: 'problem' in ref ? r.problem : withSuggestion(r.problem, snapshot, ref) });
+    if ('problem' in r) problems.push({ ...v, reason: r.problem });
     else teams.push(r.team);
   }
   return { kind: 'checked', portal, values, problems, teams };
-}
-
-/**
- * The resolver suggests a name that differs only in case; a typo ("Acme/Developrs") gets the closest name by
- * edit distance too (src/config/suggest.ts, as profile keys do).
- */
-function withSuggestion(problem: string, snapshot: DirectorySnapshot, ref: TeamRef): string {
-  if (ref.kind !== 'name' || problem.includes('did you mean')) return problem;
-  const inOrg = snapshot.teams.filter((t) => t.organisationName === ref.organisation);
-  const near = inOrg.length > 0 ? closest(ref.team, inOrg.map((t) => t.name)) : closest(ref.organisation, new Set(snapshot.teams.map((t) => t.organisationName)));
-  return near ? `${problem} (did you mean ${JSON.stringify(inOrg.length > 0 ? `${ref.organisation}/${near}` : `${near}/${ref.team}`)}?)` : problem;
 }
 
 /** One line per unknown team: the group (or DefaultUserGroupID), the team as written, and why. */

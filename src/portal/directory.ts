@@ -6,6 +6,7 @@
  * load; a failed background refresh keeps serving the previous snapshot (with a WARN) until it is
  * `STALE_LIMIT_MS` old.
  */
+import { closest } from '../config/suggest.js';
 import type { Logger } from '../log.js';
 import type { PortalApi } from './api.js';
 import type { TeamRef } from './team-ref.js';
@@ -43,16 +44,25 @@ export function resolveTeamRef(snapshot: DirectorySnapshot, ref: TeamRef): Resol
   }
   const inOrg = teams.filter((x) => x.organisationName === ref.organisation);
   if (inOrg.length === 0) {
-    const names = [...new Set(teams.map((x) => x.organisationName))];
-    const close = names.find((n) => n.toLowerCase() === ref.organisation.toLowerCase());
-    return { problem: `no organisation is named ${JSON.stringify(ref.organisation)}${close ? ` (did you mean ${JSON.stringify(close)}?)` : ''}` };
+    const close = closest(ref.organisation, new Set(teams.map((x) => x.organisationName)));
+    return { problem: `no organisation is named ${JSON.stringify(ref.organisation)}${close ? ` (did you mean ${JSON.stringify(`${close}/${ref.team}`)}?)` : ''}` };
   }
   const matches = inOrg.filter((x) => x.name === ref.team);
   if (new Set(inOrg.map((x) => x.organisationId)).size > 1) return { problem: `several organisations are named ${JSON.stringify(ref.organisation)}: name the team by ID or CID` };
   if (matches.length > 1) return { problem: `organisation ${JSON.stringify(ref.organisation)} has several teams named ${JSON.stringify(ref.team)}: name it by ID or CID` };
   if (matches.length === 1 && matches[0]) return { team: matches[0] };
-  const close = inOrg.find((x) => x.name.toLowerCase() === ref.team.toLowerCase());
-  return { problem: `organisation ${JSON.stringify(ref.organisation)} has no team named ${JSON.stringify(ref.team)}${close ? ` (did you mean ${JSON.stringify(close.name)}?)` : ''}` };
+  // A case slip or a typo: the nearest name, as a reference the operator can paste (src/config/suggest.ts).
+  const close = closest(ref.team, inOrg.map((x) => x.name));
+  return { problem: `organisation ${JSON.stringify(ref.organisation)} has no team named ${JSON.stringify(ref.team)}${close ? ` (did you mean ${JSON.stringify(`${ref.organisation}/${close}`)}?)` : ''}` };
+}
+
+/** Every organisation's teams, read now through the admin API. */
+export async function listPortalTeams(api: Pick<PortalApi, 'listOrganisations' | 'listTeams'>): Promise<PortalTeam[]> {
+  const teams: PortalTeam[] = [];
+  for (const org of await api.listOrganisations()) {
+    for (const t of await api.listTeams(org.ID)) teams.push({ id: t.ID, name: t.Name, ...(t.CID && { cid: t.CID }), organisationId: org.ID, organisationName: org.Name });
+  }
+  return teams;
 }
 
 export class PortalDirectory {
@@ -72,11 +82,7 @@ export class PortalDirectory {
   async load(): Promise<DirectorySnapshot> {
     this.loading ??= (async () => {
       try {
-        const teams: PortalTeam[] = [];
-        for (const org of await this.api.listOrganisations()) {
-          for (const t of await this.api.listTeams(org.ID)) teams.push({ id: t.ID, name: t.Name, ...(t.CID && { cid: t.CID }), organisationId: org.ID, organisationName: org.Name });
-        }
-        this.snapshot = { teams, loadedAt: this.now() };
+        this.snapshot = { teams: await listPortalTeams(this.api), loadedAt: this.now() };
         return this.snapshot;
       } finally {
         this.loading = undefined;

@@ -41,7 +41,7 @@ export function createPortalServices(opts: { links: PortalLinks; managed: Manage
     links: opts.links,
     managed: opts.managed,
     target(tyk, settings) {
-      // One per portal and token; the token is hashed so this map never holds it twice in memory dumps' plain view.
+      // One per portal and token (the token only as a hash in the key).
       const key = `${portalApiBase(settings)}\n${createHash('sha256').update(settings.AdminToken).digest('hex')}`;
       let t = targets.get(key);
       if (!t) {

@@ -108,10 +108,11 @@ export async function runSync(profile: Profile, deps: SyncDeps, opts: SyncOption
   const summaries = await t.api.listUsers();
   const managed = await deps.managed.load(t.portal, profile.ID);
   const links = new Map<string, number>();
-  for (const p of people) {
+  // One round trip per person (the keys are hashes): several in flight, not one after another.
+  await pool(people, 16, async (p) => {
     const id = await deps.links.get(t.portal, p.ssoKey).catch(() => undefined);
     if (id !== undefined) links.set(p.ssoKey, id);
-  }
+  });
   const emails = new Set(people.map((p) => p.email.toLowerCase()));
   const wanted = new Set([...links.values(), ...managed.keys(), ...summaries.filter((s) => emails.has(s.Email.toLowerCase())).map((s) => s.ID)]);
   const existing = new Set(summaries.map((s) => s.ID));

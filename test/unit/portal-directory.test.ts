@@ -65,11 +65,12 @@ describe('resolveTeamRef', () => {
     expect((r as { problem: string }).problem).toContain('"<organisation>/<team>"');
   });
 
-  it('by name, with "did you mean" for a case slip in the organisation or the team', () => {
+  it('by name, with "did you mean" (a pasteable reference) for a case slip or a typo in the organisation or the team', () => {
+    expect(resolveTeamRef(plain, ref('Acme/Developrs'))).toEqual({ problem: 'organisation "Acme" has no team named "Developrs" (did you mean "Acme/Developers"?)' });
     expect(resolveTeamRef(plain, ref('Globex/Partners'))).toEqual({ team: plain.teams[2] });
-    expect(resolveTeamRef(plain, ref('acme/Developers'))).toEqual({ problem: 'no organisation is named "acme" (did you mean "Acme"?)' });
+    expect(resolveTeamRef(plain, ref('acme/Developers'))).toEqual({ problem: 'no organisation is named "acme" (did you mean "Acme/Developers"?)' });
     expect(resolveTeamRef(plain, ref('Initech/Developers'))).toEqual({ problem: 'no organisation is named "Initech"' });
-    expect(resolveTeamRef(plain, ref('Acme/developers'))).toEqual({ problem: 'organisation "Acme" has no team named "developers" (did you mean "Developers"?)' });
+    expect(resolveTeamRef(plain, ref('Acme/developers'))).toEqual({ problem: 'organisation "Acme" has no team named "developers" (did you mean "Acme/Developers"?)' });
     expect(resolveTeamRef(plain, ref('Acme/Partners'))).toEqual({ problem: 'organisation "Acme" has no team named "Partners"' });
   });
 
