@@ -174,7 +174,7 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
   // Directory sync on each profile's schedule, one runner across replicas (src/sync/runner.ts); not when only checking.
   const syncRunner = opts.check
     ? undefined
-    : new SyncRunner({ profiles: () => store.list(), compiled: (id) => runtime.get(id), config, tyk: services.action.tyk, portal: services.action.portal, redis, keyPrefix: config.BackEnd.KeyPrefix, log: getLogger('SYNC'), audit: services.audit });
+    : new SyncRunner({ profiles: () => store.list(), compiled: (id) => runtime.get(id), config, tyk: services.action.tyk, portal: services.action.portal, redis, keyPrefix: config.BackEnd.KeyPrefix, log: getLogger('SYNC'), audit: services.audit, sources: services.sync });
   if (syncRunner) {
     void syncRunner.plan();
     store.on('change', () => void syncRunner.plan());

@@ -18,6 +18,7 @@ import { MemoryPortalLinks, RedisPortalLinks } from './state/portal-links.js';
 import { MemoryManagedAccounts, RedisManagedAccounts } from './state/portal-managed.js';
 import { createPortalServices } from './portal/services.js';
 import { createTykApi } from './tyk/client.js';
+import type { SyncSources } from './sync/sources.js';
 
 export interface Services {
   /** The broker's Redis client when the configuration uses Redis (profiles, login state, readiness). */
@@ -26,6 +27,8 @@ export interface Services {
   action: ActionDeps;
   /** Where ended logins and admin calls are recorded (tib.conf `Audit`); none when only checking. */
   audit?: AuditLog;
+  /** Directory sync's sources other than a profile's own provider (src/sync/sources.ts). */
+  sync: SyncSources;
   close(): Promise<void>;
 }
 
@@ -59,6 +62,7 @@ export async function createServices(config: Config, opts: { connect: boolean })
     },
     action: { config, log: actionLog, tyk, identityCache, portal },
     audit,
+    sync: {},
     async close() {
       await Promise.all([tyk.close(), audit?.close()]);
       if (redis) await closeRedis(redis);

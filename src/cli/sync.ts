@@ -19,6 +19,7 @@ import { builtinProviders } from '../providers/registry.js';
 import { createServices, type Services } from '../services.js';
 import type { SyncReport } from '../sync/engine.js';
 import { SyncRunError, SyncRunner } from '../sync/runner.js';
+import { peopleLister } from '../sync/sources.js';
 import { EXIT, type CliIo } from './io.js';
 import type { CommandOptions } from './options.js';
 import { readConfig } from './portal-check.js';
@@ -85,19 +86,22 @@ export async function syncCommand(opts: CommandOptions, io: CliIo): Promise<numb
   let provider: Provider | undefined;
   try {
     services = await createServices(config, { connect: true });
-    const { failureRedirect: _failureRedirect, ...built } = builtinProviders.providerProfile(profile);
-    try {
-      provider = builtinProviders.of(profile).create(built, services.provider);
-    } catch (err) {
-      return fail(`${file}: profile ${quote(id)} cannot be used: ${err instanceof Error ? err.message : String(err)}`);
+    // Source "ldap" lists through the profile's own provider; Okta and SCIM through services.sync.
+    if (profile.Sync.Source === 'ldap') {
+      const { failureRedirect: _failureRedirect, ...built } = builtinProviders.providerProfile(profile);
+      try {
+        provider = builtinProviders.of(profile).create(built, services.provider);
+      } catch (err) {
+        return fail(`${file}: profile ${quote(id)} cannot be used: ${err instanceof Error ? err.message : String(err)}`);
+      }
     }
-    const people = provider.people?.bind(provider);
-    if (!people) return fail(`${file}: profile ${quote(id)}: its provider (${profile.ProviderName}) cannot list its people for a directory sync`);
+    const people = peopleLister(profile, provider, services.sync);
+    if ('problem' in people) return fail(`${file}: ${people.problem}`);
     // The broker's own runner (src/sync/runner.ts): the same lock, audit events, metrics and last run (GET /api/sync/{profile}) as a scheduled run.
-    const listing = { people: (o?: { signal?: AbortSignal }) => people(o).catch((err: unknown) => Promise.reject(new Error(`the directory cannot list its people: ${err instanceof Error ? err.message : String(err)}`))) };
     const runner = new SyncRunner({
       profiles: () => [profile],
-      compiled: () => ({ profile, provider: listing }),
+      compiled: () => ({ profile, ...(provider && { provider }) }),
+      sources: services.sync,
       config,
       tyk: services.action.tyk,
       portal: services.action.portal,

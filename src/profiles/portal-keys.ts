@@ -7,7 +7,7 @@ import { isPortalEndpoint } from '../config/load.js';
 import { didYouMean } from '../config/suggest.js';
 import { isTeamId, parseTeamRef } from '../portal/team-ref.js';
 import type { FieldError, FieldReader } from './fields.js';
-import { PORTAL_ROLES, type Membership, type PortalRole, type Profile, type ProfileTykSettings, type SyncSettings } from './profile.js';
+import { PORTAL_ROLES, type Membership, type PortalRole, type Profile, type OktaSyncSource, type ProfileTykSettings, type ScimSyncSource, type SyncSettings } from './profile.js';
 
 const PORTAL_ACTION = 'GenerateOrLoginDeveloperProfile';
 
@@ -71,19 +71,56 @@ function readTykSettings(r: FieldReader): ProfileTykSettings | undefined {
 function readSync(r: FieldReader, actionType: string, membership: Membership | undefined, errors: FieldError[]): SyncSettings | undefined {
   if (!r.has('Sync')) return undefined;
   const y = r.object('Sync');
-  // Which providers can list their people is their module's business (Provider.people); a sync of one that
-  // cannot is refused when it runs, naming the profile.
-  const source = y.string('Source', 'ldap');
-  if (source !== 'ldap') y.error('Source', `must be "ldap" (the profile's own directory), got ${JSON.stringify(source)}${source === 'okta' || source === 'scim' ? ': not available in this version' : ''}`);
+  // Which login providers can list their people is their module's business (Provider.people); a "ldap" sync of
+  // one that cannot is refused when it runs, naming the profile.
+  const source = oneOf(y, 'Source', ['ldap', 'okta', 'scim'] as const, 'ldap');
   const interval = y.int('IntervalSeconds', 1800);
   if (interval !== 0 && (interval < 60 || interval > 7 * 86400)) y.error('IntervalSeconds', `must be 0 (on demand only) or 60 to 604800 seconds, got ${interval}`);
   const percent = y.int('MaxDeprovisionPercent', 10);
   if (percent < 0 || percent > 100) y.error('MaxDeprovisionPercent', `must be 0 to 100, got ${percent}`);
-  const out: SyncSettings = { Source: 'ldap', IntervalSeconds: interval, Deprovision: oneOf(y, 'Deprovision', ['deactivate', 'delete', 'none'] as const, 'deactivate'), MaxDeprovisionPercent: percent };
+  const out: SyncSettings = { Source: source, IntervalSeconds: interval, Deprovision: oneOf(y, 'Deprovision', ['deactivate', 'delete', 'none'] as const, 'deactivate'), MaxDeprovisionPercent: percent };
+  if (source === 'okta') out.Okta = readOkta(y);
+  else if (y.has('Okta')) y.error('Okta', `is read only with Source "okta" (Source is ${JSON.stringify(source)})`);
+  if (source === 'scim') out.SCIM = readScim(y);
+  else if (y.has('SCIM')) y.error('SCIM', `is read only with Source "scim" (Source is ${JSON.stringify(source)})`);
   for (const k of y.unknownKeys()) errors.push({ field: k, message: `is not a Sync key${didYouMean(k.replace(/^Sync\./, ''), y.knownKeys())}` });
   if (actionType !== PORTAL_ACTION || membership?.Authority !== 'idp') {
     errors.push({ field: 'Sync', message: `needs ${PORTAL_ACTION} with Membership.Authority "idp": a sync applies the login's membership rules` });
   }
+  return Object.freeze(out);
+}
+
+/** True for loopback hosts, where plain http is allowed (a stand-in, a local proxy). */
+const loopback = (host: string) => host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+
+function readOkta(y: FieldReader): OktaSyncSource {
+  if (!y.has('Okta')) y.error('Okta', 'is required with Source "okta": {"OrgURL", "ClientID", "PrivateKeyFile", "KeyID", "UserSearch", "GroupFilter"} of an Okta API Services app');
+  const o = y.object('Okta');
+  const out: OktaSyncSource = {
+    OrgURL: o.url('OrgURL', true).replace(/\/+$/, ''),
+    ClientID: o.string('ClientID'),
+    PrivateKeyFile: o.string('PrivateKeyFile'),
+    KeyID: o.string('KeyID'),
+    UserSearch: o.string('UserSearch'),
+    GroupFilter: o.string('GroupFilter'),
+  };
+  if (out.OrgURL !== '') {
+    const u = new URL(out.OrgURL);
+    if (u.protocol !== 'https:' && !loopback(u.hostname)) o.error('OrgURL', `must be https (the client assertion and the tokens cross it), got ${JSON.stringify(out.OrgURL)}`);
+    else if (u.pathname !== '/' || u.search !== '' || u.hash !== '') o.error('OrgURL', `must be the org's base URL such as "https://example.okta.com", without a path, got ${JSON.stringify(out.OrgURL)}`);
+  }
+  if (out.ClientID === '') o.error('ClientID', "is required: the API Services app's client ID");
+  if (out.PrivateKeyFile === '') o.error('PrivateKeyFile', "is required: the file holding the app's private key (PEM or JWK), whose public key is in the app's JWKS");
+  for (const k of o.unknownKeys()) o.error(k.slice(k.lastIndexOf('.') + 1), `is not a key of Sync.Okta (OrgURL, ClientID, PrivateKeyFile, KeyID, UserSearch, GroupFilter)${didYouMean(k.slice(k.lastIndexOf('.') + 1), o.knownKeys())}`);
+  return Object.freeze(out);
+}
+
+function readScim(y: FieldReader): ScimSyncSource {
+  if (!y.has('SCIM')) y.error('SCIM', 'is required with Source "scim": {"TokenFile": "<a file holding the bearer token the IdP sends>"}');
+  const c = y.object('SCIM');
+  const out: ScimSyncSource = { TokenFile: c.string('TokenFile') };
+  if (out.TokenFile === '') c.error('TokenFile', 'is required: a file holding the bearer token (at least 32 characters) that the IdP\'s SCIM provisioning sends');
+  for (const k of c.unknownKeys()) c.error(k.slice(k.lastIndexOf('.') + 1), `is not a key of Sync.SCIM (TokenFile)${didYouMean(k.slice(k.lastIndexOf('.') + 1), c.knownKeys())}`);
   return Object.freeze(out);
 }
 

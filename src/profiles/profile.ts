@@ -37,13 +37,39 @@ export type PortalRole = (typeof PORTAL_ROLES)[number];
 
 /** Ours: directory sync into the portal (issue 20, docs/portal-membership.md): the people the directory holds, on a schedule. */
 export interface SyncSettings {
-  /** Where the people come from: the profile's own directory ("ldap": its provider lists them, Provider.people). */
-  Source: 'ldap';
+  /**
+   * Where the people come from: "ldap", the profile's own directory (its provider lists them, Provider.people);
+   * "okta", an Okta org's Users and Groups APIs (`Okta`); "scim", what the IdP pushes to /scim/v2/{profile} (`SCIM`).
+   */
+  Source: 'ldap' | 'okta' | 'scim';
+  /** Source "okta": an API Services app with private_key_jwt client credentials (RFC 7523). */
+  Okta?: OktaSyncSource;
+  /** Source "scim": the bearer token the IdP's provisioning sends. */
+  SCIM?: ScimSyncSource;
   /** Seconds between runs; 0 runs only on demand (CLI, admin API). */
   IntervalSeconds: number;
   Deprovision: 'deactivate' | 'delete' | 'none';
   /** A run that would deprovision more than this share of the managed accounts applies none of it without --force. */
   MaxDeprovisionPercent: number;
+}
+
+export interface OktaSyncSource {
+  /** The org's base URL, e.g. "https://example.okta.com". */
+  OrgURL: string;
+  ClientID: string;
+  /** A PEM private key (PKCS#8 or PKCS#1, RSA or EC) or a private JWK, readable by the broker only. */
+  PrivateKeyFile: string;
+  /** The key's ID in the app's JWKS ("" when the app has one key). */
+  KeyID: string;
+  /** An Okta `search` expression for /api/v1/users ("" = every user). */
+  UserSearch: string;
+  /** An Okta `search` expression for /api/v1/groups: only members of a matching group are in scope ("" = all groups). */
+  GroupFilter: string;
+}
+
+export interface ScimSyncSource {
+  /** A file holding the bearer token (at least 32 characters), readable by the broker only. */
+  TokenFile: string;
 }
 
 /** Ours: a profile's own Tyk targets, each key overriding tib.conf's TykAPISettings (src/profiles/tyk-settings.ts). */

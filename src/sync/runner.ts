@@ -24,6 +24,7 @@ import type { RedisClient } from '../state/redis-client.js';
 import { acquireSyncLock } from '../state/sync-lock.js';
 import type { TykApi } from '../tyk/client.js';
 import { runSync, type SyncReport } from './engine.js';
+import { peopleLister, type SyncSources } from './sources.js';
 
 export type SyncOutcome = 'ok' | 'braked' | 'failed';
 
@@ -70,6 +71,8 @@ export interface SyncRunnerDeps {
   keyPrefix: string;
   log: Logger;
   audit?: AuditLog;
+  /** The Okta and SCIM sources (src/sync/sources.ts); "ldap" lists through the profile's provider. */
+  sources?: SyncSources;
 }
 
 /** Last runs stay on Redis at least this long (or three intervals). */
@@ -188,7 +191,8 @@ export class SyncRunner {
       const targets = tykTargetsOf(this.deps.config, profile);
       const portal = this.deps.portal;
       if (source?.setupError !== undefined) throw new Error(`profile "${id}" cannot be used: ${source.setupError}`);
-      if (!provider?.people) throw new Error(`profile "${id}": its provider cannot list its people, so it cannot be synced`);
+      const people = peopleLister(profile, provider, this.deps.sources);
+      if ('problem' in people) throw new Error(people.problem);
       if (!portal || targets.PortalAPIConfig.Endpoint === '') throw new Error(`profile "${id}": TykAPISettings.PortalAPIConfig.Endpoint is not set`);
       const target = portal.target(this.deps.tyk.withSettings(targets), targets.PortalAPIConfig);
       const signal = this.stop.signal;
@@ -198,7 +202,11 @@ export class SyncRunner {
           target,
           links: portal.links,
           managed: portal.managed,
-          people: () => provider.people?.({ signal }) ?? Promise.resolve([]),
+          people: () =>
+            people({ signal }).catch((err: unknown) => {
+              const what = profile.Sync.Source === 'ldap' ? 'the directory' : `the ${profile.Sync.Source} source`;
+              throw new Error(`${what} cannot list its people: ${err instanceof Error ? err.message : String(err)}`);
+            }),
           log: this.deps.log,
           // Fencing: a lost lock, or a broker stopping past its limit, stops the writes.
           stillOwner: async () => !signal.aborted && (await lock.stillOwner()),

@@ -127,7 +127,7 @@ describe('identity-broker sync: cannot run (exit 2)', () => {
     const plain = await run(['sync', 'plain', '-c', conf, '-p', p]);
     expect(plain).toEqual({ code: 2, out: '', err: `error: ${p}: profile "plain" has no Sync block: nothing to sync (docs/portal-membership.md)` });
     const unlisted = await run(['sync', 'social', '-c', conf, '-p', p], { TYK_IB_SESSION_SECRET: 'sync-cli-session-secret-0123456789abcdef' });
-    expect(unlisted).toEqual({ code: 2, out: '', err: `error: ${p}: profile "social": its provider (SocialProvider) cannot list its people for a directory sync` });
+    expect(unlisted).toEqual({ code: 2, out: '', err: `error: ${p}: profile "social": its provider (SocialProvider) cannot list its people, so it cannot be synced with Sync.Source "ldap"` });
 
     // A provider that cannot be built is named too (here: no session secret for its login cookie).
     const unusable = await run(['sync', 'social', '-c', conf, '-p', p]);

@@ -114,7 +114,7 @@ describe('the sync admin API', () => {
     const [a] = brokers as [TestBroker];
     const res = await request(a.url).post('/api/sync/proxied').set('Authorization', SECRET);
     expect(res.status).toBe(502);
-    expect(res.body).toEqual({ Status: 'error', Error: 'profile "proxied": its provider cannot list its people, so it cannot be synced' });
+    expect(res.body).toEqual({ Status: 'error', Error: 'profile "proxied": its provider (ProxyProvider) cannot list its people, so it cannot be synced with Sync.Source "ldap"' });
     const got = await request(a.url).get('/api/sync/proxied').set('Authorization', SECRET);
     expect(got.body.Data).toMatchObject({ last: { outcome: 'failed' }, next: null });
   });
