@@ -39,6 +39,12 @@ export interface ActionInput {
 
 export interface Action {
   run(input: ActionInput): Promise<ActionResult>;
+  /**
+   * Optional: what the action gave the user ends when their IdP session does (docs/logout.md). The token
+   * actions delete the user's key as one token per user does and forget its record; `ssoKey` is
+   * key-session.ts ssoKey() of the login's identity. The SSO actions keep nothing, so have none.
+   */
+  endSession?(ssoKey: string): Promise<{ revoked: number } | { failure: string }>;
 }
 
 /** What an action may use, built once per broker (broker.ts): the Tyk client and the identity cache decided there. */

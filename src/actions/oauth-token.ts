@@ -13,7 +13,7 @@ import { listenPathPrefix, type TykResponse } from '../tyk/client.js';
 import type { ActionDeps, Action, ActionResult } from './action.js';
 import { badAnswer, callFailure, tykTarget, upstreamFailure } from './failures.js';
 import { keySession, ssoKey } from './key-session.js';
-import { issued, oneTokenFor, recordIssued, revokePrevious } from './one-token.js';
+import { issued, oneTokenFor, recordIssued, revokeAtLogout, revokePrevious } from './one-token.js';
 
 /** TIB's answer for every failure of this action. */
 const FAILED = 'OAuth token generation failed';
@@ -107,5 +107,6 @@ export function createOAuthToken(profile: Profile, deps: ActionDeps): Action {
       if (!redirectable(answer.redirect_to)) return badAnswer(`POST ${path} answered with a redirect_to that is not an absolute URL`, FAILED);
       return { kind: 'redirect', url: answer.redirect_to };
     },
+    endSession: (key) => revokeAtLogout(oneToken(key)),
   };
 }

@@ -114,3 +114,34 @@ export async function recordIssued(o: OneToken, token: string, ttlSeconds: numbe
   const r = await deleteToken(o, replaced);
   if ('failure' in r && r.failure.kind === 'failure') o.log.warn("a concurrent login's token could not be deleted", { profile: o.profileId, user: o.user, reason: r.failure.failure.reason });
 }
+
+/**
+ * At logout (docs/logout.md: back-channel, RP- or IdP-initiated): the user's recorded tokens deleted through the
+ * Dashboard by the same path as a login's revokePrevious (only with one token per user), then our records of
+ * them forgotten. A token the Dashboard did not delete keeps its record, so the next login deletes it.
+ */
+export async function revokeAtLogout(o: OneToken): Promise<{ revoked: number } | { failure: string }> {
+  let records: TokenRecord[];
+  try {
+    records = await o.cache.lookup(o.profileId, o.user);
+  } catch (err) {
+    return { failure: `identity cache unavailable: ${err instanceof Error ? err.message : String(err)}` };
+  }
+  let revoked = 0;
+  for (const record of records) {
+    if (o.enabled) {
+      const r = await deleteToken(o, record);
+      if ('failure' in r) return { failure: r.failure.kind === 'failure' ? r.failure.failure.reason : 'the Dashboard did not delete the token' };
+      if (!r.gone) continue;
+      revoked++;
+    }
+    try {
+      if (record.legacy) await o.cache.forgetLegacy(o.profileId, o.user);
+      else await o.cache.forget(o.profileId, o.user, record.token);
+    } catch (err) {
+      o.log.warn('the identity-cache record could not be removed at logout', { profile: o.profileId, reason: err instanceof Error ? err.message : String(err) });
+    }
+  }
+  if (revoked > 0) o.log.info('logout: the user\'s token was deleted', { profile: o.profileId, user: o.user });
+  return { revoked };
+}

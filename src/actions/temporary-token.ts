@@ -11,7 +11,7 @@ import type { TykResponse } from '../tyk/client.js';
 import type { ActionDeps, Action, ActionResult } from './action.js';
 import { badAnswer, callFailure, tykTarget, upstreamFailure, withFragmentParam } from './failures.js';
 import { keySession, ssoKey } from './key-session.js';
-import { issued, oneTokenFor, recordIssued, revokePrevious } from './one-token.js';
+import { issued, oneTokenFor, recordIssued, revokeAtLogout, revokePrevious } from './one-token.js';
 
 /** TIB's answers for this action (200 text in TIB; here with an honest status, see failures.ts). */
 const FAILED = 'Auth token generation failed';
@@ -61,5 +61,6 @@ export function createTemporaryToken(profile: Profile, deps: ActionDeps): Action
       if (!profile.ReturnURL) return { kind: 'json', status: 200, body: { key_id: keyId } };
       return { kind: 'redirect', url: withFragmentParam(profile.ReturnURL, 'token', keyId) };
     },
+    endSession: (key) => revokeAtLogout(oneToken(key)),
   };
 }

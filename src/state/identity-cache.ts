@@ -33,6 +33,11 @@ export interface IdentityCache {
   swap(profileId: string, ssoKey: string, record: TokenRecord, ttlSeconds: number): Promise<TokenRecord | undefined>;
   /** Remove TIB's record (its token has been deleted). */
   forgetLegacy(profileId: string, ssoKey: string): Promise<void>;
+  /**
+   * Remove our record of the user at logout (docs/logout.md), only while it still holds `token`: a login of
+   * the same user that recorded a newer token meanwhile keeps its record (its token is deleted at the next login).
+   */
+  forget(profileId: string, ssoKey: string, token: string): Promise<void>;
 }
 
 /** Far beyond any Tyk key id or OAuth access token; anything longer is not a token we issued. */
@@ -210,6 +215,16 @@ export class RedisIdentityCache implements IdentityCache {
     await this.redis.del(tibKey(profileId, ssoKey));
   }
 
+  async forget(profileId: string, ssoKey: string, token: string): Promise<void> {
+    const key = sealedKey(this.keys, this.keyPrefix, profileId, ssoKey);
+    // The previous version's clear record, if any, goes too (swap() drops it the same way).
+    await this.redis.del(ourKey(this.keyPrefix, profileId, ssoKey)).catch(() => undefined);
+    const raw = await this.redis.get(key);
+    if (raw === null || openRecord(this.keys, key, raw)?.token !== token) return;
+    // Deleted only if unchanged since the read: the sealed value (random IV) identifies the write.
+    await this.redis.eval("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0", 1, key, raw);
+  }
+
   /** A value that does not open is no record: written under another TYK_IB_SESSION_SECRET (warned once), or not ours. */
   private open(key: string, raw: string | null): TokenRecord | undefined {
     const r = openRecord(this.keys, key, raw);
@@ -275,6 +290,11 @@ export class MemoryIdentityCache implements IdentityCache {
 
   async forgetLegacy(): Promise<void> {
     // TIB never kept its records in memory: there is nothing of TIB's here.
+  }
+
+  async forget(profileId: string, ssoKey: string, token: string): Promise<void> {
+    const key = ourKey('', profileId, ssoKey);
+    if (this.entries.get(key)?.record.token === token) this.entries.delete(key);
   }
 
   private live(key: string): TokenRecord | undefined {
