@@ -112,6 +112,12 @@ export interface Profile {
   TykAPISettings?: ProfileTykSettings;
   /** Directory sync into the portal ("idp" membership only). */
   Sync?: SyncSettings;
+  /** Logout (docs/logout.md): the Tyk side's own logout page, requested at the end of a logout. */
+  TykLogoutURL?: string;
+  /** Logout: where `return_to` may send the browser (exact URLs); empty: the origin root of ReturnURL. */
+  LogoutRedirectURLs?: string[];
+  /** Logout: accept OIDC back-channel logout at `POST /auth/{id}/backchannel-logout` (openid-connect only). */
+  BackChannelLogout?: boolean;
 }
 
 /** TIB's serialisation order (Go struct order). */
@@ -137,7 +143,7 @@ export const PROFILE_FIELDS: readonly (keyof Profile)[] = [
 ];
 
 /** Keys beyond TIB's, written after them and only when a profile sets them (so a profile without them stays TIB's). */
-export const EXTRA_PROFILE_FIELDS: readonly (keyof Profile)[] = ['CustomUserOrgField', 'OrgMapping', 'DefaultOrgID', 'Membership', 'TykAPISettings', 'Sync'];
+export const EXTRA_PROFILE_FIELDS: readonly (keyof Profile)[] = ['CustomUserOrgField', 'OrgMapping', 'DefaultOrgID', 'Membership', 'TykAPISettings', 'Sync', 'TykLogoutURL', 'LogoutRedirectURLs', 'BackChannelLogout'];
 
 /** A profile as stored and served: TIB's fields in TIB's order, then the extra ones it sets. */
 export function orderedProfile(p: Profile): Record<string, unknown> {

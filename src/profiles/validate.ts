@@ -9,6 +9,7 @@ import { didYouMean } from '../config/suggest.js';
 import { quoteForLog } from '../log.js';
 import { FieldReader, isHttpUrl, isPlainObject, type FieldError } from './fields.js';
 import { handlerConfig, readHandlerConfig } from './handler-config.js';
+import { checkLogoutKeys, readLogoutKeys } from './logout-keys.js';
 import { readPortalKeys } from './portal-keys.js';
 import { ACTION_TYPES, orderedProfile, type ActionType, type Profile } from './profile.js';
 
@@ -33,7 +34,14 @@ export interface ProviderCatalogue {
   read(
     providerName: string,
     raw: Record<string, unknown> | null,
-  ): { errors: FieldError[]; unknownKeys: string[]; knownKeys: string[]; hosts: ReadonlyArray<{ field: string; host: string }> } | undefined;
+  ): {
+    errors: FieldError[];
+    unknownKeys: string[];
+    knownKeys: string[];
+    hosts: ReadonlyArray<{ field: string; host: string }>;
+    /** The logout the provider offers (ProviderModule.logout); undefined: none. */
+    logout?: { backChannel: boolean };
+  } | undefined;
 }
 
 /** What validation needs from tib.conf and the broker. */
@@ -242,6 +250,7 @@ export function validateProfile(
     SSOOnlyForRegisteredUsers: r.bool('SSOOnlyForRegisteredUsers'),
     ...readOrgKeys(r, actionType, warns),
     ...readPortalKeys(r, actionType, mapping, r.string('DefaultUserGroupID'), errors, warns),
+    ...readLogoutKeys(r),
   } satisfies Profile;
   // Warnings, not errors: TIB ignores unknown keys and exported files carry extra ones (the Dashboard's, ...).
   for (const k of r.unknownKeys()) warns.push({ field: k, message: `unknown key, ignored${didYouMean(k, r.knownKeys())}` });
@@ -258,6 +267,7 @@ export function validateProfile(
     for (const k of parsed.unknownKeys) {
       warns.push({ field: k, message: `not an option of ${providerName}, ignored${didYouMean(k.replace(/^ProviderConfig\./, ''), parsed.knownKeys)}` });
     }
+    checkLogoutKeys(profile, providerName, parsed.logout, errors, warns);
   }
   if (identityHandlerConfig && (ACTION_TYPES as readonly string[]).includes(actionType)) {
     checkHandlerConfig(identityHandlerConfig, actionType as ActionType, errors, warns);

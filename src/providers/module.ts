@@ -53,6 +53,11 @@ export interface ProviderModule<C = unknown> {
   identityFromClaims?(p: ProviderProfile<C>, claims: Record<string, unknown>, username: string): Identity;
   /** How a failure that carries no class (LoginFailure.class) is classed; DEFAULT_FAILURE_CLASSES without it. */
   readonly failureClasses?: FailureClasses;
+  /**
+   * The logout this config's provider offers (Provider.logout, docs/logout.md), for validation of the logout
+   * keys; undefined or no method: none (the profile's logout keys are then ignored, with a warning).
+   */
+  logout?(config: C): { backChannel: boolean } | undefined;
 }
 
 /** `unreachable` for a 502/504 (the provider's outbound call failed), `refused` for any other 4xx. */

@@ -11,6 +11,7 @@ import type { FailureReason } from '../metrics.js';
 import type { Logger } from '../log.js';
 import type { BruteForceSettings } from '../config/types.js';
 import type { BruteForceGuard } from '../state/brute-force.js';
+import type { LoginSession, LoginSessions, SessionMatch } from '../state/login-sessions.js';
 import type { ReplayCache } from '../state/replay-cache.js';
 
 /** Why a login failed. `reason` is logged once (never a secret); `message` is what the client may see. */
@@ -103,8 +104,43 @@ export interface Provider {
    * (no search account, directory down, too many entries); `signal` stops a listing under way.
    */
   people?(opts?: { signal?: AbortSignal }): Promise<Identity[]>;
+  /**
+   * Optional: logout through to the IdP (issue 21, docs/logout.md). A profile has logout on when its provider
+   * has this and the profile sets TykLogoutURL, LogoutRedirectURLs or BackChannelLogout (http/logout-routes.ts).
+   */
+  logout?: ProviderLogout;
   /** Release pooled connections and timers; called when the profile changes or the broker stops. */
   close(): Promise<void>;
+}
+
+/** What a provider's logout endpoint received (ProviderLogout.receive). */
+export type LogoutReceived =
+  /** The IdP's answer to our logout, checked: `state` is ours (OIDC state, SAML RelayState), its flow cookie opens next. */
+  | { kind: 'finished'; state: string }
+  /**
+   * The IdP's own logout request, checked: the broker drops the sessions that `match` names, then answers
+   * with respond() (SAML: a signed LogoutResponse).
+   */
+  | { kind: 'idp-request'; match: SessionMatch; respond(): Promise<ProviderOutcome> }
+  /** Anything else (bad signature, unknown InResponseTo, an error status): the profile's failure response. */
+  | { kind: 'failure'; failure: LoginFailure };
+
+export interface ProviderLogout {
+  /**
+   * Sends the browser to the IdP's logout for this session (OIDC end_session_endpoint; SAML LogoutRequest by
+   * redirect or an auto-POST page), carrying `state` (OIDC state / SAML RelayState) and coming back to
+   * `returnUrl` (the broker's own, from the profile's base URL, never the Host header). undefined: the IdP offers
+   * no logout (no end_session_endpoint, no SLO service in metadata): the broker goes straight on to the Tyk step.
+   * `session` is undefined when the broker keeps nothing of this browser's login (gone, expired, never kept).
+   */
+  begin(session: LoginSession | undefined, ctx: { state: string; returnUrl: string }): Promise<ProviderOutcome | undefined>;
+  /**
+   * A request on the provider's logout endpoint (`/auth/{id}/logout/callback` for OIDC, `/auth/{id}/saml/slo`
+   * for SAML, any method): the IdP's answer to our logout, or the IdP's own logout request, or a failure.
+   */
+  receive(req: LoginRequest): Promise<LogoutReceived>;
+  /** OIDC only: a back-channel `logout_token`, verified; the sessions to drop (`POST /auth/{id}/backchannel-logout`). */
+  backchannel?(logoutToken: string): Promise<{ match: SessionMatch } | { error: string }>;
 }
 
 /**
@@ -121,6 +157,8 @@ export interface ProviderServices {
   sessionSecret: string;
   /** tib.conf `SSLInsecureSkipVerify`: TLS certificates of IdPs are not verified (TIB's switch). */
   insecureSkipVerify: boolean;
+  /** The logins kept for logout (state/login-sessions.ts), on Redis when login state is; the http layer uses them. */
+  loginSessions: LoginSessions;
 }
 
 export class ProviderSetupError extends Error {}

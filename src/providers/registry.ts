@@ -81,7 +81,7 @@ export class ProviderRegistry implements ProviderCatalogue {
     const m = this.get(providerName);
     if (!m) return undefined;
     const parsed = this.parse(m, raw);
-    return { ...parsed, hosts: m.outboundHosts?.(parsed.config) ?? [] };
+    return { ...parsed, hosts: m.outboundHosts?.(parsed.config) ?? [], logout: m.logout?.(parsed.config) };
   }
 
   /** The profile as its provider is built from it. */

@@ -15,4 +15,6 @@ export const socialModule: ProviderModule<SocialConfig> = {
   // As an OpenID Connect login reads the ID token and userinfo claims (oidc.ts).
   identityFromClaims: (_p, claims) => claimsIdentity(claims, 'openid-connect'),
   failureClasses: { unreachable: 'idp_error', refused: 'idp_error' },
+  // RP-initiated and back-channel logout are OpenID Connect's; the OAuth presets have no logout (docs/logout.md).
+  logout: (c) => (c.UseProviders.some((u) => u.Name === 'openid-connect') ? { backChannel: true } : undefined),
 };
