@@ -6,7 +6,9 @@
  * stops and restarts; `login()` drives the OP's own login and consent pages. It serves plain HTTP, or HTTPS
  * with a given certificate; it records how the client authenticated at each token request, can advertise
  * other client authentication methods in discovery, and can play a token endpoint that compares Basic
- * credentials without percent-decoding them (as many real ones do).
+ * credentials without percent-decoding them (as many real ones do). Back-channel logout is on: a client with a
+ * backchannel_logout_uri gets the OP's logout_token when the user signs out at the OP (logoutAtOp), and
+ * `sign()` makes tokens with the OP's own key for the behaviours of other OPs.
  */
 import fs from 'node:fs';
 import http from 'node:http';
@@ -43,6 +45,19 @@ export interface OpClient {
   client_secret: string;
   /** The broker's RSA public key: id_tokens for this client are encrypted to it. */
   encryptTo?: jose.JWK;
+  /** Back-channel logout (OpenID Connect Back-Channel Logout 1.0): where the OP POSTs its logout_token. */
+  backchannelLogoutUri?: string;
+  /** The OP puts `sid` in id_tokens and logout tokens of this client (else `sub` only). */
+  backchannelLogoutSessionRequired?: boolean;
+}
+
+/** One back-channel logout the OP sent (oidc-provider's backchannel.success / backchannel.error events). */
+export interface BackchannelSent {
+  clientId: string;
+  accountId: string;
+  sid: string;
+  /** Why the OP counted it failed (the RP did not answer 200), when it did. */
+  error?: string;
 }
 
 export interface Tamper {
@@ -76,6 +91,10 @@ export interface TestOp {
   /** When it returns an answer for a token request (by how the client authenticated), that is sent instead of the OP's. */
   tokenAnswer?: (auth: 'basic' | 'body') => { status: number; headers: Record<string, string>; body: string } | undefined;
   rotateKeys(): Promise<void>;
+  /** The back-channel logouts sent so far, in order. */
+  backchannelSent: BackchannelSent[];
+  /** A JWT signed with the OP's current signing key (its kid), to play an OP whose logout tokens differ. */
+  sign(claims: jose.JWTPayload, header?: Partial<jose.JWTHeaderParameters>): Promise<string>;
   /** Close the listener and every connection (the IdP is down). */
   stop(): Promise<void>;
   /** Listen again on the same port. */
@@ -116,6 +135,7 @@ export async function startTestOp(opts: { redirectUris: string[]; clients: OpCli
         token_endpoint_auth_method: 'client_secret_basic',
         // The client's keys by jwks_uri, not inline: oidc-provider's plain-object check fails on objects that
         // crossed jest's VM realms, while JSON it fetches and parses itself is fine.
+        ...(c.backchannelLogoutUri ? { backchannel_logout_uri: c.backchannelLogoutUri, backchannel_logout_session_required: c.backchannelLogoutSessionRequired ?? false } : {}),
         ...(c.encryptTo ? { id_token_encrypted_response_alg: 'RSA-OAEP-256', id_token_encrypted_response_enc: 'A256GCM', jwks_uri: `${issuer}/test-client-jwks/${c.client_id}` } : {}),
       })),
       jwks: { keys: [jwk] },
@@ -126,7 +146,7 @@ export async function startTestOp(opts: { redirectUris: string[]; clients: OpCli
       claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name', 'given_name', 'family_name'], groups: ['groups'] },
       scopes: ['openid', 'email', 'profile', 'groups'],
       conformIdTokenClaims: false,
-      features: { devInteractions: { enabled: true }, encryption: { enabled: true } },
+      features: { devInteractions: { enabled: true }, encryption: { enabled: true }, backchannelLogout: { enabled: true } },
       pkce: { required: () => true },
       ttl: { AccessToken: 600, AuthorizationCode: 60, Grant: 3600, IdToken: 600, Interaction: 600, Session: 3600 },
       cookies: { keys: ['oidc-op-test-cookie-key'] },
@@ -134,7 +154,16 @@ export async function startTestOp(opts: { redirectUris: string[]; clients: OpCli
       // once a global undici dispatcher exists in this realm (the broker's undici import installs one).
       fetch: (url, init) => fetch(url, { ...init, dispatcher: undefined } as RequestInit),
     });
-  let provider = build(key);
+  const backchannelSent: BackchannelSent[] = [];
+  /** The OP built again (rotateKeys) reports to the same list. */
+  const built = (p: Provider): Provider => {
+    p.on('backchannel.success', (_ctx: unknown, client: { clientId: string }, accountId: string, sid: string) => backchannelSent.push({ clientId: client.clientId, accountId, sid }));
+    p.on('backchannel.error', (_ctx: unknown, err: Error, client: { clientId: string }, accountId: string, sid: string) =>
+      backchannelSent.push({ clientId: client.clientId, accountId, sid, error: err.message }),
+    );
+    return p;
+  };
+  let provider = built(build(key));
   const op: TestOp = {
     issuer,
     discoveryUrl: `${issuer}/.well-known/openid-configuration`,
@@ -145,7 +174,11 @@ export async function startTestOp(opts: { redirectUris: string[]; clients: OpCli
     rawBasicAuth: false,
     async rotateKeys() {
       key = await signingKey();
-      provider = build(key);
+      provider = built(build(key));
+    },
+    backchannelSent,
+    async sign(claims, header = {}) {
+      return new jose.SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: key.kid as string, ...header }).sign(await jose.importJWK(key, 'RS256'));
     },
     async stop() {
       server.closeAllConnections();
@@ -258,6 +291,26 @@ export async function loginAtOp(authUrl: string, jar: CookieJar, user: string, c
     init = { method: 'POST', body: form, headers: { 'content-type': 'application/x-www-form-urlencoded' } };
   }
   throw new Error('too many steps at the OP');
+}
+
+/**
+ * The user signs out at the OP (its end_session endpoint, with the browser's cookies from loginAtOp, confirming
+ * "sign me out" as a person would): the OP ends its session and POSTs a back-channel logout_token to every client
+ * of that session with a backchannel_logout_uri, before it answers (see op.backchannelSent).
+ */
+export async function logoutAtOp(op: TestOp, jar: CookieJar, base: RequestInit = {}): Promise<void> {
+  const page = await fetchWithJar(`${op.issuer}/session/end`, jar, base);
+  const html = await page.text();
+  const action = /<form[^>]*action="([^"]+)"/.exec(html)?.[1];
+  const xsrf = /name="xsrf" value="([^"]+)"/.exec(html)?.[1];
+  if (!action || !xsrf) throw new Error(`the OP's logout page has no form (status ${page.status}): ${html.slice(0, 200)}`);
+  const confirm = await fetchWithJar(new URL(action, op.issuer).toString(), jar, {
+    ...base,
+    method: 'POST',
+    body: new URLSearchParams({ xsrf, logout: 'yes' }),
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  });
+  if (confirm.status < 300 || confirm.status >= 400) throw new Error(`the OP's logout confirmation answered ${confirm.status}`);
 }
 
 export interface OidcProfileOptions {
