@@ -7,6 +7,7 @@
  *    leanest (node:http in and out, a search pool and a bind pool). See bench/servers/.
  *  - OIDC login (start, the OP's sign-in, callback): the broker vs openid-client alone, driven by fetch.
  *  - Memory: the broker's heap after GC along 100k logins, and its peak RSS through 200k login starts.
+ *  - Then the directory sync of 10,000 people (bench/sync.ts; BENCH_SYNC=0 skips it).
  * Concurrency 1, 16 and 64, a warm-up per cell, 3 repetitions in rotated order, and each cell measured again
  * (up to twice) when the machine was busy with something else meanwhile (from /proc/stat).
  * BENCH_QUICK=1: one repetition at 16 at a time, short cells, small memory runs (for trying the bench out);
@@ -353,3 +354,5 @@ function print(cells: Cell[], mem: Memory): void {
 }
 
 await main();
+// The directory sync bench (bench/sync.ts, also `npm run bench:sync` alone) after the rest; BENCH_SYNC=0 skips it.
+if (process.env.BENCH_SYNC !== '0') await import('./sync.js');
