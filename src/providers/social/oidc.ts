@@ -22,6 +22,7 @@ import { describe, FlowError, type FlowSecrets, type RedirectHandler } from './h
 import type { IdpFetch } from './idp-fetch.js';
 import { oidcEmail } from './email-verified.js';
 import { asymmetricAlgorithms, IdpKeys } from './jwks.js';
+import { LogoutTokenError, verifyLogoutToken, type LogoutMatch, type LogoutTokenCheck } from './backchannel.js';
 
 const REFRESH_MS = 60 * 60 * 1000;
 const PROTECTED = ['iss', 'aud', 'azp', 'exp', 'iat', 'nbf', 'nonce', 'sub', 'auth_time', 'acr', 'amr', 'at_hash', 'c_hash'];
@@ -223,6 +224,26 @@ export class OidcHandler implements RedirectHandler {
     if (mail.email) claims.email = mail.email;
     // The same reading as explain's dry run (module.ts), with the checked email and the sub of the ID token.
     return { ...claimsIdentity(claims, 'openid-connect'), userId: idClaims.sub, email: mail.email, accessToken: tokens.access_token };
+  }
+
+  /**
+   * A back-channel logout_token of this IdP (backchannel.ts): checked against the discovery issuer, our
+   * client_id and the id_token's keys and algorithms; `firstUse` marks its jti. Throws LogoutTokenError.
+   */
+  async verifyLogoutToken(token: string, firstUse: LogoutTokenCheck['firstUse']): Promise<LogoutMatch> {
+    let d: Discovered;
+    try {
+      d = await this.discover();
+    } catch (err) {
+      throw new LogoutTokenError(describe(err));
+    }
+    return verifyLogoutToken(token, {
+      issuer: d.config.serverMetadata().issuer,
+      clientId: this.o.entry.Key,
+      algorithms: d.algorithms,
+      verifySignature: (jws, algorithms) => d.keys.verify(jws, algorithms),
+      firstUse,
+    });
   }
 
   /**
