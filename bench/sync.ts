@@ -60,6 +60,8 @@ interface Measured {
   label: string;
   code: number;
   wallSeconds: number;
+  /** Seconds from the start to these log lines of the process (its log's timestamps), when it wrote them. */
+  marks: { connected?: number; listed?: number };
   probe: { peakRssMb: number; heapAfterMajorGcMb: number; heapAtEndMb: number; cpuSeconds: number };
   /** CPU of the counterparts meanwhile. */
   slapdSeconds: number;
@@ -76,6 +78,7 @@ async function runToEnd(label: string, args: string[], env: Record<string, strin
   const [cmd, argv] = pinning.startsWith('servers on CPU') ? ['taskset', ['-c', String(cpus - 1), ...node]] : [node[0] as string, node.slice(1)];
   const before = await counterparts();
   const t0 = performance.now();
+  const epoch = Date.now();
   const child = spawn(cmd, argv, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -86,10 +89,15 @@ async function runToEnd(label: string, args: string[], env: Record<string, strin
   const after = await counterparts();
   const line = stderr.split('\n').find((l) => l.startsWith('SYNCPROBE '));
   if (!line) throw new Error(`${label}: no probe line (exit ${code}): ${stderr.slice(-2000)}`);
+  const mark = (re: RegExp) => {
+    const at = stderr.split('\n').find((l) => re.test(l))?.split(' ')[0];
+    return at === undefined || Number.isNaN(Date.parse(at)) ? undefined : (Date.parse(at) - epoch) / 1000;
+  };
   return {
     label,
     code,
     wallSeconds,
+    marks: { connected: mark(/ \[INFO\] REDIS: connected/), listed: mark(/directory sync listed \d+ people/) },
     probe: JSON.parse(line.slice('SYNCPROBE '.length)) as Measured['probe'],
     slapdSeconds: after.slapd - before.slapd,
     redisSeconds: after.redis - before.redis,
@@ -209,6 +217,7 @@ async function main(): Promise<void> {
     const sync = async (label: string, ...extra: string[]) => {
       log(`${label}...`);
       const m = await runToEnd(label, [...flags, distMain, 'sync', PROFILE, '--json', '-c', conf, '-p', profiles, ...extra], {}, counterparts);
+      fs.writeFileSync(path.join(dir, `${label.split(' ')[0]}-run.log`), m.stderr);
       let report: SyncReport;
       try {
         report = JSON.parse(m.stdout) as SyncReport;
@@ -261,10 +270,15 @@ function print(runs: Array<{ m: Measured; report: SyncReport }>, direct: { m: Me
   out.push(`Machine: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} CPUs, ${(os.totalmem() / 2 ** 30).toFixed(1)} GB, Node ${process.version}, ${os.type()} ${os.release()}; ${pinning}; load average ${loadAverage().toFixed(2)} at the end.`);
   out.push(`Directory: ${PEOPLE} people in ${GROUPS} groups (slapd, memberOf); portal stand-in: ${PEOPLE} accounts, ${PEOPLE} managed on Redis; one measurement per row.`);
   out.push('');
-  out.push('| run | exit | plan or applied | wall s | engine s | CPU s | peak RSS MB | heap after major GC, peak MB | heap after GC at exit MB | slapd CPU s | Redis CPU s | portal stand-in CPU s |');
-  out.push('|---|---|---|---|---|---|---|---|---|---|---|---|');
+  out.push('| run | exit | plan or applied | wall s | engine s | start-up / directory / portal, Redis, exit s | CPU s | peak RSS MB | heap after major GC, peak MB | heap after GC at exit MB | slapd CPU s | Redis CPU s | portal stand-in CPU s |');
+  out.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  // Start-up: to the Redis connection (modules loaded, files read); directory: to the listing's INFO line; the rest to the exit.
+  const phases = (m: Measured) => {
+    const { connected, listed } = m.marks;
+    return connected === undefined || listed === undefined ? '-' : `${f(connected, 1)} / ${f(listed - connected, 1)} / ${f(m.wallSeconds - listed, 1)}`;
+  };
   const row = (label: string, m: Measured, plan: string, engine?: number) =>
-    out.push(`| ${label} | ${m.code} | ${plan} | ${f(m.wallSeconds, 1)} | ${f(engine, 1)} | ${f(m.probe.cpuSeconds, 1)} | ${f(m.probe.peakRssMb)} | ${f(m.probe.heapAfterMajorGcMb, 1)} | ${f(m.probe.heapAtEndMb, 1)} | ${f(m.slapdSeconds, 1)} | ${f(m.redisSeconds, 1)} | ${f(m.stubSeconds, 1)} |`);
+    out.push(`| ${label} | ${m.code} | ${plan} | ${f(m.wallSeconds, 1)} | ${f(engine, 1)} | ${phases(m)} | ${f(m.probe.cpuSeconds, 1)} | ${f(m.probe.peakRssMb)} | ${f(m.probe.heapAfterMajorGcMb, 1)} | ${f(m.probe.heapAtEndMb, 1)} | ${f(m.slapdSeconds, 1)} | ${f(m.redisSeconds, 1)} | ${f(m.stubSeconds, 1)} |`);
   for (const { m, report: r } of runs) {
     const plan = (Object.entries(r.counts) as Array<[string, number]>).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ');
     row(m.label, m, `${r.listed} listed: ${plan}${r.errors ? `; ${r.errors} failed` : ''}${r.brake ? '; BRAKE' : ''}`, r.seconds);
