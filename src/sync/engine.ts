@@ -11,7 +11,7 @@ import type { Logger } from '../log.js';
 import type { PortalAccount } from '../portal/api.js';
 import { PortalApiError } from '../portal/api.js';
 import { desiredMembership } from '../portal/membership.js';
-import { createAccount, teamRefs, updateBody, type PortalTarget } from '../portal/reconcile.js';
+import { createAccount, findByEmail, isConsumer, teamRefs, updateBody, type PortalTarget } from '../portal/reconcile.js';
 import type { Profile } from '../profiles/profile.js';
 import type { PortalLinks } from '../state/portal-links.js';
 import type { ManagedAccounts } from '../state/portal-managed.js';
@@ -74,27 +74,30 @@ async function pool<T>(items: readonly T[], n: number, work: (item: T) => Promis
 }
 
 /** The people in scope: each identity through the login's explanation and membership rules. */
-async function peopleInScope(profile: Profile, identities: readonly Identity[], t: PortalTarget): Promise<{ people: SyncPerson[]; outOfScope: number }> {
+async function peopleInScope(profile: Profile, identities: readonly Identity[], t: PortalTarget): Promise<{ people: SyncPerson[]; outOfScope: number; left: Identity[] }> {
   const m = profile.Membership;
-  if (!m) return { people: [], outOfScope: identities.length };
+  if (!m) return { people: [], outOfScope: identities.length, left: [...identities] };
   const people: SyncPerson[] = [];
+  const left: Identity[] = [];
   let outOfScope = 0;
   const mappingOrder = Object.keys(profile.UserGroupMapping ?? {});
   for (const identity of identities) {
     const x = explainIdentity(profile, identity);
     if (x.outcome !== 'allowed' || !x.userId) {
       outOfScope++;
+      left.push(identity);
       continue;
     }
     const resolved = await t.directory.resolve(teamRefs(x.teams));
     const d = desiredMembership(m, x.teams, resolved, mappingOrder, x.groups?.value);
     if (!d.ok) {
       outOfScope++;
+      left.push(identity);
       continue;
     }
     people.push({ ssoKey: `${x.userId.value}@${identity.provider}.com`, userId: x.userId.value, email: x.email.value, first: identity.firstName, last: identity.lastName, membership: d.value });
   }
-  return { people, outOfScope };
+  return { people, outOfScope, left };
 }
 
 export async function runSync(profile: Profile, deps: SyncDeps, opts: SyncOptions): Promise<SyncReport> {
@@ -201,4 +204,95 @@ export async function runSync(profile: Profile, deps: SyncDeps, opts: SyncOption
   await deps.managed.save(t.portal, profile.ID, next);
   report.seconds = (Date.now() - started) / 1000;
   return report;
+}
+
+/** What a targeted reconcile needs: a full run's deps without the lister (the people are given). */
+export type PeopleDeps = Omit<SyncDeps, 'people' | 'stillOwner'>;
+
+/** The account of a person: by the kept link (if it still exists), else the first user with their email. */
+async function accountOf(t: PortalTarget, links: PortalLinks, ssoKey: string, email: string): Promise<PortalAccount | undefined> {
+  const linked = await links.get(t.portal, ssoKey).catch(() => undefined);
+  const byLink = linked !== undefined ? await withRetry(() => t.api.getUser(linked)) : undefined;
+  if (byLink) return byLink;
+  return email === '' ? undefined : withRetry(() => findByEmail(t.api, email));
+}
+
+/**
+ * Reconciles these people only (issue 20, item 5: a SCIM push): each in scope is created, updated or left as a
+ * full run's plan would (src/sync/plan.ts planSync, one person at a time); each out of scope (their groups map to
+ * no team, the login would refuse them) and each in `leaving` (SCIM `active: false`) is deactivated when the
+ * profile manages their account and Deprovision is not "none". Nobody else is read or touched; the managed set
+ * gains the accounts reconciled, and a scheduled run counts the deactivated ones missing as it would have.
+ */
+export async function reconcilePeople(profile: Profile, deps: PeopleDeps, identities: readonly Identity[], leaving: readonly Identity[] = []): Promise<SyncReport> {
+  const started = Date.now();
+  const settings = profile.Sync ?? { Source: 'ldap', IntervalSeconds: 0, Deprovision: 'deactivate', MaxDeprovisionPercent: 10 };
+  const t = deps.target;
+  const { people, outOfScope, left } = await peopleInScope(profile, identities, t);
+  const changes: SyncReport['changes'] = [];
+  let errors = 0;
+  const counts = { create: 0, update: 0, unchanged: 0, skipped: 0, deactivate: 0, delete: 0, kept: 0 };
+  for (const person of people) {
+    try {
+      const account = await accountOf(t, deps.links, person.ssoKey, person.email);
+      const links = new Map(account ? [[person.ssoKey, account.ID]] : []);
+      const [c] = planSync({ people: [person], accounts: account ? [account] : [], managed: new Map(), links, settings, force: true }).changes;
+      if (!c) continue;
+      counts[c.kind]++;
+      let id: number | undefined;
+      if (c.kind === 'create') id = await withRetry(() => createAccount(t.api, c.desired, profile.ProviderName, deps.log));
+      else if (c.kind === 'update') {
+        await withRetry(() => t.api.updateUser(c.accountId, updateBody(c.changes, c.desired)));
+        id = c.accountId;
+      } else if (c.kind === 'unchanged') id = c.accountId;
+      if (id !== undefined) {
+        await deps.links.set(t.portal, person.ssoKey, id).catch(() => undefined);
+        await deps.managed.add(t.portal, profile.ID, id);
+      }
+      if (c.kind !== 'unchanged') changes.push({ kind: c.kind, email: person.email, ...(id !== undefined && { account: id }), ...('changes' in c && { fields: c.changes.map((f) => f.field) }) });
+    } catch (err) {
+      errors++;
+      changes.push({ kind: 'update', email: person.email, error: err instanceof Error ? err.message : String(err) });
+    }
+  }
+  for (const identity of [...left, ...leaving]) {
+    const r = await deprovisionPerson(profile, deps, identity, 'deactivate');
+    if (r) {
+      counts[r.kind === 'delete' ? 'delete' : 'deactivate']++;
+      if (r.error !== undefined) errors++;
+      changes.push(r);
+    }
+  }
+  return { profile: profile.ID, dryRun: false, startedAt: new Date(started).toISOString(), seconds: (Date.now() - started) / 1000, listed: identities.length + leaving.length, outOfScope, counts, changes, errors };
+}
+
+/**
+ * Deprovisions one person's account at once (a SCIM DELETE, `active: false`): only an API consumer's account this
+ * profile manages; `how` is what the IdP asked ("delete" for a DELETE), bounded by Sync.Deprovision ("none"
+ * leaves it, "deactivate" never deletes). Undefined when there is nothing to do.
+ */
+export async function deprovisionPerson(profile: Profile, deps: PeopleDeps, identity: Identity, how: 'deactivate' | 'delete'): Promise<SyncReport['changes'][number] | undefined> {
+  const setting = profile.Sync?.Deprovision ?? 'deactivate';
+  if (setting === 'none') return undefined;
+  const t = deps.target;
+  const x = explainIdentity(profile, identity);
+  const userId = x.userId?.value ?? identity.userId;
+  const ssoKey = `${userId}@${identity.provider}.com`;
+  const email = x.email?.value || identity.email;
+  try {
+    const account = await accountOf(t, deps.links, ssoKey, email);
+    if (!account || !isConsumer(account)) return undefined;
+    const managed = await deps.managed.load(t.portal, profile.ID);
+    if (!managed.has(account.ID)) return undefined;
+    if (how === 'delete' && setting === 'delete') {
+      await withRetry(() => t.api.deleteUser(account.ID));
+      await deps.links.forget(t.portal, ssoKey).catch(() => undefined);
+      return { kind: 'delete', email: account.Email, account: account.ID };
+    }
+    if (!account.Active) return undefined;
+    await withRetry(() => t.api.updateUser(account.ID, { Active: false }));
+    return { kind: 'deactivate', email: account.Email, account: account.ID };
+  } catch (err) {
+    return { kind: how, email, error: err instanceof Error ? err.message : String(err) };
+  }
 }
