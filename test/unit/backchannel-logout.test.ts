@@ -5,7 +5,7 @@
  */
 import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import * as jose from 'jose';
-import { BACKCHANNEL_EVENT, LogoutTokenError, MAX_AGE_MS, verifyLogoutToken, type LogoutTokenCheck } from '../../src/providers/social/backchannel.js';
+import { BACKCHANNEL_EVENT, backchannelLogout, LogoutTokenError, MAX_AGE_MS, verifyLogoutToken, type LogoutTokenCheck } from '../../src/providers/social/backchannel.js';
 import { asymmetricAlgorithms, IdpKeys } from '../../src/providers/social/jwks.js';
 import { MemoryReplayCache } from '../../src/state/replay-cache.js';
 
@@ -197,5 +197,18 @@ describe('a logout_token is refused', () => {
       firstUse: () => Promise.reject(new Error('redis down')),
     });
     await refused(await sign(claims()), /cannot be checked for replay now: redis down/, check);
+  });
+});
+
+describe('backchannelLogout (the provider seam)', () => {
+  it('answers the match of a verified token, and the reason of a refused one, without throwing', async () => {
+    const check = checker();
+    const idp = { verifyLogoutToken: (token: string, firstUse: LogoutTokenCheck['firstUse']) => verifyLogoutToken(token, { ...check, firstUse }) };
+    const seam = backchannelLogout(idp, check.firstUse);
+    const token = await sign(claims());
+    await expect(seam(token)).resolves.toEqual({ match: { sub: 'alice', sid: 'sid-1' } });
+    await expect(seam(token)).resolves.toEqual({ error: 'the logout_token was already used (jti replayed)' });
+    const broken = backchannelLogout({ verifyLogoutToken: () => Promise.reject(new Error('boom')) }, check.firstUse);
+    await expect(broken(token)).resolves.toEqual({ error: 'the logout_token could not be checked: boom' });
   });
 });

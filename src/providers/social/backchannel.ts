@@ -140,3 +140,22 @@ export async function verifyLogoutToken(token: string, check: LogoutTokenCheck):
   if (!first) throw new LogoutTokenError('the logout_token was already used (jti replayed)');
   return read.match;
 }
+
+/** The IdP side a back-channel logout needs (oidc.ts OidcHandler.verifyLogoutToken). */
+export interface LogoutTokenVerifier {
+  verifyLogoutToken(token: string, firstUse: LogoutTokenCheck['firstUse']): Promise<LogoutMatch>;
+}
+
+/**
+ * ProviderLogout.backchannel of a profile's openid-connect entry (social.ts): the sessions a verified token
+ * names, or why it is refused (the route answers 400 with it, §2.8); never throws.
+ */
+export function backchannelLogout(idp: LogoutTokenVerifier, firstUse: LogoutTokenCheck['firstUse']): (token: string) => Promise<{ match: LogoutMatch } | { error: string }> {
+  return async (token) => {
+    try {
+      return { match: await idp.verifyLogoutToken(token, firstUse) };
+    } catch (err) {
+      return { error: err instanceof LogoutTokenError ? err.message : `the logout_token could not be checked: ${err instanceof Error ? err.message : String(err)}` };
+    }
+  };
+}
