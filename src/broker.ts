@@ -27,6 +27,8 @@ import { DEFAULT_DRAIN_MS, DEFAULT_PORT, refusingAdminApi, resolveListenAddress,
 import { sampleSecretFinding } from './config/sample-secrets.js';
 import { createServices } from './services.js';
 import { SyncRunner } from './sync/runner.js';
+import { ScimPush } from './sync/scim/push.js';
+import { ScimTokens } from './sync/scim/token.js';
 import { pingRedis, redisWriteProbe, timeoutMs } from './state/redis-client.js';
 
 // The seam for an embedder's own providers (BrokerOptions.providers, docs/embedding.md).
@@ -137,6 +139,20 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
     .map((p) => runtime.get(p.ID))
     .filter((c) => c?.setupError)
     .map((c) => `${path.basename(profilesPath)}: profile "${c?.profile.ID}": ${c?.setupError}`);
+  // A SCIM profile's token file must be there and long enough (issue 20, item 5): an error at load, naming the field.
+  const scimTokens = new ScimTokens();
+  const scimProblems = async (profiles: readonly Profile[]) => {
+    const out: string[] = [];
+    for (const p of profiles) if (p.Sync?.Source === 'scim') {
+      const problem = await scimTokens.problem(p);
+      if (problem !== undefined) out.push(`${path.basename(profilesPath)}: ${problem}`);
+    }
+    return out;
+  };
+  for (const problem of await scimProblems(loaded.profiles)) {
+    setupProblems.push(problem);
+    if (!opts.strict) log.error(`${problem}; its SCIM requests are answered 401`);
+  }
   if (setupProblems.length > 0 && opts.strict) {
     await runtime.close();
     await services.close();
@@ -179,6 +195,12 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
     void syncRunner.plan();
     store.on('change', () => void syncRunner.plan());
   }
+  const scimPush = new ScimPush({ config, tyk: services.action.tyk, portal: services.action.portal, audit: services.audit, log: getLogger('SCIM') });
+  store.on('change', () => {
+    void scimProblems(store.list()).then((problems) => {
+      for (const problem of problems) log.error(`${problem}; its SCIM requests are answered 401`);
+    });
+  });
 
   const adminOff = adminApiOffWarning(config);
   if (adminOff) log.warn(adminOff);
@@ -220,6 +242,7 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
     // Profile writes resolve portal teams through the same cached directories the logins use.
     portal: { config, tyk: services.action.tyk, ...(portalServices && { load: (tyk, settings) => portalServices.target(tyk, settings).directory.load() }) },
     sync: syncRunner,
+    scim: { profiles: () => store.list(), store: services.scim, tokens: scimTokens, push: scimPush, log: getLogger('SCIM') },
   });
   // Requests in flight, counted here so close() can wait for them whoever serves the router.
   const drain = new Drain();
@@ -253,6 +276,7 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
         await servers.close(drainMs, drain);
         // A sync under way finishes (past drainMs it stops writing) before its providers and Redis close.
         await syncRunner?.close(drainMs);
+        await withinLimit(scimPush.close(), drainMs, () => log.warn(`SCIM pushes still had portal calls out ${drainMs} ms after the stop; not waiting for them`));
         // A provider's pool waits for its calls still out (an upstream that never answers): not past the limit.
         await withinLimit(runtime.close(), drainMs, () => log.warn(`providers still had calls out ${drainMs} ms after the stop; not waiting for them`));
         await services.close();

@@ -16,6 +16,8 @@ import { closeRedis, createRedisClient, timeoutMs, usesRedis, waitForRedis, type
 import { MemoryReplayCache, RedisReplayCache } from './state/replay-cache.js';
 import { MemoryPortalLinks, RedisPortalLinks } from './state/portal-links.js';
 import { MemoryManagedAccounts, RedisManagedAccounts } from './state/portal-managed.js';
+import { MemoryScimStore, RedisScimStore, type ScimStore } from './state/scim-store.js';
+import { scimPeople } from './sync/scim/source.js';
 import { createPortalServices } from './portal/services.js';
 import { createTykApi } from './tyk/client.js';
 import type { SyncSources } from './sync/sources.js';
@@ -29,6 +31,8 @@ export interface Services {
   audit?: AuditLog;
   /** Directory sync's sources other than a profile's own provider (src/sync/sources.ts). */
   sync: SyncSources;
+  /** What IdPs pushed to /scim/v2/{profile} (src/http/scim.ts): Redis with BackEnd.Name "redis", else this process. */
+  scim: ScimStore;
   close(): Promise<void>;
 }
 
@@ -50,6 +54,7 @@ export async function createServices(config: Config, opts: { connect: boolean })
     log: actionLog,
     onReport: (r) => audit?.portal(r),
   });
+  const scim = shared ? new RedisScimStore(shared, keyPrefix) : new MemoryScimStore();
   return {
     redis,
     provider: {
@@ -62,7 +67,8 @@ export async function createServices(config: Config, opts: { connect: boolean })
     },
     action: { config, log: actionLog, tyk, identityCache, portal },
     audit,
-    sync: {},
+    sync: { scim: (profile) => scimPeople(scim, profile) },
+    scim,
     async close() {
       await Promise.all([tyk.close(), audit?.close()]);
       if (redis) await closeRedis(redis);

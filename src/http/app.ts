@@ -8,6 +8,7 @@ import type { AuditLog } from '../audit.js';
 import { adminApiRouter } from './admin-api.js';
 import { adminAudit } from './admin-audit.js';
 import { syncApiRouter, type SyncApi } from './sync-api.js';
+import { scimRouter, type ScimApiDeps } from './scim.js';
 import { authRouter } from './auth-routes.js';
 import { LoginStartLimit } from './login-start-limit.js';
 import type { Drain } from './drain.js';
@@ -53,6 +54,8 @@ export interface RouterDeps {
   portal?: PortalCheckDeps;
   /** Directory sync (src/sync/runner.ts): `/api/sync/{profile}` (none when missing). */
   sync?: SyncApi;
+  /** SCIM 2.0 inbound (src/http/scim.ts): `/scim/v2/{profile}`, authenticated by each profile's token (none when missing). */
+  scim?: ScimApiDeps;
 }
 
 /**
@@ -132,6 +135,8 @@ export function createRouter(deps: RouterDeps): Router {
   router.use('/api', adminAudit(deps.audit, trustedProxies), adminApiRouter({ store: deps.store, secret: deps.secret, log: deps.log.api, providers: deps.providers, trustedProxies, portal: deps.portal }));
   // Behind the admin API's router: its middleware has checked the Secret (and throttles failures) for all of /api.
   if (deps.sync) router.use('/api', syncApiRouter(deps.sync, deps.log.api));
+  // Not behind the admin Secret: the IdP authenticates with the profile's own SCIM token.
+  if (deps.scim) router.use('/scim/v2/:profile', scimRouter({ trustedProxies, ...deps.scim }));
   // The redirect logins (the login cookie's providers, as the registry knows them) are the ones anyone can start.
   const loginStarts = { limit: new LoginStartLimit(deps.loginStartsPerMinute ?? 0), providers: deps.providers.cookieProviders };
   router.use(authRouter(deps.runtime, deps.log.auth, { audit: deps.audit, trustedProxies, loginStarts }));

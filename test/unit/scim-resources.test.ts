@@ -72,6 +72,6 @@ describe('filters', () => {
   it('excludedAttributes and attributes keep id and schemas', () => {
     const g = { id: 'g', schemas: ['s'], displayName: 'D', members: [{ value: 'a' }] };
     expect(project(g, undefined, ['members'])).toEqual({ id: 'g', schemas: ['s'], displayName: 'D' });
-    expect(project(user, ['userName', 'name.givenName'], undefined)).toEqual({ id: 'u1', schemas: user.schemas, userName: 'Ann@Example.org', name: { givenName: 'Ann' } });
+    expect(project(user, ['userName', 'name.givenName'], undefined)).toEqual({ id: 'u1', schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: 'Ann@Example.org', name: { givenName: 'Ann' } });
   });
 });
