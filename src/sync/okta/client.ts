@@ -1,0 +1,203 @@
+/**
+ * A thin client of the three Okta Management API reads a sync needs (GET /api/v1/users, /api/v1/groups,
+ * /api/v1/groups/{id}/users), on undici as the broker's other outbound clients (src/tyk/client.ts): a time limit
+ * per call, TLS verified unless SSLInsecureSkipVerify, HTTP(S)_PROXY/NO_PROXY honoured, no redirects followed.
+ * Why not @okta/okta-sdk-nodejs: docs/directory-sync.md#why-a-client-of-our-own. Paging follows `Link` rel="next"
+ * (src/sync/okta/paging.ts) on the org's own origin only, so the bearer token never leaves the org; rate limits
+ * are waited out (429 until X-Rate-Limit-Reset; a low X-Rate-Limit-Remaining before the next call), 5xx and
+ * timeouts retried with backoff. Errors name Okta's errorCode and errorSummary, never a token.
+ */
+import { Agent, EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
+import { setOwnedSecrets } from '../../log.js';
+import { observeOutbound, secondsSince } from '../../metrics.js';
+import { nextLink, oktaErrorText, rateWait, readRateLimit, type RateLimit } from './paging.js';
+import { clientAssertion, tokenErrorText, tokenRequestBody, tokenUsableUntil, type OktaKey } from './token.js';
+
+export interface OktaClientOptions {
+  orgUrl: string;
+  clientId: string;
+  key: OktaKey;
+  /** Owner name for the log masking of the key, the assertion and the token (src/log.ts setOwnedSecrets). */
+  secretOwner: string;
+  insecureSkipVerify: boolean;
+  timeoutMs: number;
+  /** At most this many pages per listing (a runaway cursor fails the run instead of looping). */
+  maxPages?: number;
+  /** Waits (tests shorten nothing: the waits are real, but bounded by MAX_RATE_WAIT_MS). */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
+/** An answer Okta refused, or a call that failed; the message is fit for the run's reason. */
+export class OktaError extends Error {}
+
+const PROXY_VARIABLES = ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy'];
+const RETRIES_5XX = 3;
+const RETRIES_429 = 3;
+export const MAX_PAGES = 10_000;
+
+function dispatcher(verify: boolean, timeoutMs: number): Dispatcher {
+  const tls = { rejectUnauthorized: verify, minVersion: 'TLSv1.2' as const };
+  const agent = { connections: 4, keepAliveTimeout: 30_000, connect: { ...tls, timeout: timeoutMs } };
+  // As src/tyk/client.ts: the env proxy agent only when a proxy is set; loopback never proxied.
+  if (!PROXY_VARIABLES.some((v) => process.env[v])) return new Agent(agent);
+  const noProxy = process.env.no_proxy ?? process.env.NO_PROXY ?? '';
+  return new EnvHttpProxyAgent({ ...agent, noProxy: noProxy.trim() === '*' ? '*' : `${noProxy},localhost,127.0.0.1,[::1]`, requestTls: tls } as EnvHttpProxyAgent.Options);
+}
+
+/** A wait that ends early (rejecting) when the run is aborted. */
+export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new OktaError('the run was stopped'));
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new OktaError('the run was stopped'));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+interface Answer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: unknown;
+}
+
+export class OktaClient {
+  private readonly origin: string;
+  private readonly tokenUrl: string;
+  private readonly agent: Dispatcher;
+  private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  private token?: { value: string; until: number };
+  private assertion = '';
+  /** The last rate-limit headers seen: a low Remaining makes the next call wait for Reset. */
+  private rate: RateLimit = {};
+
+  constructor(private readonly o: OktaClientOptions) {
+    this.origin = new URL(o.orgUrl).origin;
+    this.tokenUrl = `${o.orgUrl.replace(/\/+$/, '')}/oauth2/v1/token`;
+    this.agent = dispatcher(!o.insecureSkipVerify, o.timeoutMs);
+    this.sleep = o.sleep ?? abortableSleep;
+    this.mask();
+  }
+
+  /** Masks the key file, the current assertion and token in every log line (src/log.ts). */
+  private mask(): void {
+    setOwnedSecrets(this.o.secretOwner, [this.o.key.text, this.assertion, this.token?.value]);
+  }
+
+  private async send(method: 'GET' | 'POST', url: string, headers: Record<string, string>, body: string | undefined, signal?: AbortSignal): Promise<Answer> {
+    const started = process.hrtime.bigint();
+    const operation = method === 'POST' ? 'okta-token' : 'okta-api';
+    try {
+      const res = await request(url, {
+        method,
+        headers: { accept: 'application/json', 'user-agent': 'identity-broker', ...headers },
+        body,
+        dispatcher: this.agent,
+        maxRedirections: 0,
+        signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(this.o.timeoutMs)]) : AbortSignal.timeout(this.o.timeoutMs),
+      });
+      const text = await res.body.text();
+      let parsed: unknown;
+      try {
+        parsed = text === '' ? undefined : JSON.parse(text);
+      } catch {
+        parsed = undefined;
+      }
+      observeOutbound('idp', operation, secondsSince(started), res.statusCode < 500);
+      return { status: res.statusCode, headers: res.headers, body: parsed };
+    } catch (err) {
+      observeOutbound('idp', operation, secondsSince(started), false);
+      if (signal?.aborted) throw new OktaError('the run was stopped');
+      const { name, code } = (typeof err === 'object' && err !== null ? err : {}) as { name?: unknown; code?: unknown };
+      const timedOut = name === 'TimeoutError' || code === 'UND_ERR_ABORTED' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT';
+      throw new OktaError(`${method} ${new URL(url).pathname}: ${timedOut ? `no answer within ${this.o.timeoutMs} ms` : typeof code === 'string' ? code : 'the call failed'}`);
+    }
+  }
+
+  /** A token kept from an earlier call, or a new one (client credentials, private_key_jwt). */
+  private async accessToken(signal?: AbortSignal): Promise<string> {
+    if (this.token && Date.now() < this.token.until) return this.token.value;
+    this.assertion = await clientAssertion(this.o.clientId, this.tokenUrl, this.o.key);
+    this.mask();
+    const res = await this.send('POST', this.tokenUrl, { 'content-type': 'application/x-www-form-urlencoded' }, tokenRequestBody(this.assertion), signal);
+    const b = (typeof res.body === 'object' && res.body !== null ? res.body : {}) as { access_token?: unknown; token_type?: unknown; expires_in?: unknown };
+    if (res.status !== 200 || typeof b.access_token !== 'string') throw new OktaError(tokenErrorText(res.status, res.body));
+    if (typeof b.token_type === 'string' && b.token_type.toLowerCase() !== 'bearer') throw new OktaError(`Okta's token endpoint answered a ${b.token_type.slice(0, 20)} token, not a Bearer one: the app requires DPoP, which the broker does not send; turn it off (docs/directory-sync.md#source-okta)`);
+    this.token = { value: b.access_token, until: tokenUsableUntil(Date.now(), b.expires_in) };
+    this.mask();
+    return this.token.value;
+  }
+
+  /** One GET with the token: waits out rate limits, retries 5xx/timeouts, renews a token Okta no longer takes. */
+  private async get(url: string, signal?: AbortSignal): Promise<Answer> {
+    let throttled = 0;
+    let failed = 0;
+    let renewed = false;
+    for (;;) {
+      const pause = rateWait(this.rate, Date.now(), false);
+      if (pause > 0) await this.sleep(pause, signal);
+      const token = await this.accessToken(signal);
+      let res: Answer;
+      try {
+        res = await this.send('GET', url, { authorization: `Bearer ${token}` }, undefined, signal);
+      } catch (err) {
+        if (signal?.aborted || ++failed > RETRIES_5XX) throw err;
+        await this.sleep(500 * 2 ** failed, signal);
+        continue;
+      }
+      this.rate = readRateLimit(res.headers);
+      if (res.status === 200) return res;
+      const what = `GET ${new URL(url).pathname}: HTTP ${res.status}${oktaErrorText(res.body) ? ` ${oktaErrorText(res.body)}` : ''}`;
+      if (res.status === 429 && ++throttled <= RETRIES_429) {
+        await this.sleep(rateWait(this.rate, Date.now(), true), signal);
+        continue;
+      }
+      if (res.status === 401 && !renewed) {
+        // Revoked or expired early: one new token, then the call again.
+        renewed = true;
+        this.token = undefined;
+        continue;
+      }
+      if (res.status >= 500 && ++failed <= RETRIES_5XX) {
+        await this.sleep(500 * 2 ** failed, signal);
+        continue;
+      }
+      throw new OktaError(what);
+    }
+  }
+
+  /** Every element of a listing, page after page by `Link` rel="next" on the org's own origin. */
+  async list<T>(path: string, query: Record<string, string>, signal?: AbortSignal): Promise<T[]> {
+    // Percent-encoded as Okta asks (`%20`, never the form encoding's `+`, which its search would read as is).
+    const qs = Object.entries(query)
+      .filter(([, v]) => v !== '')
+      .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`)
+      .join('&');
+    const first = new URL(`${path}${qs ? `?${qs}` : ''}`, this.origin);
+    const items: T[] = [];
+    const maxPages = this.o.maxPages ?? MAX_PAGES;
+    let url: string | undefined = first.toString();
+    for (let pages = 0; url !== undefined; pages++) {
+      if (pages >= maxPages) throw new OktaError(`GET ${path}: more than ${maxPages} pages; stopped`);
+      const res = await this.get(url, signal);
+      if (!Array.isArray(res.body)) throw new OktaError(`GET ${path}: the answer is not a JSON array`);
+      items.push(...(res.body as T[]));
+      const next = nextLink(res.headers.link, url);
+      if (next !== undefined && new URL(next).origin !== this.origin) {
+        throw new OktaError(`GET ${path}: Okta's next page link points to ${new URL(next).origin}, not the org (${this.origin}); refused, the access token is sent to the org only`);
+      }
+      url = next;
+    }
+    return items;
+  }
+
+  async close(): Promise<void> {
+    setOwnedSecrets(this.o.secretOwner, []);
+    await this.agent.close();
+  }
+}
