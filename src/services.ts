@@ -21,6 +21,7 @@ import { scimPeople } from './sync/scim/source.js';
 import { createPortalServices } from './portal/services.js';
 import { createTykApi } from './tyk/client.js';
 import type { SyncSources } from './sync/sources.js';
+import { oktaSource } from './sync/okta/source.js';
 
 export interface Services {
   /** The broker's Redis client when the configuration uses Redis (profiles, login state, readiness). */
@@ -54,6 +55,7 @@ export async function createServices(config: Config, opts: { connect: boolean })
     log: actionLog,
     onReport: (r) => audit?.portal(r),
   });
+  const okta = oktaSource({ log: getLogger('DIRECTORY SYNC'), insecureSkipVerify: config.SSLInsecureSkipVerify });
   const scim = shared ? new RedisScimStore(shared, keyPrefix) : new MemoryScimStore();
   return {
     redis,
@@ -67,10 +69,10 @@ export async function createServices(config: Config, opts: { connect: boolean })
     },
     action: { config, log: actionLog, tyk, identityCache, portal },
     audit,
-    sync: { scim: (profile) => scimPeople(scim, profile) },
+    sync: { okta, scim: (profile) => scimPeople(scim, profile) },
     scim,
     async close() {
-      await Promise.all([tyk.close(), audit?.close()]);
+      await Promise.all([tyk.close(), audit?.close(), okta.close()]);
       if (redis) await closeRedis(redis);
     },
   };
