@@ -78,8 +78,25 @@ export interface SyncAuditEvent {
   requestId?: string;
 }
 
+/** A logout that ended (docs/logout.md): browser (rp), back-channel or IdP-initiated; the user ID only hashed. */
+export interface LogoutAuditEvent {
+  profile: string;
+  kind: 'rp' | 'backchannel' | 'idp';
+  /** ok; refused (a bad IdP answer or request, a return_to not allowed); error (the broker's own failure). */
+  outcome: 'ok' | 'refused' | 'error';
+  /** Why it was refused or failed (never a token). */
+  reason?: string;
+  /** The user whose login ended, when the broker knew it. */
+  userId?: string;
+  /** Logins dropped (a back-channel or IdP-initiated logout may end several). */
+  sessions?: number;
+  client?: string;
+  requestId?: string;
+}
+
 export interface AuditLog {
   login(e: LoginAuditEvent): void;
+  logout(e: LogoutAuditEvent): void;
   admin(e: AdminAuditEvent): void;
   portal(e: PortalAuditEvent): void;
   sync(e: SyncAuditEvent): void;
@@ -89,6 +106,7 @@ export interface AuditLog {
 /** The audit log when Audit.Enabled is false: nothing is written. */
 export const noAudit: AuditLog = {
   login() {},
+  logout() {},
   admin() {},
   portal() {},
   sync() {},
@@ -189,6 +207,19 @@ export function createAuditLog(settings: AuditSettings, sessionSecret: string, s
         ...(e.org !== undefined && { org: e.org }),
         ...(e.userId !== undefined && e.userId !== '' ? { user: hashUserId(key, e.userId) } : {}),
         client: e.client,
+        ...requestIdOf(e),
+      });
+    },
+    logout(e) {
+      write({
+        event: 'logout',
+        profile: e.profile,
+        kind: e.kind,
+        outcome: e.outcome,
+        ...(e.reason !== undefined && { reason: cut(e.reason) }),
+        ...(e.userId ? { user: hashUserId(key, e.userId) } : {}),
+        ...(e.sessions !== undefined && { sessions: e.sessions }),
+        ...(e.client !== undefined && { client: e.client }),
         ...requestIdOf(e),
       });
     },

@@ -134,6 +134,17 @@ export function recordReload(ok: boolean): void {
   reloads.inc({ result: ok ? 'success' : 'failure' });
 }
 
+const logouts = new Counter({
+  name: 'tib_logouts_total',
+  help: 'Logouts that ended (docs/logout.md), by profile, kind (rp: the browser at /auth/{id}/logout; backchannel; idp: IdP-initiated) and outcome (ok, refused, error).',
+  labelNames: ['profile', 'kind', 'outcome'] as const,
+  registers: [metricsRegistry],
+});
+
+export function recordLogout(profile: string, kind: 'rp' | 'backchannel' | 'idp', outcome: 'ok' | 'refused' | 'error'): void {
+  logouts.inc({ profile, kind, outcome });
+}
+
 const portalReconciles = new Counter({
   name: 'tib_portal_reconciles_total',
   help: 'Portal accounts reconciled at login ("idp" membership), by profile and outcome: created, updated, unchanged, refused, error.',

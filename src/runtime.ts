@@ -93,6 +93,11 @@ export class ProfileRuntime {
     }
   }
 
+  /** What providers use, built once (services.ts): the http layer's logout routes keep logins in its loginSessions. */
+  get providerServices(): ProviderServices {
+    return this.deps.provider;
+  }
+
   get(id: string): CompiledProfile | undefined {
     return this.compiled.get(id);
   }

@@ -12,6 +12,7 @@ import { getLogger } from './log.js';
 import type { ProviderServices } from './providers/provider.js';
 import { BruteForceGuard } from './state/brute-force.js';
 import { MemoryIdentityCache, RedisIdentityCache } from './state/identity-cache.js';
+import { MemoryLoginSessions, RedisLoginSessions } from './state/login-sessions.js';
 import { closeRedis, createRedisClient, timeoutMs, usesRedis, waitForRedis, type RedisClient } from './state/redis-client.js';
 import { MemoryReplayCache, RedisReplayCache } from './state/replay-cache.js';
 import { MemoryPortalLinks, RedisPortalLinks } from './state/portal-links.js';
@@ -66,6 +67,8 @@ export async function createServices(config: Config, opts: { connect: boolean })
         new BruteForceGuard({ profileId, settings: { ...config.BruteForce, ...override }, log, redis: shared, keyPrefix, logSecret: config.SessionSecret }),
       sessionSecret: config.SessionSecret,
       insecureSkipVerify: config.SSLInsecureSkipVerify,
+      // The logins kept for logout (docs/logout.md): shared by the replicas like the rest of login state.
+      loginSessions: shared ? new RedisLoginSessions(shared, keyPrefix, config.SessionSecret) : new MemoryLoginSessions(),
     },
     action: { config, log: actionLog, tyk, identityCache, portal },
     audit,

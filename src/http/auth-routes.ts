@@ -15,6 +15,7 @@ import type { ProfileRuntime } from '../runtime.js';
 import { clientIp, TrustedProxies, untrustedForwardedClient } from '../client-ip.js';
 import { sendError } from './envelope.js';
 import type { LoginStartLimit } from './login-start-limit.js';
+import { keepLoginSession, logoutRouter } from './logout-routes.js';
 import { sendActionResult, sendFailure, sendLoginError, sendPage, sendRedirect } from './respond.js';
 
 const FORM_LIMIT = '64kb';
@@ -175,6 +176,8 @@ export function authRouter(runtime: ProfileRuntime, log: Logger, recording: Logi
           const { result, explanation } = await completeLogin(profile, outcome.identity, action, log);
           if (result.kind === 'failure') failed('pipeline', result.failure, userId);
           else {
+            // Only for a profile with logout on (http/logout-routes.ts): the session cookie goes with the answer.
+            await keepLoginSession(runtime, compiled, outcome.identity, req, res, log);
             recordLogin(id, profile.ProviderName, 'success');
             const teams = explanation.outcome === 'allowed' ? explanation.teams.map((t) => t.team) : [];
             const org = explanation.outcome === 'allowed' && profile.CustomUserOrgField ? explanation.org?.value : undefined;
@@ -198,6 +201,8 @@ export function authRouter(runtime: ProfileRuntime, log: Logger, recording: Logi
     res.status(200).type(doc.contentType).send(doc.body);
   });
   const parsers = formParsers();
+  // Before `/auth/:id/:provider`: `logout` is never a provider segment (docs/logout.md).
+  router.use(logoutRouter(runtime, { log, audit, trusted, loginRequest: (req, res, client) => loginRequest(req, res, client, trusted), forms: formParsers(CALLBACK_FORM_LIMIT) }));
   router.all('/auth/:id/:provider/callback', formParsers(CALLBACK_FORM_LIMIT), run('callback'));
   router.all('/auth/:id/:provider', parsers, run('start'));
   // A malformed or oversized form is the client's error; answer with TIB's envelope. Anything else is

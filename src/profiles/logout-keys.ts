@@ -59,3 +59,30 @@ export function checkLogoutKeys(p: LogoutKeys, providerName: string, offered: { 
     }
   }
 }
+
+/** The URLs `return_to` may name: LogoutRedirectURLs, else the origin root of ReturnURL, else none. */
+export function logoutTargets(p: Pick<Profile, 'LogoutRedirectURLs' | 'ReturnURL'>): string[] {
+  if (p.LogoutRedirectURLs && p.LogoutRedirectURLs.length > 0) return p.LogoutRedirectURLs.map((u) => new URL(u).href);
+  if (!URL.canParse(p.ReturnURL)) return [];
+  const origin = new URL(p.ReturnURL).origin;
+  return origin === 'null' ? [] : [`${origin}/`];
+}
+
+const MAX_RETURN_TO = 2048;
+
+/**
+ * Where a logout may end: `returnTo` as the client sent it (absent: the first allowed URL), or undefined
+ * when it is not one of the allowed URLs. Never an open redirect: the answer is always the allow-list's own
+ * entry (normalised by the URL parser), never the client's string; anything a parser could read two ways
+ * (backslashes, control characters or spaces, credentials, a fragment, no http(s) scheme) is refused first.
+ * `null`: the profile allows no URL at all and the client named none (the broker's own "signed out" page).
+ */
+export function allowedReturnTo(p: Pick<Profile, 'LogoutRedirectURLs' | 'ReturnURL'>, returnTo: unknown): string | null | undefined {
+  const targets = logoutTargets(p);
+  if (returnTo === undefined || returnTo === '') return targets[0] ?? null;
+  if (typeof returnTo !== 'string' || returnTo.length > MAX_RETURN_TO) return undefined;
+  // eslint-disable-next-line no-control-regex -- control characters are what is refused here
+  if (/[\\\s\x00-\x1f\x7f]/.test(returnTo) || logoutUrlProblem(returnTo) !== undefined) return undefined;
+  const href = new URL(returnTo).href;
+  return targets.find((t) => t === href);
+}

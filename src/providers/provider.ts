@@ -127,6 +127,12 @@ export type LogoutReceived =
 
 export interface ProviderLogout {
   /**
+   * The profile's own base URL with any mount prefix (OIDC: CallbackBaseURL), never the Host header: `returnUrl`
+   * is `<baseUrl>/auth/{id}/logout/callback`, and the logout cookies are Secure when it is https. Unset: the
+   * request's scheme decides Secure, and returnUrl is only the path.
+   */
+  readonly baseUrl?: string;
+  /**
    * Sends the browser to the IdP's logout for this session (OIDC end_session_endpoint; SAML LogoutRequest by
    * redirect or an auto-POST page), carrying `state` (OIDC state / SAML RelayState) and coming back to
    * `returnUrl` (the broker's own, from the profile's base URL, never the Host header). undefined: the IdP offers

@@ -13,8 +13,11 @@ import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } f
 import type { IdpSession } from '../identity/identity.js';
 import type { RedisClient } from './redis-client.js';
 
-/** A kept login: the IdP's session, for which profile and user, since when. */
-export type LoginSession = IdpSession & { profile: string; userId: string; createdAt: number };
+/**
+ * A kept login: the IdP's session, for which profile and user, since when; `ssoKey` (src/actions/key-session.ts)
+ * finds the Tyk key a token action gave the user (Action.endSession).
+ */
+export type LoginSession = IdpSession & { profile: string; userId: string; ssoKey?: string; createdAt: number };
 
 /**
  * Which logins an IdP's logout names: OIDC `sub` and/or `sid`; SAML the NameID's value as `sub` and the

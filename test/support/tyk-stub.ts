@@ -175,6 +175,10 @@ export async function startTykStub(opts: TykStubOptions): Promise<TykStub> {
     landings.push({ path: req.path, nonce: typeof req.query.nonce === 'string' ? req.query.nonce : undefined });
     res.type('html').send('<!doctype html><title>Portal</title><h1>Signed in</h1>');
   });
+  // The portal's own logout (and a Dashboard's stand-in), which the broker's logout requests last (docs/logout.md).
+  app.get(['/auth/password/logout', '/logout'], (_req, res) => {
+    res.type('html').send('<!doctype html><title>Portal</title><h1>Signed out</h1>');
+  });
   app.get('/login-failed', (_req, res) => {
     res.type('html').send('<!doctype html><title>Portal</title><h1>Login failed</h1>');
   });

@@ -223,7 +223,19 @@ export class OidcHandler implements RedirectHandler {
     else claims.email_verified = mail.verified;
     if (mail.email) claims.email = mail.email;
     // The same reading as explain's dry run (module.ts), with the checked email and the sub of the ID token.
-    return { ...claimsIdentity(claims, 'openid-connect'), userId: idClaims.sub, email: mail.email, accessToken: tokens.access_token };
+    // What RP-initiated and back-channel logout need of this login (logout.ts); kept only with logout on.
+    const session = { segment: 'openid-connect', idToken: tokens.id_token, sub: idClaims.sub, ...(typeof idClaims.sid === 'string' && { sid: idClaims.sid }), expiresAt: idClaims.exp * 1000 };
+    return { ...claimsIdentity(claims, 'openid-connect'), userId: idClaims.sub, email: mail.email, accessToken: tokens.access_token, session };
+  }
+
+  /**
+   * RP-initiated logout 1.0 (logout.ts): the IdP's end_session_endpoint with `params` (id_token_hint or
+   * logout_hint, post_logout_redirect_uri, state) and our client_id; undefined when discovery lists none.
+   */
+  async endSessionUrl(params: Record<string, string>): Promise<URL | undefined> {
+    const { config } = await this.discover();
+    if (!config.serverMetadata().end_session_endpoint) return undefined;
+    return client.buildEndSessionUrl(config, params);
   }
 
   /**

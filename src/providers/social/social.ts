@@ -16,6 +16,8 @@ import type { ProviderProfile } from '../module.js';
 import type { LoginFailure, LoginRequest, Provider, ProviderOutcome, ProviderServices } from '../provider.js';
 import { describe, FlowError, type FlowSecrets, type RedirectHandler } from './handler.js';
 import { createIdpTransport, readCaFile } from './idp-fetch.js';
+import { createOidcLogout } from './logout.js';
+import { backchannelLogout } from './backchannel.js';
 import { OidcHandler, readJweKey } from './oidc.js';
 import { createOAuthHandler } from './oauth-presets.js';
 import type { SocialConfig } from './social-config.js';
@@ -144,9 +146,14 @@ export function createSocialProvider({ profile, config: cfg }: ProviderProfile<S
     return { kind: 'identity', identity };
   };
 
+  // RP-initiated logout through the openid-connect entry; the OAuth presets offer none (docs/logout.md).
+  const oidc = handlers.get('openid-connect');
+  // Back-channel logout (backchannel.ts): each logout_token's jti is marked used in this profile's replay cache.
+  const backchannel = oidc instanceof OidcHandler ? backchannelLogout(oidc, (id, ttl) => replay.firstUse(profile.ID, id, ttl)) : undefined;
   return {
     start,
     callback,
+    ...(oidc instanceof OidcHandler && { logout: createOidcLogout({ handler: oidc, profileId: profile.ID, base, backchannel }) }),
     async close() {
       for (const h of handlers.values()) h.close();
       replay.close();
