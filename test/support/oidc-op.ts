@@ -49,6 +49,8 @@ export interface OpClient {
   backchannelLogoutUri?: string;
   /** The OP puts `sid` in id_tokens and logout tokens of this client (else `sub` only). */
   backchannelLogoutSessionRequired?: boolean;
+  /** RP-initiated logout 1.0: where the OP may send the browser back after its end_session (the broker's logout callback). */
+  postLogoutRedirectUris?: string[];
 }
 
 /** One back-channel logout the OP sent (oidc-provider's backchannel.success / backchannel.error events). */
@@ -135,6 +137,7 @@ export async function startTestOp(opts: { redirectUris: string[]; clients: OpCli
         token_endpoint_auth_method: 'client_secret_basic',
         // The client's keys by jwks_uri, not inline: oidc-provider's plain-object check fails on objects that
         // crossed jest's VM realms, while JSON it fetches and parses itself is fine.
+        ...(c.postLogoutRedirectUris ? { post_logout_redirect_uris: c.postLogoutRedirectUris } : {}),
         ...(c.backchannelLogoutUri ? { backchannel_logout_uri: c.backchannelLogoutUri, backchannel_logout_session_required: c.backchannelLogoutSessionRequired ?? false } : {}),
         ...(c.encryptTo ? { id_token_encrypted_response_alg: 'RSA-OAEP-256', id_token_encrypted_response_enc: 'A256GCM', jwks_uri: `${issuer}/test-client-jwks/${c.client_id}` } : {}),
       })),
@@ -146,7 +149,7 @@ export async function startTestOp(opts: { redirectUris: string[]; clients: OpCli
       claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name', 'given_name', 'family_name'], groups: ['groups'] },
       scopes: ['openid', 'email', 'profile', 'groups'],
       conformIdTokenClaims: false,
-      features: { devInteractions: { enabled: true }, encryption: { enabled: true }, backchannelLogout: { enabled: true } },
+      features: { devInteractions: { enabled: true }, encryption: { enabled: true }, backchannelLogout: { enabled: true }, rpInitiatedLogout: { enabled: true } },
       pkce: { required: () => true },
       ttl: { AccessToken: 600, AuthorizationCode: 60, Grant: 3600, IdToken: 600, Interaction: 600, Session: 3600 },
       cookies: { keys: ['oidc-op-test-cookie-key'] },
