@@ -16,7 +16,7 @@ import { validateProfile } from '../../src/profiles/validate.js';
 import { FIRST } from '../support/rules.js';
 import { oktaIdentity, SIGN_IN_STATUSES } from '../../src/sync/okta/identity.js';
 import { MAX_RATE_WAIT_MS, nextLink, oktaErrorText, rateWait, readRateLimit } from '../../src/sync/okta/paging.js';
-import { clientAssertion, readOktaKey, tokenErrorText, tokenRequestBody, tokenUsableUntil } from '../../src/sync/okta/token.js';
+import { clientAssertion, dpopProof, newDpopKey, readOktaKey, tokenErrorText, tokenRequestBody, tokenUsableUntil } from '../../src/sync/okta/token.js';
 
 const ORG = 'https://acme.okta.com';
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'okta-unit-'));
@@ -67,7 +67,7 @@ describe("Okta's errors", () => {
   });
   it("the token endpoint's {error, error_description}, with a hint when the app requires DPoP", () => {
     expect(tokenErrorText(401, { error: 'invalid_client', error_description: 'The client_assertion signature is invalid.' })).toBe("Okta's token endpoint refused the client credentials: invalid_client: The client_assertion signature is invalid.");
-    expect(tokenErrorText(400, { error: 'invalid_dpop_proof', error_description: 'The DPoP proof JWT header is missing.' })).toContain('turn off "Require Demonstrating Proof of Possession (DPoP) header in token requests"');
+    expect(tokenErrorText(400, { error: 'invalid_dpop_proof', error_description: 'The DPoP proof JWT header is missing.' })).toContain('refused the broker\'s DPoP proof');
     expect(tokenErrorText(502, 'not json')).toBe("Okta's token endpoint refused the client credentials: HTTP 502");
   });
 });
@@ -126,6 +126,18 @@ describe('the key and the client assertion (RFC 7523)', () => {
       client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
       client_assertion: jwt,
     });
+  });
+  it('a DPoP proof (RFC 9449): typ dpop+jwt with the public key, htm, htu without the query, ath of the token, nonce', async () => {
+    const key = await newDpopKey();
+    const proof = await dpopProof(key, 'GET', `${ORG}/api/v1/users?after=x&limit=2#f`, { accessToken: 'tok', nonce: 'n1' });
+    const { payload, protectedHeader } = await jose.jwtVerify(proof, jose.EmbeddedJWK, { typ: 'dpop+jwt' });
+    expect(protectedHeader.jwk).toEqual(key.jwk);
+    expect(protectedHeader.jwk).not.toHaveProperty('d');
+    expect(payload).toMatchObject({ htm: 'GET', htu: `${ORG}/api/v1/users`, nonce: 'n1', ath: 'GnZ0607njffhrEOak8P6jjyUV4TU3sn9jjARc4svHWI' });
+    expect(typeof payload.jti).toBe('string');
+    const plain = jose.decodeJwt(await dpopProof(key, 'POST', `${ORG}/oauth2/v1/token`));
+    expect(plain).not.toHaveProperty('ath');
+    expect(plain).not.toHaveProperty('nonce');
   });
   it('a token is kept until a minute before it expires (half the lifetime of a short one)', () => {
     expect(tokenUsableUntil(0, 3600)).toBe(3_540_000);

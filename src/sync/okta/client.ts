@@ -5,13 +5,14 @@
  * Why not @okta/okta-sdk-nodejs: docs/directory-sync.md#why-a-client-of-our-own. Paging follows `Link` rel="next"
  * (src/sync/okta/paging.ts) on the org's own origin only, so the bearer token never leaves the org; rate limits
  * are waited out (429 until X-Rate-Limit-Reset; a low X-Rate-Limit-Remaining before the next call), 5xx and
- * timeouts retried with backoff. Errors name Okta's errorCode and errorSummary, never a token.
+ * timeouts retried with backoff; an app that requires DPoP gets DPoP proofs. Errors name Okta's errorCode and
+ * errorSummary, never a token.
  */
 import { Agent, EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
 import { setOwnedSecrets } from '../../log.js';
 import { observeOutbound, secondsSince } from '../../metrics.js';
 import { nextLink, oktaErrorText, rateWait, readRateLimit, type RateLimit } from './paging.js';
-import { clientAssertion, tokenErrorText, tokenRequestBody, tokenUsableUntil, type OktaKey } from './token.js';
+import { clientAssertion, dpopProof, newDpopKey, tokenErrorText, tokenRequestBody, tokenUsableUntil, type DpopKey, type OktaKey } from './token.js';
 
 export interface OktaClientOptions {
   orgUrl: string;
@@ -66,12 +67,19 @@ interface Answer {
   body: unknown;
 }
 
+const header = (res: Answer, name: string): string | undefined => {
+  const v = res.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+};
+
 export class OktaClient {
   private readonly origin: string;
   private readonly tokenUrl: string;
   private readonly agent: Dispatcher;
   private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
-  private token?: { value: string; until: number };
+  private token?: { value: string; until: number; type: 'Bearer' | 'DPoP' };
+  /** Set once the app has asked for DPoP (its token endpoint answered invalid_dpop_proof without a proof). */
+  private dpop?: DpopKey;
   private assertion = '';
   /** The last rate-limit headers seen: a low Remaining makes the next call wait for Reset. */
   private rate: RateLimit = {};
@@ -119,18 +127,36 @@ export class OktaClient {
     }
   }
 
-  /** A token kept from an earlier call, or a new one (client credentials, private_key_jwt). */
-  private async accessToken(signal?: AbortSignal): Promise<string> {
-    if (this.token && Date.now() < this.token.until) return this.token.value;
-    this.assertion = await clientAssertion(this.o.clientId, this.tokenUrl, this.o.key);
-    this.mask();
-    const res = await this.send('POST', this.tokenUrl, { 'content-type': 'application/x-www-form-urlencoded' }, tokenRequestBody(this.assertion), signal);
-    const b = (typeof res.body === 'object' && res.body !== null ? res.body : {}) as { access_token?: unknown; token_type?: unknown; expires_in?: unknown };
-    if (res.status !== 200 || typeof b.access_token !== 'string') throw new OktaError(tokenErrorText(res.status, res.body));
-    if (typeof b.token_type === 'string' && b.token_type.toLowerCase() !== 'bearer') throw new OktaError(`Okta's token endpoint answered a ${b.token_type.slice(0, 20)} token, not a Bearer one: the app requires DPoP, which the broker does not send; turn it off (docs/directory-sync.md#source-okta)`);
-    this.token = { value: b.access_token, until: tokenUsableUntil(Date.now(), b.expires_in) };
-    this.mask();
-    return this.token.value;
+  /**
+   * A token kept from an earlier call, or a new one (client credentials, private_key_jwt). An app that requires
+   * DPoP answers `invalid_dpop_proof` to a request without a proof, then `use_dpop_nonce` with the nonce to put
+   * in the next proof: each is followed once, with a new assertion (Okta refuses a reused jti).
+   */
+  private async accessToken(signal?: AbortSignal): Promise<{ value: string; type: 'Bearer' | 'DPoP' }> {
+    if (this.token && Date.now() < this.token.until) return this.token;
+    for (let attempt = 0; ; attempt++) {
+      this.assertion = await clientAssertion(this.o.clientId, this.tokenUrl, this.o.key);
+      this.mask();
+      const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
+      if (this.dpop) headers.dpop = await dpopProof(this.dpop, 'POST', this.tokenUrl, { nonce: this.dpop.nonce });
+      const res = await this.send('POST', this.tokenUrl, headers, tokenRequestBody(this.assertion), signal);
+      const b = (typeof res.body === 'object' && res.body !== null ? res.body : {}) as { access_token?: unknown; token_type?: unknown; expires_in?: unknown; error?: unknown };
+      const nonce = header(res, 'dpop-nonce');
+      if (this.dpop && nonce) this.dpop.nonce = nonce;
+      if (res.status === 400 && attempt < 2) {
+        if (b.error === 'invalid_dpop_proof' && !this.dpop) {
+          this.dpop = await newDpopKey();
+          continue;
+        }
+        if (b.error === 'use_dpop_nonce' && this.dpop && nonce) continue;
+      }
+      if (res.status !== 200 || typeof b.access_token !== 'string') throw new OktaError(tokenErrorText(res.status, res.body));
+      const type = typeof b.token_type === 'string' && b.token_type.toLowerCase() === 'dpop' ? 'DPoP' : 'Bearer';
+      if (type === 'DPoP' && !this.dpop) throw new OktaError("Okta's token endpoint answered a DPoP token to a request without a DPoP proof");
+      this.token = { value: b.access_token, until: tokenUsableUntil(Date.now(), b.expires_in), type };
+      this.mask();
+      return this.token;
+    }
   }
 
   /** One GET with the token: waits out rate limits, retries 5xx/timeouts, renews a token Okta no longer takes. */
@@ -138,13 +164,16 @@ export class OktaClient {
     let throttled = 0;
     let failed = 0;
     let renewed = false;
+    let nonced = false;
     for (;;) {
       const pause = rateWait(this.rate, Date.now(), false);
       if (pause > 0) await this.sleep(pause, signal);
       const token = await this.accessToken(signal);
+      const headers: Record<string, string> = { authorization: `${token.type} ${token.value}` };
+      if (token.type === 'DPoP' && this.dpop) headers.dpop = await dpopProof(this.dpop, 'GET', url, { accessToken: token.value, nonce: this.dpop.apiNonce });
       let res: Answer;
       try {
-        res = await this.send('GET', url, { authorization: `Bearer ${token}` }, undefined, signal);
+        res = await this.send('GET', url, headers, undefined, signal);
       } catch (err) {
         if (signal?.aborted || ++failed > RETRIES_5XX) throw err;
         await this.sleep(500 * 2 ** failed, signal);
@@ -155,6 +184,13 @@ export class OktaClient {
       const what = `GET ${new URL(url).pathname}: HTTP ${res.status}${oktaErrorText(res.body) ? ` ${oktaErrorText(res.body)}` : ''}`;
       if (res.status === 429 && ++throttled <= RETRIES_429) {
         await this.sleep(rateWait(this.rate, Date.now(), true), signal);
+        continue;
+      }
+      const apiNonce = header(res, 'dpop-nonce');
+      if (res.status === 401 && this.dpop && apiNonce && !nonced) {
+        // The API wants its own DPoP nonce in the proof (RFC 9449 §9).
+        nonced = true;
+        this.dpop.apiNonce = apiNonce;
         continue;
       }
       if (res.status === 401 && !renewed) {

@@ -4,10 +4,11 @@
  * The client assertion is a JWT {iss = sub = ClientID, aud = the token endpoint, iat, exp (5 minutes; Okta refuses
  * more than one hour), jti} signed with the app's private key (`jose`), `kid` = KeyID when set. The token is kept
  * until shortly before it expires. The key, the assertion and the token never appear in an error or a log line.
+ * An app that requires DPoP (RFC 9449) gets DPoP proofs signed with a key pair of the process (dpopProof).
  */
-import { createPrivateKey, randomUUID, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, randomUUID, type KeyObject } from 'node:crypto';
 import fs from 'node:fs';
-import { SignJWT } from 'jose';
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
 import type { OktaSyncSource } from '../../profiles/profile.js';
 
 export const OKTA_SCOPES = 'okta.users.read okta.groups.read';
@@ -96,7 +97,7 @@ export function tokenErrorText(status: number, body: unknown): string {
   const error = typeof b.error === 'string' ? b.error.slice(0, 100) : undefined;
   const description = typeof b.error_description === 'string' ? b.error_description.slice(0, 300) : undefined;
   const text = error ? `${error}${description ? `: ${description}` : ''}` : `HTTP ${status}`;
-  const hint = error === 'invalid_dpop_proof' || error === 'use_dpop_nonce' ? ' (the app requires DPoP-bound tokens: turn off "Require Demonstrating Proof of Possession (DPoP) header in token requests" in its General settings; docs/directory-sync.md#source-okta)' : '';
+  const hint = error === 'invalid_dpop_proof' || error === 'use_dpop_nonce' ? ' (the app requires DPoP-bound tokens and refused the broker\'s DPoP proof; "Require Demonstrating Proof of Possession (DPoP) header in token requests" can be turned off in its General settings; docs/directory-sync.md#source-okta)' : '';
   return `Okta's token endpoint refused the client credentials: ${text}${hint}`;
 }
 
@@ -108,4 +109,30 @@ export function tokenUsableUntil(nowMs: number, expiresIn: unknown): number {
   const s = typeof expiresIn === 'number' && Number.isFinite(expiresIn) && expiresIn > 0 ? expiresIn : 300;
   // Renew a minute early, or at half the lifetime of a short-lived token.
   return nowMs + Math.max(s / 2, s - RENEW_BEFORE_S) * 1000;
+}
+
+/** The key pair that binds DPoP tokens (RFC 9449), made once per client when the app asks for DPoP; never stored. */
+export interface DpopKey {
+  privateKey: CryptoKey;
+  jwk: JWK;
+  /** The last `DPoP-Nonce` of the token endpoint, and of the API. */
+  nonce?: string;
+  apiNonce?: string;
+}
+
+export async function newDpopKey(): Promise<DpopKey> {
+  const { publicKey, privateKey } = await generateKeyPair('ES256');
+  return { privateKey, jwk: await exportJWK(publicKey) };
+}
+
+/** A DPoP proof (RFC 9449 §4.2) for one request: htu without query or fragment; `ath` when it carries a token. */
+export async function dpopProof(key: Pick<DpopKey, 'privateKey' | 'jwk'>, htm: string, url: string, o: { nonce?: string; accessToken?: string } = {}, nowS = Math.floor(Date.now() / 1000)): Promise<string> {
+  const htu = new URL(url);
+  htu.search = '';
+  htu.hash = '';
+  return new SignJWT({ htm, htu: htu.toString(), ...(o.nonce && { nonce: o.nonce }), ...(o.accessToken && { ath: createHash('sha256').update(o.accessToken).digest('base64url') }) })
+    .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk: key.jwk })
+    .setIssuedAt(nowS)
+    .setJti(randomUUID())
+    .sign(key.privateKey);
 }

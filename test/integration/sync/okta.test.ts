@@ -20,6 +20,8 @@ const PORTAL_SECRET = 'okta-sync-portal-sso-secret';
 const TOKEN = 'okta-sync-portal-admin-token';
 const CLIENT_ID = '0oa1okta2sync3client';
 let okta: OktaStub;
+/** A second org whose app requires DPoP (RFC 9449). */
+let dpopOrg: OktaStub;
 let portal: PortalStub;
 let broker: TestBroker;
 let dir = '';
@@ -28,7 +30,7 @@ let wrongPem = '';
 const people: Record<string, OktaStubUser> = {};
 const groups: Record<string, OktaStubGroup> = {};
 
-const profile = (id: string, oktaKeys: Record<string, unknown>) => ({
+const profile = (id: string, oktaKeys: Record<string, unknown>, org = okta) => ({
   ID: id,
   ActionType: 'GenerateOrLoginDeveloperProfile',
   ProviderName: 'SocialProvider',
@@ -38,12 +40,12 @@ const profile = (id: string, oktaKeys: Record<string, unknown>) => ({
   // The login the sync stands for: OpenID Connect against the same org, groups from Okta's groups claim.
   ProviderConfig: {
     CallbackBaseURL: 'http://127.0.0.1:1',
-    UseProviders: [{ Name: 'openid-connect', Key: 'login-client', Secret: 'login-client-secret', DiscoverURL: `${okta.url}/.well-known/openid-configuration`, Scopes: ['openid', 'email', 'profile', 'groups'] }],
+    UseProviders: [{ Name: 'openid-connect', Key: 'login-client', Secret: 'login-client-secret', DiscoverURL: `${org.url}/.well-known/openid-configuration`, Scopes: ['openid', 'email', 'profile', 'groups'] }],
   },
   CustomUserGroupField: 'groups',
   UserGroupMapping: { Developers: 'Acme/Developers', Testers: 'Acme/Testers' },
   Membership: { Authority: 'idp', Teams: 'all' },
-  Sync: { Source: 'okta', IntervalSeconds: 0, Deprovision: 'deactivate', MaxDeprovisionPercent: 100, Okta: { OrgURL: okta.url, ClientID: CLIENT_ID, KeyID: 'rsa-1', ...oktaKeys } },
+  Sync: { Source: 'okta', IntervalSeconds: 0, Deprovision: 'deactivate', MaxDeprovisionPercent: 100, Okta: { OrgURL: org.url, ClientID: CLIENT_ID, KeyID: 'rsa-1', ...oktaKeys } },
 });
 
 beforeAll(async () => {
@@ -60,7 +62,13 @@ beforeAll(async () => {
     { ...(await jose.exportJWK(rsa.publicKey)), kid: 'rsa-1', use: 'sig' },
     { ...(await jose.exportJWK(ec.publicKey)), kid: 'ec-1', use: 'sig' },
   ];
-  [okta, portal] = await Promise.all([startOktaStub({ clientId: CLIENT_ID, clientKeys }), startPortalStub({ portalApiSecret: PORTAL_SECRET, adminToken: TOKEN })]);
+  [okta, dpopOrg, portal] = await Promise.all([
+    startOktaStub({ clientId: CLIENT_ID, clientKeys }),
+    startOktaStub({ clientId: CLIENT_ID, clientKeys, requireDpop: true }),
+    startPortalStub({ portalApiSecret: PORTAL_SECRET, adminToken: TOKEN }),
+  ]);
+  const dpopDevs = dpopOrg.addGroup('Developers');
+  dpopOrg.addMember(dpopDevs.id, dpopOrg.addUser({ email: 'dee@example.org', firstName: 'Dee', lastName: 'Pop' }).id);
   const acme = portal.addOrganisation('Acme');
   portal.addTeam(acme.ID, 'Developers');
   portal.addTeam(acme.ID, 'Testers');
@@ -96,12 +104,14 @@ beforeAll(async () => {
       // An EC key as a private JWK (its kid from the JWK), and only members of groups named "Dev...".
       profile('okta-filter', { PrivateKeyFile: path.join(dir, 'ec.jwk'), KeyID: '', GroupFilter: 'profile.name sw "Dev"' }),
       profile('okta-wrong-key', { PrivateKeyFile: path.join(dir, 'wrong.pem') }),
+      profile('okta-dpop', { PrivateKeyFile: path.join(dir, 'rsa.pem') }, dpopOrg),
     ],
   });
 }, 60_000);
 afterAll(async () => {
   await broker?.close();
   await okta?.close();
+  await dpopOrg?.close();
   await portal?.close();
   if (dir) await fs.rm(dir, { recursive: true, force: true });
 });
@@ -110,7 +120,7 @@ afterEach(() => {
   okta.linkStyle = 'one';
   okta.foreignNext = false;
   okta.setFault('none');
-  const violations = [...okta.violations.splice(0), ...portal.violations.splice(0)];
+  const violations = [...okta.violations.splice(0), ...dpopOrg.violations.splice(0), ...portal.violations.splice(0)];
   expect(violations).toEqual([]);
 });
 
@@ -221,5 +231,17 @@ describe('Sync.Source "okta"', () => {
     expect(okta.calls.length).toBe(1);
     // Nothing was deprovisioned by a run that could not read the org.
     expect(accountOf('ada@example.org')?.Active).toBe(true);
+  });
+
+  it('an app that requires DPoP: the token is asked again with a proof and the nonce, and each call carries a proof', async () => {
+    const res = await sync('okta-dpop');
+    expect(res.status).toBe(200);
+    expect(shape(res.body.Data as SyncReport)).toEqual(['create dee@example.org']);
+    // Okta's invalid_dpop_proof to the request without a proof, then use_dpop_nonce, then the DPoP-bound token.
+    expect(dpopOrg.tokenRequests).toEqual([{ status: 400 }, { status: 400 }, { status: 200 }]);
+    // The stand-in takes a DPoP-bound token only with a valid proof of its key for each call.
+    expect(dpopOrg.calls.length).toBeGreaterThanOrEqual(3);
+    expect(dpopOrg.calls.every((c) => c.status === 200)).toBe(true);
+    expect(teamsOf('dee@example.org')).toEqual(['Developers']);
   });
 });
