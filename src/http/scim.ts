@@ -185,7 +185,8 @@ export function scimRouter(deps: ScimApiDeps): Router {
     const w = await deps.store.put(profile.ID, kind, r, previous);
     if (w.ok) return;
     if (w.reason === 'uniqueness') throw new ScimError(409, `another user has the userName ${JSON.stringify(r.userName)}`, 'uniqueness');
-    throw new ScimError(400, `this profile holds at most ${kind === 'User' ? deps.store.limits.users : deps.store.limits.groups} ${kind.toLowerCase()}s`, 'tooMany');
+    // No scimType fits (tooMany is about filters): a plain 400 that says the bound.
+    throw new ScimError(400, `this profile holds at most ${kind === 'User' ? deps.store.limits.users : deps.store.limits.groups} ${kind.toLowerCase()}s`);
   };
 
   /** After a group changed: the people whose teams may have changed go to the portal. */

@@ -233,11 +233,13 @@ export async function reconcilePeople(profile: Profile, deps: PeopleDeps, identi
   let errors = 0;
   const counts = { create: 0, update: 0, unchanged: 0, skipped: 0, deactivate: 0, delete: 0, kept: 0 };
   for (const person of people) {
+    let kind: SyncChange['kind'] = 'update';
     try {
       const account = await accountOf(t, deps.links, person.ssoKey, person.email);
       const links = new Map(account ? [[person.ssoKey, account.ID]] : []);
       const [c] = planSync({ people: [person], accounts: account ? [account] : [], managed: new Map(), links, settings, force: true }).changes;
       if (!c) continue;
+      kind = c.kind;
       counts[c.kind]++;
       let id: number | undefined;
       if (c.kind === 'create') id = await withRetry(() => createAccount(t.api, c.desired, profile.ProviderName, deps.log));
@@ -252,7 +254,7 @@ export async function reconcilePeople(profile: Profile, deps: PeopleDeps, identi
       if (c.kind !== 'unchanged') changes.push({ kind: c.kind, email: person.email, ...(id !== undefined && { account: id }), ...('changes' in c && { fields: c.changes.map((f) => f.field) }) });
     } catch (err) {
       errors++;
-      changes.push({ kind: 'update', email: person.email, error: err instanceof Error ? err.message : String(err) });
+      changes.push({ kind, email: person.email, error: err instanceof Error ? err.message : String(err) });
     }
   }
   for (const identity of [...left, ...leaving]) {
