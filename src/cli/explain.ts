@@ -8,7 +8,7 @@ import fs from 'node:fs/promises';
 import { UsageError } from '../cli-args.js';
 import { jsonSyntaxProblem } from '../config/json-syntax.js';
 import type { Explanation } from '../identity/explain.js';
-import { explainClaims } from '../login/explain.js';
+import { explainClaims, type LogoutView } from '../login/explain.js';
 import { explainPortal, type PortalView } from '../portal/explain.js';
 import { ClaimsError } from '../providers/module.js';
 import { builtinProviders } from '../providers/registry.js';
@@ -22,7 +22,7 @@ import { describeProblems, openTarget, validationRules } from './target.js';
 import { createTykApi } from '../tyk/client.js';
 
 /** An explanation, with the portal's view when asked for (--portal, `?portal=true`). */
-export type Explained = Explanation & { portal?: PortalView };
+export type Explained = Explanation & { portal?: PortalView; logout?: LogoutView };
 
 /** The portal's view: the teams and organisation resolved, the teams dropped, and the account's difference. */
 function formatPortal(v: PortalView, row: (label: string, value: string, rule?: string) => void): void {
@@ -69,6 +69,7 @@ export function formatExplanation(x: Explained): string {
   }
   if (x.outcome === 'refused') row('refused', x.failure.reason, `at ${x.failure.stage}`);
   if (x.portal) formatPortal(x.portal, row);
+  if (x.logout) row('logout', x.logout.on ? 'on' : 'off', x.logout.rule);
   return lines.join('\n');
 }
 
@@ -110,7 +111,7 @@ export async function explainCommand(opts: CommandOptions, io: CliIo): Promise<n
       throw err;
     }
     // --portal: the portal's admin API through tib.conf's (or the profile's own) PortalAPIConfig, read only.
-    if (opts.portal) explanation = await withPortal(profile, explanation as Explanation, opts, io);
+    if (opts.portal) explanation = await withPortal(profile, explanation as Explained, opts, io);
   }
   if (!isExplanation(explanation)) throw new CommandError('the broker answered something that is not an explanation');
   for (const w of warnings) io.err(`warning: profile ${quote(id)}: ${w}`);
@@ -119,7 +120,7 @@ export async function explainCommand(opts: CommandOptions, io: CliIo): Promise<n
   return explanation.outcome === 'allowed' && explanation.portal?.outcome !== 'refused' ? EXIT.ok : EXIT.failed;
 }
 
-async function withPortal(profile: Profile, x: Explanation, opts: CommandOptions, io: CliIo): Promise<Explained> {
+async function withPortal(profile: Profile, x: Explained, opts: CommandOptions, io: CliIo): Promise<Explained> {
   const config = readConfig(opts, io);
   const tyk = createTykApi(config);
   try {
