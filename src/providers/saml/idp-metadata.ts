@@ -1,7 +1,8 @@
 /**
  * The IdP's SAML metadata, parsed (pure): an EntityDescriptor, or a federation's EntitiesDescriptor (then the
  * entity IDPEntityID names, else the first with an IDPSSODescriptor, as TIB). What we keep: the entity ID
- * (the Issuer we require), the signing certificates (none means no login: we fail closed) and the SSO URLs.
+ * (the Issuer we require), the signing certificates (none means no login: we fail closed), the SSO URLs and
+ * the SingleLogoutService endpoints (single logout, slo.ts).
  */
 import { X509Certificate } from 'node:crypto';
 import { isHttpUrl } from '../../profiles/fields.js';
@@ -14,8 +15,16 @@ export interface IdpMetadata {
   signingCerts: string[];
   /** SingleSignOnService locations by binding. */
   sso: { redirect?: string; post?: string };
+  /** SingleLogoutService endpoints by binding (none: the IdP offers no single logout). */
+  slo: { redirect?: SloEndpoint; post?: SloEndpoint };
   /** validUntil, in ms since the epoch, when the metadata says. */
   validUntil?: number;
+}
+
+export interface SloEndpoint {
+  location: string;
+  /** Where our LogoutResponse goes, when it differs from `location` (metadata §2.2.2). */
+  responseLocation?: string;
 }
 
 const SAML2_PROTOCOL = 'urn:oasis:names:tc:SAML:2.0:protocol';
@@ -96,9 +105,19 @@ export function parseIdpMetadata(xml: string, want: { entityId?: string; now?: n
   }
   if (!sso.redirect && !sso.post) throw new MetadataError('the IDPSSODescriptor has no SingleSignOnService with the HTTP-Redirect or HTTP-POST binding');
 
+  // An SLO endpoint we cannot use is skipped, never an error: logins must not depend on logout.
+  const slo: IdpMetadata['slo'] = {};
+  for (const s of children(idp, NS.md, 'SingleLogoutService')) {
+    const binding = attr(s, 'Binding');
+    const location = attr(s, 'Location');
+    const responseLocation = attr(s, 'ResponseLocation');
+    if ((binding !== REDIRECT_BINDING && binding !== POST_BINDING) || !isHttpUrl(location) || (responseLocation !== '' && !isHttpUrl(responseLocation))) continue;
+    slo[binding === REDIRECT_BINDING ? 'redirect' : 'post'] ??= responseLocation ? { location, responseLocation } : { location };
+  }
+
   const validUntil = expiry(root, entity);
   if (validUntil !== undefined && validUntil <= (want.now ?? Date.now())) {
     throw new MetadataError(`the metadata expired at ${new Date(validUntil).toISOString()} (validUntil)`);
   }
-  return { entityId, signingCerts, sso, validUntil };
+  return { entityId, signingCerts, sso, slo, validUntil };
 }
