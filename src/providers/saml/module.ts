@@ -24,4 +24,6 @@ export const samlModule: ProviderModule<SamlConfig> = {
     return samlIdentity(config, rest, typeof nameId === 'string' ? nameId : '');
   },
   failureClasses: { unreachable: 'idp_error', refused: 'idp_error' },
+  // SAML single logout (slo.ts); no back-channel (that is OpenID Connect's).
+  logout: () => ({ backChannel: false }),
 };

@@ -6,13 +6,15 @@
  * written once the response has verified); unsolicited (IdP-initiated) responses
  * are refused unless AllowIDPInitiated; assertion IDs are remembered against replay; the IdP metadata is
  * cached; signatures, algorithms, Destination, Recipient, Issuer and comments are checked (response-checks.ts)
- * around node-saml's signature, decryption, Conditions and Audience checks.
+ * around node-saml's signature, decryption, Conditions and Audience checks. Single logout at `.../saml/slo`
+ * (slo.ts): the login's NameID and SessionIndex go with the identity for the broker to keep.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { SAML, ValidateInResponseTo } from '@node-saml/node-saml';
 import { decryptXml } from '@node-saml/node-saml/lib/xml.js';
 import { getLogger, registerSecret } from '../../log.js';
+import { logoutOn } from '../../profiles/logout-keys.js';
 import { LoginFlowCookies, profileVersion } from '../../state/login-flow-cookie.js';
 import { requireCookieSecret } from '../cookie-secret.js';
 import type { ProviderProfile } from '../module.js';
@@ -25,6 +27,7 @@ import { ReplayCacheFull, type ReplayCache } from '../../state/replay-cache.js';
 import { checkAssertion, checkDecryptedAssertion, checkResponse, CLOCK_SKEW_MS, ResponseRejected } from './response-checks.js';
 import { metadataSource, spUrls, type SamlConfig } from './saml-config.js';
 import { assertionAttributes, samlIdentity } from './saml-identity.js';
+import { createSamlLogout, samlSession, withSession, sloUrl } from './slo.js';
 import { readSpKeyPair } from './sp-key.js';
 import { SP_METADATA_TYPE, spMetadataXml } from './sp-metadata.js';
 import { XmlError } from './xml-dom.js';
@@ -138,7 +141,8 @@ export function createSamlProvider({ profile, config: cfg }: ProviderProfile<Sam
         return failure('the login request was already answered (replay of its RelayState)');
       }
       if (!(await replay.firstUse(profile.ID, facts.id, facts.usableUntil - Date.now()))) return failure(`assertion ${JSON.stringify(facts.id.slice(0, 80))} was already used (replay)`);
-      return { kind: 'identity', identity: samlIdentity(cfg, assertionAttributes(assertionXml), signed.nameID ?? '') };
+      const identity = samlIdentity(cfg, assertionAttributes(assertionXml), signed.nameID ?? '');
+      return { kind: 'identity', identity: withSession(identity, samlSession(assertionXml, signed)) };
     } catch (err) {
       if (err instanceof ReplayCacheFull) return failure(err.message, 503);
       if (err instanceof ResponseRejected || err instanceof XmlError) return failure(`SAML response refused: ${err.message}`);
@@ -162,7 +166,9 @@ export function createSamlProvider({ profile, config: cfg }: ProviderProfile<Sam
   return {
     start,
     callback,
-    metadata: () => ({ contentType: SP_METADATA_TYPE, body: spMetadataXml({ entityId: urls.entityId, acs: urls.acs, certBase64: key.certBase64 }) }),
+    // SingleLogoutService only when the profile has logout on (profiles/logout-keys.ts): else none is served.
+    metadata: () => ({ contentType: SP_METADATA_TYPE, body: spMetadataXml({ entityId: urls.entityId, acs: urls.acs, certBase64: key.certBase64, slo: logoutOn(profile) ? sloUrl(urls.acs) : undefined }) }),
+    logout: createSamlLogout({ profileId: profile.ID, cfg, entityId: urls.entityId, acs: urls.acs, keyPem: key.keyPem, secret, idp, replay, log }),
     async close() {
       replay.close();
       await metadata.close();

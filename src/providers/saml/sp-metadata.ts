@@ -1,7 +1,8 @@
 /**
  * Our SP metadata (`GET /auth/{id}/saml/metadata`), as TIB publishes it plus a signing KeyDescriptor:
  * validUntil now + 48 h, WantAssertionsSigned, the SP certificate for signing and encryption, the ACS with
- * the HTTP-POST binding, no SingleLogoutService (none is served). AuthnRequests are not signed, as TIB's.
+ * the HTTP-POST binding, and SingleLogoutService (HTTP-Redirect and HTTP-POST, slo.ts) only when the profile has
+ * logout on (TIB serves none). AuthnRequests are not signed, as TIB's; logout messages are.
  * A small template rather than node-saml's generator, which adds the signing key only when it signs requests
  * and has no validUntil.
  */
@@ -29,7 +30,7 @@ function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
-export function spMetadataXml(o: { entityId: string; acs: string; certBase64: string; now?: number }): string {
+export function spMetadataXml(o: { entityId: string; acs: string; certBase64: string; slo?: string; now?: number }): string {
   const validUntil = new Date((o.now ?? Date.now()) + VALID_MS).toISOString();
   const keyInfo = `<ds:KeyInfo><ds:X509Data><ds:X509Certificate>${o.certBase64}</ds:X509Certificate></ds:X509Data></ds:KeyInfo>`;
   return [
@@ -39,6 +40,8 @@ export function spMetadataXml(o: { entityId: string; acs: string; certBase64: st
     `    <md:KeyDescriptor use="encryption">${keyInfo}`,
     ...ENCRYPTION_METHODS.map((a) => `      <md:EncryptionMethod Algorithm="${a}"/>`),
     `    </md:KeyDescriptor>`,
+    // Metadata schema order: KeyDescriptor, SingleLogoutService, NameIDFormat, AssertionConsumerService.
+    ...(o.slo ? ['HTTP-Redirect', 'HTTP-POST'].map((b) => `    <md:SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:${b}" Location="${esc(o.slo as string)}"/>`) : []),
     ...NAMEID_FORMATS.map((f) => `    <md:NameIDFormat>${f}</md:NameIDFormat>`),
     `    <md:AssertionConsumerService index="1" isDefault="true" Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="${esc(o.acs)}"/>`,
     `  </md:SPSSODescriptor>`,
