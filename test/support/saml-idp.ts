@@ -4,6 +4,9 @@
  * takes AuthnRequests by the HTTP-Redirect binding (DEFLATE + base64) and the HTTP-POST binding (base64 only:
  * a deflated POST request is refused, as strict IdPs do), records each request, signs the configured user in
  * without any UI and answers with an auto-submitting form that POSTs SAMLResponse and RelayState to the ACS.
+ * With `slo`, it offers single logout: it takes the SP's LogoutRequest (signature checked by openssl or xmlsec1
+ * with the SP's certificate), answers with a signed LogoutResponse to the SingleLogoutService of the SP's own
+ * metadata (fetched from the request's Issuer), and makes IdP-initiated LogoutRequests (logoutRequest()).
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs/promises';
@@ -13,7 +16,24 @@ import os from 'node:os';
 import path from 'node:path';
 import { inflateRawSync } from 'node:zlib';
 import express from 'express';
-import { buildResponse, ENTRA_CLAIMS, escapeXml, NS, type KeyFiles, type ResponseOptions, type Shape } from './saml-xml.js';
+import {
+  buildResponse,
+  byId,
+  ENTRA_CLAIMS,
+  escapeXml,
+  logoutRequestXml,
+  logoutResponseXml,
+  NS,
+  redirectQuery,
+  signLogoutXml,
+  verifyRedirectQuery,
+  xmlsecVerify,
+  type KeyFiles,
+  type LogoutRequestOptions,
+  type LogoutResponseOptions,
+  type ResponseOptions,
+  type Shape,
+} from './saml-xml.js';
 
 export * from './saml-xml.js';
 
@@ -102,6 +122,31 @@ export interface RecordedAuthnRequest {
 
 export type MetadataMode = 'ok' | 'garbage' | 500 | 'hang';
 
+/** A logout message (the SP's LogoutRequest, or its LogoutResponse to ours) as the IdP received it. */
+export interface RecordedLogoutMessage {
+  kind: 'LogoutRequest' | 'LogoutResponse';
+  binding: 'redirect' | 'post';
+  xml: string;
+  /** The signature verified with the SP's certificate (openssl for the query, xmlsec1 for the XML). */
+  signatureValid: boolean;
+  id: string | undefined;
+  inResponseTo: string | undefined;
+  issuer: string | undefined;
+  destination: string | undefined;
+  nameId: string | undefined;
+  sessionIndex: string | undefined;
+  status: string | undefined;
+  relayState: string | undefined;
+}
+
+/** A message from the IdP to the SP's SingleLogoutService: a URL to GET (redirect) or a form to POST. */
+export interface OutgoingLogout {
+  id: string;
+  xml: string;
+  url?: string;
+  form?: { action: string; fields: Record<string, string> };
+}
+
 export interface TestIdpOptions {
   keys: SamlKeys;
   shape?: Shape;
@@ -111,6 +156,8 @@ export interface TestIdpOptions {
   federation?: false | 'sp-first' | 'idp-first';
   /** The host name in the IdP's URLs (default 127.0.0.1; `localhost` makes it another site than the broker). */
   host?: string;
+  /** Which SingleLogoutService bindings the metadata advertises (default none: no single logout). */
+  slo?: Array<'redirect' | 'post'>;
 }
 
 export interface TestIdp {
@@ -138,6 +185,18 @@ export interface TestIdp {
   metadata(): Promise<string>;
   /** A response for this IdP with its defaults (its key, issuer, user, shape), as base64. */
   response(o: Partial<ResponseOptions> & { destination: string; audience: string }): Promise<string>;
+  sloRedirectUrl: string;
+  sloPostUrl: string;
+  /** Every logout message received on the SLO endpoints, in order. */
+  logouts: RecordedLogoutMessage[];
+  /** How the IdP answers the SP's LogoutRequest (mutable; default: by the binding it came by). */
+  sloAnswer: 'redirect' | 'post' | undefined;
+  /** Overrides of the next LogoutResponses (mutable): a rogue `key`, or `null` for unsigned; fields of the XML. */
+  sloOverrides: Partial<LogoutResponseOptions> & { key?: KeyFiles | null };
+  /** An IdP-initiated LogoutRequest to the SP's SLO URL `destination`, signed by the IdP's key unless `key` says otherwise. */
+  logoutRequest(o: Partial<LogoutRequestOptions> & { destination: string; binding: 'redirect' | 'post'; relayState?: string; key?: KeyFiles | null }): Promise<OutgoingLogout>;
+  /** A LogoutResponse to the SP's SLO URL `destination` (for forgeries: any InResponseTo, issuer, key). */
+  logoutResponse(o: Partial<LogoutResponseOptions> & { destination: string; inResponseTo: string; binding: 'redirect' | 'post'; relayState?: string; key?: KeyFiles | null }): Promise<OutgoingLogout>;
   close(): Promise<void>;
 }
 
@@ -185,12 +244,13 @@ export function postForm(action: string, fields: Record<string, string | undefin
   return `<!DOCTYPE html><html><body onload="document.forms[0].submit()"><form method="post" action="${escapeXml(action)}">${inputs}<noscript><button type="submit">Continue</button></noscript></form></body></html>`;
 }
 
-async function entityXml(entityId: string, certs: string[], sso: Array<[string, string]>): Promise<string> {
+async function entityXml(entityId: string, certs: string[], sso: Array<[string, string]>, slo: Array<[string, string]> = []): Promise<string> {
   const keys = certs.map((c) => `<md:KeyDescriptor use="signing"><ds:KeyInfo xmlns:ds="${NS.dsig}"><ds:X509Data><ds:X509Certificate>${c}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>`).join('');
   const services = sso.map(([b, loc]) => `<md:SingleSignOnService Binding="${b}" Location="${escapeXml(loc)}"/>`).join('');
+  const logout = slo.map(([b, loc]) => `<md:SingleLogoutService Binding="${b}" Location="${escapeXml(loc)}"/>`).join('');
   return (
     `<md:EntityDescriptor xmlns:md="${NS.metadata}" entityID="${escapeXml(entityId)}">` +
-    `<md:IDPSSODescriptor WantAuthnRequestsSigned="false" protocolSupportEnumeration="${NS.protocol}">${keys}` +
+    `<md:IDPSSODescriptor WantAuthnRequestsSigned="false" protocolSupportEnumeration="${NS.protocol}">${keys}${logout}` +
     `<md:NameIDFormat>${NS.persistent}</md:NameIDFormat><md:NameIDFormat>${NS.emailAddress}</md:NameIDFormat>${services}</md:IDPSSODescriptor></md:EntityDescriptor>`
   );
 }
@@ -208,6 +268,11 @@ export async function startTestIdp(opts: TestIdpOptions): Promise<TestIdp> {
     metadataUrl: `${url}/metadata`,
     ssoRedirectUrl: `${url}/sso/redirect`,
     ssoPostUrl: `${url}/sso/post`,
+    sloRedirectUrl: `${url}/slo/redirect`,
+    sloPostUrl: `${url}/slo/post`,
+    logouts: [],
+    sloAnswer: undefined,
+    sloOverrides: {},
     keys: opts.keys,
     requests: [],
     issued: [],
@@ -220,7 +285,10 @@ export async function startTestIdp(opts: TestIdpOptions): Promise<TestIdp> {
       const sso: Array<[string, string]> = [];
       if (bindings.includes('redirect')) sso.push([NS.redirect, idp.ssoRedirectUrl]);
       if (bindings.includes('post')) sso.push([NS.post, idp.ssoPostUrl]);
-      const own = await entityXml(idp.entityId, [await certBody(opts.keys.idp.cert)], sso);
+      const slo: Array<[string, string]> = [];
+      if (opts.slo?.includes('redirect')) slo.push([NS.redirect, idp.sloRedirectUrl]);
+      if (opts.slo?.includes('post')) slo.push([NS.post, idp.sloPostUrl]);
+      const own = await entityXml(idp.entityId, [await certBody(opts.keys.idp.cert)], sso, slo);
       if (!opts.federation) return `<?xml version="1.0" encoding="UTF-8"?>${own}`;
       const other =
         opts.federation === 'sp-first'
@@ -242,6 +310,16 @@ export async function startTestIdp(opts: TestIdpOptions): Promise<TestIdp> {
       });
       idp.issued.push(r);
       return r;
+    },
+    async logoutRequest(o) {
+      const { binding, relayState, key, ...fields } = o;
+      const m = logoutRequestXml({ issuer: idp.entityId, nameId: idp.shape === 'okta' ? idp.user.email : idp.user.nameId, nameIdFormat: idp.shape === 'okta' ? NS.emailAddress : NS.persistent, ...fields });
+      return outgoing('SAMLRequest', m, o.destination, binding, relayState, key === undefined ? opts.keys.idp : (key ?? undefined));
+    },
+    async logoutResponse(o) {
+      const { binding, relayState, key, ...fields } = o;
+      const m = logoutResponseXml({ issuer: idp.entityId, ...fields });
+      return outgoing('SAMLResponse', m, o.destination, binding, relayState, key === undefined ? opts.keys.idp : (key ?? undefined));
     },
     close: () =>
       new Promise<void>((resolve) => {
@@ -265,6 +343,68 @@ export async function startTestIdp(opts: TestIdpOptions): Promise<TestIdp> {
     const saml = await idp.response({ inResponseTo: req.id, destination: req.acsUrl, audience: req.issuer ?? '', ...idp.overrides });
     res.type('html').send(postForm(req.acsUrl, { SAMLResponse: saml, RelayState: req.relayState }));
   }
+
+  /** A message to the SP by a binding: the signed query, or the XML signed by xmlsec1 in a form. */
+  async function outgoing(kind: 'SAMLRequest' | 'SAMLResponse', m: { xml: string; id: string }, to: string, binding: 'redirect' | 'post', relayState: string | undefined, key: KeyFiles | undefined): Promise<OutgoingLogout> {
+    if (binding === 'redirect') return { id: m.id, xml: m.xml, url: `${to}${to.includes('?') ? '&' : '?'}${await redirectQuery(kind, m.xml.replace(/<!--signature:[^>]*-->/, ''), relayState, key)}` };
+    const xml = await signLogoutXml(m, key);
+    const fields: Record<string, string> = { [kind]: Buffer.from(xml, 'utf8').toString('base64') };
+    if (relayState !== undefined) fields.RelayState = relayState;
+    return { id: m.id, xml, form: { action: to, fields } };
+  }
+
+  const xmlAttr = (xml: string, el: string, name: string) => {
+    const start = new RegExp(`<(?:[\\w.-]+:)?${el}\\b[^>]*>`).exec(xml)?.[0] ?? '';
+    return new RegExp(`\\s${name}="([^"]*)"`).exec(start)?.[1];
+  };
+  const xmlText = (xml: string, el: string) => new RegExp(`<(?:[\\w.-]+:)?${el}\\b[^>]*>([^<]*)</`).exec(xml)?.[1]?.trim();
+
+  /** Single logout: the SP's LogoutRequest (answered, signed, to the SP metadata's SLO URL) or its LogoutResponse. */
+  async function logoutMessage(binding: 'redirect' | 'post', params: Record<string, unknown>, rawQuery: string, res: express.Response): Promise<void> {
+    const value = typeof params.SAMLRequest === 'string' ? params.SAMLRequest : params.SAMLResponse;
+    if (typeof value !== 'string') return void res.status(400).send('SAMLRequest or SAMLResponse missing');
+    let xml: string;
+    try {
+      xml = binding === 'redirect' ? inflateRawSync(Buffer.from(value, 'base64')).toString('utf8') : Buffer.from(value, 'base64').toString('utf8');
+    } catch (err) {
+      return void res.status(400).send(`bad message: ${(err as Error).message}`);
+    }
+    const start = xml.replace(/^<\?xml[^>]*\?>\s*/, '');
+    const kind = /^<(?:[\w.-]+:)?LogoutRequest\b/.test(start) ? 'LogoutRequest' : /^<(?:[\w.-]+:)?LogoutResponse\b/.test(start) ? 'LogoutResponse' : undefined;
+    if (!kind) return void res.status(400).send('not a LogoutRequest or LogoutResponse');
+    const id = xmlAttr(xml, kind, 'ID');
+    const signatureValid = binding === 'redirect' ? await verifyRedirectQuery(rawQuery, opts.keys.spCert) : id !== undefined && (await xmlsecVerify(xml, opts.keys.spCert, byId(id)));
+    const relayState = typeof params.RelayState === 'string' ? params.RelayState : undefined;
+    const recorded: RecordedLogoutMessage = {
+      kind,
+      binding,
+      xml,
+      signatureValid,
+      id,
+      inResponseTo: xmlAttr(xml, kind, 'InResponseTo'),
+      issuer: xmlText(xml, 'Issuer'),
+      destination: xmlAttr(xml, kind, 'Destination'),
+      nameId: xmlText(xml, 'NameID'),
+      sessionIndex: xmlText(xml, 'SessionIndex'),
+      status: xmlAttr(xml, 'StatusCode', 'Value'),
+      relayState,
+    };
+    idp.logouts.push(recorded);
+    if (!signatureValid) return void res.status(400).send('the logout message is not signed by the SP');
+    if (kind === 'LogoutResponse') return void res.type('html').send('<p>Signed out everywhere.</p>');
+    // The SP's SingleLogoutService, from its metadata at its entity ID, as a real IdP configured with it reads it.
+    const spMetadata = await (await fetch(recorded.issuer ?? '')).text();
+    const answerBinding = idp.sloAnswer ?? binding;
+    const to = new RegExp(`<md:SingleLogoutService Binding="${answerBinding === 'redirect' ? NS.redirect : NS.post}" Location="([^"]*)"`).exec(spMetadata)?.[1];
+    if (!to) return void res.status(400).send('the SP metadata has no SingleLogoutService');
+    const { key, ...overrides } = idp.sloOverrides;
+    const out = await idp.logoutResponse({ destination: to.replace(/&amp;/g, '&'), inResponseTo: id ?? '', binding: answerBinding, relayState, key, ...overrides });
+    if (out.url) return void res.redirect(302, out.url);
+    res.type('html').send(postForm(out.form?.action ?? '', out.form?.fields ?? {}));
+  }
+
+  app.get('/slo/redirect', (req, res) => void logoutMessage('redirect', req.query as Record<string, unknown>, req.url.slice(req.url.indexOf('?') + 1), res));
+  app.post('/slo/post', express.urlencoded({ extended: false, limit: '256kb' }), (req, res) => void logoutMessage('post', (req.body ?? {}) as Record<string, unknown>, '', res));
 
   app.get('/sso/redirect', async (req, res) => {
     const q = req.query as Record<string, unknown>;

@@ -3,7 +3,10 @@
  * response template, xml-crypto signing and xml-encryption), independent of both the broker's node-saml and
  * the xmlsec1 test IdP (saml-idp.ts). Like a real IdP it reads the SP's metadata from the SP's entity ID
  * (the broker's SP metadata URL), answers each AuthnRequest (HTTP-Redirect or HTTP-POST) with an
- * auto-submitting form to the ACS, and signs the configured user in without any UI.
+ * auto-submitting form to the ACS, and signs the configured user in without any UI. Single logout by
+ * samlify too: it checks the SP's signed LogoutRequest (either binding) against the SP metadata's certificate,
+ * answers with a signed LogoutResponse to the SP metadata's SingleLogoutService, checks the SP's signed
+ * LogoutResponse, and makes IdP-initiated LogoutRequests (logoutRequest()).
  */
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -37,6 +40,12 @@ export interface SamlifyIdp {
   signing: SamlifySigning;
   encrypt: boolean;
   user: SamlifyUser;
+  /** Every logout message the IdP received and verified, in order (samlify's reading). */
+  logouts: Array<{ kind: 'LogoutRequest' | 'LogoutResponse'; binding: 'redirect' | 'post'; id: string; nameId?: string; inResponseTo?: string; issuer?: string }>;
+  /** Messages samlify refused (its error codes), in order. */
+  logoutErrors: string[];
+  /** An IdP-initiated LogoutRequest, signed by samlify, for the SP whose metadata is at `spEntityId`. */
+  logoutRequest(spEntityId: string, binding: 'redirect' | 'post', relayState?: string): Promise<{ id: string; url?: string; form?: { action: string; fields: Record<string, string> } }>;
   close(): Promise<void>;
 }
 
@@ -66,6 +75,18 @@ export async function startSamlifyIdp(o: { key: string; cert: string }): Promise
     signing: 'assertion',
     encrypt: false,
     user: { nameId: 'samlify-user', attributes: {} },
+    logouts: [],
+    logoutErrors: [],
+    logoutRequest: async (spEntityId, kind, relayState) => {
+      const sp = await spOf(spEntityId);
+      const idp = samlify.IdentityProvider(settings);
+      const out = idp.createLogoutRequest(sp, kind, { logoutNameID: state.user.nameId }, relayState ?? '');
+      if (kind === 'redirect') return { id: out.id, url: out.context };
+      const post = out as { id: string; context: string; entityEndpoint: string; relayState?: string };
+      const fields: Record<string, string> = { SAMLRequest: post.context };
+      if (relayState) fields.RelayState = relayState;
+      return { id: post.id, form: { action: post.entityEndpoint, fields } };
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
@@ -82,9 +103,20 @@ export async function startSamlifyIdp(o: { key: string; cert: string }): Promise
       { Binding: binding.redirect, Location: `${url}/sso/redirect` },
       { Binding: binding.post, Location: `${url}/sso/post` },
     ],
-    // Never called (the broker, as TIB, has no single logout), but samlify warns with a stack without one.
-    singleLogoutService: [{ Binding: binding.redirect, Location: `${url}/slo` }],
+    singleLogoutService: [
+      { Binding: binding.redirect, Location: `${url}/slo` },
+      { Binding: binding.post, Location: `${url}/slo/post` },
+    ],
+    // Logout messages both ways are signed and must be (the SP entity below asks for the same).
+    wantLogoutRequestSigned: true,
+    wantLogoutResponseSigned: true,
   };
+
+  /** The SP as samlify knows it: from its metadata at its entity ID, its logout messages signed both ways. */
+  async function spOf(entityId: string) {
+    const metadata = await (await fetch(entityId)).text();
+    return samlify.ServiceProvider({ metadata, wantLogoutRequestSigned: true, wantLogoutResponseSigned: true });
+  }
   const metadataIdp = samlify.IdentityProvider(settings);
 
   app.get('/metadata', (_req, res) => void res.type('application/samlmetadata+xml').send(metadataIdp.getMetadata()));
@@ -137,6 +169,41 @@ export async function startSamlifyIdp(o: { key: string; cert: string }): Promise
     }
   }
 
+  /** Single logout: the SP's LogoutRequest (answered by samlify, signed) or its LogoutResponse to ours. */
+  async function logout(kind: 'redirect' | 'post', req: express.Request, res: express.Response): Promise<void> {
+    try {
+      const params = (kind === 'redirect' ? req.query : req.body) as Record<string, unknown>;
+      const isRequest = typeof params.SAMLRequest === 'string';
+      const raw = String(params.SAMLRequest ?? params.SAMLResponse ?? '');
+      const xml = kind === 'redirect' ? samlify.Utility.inflateString(raw) : Buffer.from(raw, 'base64').toString('utf8');
+      const sp = await spOf(/<(?:\w+:)?Issuer[^>]*>([^<]+)</.exec(xml)?.[1] ?? '');
+      const idp = samlify.IdentityProvider(settings);
+      // The redirect binding's signed octets, as received (bindings 3.4.4.1); samlify wants them given.
+      const query = req.url.slice(req.url.indexOf('?') + 1).split('&');
+      const octetString = ['SAMLRequest', 'SAMLResponse', 'RelayState', 'SigAlg'].flatMap((n) => query.filter((p) => p.startsWith(`${n}=`))).join('&');
+      const request = kind === 'redirect' ? { query: req.query, octetString } : { body: req.body };
+      const relayState = String(params.RelayState ?? '');
+      if (!isRequest) {
+        const parsed = await idp.parseLogoutResponse(sp, kind, request);
+        const r = (parsed.extract as { response?: { id?: string; inResponseTo?: string }; issuer?: string });
+        state.logouts.push({ kind: 'LogoutResponse', binding: kind, id: String(r.response?.id ?? ''), inResponseTo: r.response?.inResponseTo, issuer: r.issuer });
+        return void res.type('html').send('<p>Signed out everywhere.</p>');
+      }
+      const parsed = await idp.parseLogoutRequest(sp, kind, request);
+      const e = parsed.extract as { request?: { id?: string }; nameID?: string; issuer?: string };
+      state.logouts.push({ kind: 'LogoutRequest', binding: kind, id: String(e.request?.id ?? ''), nameId: e.nameID, issuer: e.issuer });
+      const out = idp.createLogoutResponse(sp, parsed as unknown as Parameters<typeof idp.createLogoutResponse>[1], kind, relayState);
+      if (kind === 'redirect') return void res.redirect(302, out.context);
+      const post = out as { context: string; entityEndpoint: string };
+      res.type('html').send(postForm(post.entityEndpoint, { SAMLResponse: post.context, RelayState: relayState || undefined }));
+    } catch (err) {
+      state.logoutErrors.push((err as Error).message);
+      res.status(400).send(`samlify IdP: ${(err as Error).message}`);
+    }
+  }
+
+  app.get('/slo', (req, res) => void logout('redirect', req, res));
+  app.post('/slo/post', express.urlencoded({ extended: false }), (req, res) => void logout('post', req, res));
   app.get('/sso/redirect', (req, res) => void answer('redirect', req, res));
   app.post('/sso/post', express.urlencoded({ extended: false }), (req, res) => void answer('post', req, res));
   return state;

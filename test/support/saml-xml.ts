@@ -9,6 +9,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { deflateRawSync } from 'node:zlib';
 
 const run = promisify(execFile);
 
@@ -174,7 +175,7 @@ async function withTemp<T>(fn: (dir: string) => Promise<T>): Promise<T> {
   }
 }
 
-const ID_ATTRS = ['--id-attr:ID', `${NS.assertion}:Assertion`, '--id-attr:ID', `${NS.protocol}:Response`];
+const ID_ATTRS = ['--id-attr:ID', `${NS.assertion}:Assertion`, '--id-attr:ID', `${NS.protocol}:Response`, '--id-attr:ID', `${NS.protocol}:LogoutRequest`, '--id-attr:ID', `${NS.protocol}:LogoutResponse`];
 
 /**
  * Fills a Signature template in `xml` with xmlsec1: the first in document order, or the one at `nodeXpath`
@@ -257,4 +258,102 @@ export async function buildResponseXml(o: ResponseOptions): Promise<{ xml: strin
 /** The base64 SAMLResponse form value. */
 export async function buildResponse(o: ResponseOptions): Promise<string> {
   return Buffer.from((await buildResponseXml(o)).xml, 'utf8').toString('base64');
+}
+
+/** A LogoutRequest (SAML core §3.7.1) from the IdP, from a template (IdP-initiated single logout). */
+export interface LogoutRequestOptions {
+  id?: string;
+  issuer: string;
+  destination: string;
+  /** NameID text (escaped here). */
+  nameId: string;
+  nameIdFormat?: string;
+  sessionIndex?: string;
+  issueInstant?: Date;
+  notOnOrAfter?: Date;
+}
+
+export function logoutRequestXml(o: LogoutRequestOptions): { xml: string; id: string } {
+  const id = o.id ?? newId();
+  const now = o.issueInstant ?? new Date();
+  const notOnOrAfter = o.notOnOrAfter ?? new Date(now.getTime() + 5 * 60_000);
+  const xml =
+    `<samlp:LogoutRequest xmlns:samlp="${NS.protocol}" xmlns:saml="${NS.assertion}" ID="${id}" Version="2.0" IssueInstant="${instant(now)}" Destination="${escapeXml(o.destination)}" NotOnOrAfter="${instant(notOnOrAfter)}">` +
+    `<saml:Issuer>${escapeXml(o.issuer)}</saml:Issuer>${SIG_MARK(id)}` +
+    `<saml:NameID Format="${o.nameIdFormat ?? NS.persistent}">${escapeXml(o.nameId)}</saml:NameID>` +
+    (o.sessionIndex ? `<samlp:SessionIndex>${escapeXml(o.sessionIndex)}</samlp:SessionIndex>` : '') +
+    `</samlp:LogoutRequest>`;
+  return { xml, id };
+}
+
+/** A LogoutResponse (SAML core §3.7.2) from the IdP, from a template. */
+export interface LogoutResponseOptions {
+  id?: string;
+  issuer: string;
+  destination: string;
+  inResponseTo: string;
+  statusCode?: string;
+  /** A second-level status (e.g. PartialLogout). */
+  subStatusCode?: string;
+}
+
+export function logoutResponseXml(o: LogoutResponseOptions): { xml: string; id: string } {
+  const id = o.id ?? newId();
+  const sub = o.subStatusCode ? `<samlp:StatusCode Value="${o.subStatusCode}"/>` : '';
+  const xml =
+    `<samlp:LogoutResponse xmlns:samlp="${NS.protocol}" xmlns:saml="${NS.assertion}" ID="${id}" Version="2.0" IssueInstant="${instant(new Date())}" Destination="${escapeXml(o.destination)}" InResponseTo="${escapeXml(o.inResponseTo)}">` +
+    `<saml:Issuer>${escapeXml(o.issuer)}</saml:Issuer>${SIG_MARK(id)}` +
+    `<samlp:Status><samlp:StatusCode Value="${o.statusCode ?? NS.success}">${sub}</samlp:StatusCode></samlp:Status>` +
+    `</samlp:LogoutResponse>`;
+  return { xml, id };
+}
+
+/** The message with its enveloped signature by xmlsec1 (HTTP-POST binding), or left unsigned with `key` undefined. */
+export async function signLogoutXml(m: { xml: string; id: string }, key: KeyFiles | undefined): Promise<string> {
+  const xml = m.xml.replace(SIG_MARK(m.id), key ? signatureTemplate(m.id) : '');
+  return key ? xmlsecSign(xml, key, byId(m.id)) : xml;
+}
+
+const RSA_SHA256 = 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256';
+
+/**
+ * The HTTP-Redirect binding's query (bindings §3.4.4.1): DEFLATE, base64, and the signature over
+ * `SAMLRequest|SAMLResponse=...&RelayState=...&SigAlg=...` by the openssl command line (not the broker's code).
+ */
+export async function redirectQuery(kind: 'SAMLRequest' | 'SAMLResponse', xml: string, relayState: string | undefined, key: KeyFiles | undefined): Promise<string> {
+  const parts = [`${kind}=${encodeURIComponent(deflateRawSync(Buffer.from(xml, 'utf8')).toString('base64'))}`];
+  if (relayState !== undefined) parts.push(`RelayState=${encodeURIComponent(relayState)}`);
+  if (!key) return parts.join('&');
+  parts.push(`SigAlg=${encodeURIComponent(RSA_SHA256)}`);
+  const octets = parts.join('&');
+  const signature = await withTemp(async (dir) => {
+    const input = path.join(dir, 'octets');
+    await fs.writeFile(input, octets);
+    const { stdout } = await run('openssl', ['dgst', '-sha256', '-sign', key.key, input], { encoding: 'buffer' });
+    return stdout.toString('base64');
+  });
+  return `${octets}&Signature=${encodeURIComponent(signature)}`;
+}
+
+/** Whether the redirect query's signature verifies with this certificate (openssl), over the parameters as received. */
+export async function verifyRedirectQuery(rawQuery: string, certFile: string): Promise<boolean> {
+  const pairs = rawQuery.split('&');
+  const raw = (n: string) => pairs.find((p) => p.startsWith(`${n}=`))?.slice(n.length + 1);
+  const kind = raw('SAMLRequest') !== undefined ? 'SAMLRequest' : 'SAMLResponse';
+  const [message, relay, sigAlg, sig] = [raw(kind), raw('RelayState'), raw('SigAlg'), raw('Signature')];
+  if (message === undefined || sigAlg === undefined || sig === undefined || decodeURIComponent(sigAlg) !== RSA_SHA256) return false;
+  const octets = [`${kind}=${message}`, ...(relay === undefined ? [] : [`RelayState=${relay}`]), `SigAlg=${sigAlg}`].join('&');
+  return withTemp(async (dir) => {
+    const [input, sigFile, pub] = [path.join(dir, 'octets'), path.join(dir, 'sig'), path.join(dir, 'pub.pem')];
+    await fs.writeFile(input, octets);
+    await fs.writeFile(sigFile, Buffer.from(decodeURIComponent(sig), 'base64'));
+    const { stdout } = await run('openssl', ['x509', '-pubkey', '-noout', '-in', certFile]);
+    await fs.writeFile(pub, stdout);
+    try {
+      await run('openssl', ['dgst', '-sha256', '-verify', pub, '-signature', sigFile, input]);
+      return true;
+    } catch {
+      return false;
+    }
+  });
 }
