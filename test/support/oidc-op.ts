@@ -95,6 +95,8 @@ export interface TestOp {
   rotateKeys(): Promise<void>;
   /** The back-channel logouts sent so far, in order. */
   backchannelSent: BackchannelSent[];
+  /** Every id_token the token endpoint issued, in order (their `sid` names the OP session of a login). */
+  idTokens: string[];
   /** A JWT signed with the OP's current signing key (its kid), to play an OP whose logout tokens differ. */
   sign(claims: jose.JWTPayload, header?: Partial<jose.JWTHeaderParameters>): Promise<string>;
   /** Close the listener and every connection (the IdP is down). */
@@ -158,12 +160,17 @@ export async function startTestOp(opts: { redirectUris: string[]; clients: OpCli
       fetch: (url, init) => fetch(url, { ...init, dispatcher: undefined } as RequestInit),
     });
   const backchannelSent: BackchannelSent[] = [];
+  const idTokens: string[] = [];
   /** The OP built again (rotateKeys) reports to the same list. */
   const built = (p: Provider): Provider => {
     p.on('backchannel.success', (_ctx: unknown, client: { clientId: string }, accountId: string, sid: string) => backchannelSent.push({ clientId: client.clientId, accountId, sid }));
     p.on('backchannel.error', (_ctx: unknown, err: Error, client: { clientId: string }, accountId: string, sid: string) =>
       backchannelSent.push({ clientId: client.clientId, accountId, sid, error: err.message }),
     );
+    p.on('grant.success', (ctx) => {
+      const body = ctx.body as { id_token?: unknown } | undefined;
+      if (typeof body?.id_token === 'string') idTokens.push(body.id_token);
+    });
     return p;
   };
   let provider = built(build(key));
@@ -180,6 +187,7 @@ export async function startTestOp(opts: { redirectUris: string[]; clients: OpCli
       provider = built(build(key));
     },
     backchannelSent,
+    idTokens,
     async sign(claims, header = {}) {
       return new jose.SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: key.kid as string, ...header }).sign(await jose.importJWK(key, 'RS256'));
     },
