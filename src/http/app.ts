@@ -98,8 +98,9 @@ function accessLog(log: Logger) {
  * answer from the admin API's middleware (its 401s), UNMATCHED_ROUTE for a request no route took.
  */
 function routeLabel(req: Request, mount: string): string {
-  // Below a host application's prefix (`mount`), only this router's own fixed mount paths remain.
-  const below = req.baseUrl.slice(mount.length).toLowerCase();
+  // Below a host application's prefix (`mount`), only this router's own fixed mount paths remain; SCIM's mount
+  // holds the profile the client named, which never becomes a label (any value would be a new series).
+  const below = req.baseUrl.slice(mount.length).toLowerCase().replace(/^\/scim\/v2\/[^/]*/, '/scim/v2/:profile');
   const declared: unknown = (req.route as { path?: unknown } | undefined)?.path;
   const path = typeof declared === 'string' ? declared : Array.isArray(declared) ? declared.join('|') : undefined;
   if (path === undefined) return below === '' ? UNMATCHED_ROUTE : `${below}/*`;

@@ -105,12 +105,16 @@ describe('authentication', () => {
     expect(logs).toMatch(/profile "missing": Sync\.SCIM\.TokenFile: .* cannot be read \(ENOENT\)/);
   });
 
-  it('unknown profiles and profiles that do not take SCIM are a SCIM 404', async () => {
-    for (const id of ['nope', 'ldapish']) {
+  it('unknown profiles and profiles that do not take SCIM are a SCIM 404; the HTTP metrics never name a profile', async () => {
+    for (const id of ['nope', 'ldapish', 'random-1', 'random-2']) {
       const res = await request(broker.url).get(`/scim/v2/${id}/Users`).set('Authorization', `Bearer ${SCIM_TOKEN}`);
       expect(res.status).toBe(404);
       isScimError(res.body, 404);
     }
+    const metrics = (await request(broker.url).get('/metrics').set('Authorization', SECRET)).text;
+    const routes = new Set([...metrics.matchAll(/tib_http_requests_total\{[^}]*route="([^"]*)"/g)].map((m) => m[1]));
+    expect([...routes].filter((r) => r?.startsWith('/scim'))).toEqual(expect.arrayContaining(['/scim/v2/:profile/*', '/scim/v2/:profile/Users']));
+    expect(metrics).not.toMatch(/route="\/scim\/v2\/(nope|random|scim)/);
   });
 
   it('a rotated token file is read again: the new token works, the old one no longer does', async () => {
