@@ -166,9 +166,8 @@ export class RedisLoginSessions implements LoginSessions {
     // One command per key (no MULTI): with Redis Cluster the keys live in different slots.
     for (const index of this.indexKeys(s)) {
       await this.redis.sadd(index, key);
-      // An index set lives as long as its longest login (GT: never shortened; NX: a new set gets one).
-      await this.redis.pexpire(index, ttl, 'GT');
-      await this.redis.pexpire(index, ttl, 'NX');
+      // An index set lives as long as its longest login: never shortened (no PEXPIRE GT: Redis before 7 has none).
+      if ((await this.redis.pttl(index)) < ttl) await this.redis.pexpire(index, ttl);
     }
     return id;
   }
@@ -182,9 +181,10 @@ export class RedisLoginSessions implements LoginSessions {
   async drop(profile: string, id: string): Promise<LoginSession | undefined> {
     if (!ID_RULE.test(id)) return undefined;
     const key = this.recordKey(profile, id);
-    // GETDEL: of two replicas dropping the same login, one gets it.
-    const s = this.open(key, await this.redis.getdel(key), profile);
-    if (s) for (const index of this.indexKeys(s)) await this.redis.srem(index, key);
+    const s = this.open(key, await this.redis.get(key), profile);
+    // Of two replicas dropping the same login, the one whose DEL removed it has it (GETDEL needs Redis 6.2).
+    if (!s || (await this.redis.del(key)) === 0) return undefined;
+    for (const index of this.indexKeys(s)) await this.redis.srem(index, key);
     return s;
   }
 
