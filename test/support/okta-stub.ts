@@ -64,6 +64,12 @@ export interface OktaStubOptions {
    * with a valid proof for the call (`Authorization: DPoP`, `ath`, `htm`, `htu`, the token's key).
    */
   requireDpop?: boolean;
+  /**
+   * The profile's login: an OpenID Connect client of the same org authorization server (authorization code,
+   * client_secret_basic), whose people sign in on oidc-provider's own pages by Okta user id and get Okta's
+   * claims: `sub` the user id, email, names, `preferred_username` the login, `groups` their groups' names.
+   */
+  loginClient?: { client_id: string; client_secret: string; redirect_uris: string[] };
 }
 
 export interface OktaStub {
@@ -155,11 +161,24 @@ export async function startOktaStub(opts: OktaStubOptions): Promise<OktaStub> {
         jwks_uri: `${url}/test-client-jwks`,
         ...(opts.requireDpop && { dpop_bound_access_tokens: true }),
       },
+      ...(opts.loginClient ? [{ ...opts.loginClient, grant_types: ['authorization_code'], response_types: ['code' as const], token_endpoint_auth_method: 'client_secret_basic' as const }] : []),
     ],
-    scopes: [...OKTA_SCOPES],
+    findAccount: (_ctx, id) => {
+      const u = users.get(id);
+      if (!u || u.status !== 'ACTIVE') return undefined;
+      const names = [...groups.values()].filter((g) => g.members.has(id)).map((g) => g.name);
+      const p = u.profile;
+      return {
+        accountId: id,
+        claims: () => ({ sub: id, email: p.email, email_verified: true, name: `${p.firstName} ${p.lastName}`, given_name: p.firstName, family_name: p.lastName, preferred_username: p.login, groups: names }),
+      };
+    },
+    claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name', 'given_name', 'family_name', 'preferred_username'], groups: ['groups'] },
+    conformIdTokenClaims: false,
+    scopes: ['openid', 'email', 'profile', 'groups', ...OKTA_SCOPES],
     features: {
       clientCredentials: { enabled: true },
-      devInteractions: { enabled: false },
+      devInteractions: { enabled: opts.loginClient !== undefined },
       dPoP: { enabled: true, nonceSecret: randomBytes(32), requireNonce: () => opts.requireDpop === true },
     },
     routes: { token: '/oauth2/v1/token', jwks: '/oauth2/v1/keys', authorization: '/oauth2/v1/authorize', introspection: '/oauth2/v1/introspect', revocation: '/oauth2/v1/revoke', userinfo: '/oauth2/v1/userinfo' },
@@ -215,7 +234,8 @@ export async function startOktaStub(opts: OktaStubOptions): Promise<OktaStub> {
   // --- The org authorization server (oidc-provider) and the app's public keys. ---
   app.get('/test-client-jwks', (_req, res) => res.json({ keys: opts.clientKeys }));
   app.use((req, res, next) => {
-    if (!req.path.startsWith('/oauth2/') && !req.path.startsWith('/.well-known/')) return next();
+    // oidc-provider's routes: Okta's /oauth2/v1/*, discovery, and its own login pages (/interaction/...).
+    if (!req.path.startsWith('/oauth2/') && !req.path.startsWith('/.well-known/') && !req.path.startsWith('/interaction/')) return next();
     if (req.path === '/oauth2/v1/token') {
       const record = { status: 0 };
       tokenRequests.push(record);

@@ -12,8 +12,11 @@ import * as jose from 'jose';
 import request from 'supertest';
 import type { SyncReport } from '../../../src/sync/engine.js';
 import { startTestBroker, type TestBroker } from '../../support/broker.js';
+import { CookieJar, fetchWithJar } from '../../support/cookie-jar.js';
+import { loginAtOp } from '../../support/oidc-op.js';
 import { startOktaStub, type OktaStub, type OktaStubGroup, type OktaStubUser } from '../../support/okta-stub.js';
 import { startPortalStub, type PortalStub } from '../../support/portal-stub.js';
+import { freePort } from '../../support/slapd.js';
 
 const SECRET = 'okta-sync-admin-secret';
 const PORTAL_SECRET = 'okta-sync-portal-sso-secret';
@@ -25,6 +28,9 @@ let dpopOrg: OktaStub;
 let portal: PortalStub;
 let broker: TestBroker;
 let dir = '';
+/** The broker's base URL (its login's CallbackBaseURL). */
+let base = '';
+const LOGIN_CLIENT = { client_id: 'portal-login', client_secret: 'portal-login-client-secret' };
 let rsaPem = '';
 let wrongPem = '';
 const people: Record<string, OktaStubUser> = {};
@@ -39,8 +45,8 @@ const profile = (id: string, oktaKeys: Record<string, unknown>, org = okta) => (
   IdentityHandlerConfig: { DashboardCredential: PORTAL_SECRET },
   // The login the sync stands for: OpenID Connect against the same org, groups from Okta's groups claim.
   ProviderConfig: {
-    CallbackBaseURL: 'http://127.0.0.1:1',
-    UseProviders: [{ Name: 'openid-connect', Key: 'login-client', Secret: 'login-client-secret', DiscoverURL: `${org.url}/.well-known/openid-configuration`, Scopes: ['openid', 'email', 'profile', 'groups'] }],
+    CallbackBaseURL: base,
+    UseProviders: [{ Name: 'openid-connect', Key: LOGIN_CLIENT.client_id, Secret: LOGIN_CLIENT.client_secret, DiscoverURL: `${org.url}/.well-known/openid-configuration`, Scopes: ['openid', 'email', 'profile', 'groups'] }],
   },
   CustomUserGroupField: 'groups',
   UserGroupMapping: { Developers: 'Acme/Developers', Testers: 'Acme/Testers' },
@@ -50,6 +56,8 @@ const profile = (id: string, oktaKeys: Record<string, unknown>, org = okta) => (
 
 beforeAll(async () => {
   dir = await fs.mkdtemp(path.join(os.tmpdir(), 'okta-sync-'));
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
   const rsa = await jose.generateKeyPair('RS256', { extractable: true });
   const ec = await jose.generateKeyPair('ES256', { extractable: true });
   const wrong = await jose.generateKeyPair('RS256', { extractable: true });
@@ -63,7 +71,7 @@ beforeAll(async () => {
     { ...(await jose.exportJWK(ec.publicKey)), kid: 'ec-1', use: 'sig' },
   ];
   [okta, dpopOrg, portal] = await Promise.all([
-    startOktaStub({ clientId: CLIENT_ID, clientKeys }),
+    startOktaStub({ clientId: CLIENT_ID, clientKeys, loginClient: { ...LOGIN_CLIENT, redirect_uris: [`${base}/auth/okta/openid-connect/callback`] } }),
     startOktaStub({ clientId: CLIENT_ID, clientKeys, requireDpop: true }),
     startPortalStub({ portalApiSecret: PORTAL_SECRET, adminToken: TOKEN }),
   ]);
@@ -94,6 +102,7 @@ beforeAll(async () => {
   okta.addMember(groups.dev.id, people.suspended.id);
 
   broker = await startTestBroker({
+    port,
     config: {
       Secret: SECRET,
       SessionSecret: 'okta-sync-session-secret-of-32-characters-or-more',
@@ -161,6 +170,27 @@ describe('Sync.Source "okta"', () => {
     expect(pagedCalls().length).toBeGreaterThanOrEqual(3 + 2);
     const res2 = await request(broker.url).get('/api/sync/okta').set('Authorization', SECRET);
     expect(res2.body.Data.last).toMatchObject({ outcome: 'ok', counts: { create: 4 } });
+  });
+
+  it('a person the sync created signs in through Okta into that very account and its teams (the same SSO key)', async () => {
+    const before = portal.users.size;
+    const account = accountOf('ada@example.org')!;
+    portal.adminCalls.length = 0;
+    const jar = new CookieJar();
+    const start = await fetchWithJar(`${base}/auth/okta/openid-connect`, jar);
+    expect(start.status).toBe(302);
+    const callback = await loginAtOp(start.headers.get('location') ?? '', jar, people.ada!.id, `${base}/auth/okta/openid-connect/callback`);
+    const done = await fetchWithJar(callback, jar);
+    expect(done.status).toBe(302);
+    const landing = await fetchWithJar(done.headers.get('location') ?? '', jar);
+    expect(landing.status).toBe(200);
+    expect(portal.landings.at(-1)).toMatchObject({ outcome: 'signed-in', userId: account.ID });
+    expect(portal.users.size).toBe(before);
+    // The login found the account by the link the sync kept under the login's SSO key (`<Okta user id>@openid-
+    // connect.com`): it read that account, and never listed the users to look for the email.
+    expect(portal.adminCalls.filter((c) => c.path.startsWith('/portal-api/users'))).toEqual([{ method: 'GET', path: `/portal-api/users/${account.ID}` }]);
+    expect(accountOf('ada@example.org')?.SsoKeys).toEqual([`${people.ada!.id}@openid-connect.com`]);
+    expect(teamsOf('ada@example.org')).toEqual(['Developers']);
   });
 
   it('a move between Okta groups changes teams at the next run (several Link headers)', async () => {
