@@ -139,9 +139,17 @@ async function main(): Promise<void> {
   const contracts = path.dirname(fileURLToPath(PORTAL_CONTRACT));
   if (!fs.existsSync(fileURLToPath(PORTAL_CONTRACT))) fs.cpSync(path.join(root, 'test', 'support', 'contracts'), contracts, { recursive: true });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tib-bench-sync-'));
-  const [slapd, redis, portal] = await Promise.all([startSlapd(), startRedis(), startPortalStub({ portalApiSecret: SECRET, adminToken: TOKEN })]);
-  const client = new Redis({ host: redis.host, port: redis.port, lazyConnect: true });
+  // One after the other (a busy machine starts each slower), and each stopped at the end whatever failed.
+  const stops: Array<() => Promise<void>> = [];
   try {
+    const slapd = await startSlapd();
+    stops.push(() => slapd.stop());
+    const redis = await startRedis();
+    stops.push(() => redis.stop());
+    const portal = await startPortalStub({ portalApiSecret: SECRET, adminToken: TOKEN });
+    stops.push(() => portal.close());
+    const client = new Redis({ host: redis.host, port: redis.port, lazyConnect: true });
+    stops.push(() => Promise.resolve(client.disconnect()));
     // The directory: PEOPLE people in GROUPS groups, one ldapadd.
     let t = performance.now();
     fs.writeFileSync(path.join(dir, 'people.ldif'), ldif());
@@ -255,10 +263,7 @@ async function main(): Promise<void> {
 
     print([dry, first, second], { m: direct, result }, portal.violations.length, (performance.now() - startedAt) / 1000);
   } finally {
-    client.disconnect();
-    await portal.close();
-    await redis.stop();
-    await slapd.stop();
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
     if (process.env.BENCH_KEEP === '1') log(`kept ${dir}`);
     else fs.rmSync(dir, { recursive: true, force: true });
   }
