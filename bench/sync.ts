@@ -283,7 +283,7 @@ function print(runs: Array<{ m: Measured; report: SyncReport }>, direct: { m: Me
     return connected === undefined || listed === undefined ? '-' : `${f(connected, 1)} / ${f(listed - connected, 1)} / ${f(m.wallSeconds - listed, 1)}`;
   };
   const row = (label: string, m: Measured, plan: string, engine?: number) =>
-    out.push(`| ${label} | ${m.code} | ${plan} | ${f(m.wallSeconds, 1)} | ${f(engine, 1)} | ${phases(m)} | ${f(m.probe.cpuSeconds, 1)} | ${f(m.probe.peakRssMb)} | ${f(m.probe.heapAfterMajorGcMb, 1)} | ${f(m.probe.heapAtEndMb, 1)} | ${f(m.slapdSeconds, 1)} | ${f(m.redisSeconds, 1)} | ${f(m.stubSeconds, 1)} |`);
+    out.push(`| ${label} | ${m.code} | ${plan} | ${f(m.wallSeconds, 1)} | ${f(engine, 1)} | ${phases(m)} | ${f(m.probe.cpuSeconds, 1)} | ${f(m.probe.peakRssMb)} | ${m.probe.heapAfterMajorGcMb > 0 ? f(m.probe.heapAfterMajorGcMb, 1) : 'no major GC'} | ${f(m.probe.heapAtEndMb, 1)} | ${f(m.slapdSeconds, 1)} | ${f(m.redisSeconds, 1)} | ${f(m.stubSeconds, 1)} |`);
   for (const { m, report: r } of runs) {
     const plan = (Object.entries(r.counts) as Array<[string, number]>).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ');
     row(m.label, m, `${r.listed} listed: ${plan}${r.errors ? `; ${r.errors} failed` : ''}${r.brake ? '; BRAKE' : ''}`, r.seconds);
