@@ -12,8 +12,9 @@
  *   ClientCredentials model) with the scope the call needs; else 401/403 in Okta's error shape;
  * - paging by `after` cursors and `Link` headers (RFC 8288) with `rel="self"` and `rel="next"`, as one header of
  *   comma-joined links or as several headers (`linkStyle`), at `pageSize` per page at most;
- * - `X-Rate-Limit-Limit`, `-Remaining`, `-Reset` on every answer; `throttle(n)` answers 429 (Okta's E0000047)
- *   n times; `setFault()`: 500s or a slow answer; `foreignNext`: the next links point to another origin.
+ * - `X-Rate-Limit-Limit`, `-Remaining`, `-Reset` on every answer, a 429 (Okta's E0000047) past the limit
+ *   until the window ends (`setRateLimit`); `throttle(n)` answers 429 n times; `setFault()`: 500s or a slow
+ *   answer; `foreignNext`: the next links point to another origin.
  * `search` understands `<attribute> eq|sw|co "<value>"` joined by `and` or `or` (no parentheses), enough for the
  * tests' UserSearch and GroupFilter; anything else is a 400 E0000031, as Okta answers a search it cannot parse.
  *
@@ -90,6 +91,8 @@ export interface OktaStub {
   foreignNext: boolean;
   /** X-Rate-Limit-Limit of every answer, and what remains (decremented per call; reset each window). */
   rateLimit: { limit: number; remaining: number; resetInS: number };
+  /** A new window of `limit` calls per `resetInS` seconds; a call past the limit answers 429 until the window ends. */
+  setRateLimit(limit: number, resetInS: number): void;
   addUser(u: { login?: string; email: string; firstName: string; lastName: string; status?: OktaStatus; [k: string]: unknown }): OktaStubUser;
   addGroup(name: string): OktaStubGroup;
   addMember(groupId: string, userId: string): void;
@@ -217,6 +220,10 @@ export async function startOktaStub(opts: OktaStubOptions): Promise<OktaStub> {
     removeMember(groupId: string, userId: string) {
       groups.get(groupId)?.members.delete(userId);
     },
+    setRateLimit(limit: number, resetInS: number) {
+      stub.rateLimit = { limit, remaining: limit, resetInS };
+      window = { start: Date.now() };
+    },
     throttle(n: number, resetInS: number) {
       throttled = { n, resetInS };
     },
@@ -258,9 +265,11 @@ export async function startOktaStub(opts: OktaStubOptions): Promise<OktaStub> {
       window = { start: Date.now() };
       rl.remaining = rl.limit;
     }
+    const exhausted = rl.remaining === 0;
     rl.remaining = Math.max(0, rl.remaining - 1);
     const reset = Math.ceil((window.start + rl.resetInS * 1000) / 1000);
     res.set({ 'X-Rate-Limit-Limit': String(rl.limit), 'X-Rate-Limit-Remaining': String(rl.remaining), 'X-Rate-Limit-Reset': String(reset) });
+    if (exhausted) return res.status(429).json(oktaError('E0000047', 'API call exceeded rate limit due to too many requests.'));
     if (throttled.n > 0) {
       throttled.n--;
       res.set({ 'X-Rate-Limit-Remaining': '0', 'X-Rate-Limit-Reset': String(Math.ceil(Date.now() / 1000) + throttled.resetInS) });

@@ -129,6 +129,7 @@ afterEach(() => {
   okta.linkStyle = 'one';
   okta.foreignNext = false;
   okta.setFault('none');
+  okta.setRateLimit(600, 60);
   const violations = [...okta.violations.splice(0), ...dpopOrg.violations.splice(0), ...portal.violations.splice(0)];
   expect(violations).toEqual([]);
 });
@@ -230,6 +231,15 @@ describe('Sync.Source "okta"', () => {
     const r2 = await sync('okta');
     expect(r2.status).toBe(200);
     expect(okta.calls.map((c) => c.status).slice(0, 2)).toEqual([500, 200]);
+  });
+
+  it('a low X-Rate-Limit-Remaining makes the next call wait for the reset: more calls than the window allows, none refused', async () => {
+    okta.calls.length = 0;
+    okta.setRateLimit(4, 2);
+    const res = await sync('okta');
+    expect(res.status).toBe(200);
+    expect(okta.calls.length).toBeGreaterThan(4);
+    expect(okta.calls.map((c) => c.status).filter((s) => s !== 200)).toEqual([]);
   });
 
   it('a wrong key fails the run with Okta\'s token error, and no key, assertion or token in the logs', async () => {
