@@ -3,9 +3,10 @@
  * 1.0 §2.6) with tokens made by jose: each rule refuses its token, through the same key lookup as id_tokens
  * (jwks.ts IdpKeys, fed a key set without a network) and the replay cache the provider uses.
  */
+import { generateKeyPairSync } from 'node:crypto';
 import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import * as jose from 'jose';
-import { BACKCHANNEL_EVENT, backchannelLogout, LogoutTokenError, MAX_AGE_MS, verifyLogoutToken, type LogoutTokenCheck } from '../../src/providers/social/backchannel.js';
+import { BACKCHANNEL_EVENT, backchannelLogout, LogoutTokenError, MAX_AGE_MS, openLogoutToken, verifyLogoutToken, type LogoutTokenCheck } from '../../src/providers/social/backchannel.js';
 import { asymmetricAlgorithms, IdpKeys } from '../../src/providers/social/jwks.js';
 import { MemoryReplayCache } from '../../src/state/replay-cache.js';
 
@@ -210,5 +211,30 @@ describe('backchannelLogout (the provider seam)', () => {
     await expect(seam(token)).resolves.toEqual({ error: 'the logout_token was already used (jti replayed)' });
     const broken = backchannelLogout({ verifyLogoutToken: () => Promise.reject(new Error('boom')) }, check.firstUse);
     await expect(broken(token)).resolves.toEqual({ error: 'the logout_token could not be checked: boom' });
+  });
+});
+
+describe('an encrypted logout_token (signed, then encrypted to the profile\'s JWE key, §2.4)', () => {
+  const broker = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const other = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const encrypt = async (jws: string, to = broker.publicKey) =>
+    new jose.CompactEncrypt(new TextEncoder().encode(jws)).setProtectedHeader({ alg: 'RSA-OAEP-256', enc: 'A256GCM', cty: 'JWT' }).encrypt(to);
+
+  it('is opened with the JWE key and then checked as a signed one', async () => {
+    const jwe = await encrypt(await sign(claims()));
+    await expect(verifyLogoutToken(await openLogoutToken(jwe, broker.privateKey), checker())).resolves.toEqual({ sub: 'alice', sid: 'sid-1' });
+  });
+
+  it('is refused without a JWE key, encrypted to another key, or when what it holds is not signed by the IdP', async () => {
+    const jwe = await encrypt(await sign(claims()));
+    await refused(await openLogoutToken(jwe, undefined), /encrypted \(JWE\) and this profile has no JWE key/);
+    await expect(openLogoutToken(await encrypt(await sign(claims()), other.publicKey), broker.privateKey)).rejects.toThrow(/does not decrypt/);
+    await refused(await openLogoutToken(await encrypt(await sign(claims(), {}, otherKey)), broker.privateKey), /signature/);
+    await refused(await openLogoutToken(await encrypt(new jose.UnsecuredJWT(claims()).encode()), broker.privateKey), /algorithm none/);
+  });
+
+  it('passes a signed token through unchanged', async () => {
+    const jws = await sign(claims());
+    await expect(openLogoutToken(jws, broker.privateKey)).resolves.toBe(jws);
   });
 });

@@ -7,7 +7,7 @@
  * state/replay-cache.ts). The claim checks are pure (readLogoutToken); the signature and the replay mark are
  * the caller's functions, so the unit tests need no IdP.
  */
-import { createHash } from 'node:crypto';
+import { createHash, type KeyObject } from 'node:crypto';
 import * as jose from 'jose';
 
 export const BACKCHANNEL_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
@@ -77,7 +77,7 @@ export function readLogoutToken(token: string, rules: LogoutTokenRules): ReadLog
   if (token.length === 0) fail('no logout_token');
   if (token.length > MAX_TOKEN_LENGTH) fail('the logout_token is too long');
   const parts = token.split('.');
-  if (parts.length === 5) fail('the logout_token is encrypted (JWE), which this broker does not accept');
+  if (parts.length === 5) fail('the logout_token is encrypted (JWE) and this profile has no JWE key (JWE.Enabled)');
   if (parts.length !== 3) fail('the logout_token is not a signed JWT');
   let header: jose.ProtectedHeaderParameters;
   let claims: jose.JWTPayload;
@@ -117,6 +117,22 @@ export function readLogoutToken(token: string, rules: LogoutTokenRules): ReadLog
   const until = Math.min(claims.exp !== undefined ? claims.exp * 1000 : Infinity, iat + maxAge) + skew;
   const replayId = `logout-jti:${createHash('sha256').update(`${claims.iss}\n${claims.jti}`).digest('base64url')}`;
   return { match: { ...(sub !== undefined && { sub }), ...(sid !== undefined && { sid }) }, replayId, ttlMs: Math.max(1000, until - now) };
+}
+
+/**
+ * §2.4: an IdP that encrypts its id_tokens for the client (a profile with JWE.Enabled) encrypts its logout
+ * tokens too, signed then encrypted. Opened with the profile's JWE key (the algorithms oidc.ts accepts for
+ * id_tokens): the signed token inside. Anything else passes unchanged, to be checked by verifyLogoutToken.
+ */
+export async function openLogoutToken(token: string, jweKey: KeyObject | undefined): Promise<string> {
+  if (!jweKey || token.split('.').length !== 5) return token;
+  if (token.length > MAX_TOKEN_LENGTH) fail('the logout_token is too long');
+  try {
+    const { plaintext } = await jose.compactDecrypt(token, jweKey, { keyManagementAlgorithms: ['RSA-OAEP-256', 'RSA-OAEP'] });
+    return new TextDecoder().decode(plaintext);
+  } catch {
+    fail("the logout_token does not decrypt with the profile's JWE key");
+  }
 }
 
 /**

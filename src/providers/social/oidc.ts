@@ -22,7 +22,7 @@ import { describe, FlowError, type FlowSecrets, type RedirectHandler } from './h
 import type { IdpFetch } from './idp-fetch.js';
 import { oidcEmail } from './email-verified.js';
 import { asymmetricAlgorithms, IdpKeys } from './jwks.js';
-import { LogoutTokenError, verifyLogoutToken, type LogoutMatch, type LogoutTokenCheck } from './backchannel.js';
+import { LogoutTokenError, openLogoutToken, verifyLogoutToken, type LogoutMatch, type LogoutTokenCheck } from './backchannel.js';
 
 const REFRESH_MS = 60 * 60 * 1000;
 const PROTECTED = ['iss', 'aud', 'azp', 'exp', 'iat', 'nbf', 'nonce', 'sub', 'auth_time', 'acr', 'amr', 'at_hash', 'c_hash'];
@@ -240,16 +240,18 @@ export class OidcHandler implements RedirectHandler {
 
   /**
    * A back-channel logout_token of this IdP (backchannel.ts): checked against the discovery issuer, our
-   * client_id and the id_token's keys and algorithms; `firstUse` marks its jti. Throws LogoutTokenError.
+   * client_id and the id_token's keys and algorithms (decrypted first with the JWE key, as id_tokens are);
+   * `firstUse` marks its jti. Throws LogoutTokenError.
    */
   async verifyLogoutToken(token: string, firstUse: LogoutTokenCheck['firstUse']): Promise<LogoutMatch> {
+    const signed = await openLogoutToken(token, this.o.jweKey);
     let d: Discovered;
     try {
       d = await this.discover();
     } catch (err) {
       throw new LogoutTokenError(describe(err));
     }
-    return verifyLogoutToken(token, {
+    return verifyLogoutToken(signed, {
       issuer: d.config.serverMetadata().issuer,
       clientId: this.o.entry.Key,
       algorithms: d.algorithms,

@@ -5,9 +5,14 @@
  * logout at the broker finds no id token to send the OP), and for a token action deletes the user's key at
  * the Dashboard and forgets its record. Another user, and the same user in another profile, keep theirs.
  * Forged, replayed, wrongly addressed or nonce-carrying tokens get 400 and drop nothing. A second OP behaviour
- * (tokens with only a sid, typ JWT), made with the OP's own key. On Redis, with two replicas: the login
+ * (tokens with only a sid, typ JWT), made with the OP's own key; encrypted logout tokens for a profile with
+ * JWE. On Redis, with two replicas: the login
  * made through one is dropped by the logout_token the other receives, and Redis keeps nothing of it.
  */
+import { generateKeyPairSync } from 'node:crypto';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import * as jose from 'jose';
@@ -35,6 +40,7 @@ let rdb: Redis;
 /** Two replicas on one Redis: logins through the first, the OP's logout_token to the second. */
 let replicas: TestBroker[] = [];
 let replicaBase: string[] = [];
+let keyDir: string;
 
 const callbackOf = (id: string, at = base) => `${at}/auth/${id}/openid-connect/callback`;
 const endpointOf = (id: string, at = base) => `${at}/auth/${id}/backchannel-logout`;
@@ -66,7 +72,9 @@ async function login(id: string, user: string, jar = new CookieJar(), at = base)
   const callback = await loginAtOp(start.headers.get('location') ?? '', jar, user, callbackOf(id, at));
   const res = await fetchWithJar(callback, jar);
   expect(res.status).toBe(302);
-  return { jar, res, idToken: jose.decodeJwt(op.idTokens.at(-1) ?? '') };
+  // The OP's last id_token (encrypted for the JWE profile: its claims are not needed there).
+  const last = op.idTokens.at(-1) ?? '';
+  return { jar, res, idToken: last.split('.').length === 3 ? jose.decodeJwt(last) : {} };
 }
 
 /**
@@ -107,8 +115,13 @@ beforeAll(async () => {
   base = `http://127.0.0.1:${port}`;
   replicaBase = [`http://127.0.0.1:${portA}`, `http://127.0.0.1:${portB}`];
   rdb = new Redis({ host: redis.host, port: redis.port, lazyConnect: true });
+  // A profile with JWE: the OP encrypts its id_tokens, and so its logout tokens, to the broker's key.
+  keyDir = await fs.mkdtemp(path.join(os.tmpdir(), 'backchannel-jwe-'));
+  const jweKey = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  await fs.writeFile(path.join(keyDir, 'jwe.pem'), jweKey.privateKey.export({ type: 'pkcs8', format: 'pem' }));
+  const encryptTo = { ...(await jose.exportJWK(jweKey.publicKey)), use: 'enc', alg: 'RSA-OAEP-256', kid: 'broker-enc' };
   op = await startTestOp({
-    redirectUris: [...PROFILES.map((id) => callbackOf(id)), callbackOf('bcl-redis', replicaBase[0])],
+    redirectUris: [...PROFILES.map((id) => callbackOf(id)), callbackOf('bcl-jwe'), callbackOf('bcl-redis', replicaBase[0])],
     clients: [
       ...PROFILES.map((id) => ({
         client_id: id,
@@ -118,6 +131,7 @@ beforeAll(async () => {
         backchannelLogoutSessionRequired: id !== 'bcl-sub',
       })),
       { client_id: 'bcl-redis', client_secret: CLIENT_SECRET, backchannelLogoutUri: endpointOf('bcl-redis', replicaBase[1]), backchannelLogoutSessionRequired: true },
+      { client_id: 'bcl-jwe', client_secret: CLIENT_SECRET, backchannelLogoutUri: endpointOf('bcl-jwe'), backchannelLogoutSessionRequired: true, encryptTo },
     ],
   });
   const tyk = { DashboardConfig: { Endpoint: stub.endpoint, Port: stub.port, AdminSecret: ADMIN } };
@@ -141,6 +155,7 @@ beforeAll(async () => {
       profile('bcl-token', { ...TOKEN_ACTION, ReturnURL: `${stub.url}/app/cb` }),
       // Logout on (LogoutRedirectURLs), back-channel off.
       profile('bcl-off', { BackChannelLogout: false }),
+      { ...profile('bcl-jwe'), ProviderConfig: { ...(profile('bcl-jwe').ProviderConfig as object), JWE: { Enabled: true, PrivateKeyLocation: path.join(keyDir, 'jwe.pem') } } },
     ],
   });
 }, 60_000);
@@ -151,6 +166,7 @@ afterAll(async () => {
   await op?.close();
   await stub?.close();
   await redis?.stop();
+  if (keyDir) await fs.rm(keyDir, { recursive: true, force: true });
 });
 
 /** The key a token action's login put in ReturnURL's fragment. */
@@ -260,6 +276,17 @@ describe('a bad logout_token is refused with 400 and drops nothing', () => {
     expect(stub.keys.has(keyOf(bob.res))).toBe(true);
     expect(await keptIdToken('bcl', alice.jar)).toBe(true);
     expect(await keptIdToken('bcl-token', bob.jar)).toBe(true);
+  });
+});
+
+describe('a profile with JWE', () => {
+  it("takes the OP's encrypted logout token (signed, then encrypted to the profile's key)", async () => {
+    const alice = await login('bcl-jwe', 'alice');
+    const bob = await login('bcl-jwe', 'bob');
+    await logoutAtOp(op, alice.jar);
+    expect(op.backchannelSent.at(-1)).toEqual({ clientId: 'bcl-jwe', accountId: 'alice', sid: expect.any(String) });
+    expect(await keptIdToken('bcl-jwe', alice.jar)).toBe(false);
+    expect(await keptIdToken('bcl-jwe', bob.jar)).toBe(true);
   });
 });
 
