@@ -125,6 +125,8 @@ export type MetadataMode = 'ok' | 'garbage' | 500 | 'hang';
 /** A logout message (the SP's LogoutRequest, or its LogoutResponse to ours) as the IdP received it. */
 export interface RecordedLogoutMessage {
   kind: 'LogoutRequest' | 'LogoutResponse';
+  /** Where it arrived: `/slo/redirect`, `/slo/post`, or `/slo/answers/...` (the ResponseLocation). */
+  path: string;
   binding: 'redirect' | 'post';
   xml: string;
   /** The signature verified with the SP's certificate (openssl for the query, xmlsec1 for the XML). */
@@ -158,6 +160,8 @@ export interface TestIdpOptions {
   host?: string;
   /** Which SingleLogoutService bindings the metadata advertises (default none: no single logout). */
   slo?: Array<'redirect' | 'post'>;
+  /** The SingleLogoutServices name a ResponseLocation apart from their Location (`/slo/answers/...`). */
+  sloResponseLocation?: boolean;
 }
 
 export interface TestIdp {
@@ -244,10 +248,10 @@ export function postForm(action: string, fields: Record<string, string | undefin
   return `<!DOCTYPE html><html><body onload="document.forms[0].submit()"><form method="post" action="${escapeXml(action)}">${inputs}<noscript><button type="submit">Continue</button></noscript></form></body></html>`;
 }
 
-async function entityXml(entityId: string, certs: string[], sso: Array<[string, string]>, slo: Array<[string, string]> = []): Promise<string> {
+async function entityXml(entityId: string, certs: string[], sso: Array<[string, string]>, slo: Array<[string, string, string?]> = []): Promise<string> {
   const keys = certs.map((c) => `<md:KeyDescriptor use="signing"><ds:KeyInfo xmlns:ds="${NS.dsig}"><ds:X509Data><ds:X509Certificate>${c}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>`).join('');
   const services = sso.map(([b, loc]) => `<md:SingleSignOnService Binding="${b}" Location="${escapeXml(loc)}"/>`).join('');
-  const logout = slo.map(([b, loc]) => `<md:SingleLogoutService Binding="${b}" Location="${escapeXml(loc)}"/>`).join('');
+  const logout = slo.map(([b, loc, answers]) => `<md:SingleLogoutService Binding="${b}" Location="${escapeXml(loc)}"${answers ? ` ResponseLocation="${escapeXml(answers)}"` : ''}/>`).join('');
   return (
     `<md:EntityDescriptor xmlns:md="${NS.metadata}" entityID="${escapeXml(entityId)}">` +
     `<md:IDPSSODescriptor WantAuthnRequestsSigned="false" protocolSupportEnumeration="${NS.protocol}">${keys}${logout}` +
@@ -285,9 +289,10 @@ export async function startTestIdp(opts: TestIdpOptions): Promise<TestIdp> {
       const sso: Array<[string, string]> = [];
       if (bindings.includes('redirect')) sso.push([NS.redirect, idp.ssoRedirectUrl]);
       if (bindings.includes('post')) sso.push([NS.post, idp.ssoPostUrl]);
-      const slo: Array<[string, string]> = [];
-      if (opts.slo?.includes('redirect')) slo.push([NS.redirect, idp.sloRedirectUrl]);
-      if (opts.slo?.includes('post')) slo.push([NS.post, idp.sloPostUrl]);
+      const slo: Array<[string, string, string?]> = [];
+      const answers = (u: string) => (opts.sloResponseLocation ? u.replace('/slo/', '/slo/answers/') : undefined);
+      if (opts.slo?.includes('redirect')) slo.push([NS.redirect, idp.sloRedirectUrl, answers(idp.sloRedirectUrl)]);
+      if (opts.slo?.includes('post')) slo.push([NS.post, idp.sloPostUrl, answers(idp.sloPostUrl)]);
       const own = await entityXml(idp.entityId, [await certBody(opts.keys.idp.cert)], sso, slo);
       if (!opts.federation) return `<?xml version="1.0" encoding="UTF-8"?>${own}`;
       const other =
@@ -360,7 +365,7 @@ export async function startTestIdp(opts: TestIdpOptions): Promise<TestIdp> {
   const xmlText = (xml: string, el: string) => new RegExp(`<(?:[\\w.-]+:)?${el}\\b[^>]*>([^<]*)</`).exec(xml)?.[1]?.trim();
 
   /** Single logout: the SP's LogoutRequest (answered, signed, to the SP metadata's SLO URL) or its LogoutResponse. */
-  async function logoutMessage(binding: 'redirect' | 'post', params: Record<string, unknown>, rawQuery: string, res: express.Response): Promise<void> {
+  async function logoutMessage(binding: 'redirect' | 'post', params: Record<string, unknown>, rawQuery: string, path: string, res: express.Response): Promise<void> {
     const value = typeof params.SAMLRequest === 'string' ? params.SAMLRequest : params.SAMLResponse;
     if (typeof value !== 'string') return void res.status(400).send('SAMLRequest or SAMLResponse missing');
     let xml: string;
@@ -377,6 +382,7 @@ export async function startTestIdp(opts: TestIdpOptions): Promise<TestIdp> {
     const relayState = typeof params.RelayState === 'string' ? params.RelayState : undefined;
     const recorded: RecordedLogoutMessage = {
       kind,
+      path,
       binding,
       xml,
       signatureValid,
@@ -403,8 +409,8 @@ export async function startTestIdp(opts: TestIdpOptions): Promise<TestIdp> {
     res.type('html').send(postForm(out.form?.action ?? '', out.form?.fields ?? {}));
   }
 
-  app.get('/slo/redirect', (req, res) => void logoutMessage('redirect', req.query as Record<string, unknown>, req.url.slice(req.url.indexOf('?') + 1), res));
-  app.post('/slo/post', express.urlencoded({ extended: false, limit: '256kb' }), (req, res) => void logoutMessage('post', (req.body ?? {}) as Record<string, unknown>, '', res));
+  app.get(['/slo/redirect', '/slo/answers/redirect'], (req, res) => void logoutMessage('redirect', req.query as Record<string, unknown>, req.url.slice(req.url.indexOf('?') + 1), req.path, res));
+  app.post(['/slo/post', '/slo/answers/post'], express.urlencoded({ extended: false, limit: '256kb' }), (req, res) => void logoutMessage('post', (req.body ?? {}) as Record<string, unknown>, '', req.path, res));
 
   app.get('/sso/redirect', async (req, res) => {
     const q = req.query as Record<string, unknown>;

@@ -27,6 +27,7 @@ let keys: SamlKeys;
 let idp: TestIdp;
 let samlify: SamlifyIdp;
 let noSloIdp: TestIdp;
+let answersIdp: TestIdp;
 let stub: TykStub;
 let b: TestBroker;
 let base: string;
@@ -39,6 +40,7 @@ beforeAll(async () => {
   keys = await makeSamlKeys();
   idp = await startTestIdp({ keys, slo: ['redirect', 'post'] });
   noSloIdp = await startTestIdp({ keys });
+  answersIdp = await startTestIdp({ keys, slo: ['redirect', 'post'], sloResponseLocation: true });
   samlify = await startSamlifyIdp({ key: keys.idp.key, cert: keys.idp.cert });
   stub = await startTykStub({ dashboardCredential: CRED, adminSecret: ADMIN });
   const port = await freePort();
@@ -53,6 +55,7 @@ beforeAll(async () => {
       p('slo-samlify', samlify),
       p('slo-samlify-post', samlify, { SAMLBinding: POST }),
       p('slo-none-at-idp', noSloIdp),
+      p('slo-answers', answersIdp),
       p('slo-off', idp, {}, false),
     ].map((x) => JSON.parse(JSON.stringify(x)) as unknown),
     config: {
@@ -64,7 +67,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await b?.close();
-  await Promise.all([idp?.close(), noSloIdp?.close(), samlify?.close(), stub?.close()]);
+  await Promise.all([idp?.close(), noSloIdp?.close(), answersIdp?.close(), samlify?.close(), stub?.close()]);
   if (keys) await fs.rm(keys.dir, { recursive: true, force: true });
 });
 
@@ -254,6 +257,20 @@ describe('IdP-initiated single logout, xmlsec1 IdP', () => {
     // Session a was dropped (its sign-out goes straight on); the other, named by every forgery, was not.
     expect((await startLogout('slo-redirect', a)).url).toBe(BYE);
     expect((await startLogout('slo-redirect', other)).url).toContain(idp.sloRedirectUrl);
+  });
+});
+
+describe('IdP metadata with a ResponseLocation', () => {
+  it.each(['redirect', 'post'] as const)('our answer to an IdP-initiated request (%s) goes to the ResponseLocation, our LogoutRequest to the Location', async (binding) => {
+    const jar = await signedIn('slo-answers');
+    const m = await answersIdp.logoutRequest({ destination: slo('slo-answers'), binding });
+    const before = answersIdp.logouts.length;
+    await go(await next(await deliver(m, new CookieJar()), slo('slo-answers')), new CookieJar());
+    expect(answersIdp.logouts[before]).toMatchObject({ kind: 'LogoutResponse', path: `/slo/answers/${binding}`, signatureValid: true, inResponseTo: m.id, destination: `${answersIdp.url}/slo/answers/${binding}` });
+    // That login was dropped; a new one signs out through the Location.
+    expect((await startLogout('slo-answers', jar)).url).toBe(BYE);
+    const again = await signedIn('slo-answers');
+    expect((await startLogout('slo-answers', again)).url).toContain(`${answersIdp.url}/slo/redirect?`);
   });
 });
 
