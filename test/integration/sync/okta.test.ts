@@ -10,6 +10,8 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import * as jose from 'jose';
 import request from 'supertest';
+import { runToolCommand } from '../../../src/cli/cli.js';
+import type { CliIo } from '../../../src/cli/io.js';
 import type { SyncReport } from '../../../src/sync/engine.js';
 import { startTestBroker, type TestBroker } from '../../support/broker.js';
 import { CookieJar, fetchWithJar } from '../../support/cookie-jar.js';
@@ -283,5 +285,20 @@ describe('Sync.Source "okta"', () => {
     expect(dpopOrg.calls.length).toBeGreaterThanOrEqual(3);
     expect(dpopOrg.calls.every((c) => c.status === 200)).toBe(true);
     expect(teamsOf('dee@example.org')).toEqual(['Developers']);
+  });
+
+  it('identity-broker sync <profile> with Source "okta": the same listing from the command line (dry run)', async () => {
+    const conf = path.join(dir, 'tib.conf');
+    await fs.writeFile(conf, JSON.stringify({ TykAPISettings: { DashboardConfig: { Endpoint: portal.endpoint, Port: portal.port, AdminSecret: '' }, PortalAPIConfig: { Endpoint: portal.url, AdminToken: TOKEN } } }));
+    const out: string[] = [];
+    const err: string[] = [];
+    const io: CliIo = { out: (t) => void out.push(t), err: (t) => void err.push(t), env: {} };
+    okta.calls.length = 0;
+    const code = await runToolCommand(['sync', 'okta', '-c', conf, '-p', broker.profilesPath, '--dry-run', '--json'], io);
+    expect({ code, err: err.join('\n') }).toEqual({ code: 0, err: expect.not.stringContaining('error') });
+    const report = JSON.parse(out.join('\n')) as SyncReport;
+    // ada, bo, cy and di (ed was deactivated in Okta); di's Sales maps to no team. Nothing to change.
+    expect(report).toMatchObject({ dryRun: true, listed: 4, outOfScope: 1, changes: [] });
+    expect(okta.calls.every((c) => c.status === 200)).toBe(true);
   });
 });
