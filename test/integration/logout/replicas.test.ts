@@ -3,7 +3,7 @@
  * by replica A is found by replica B from the browser's cookie (B's end_session request carries its id token),
  * dropped there once, and the user's Tyk key (GenerateTemporaryAuthToken, one token per user) is deleted through
  * the Dashboard; the logout is audited (`logout`, the user hashed) and counted in tib_logouts_total; Redis holds
- * nothing of the login afterwards.
+ * nothing of the login afterwards, and anonymous logouts store nothing.
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -111,5 +111,14 @@ describe('two replicas on Redis', () => {
     expect(JSON.stringify(events)).not.toContain('alice');
     const samples = parseMetrics((await request(b.url).get('/metrics').set('Authorization', SECRET)).text);
     expect(metricValue(samples, 'tib_logouts_total', { profile: 'keys', kind: 'rp', outcome: 'ok' })).toBe(1);
+  });
+
+  it('anonymous logouts (no cookie, a made-up one) store nothing', async () => {
+    const before = await redis.cli('DBSIZE');
+    for (let i = 0; i < 50; i++) {
+      const res = await fetch(`${b.url}/auth/keys/logout`, { headers: i % 2 ? { cookie: `tib-session-x=${'A'.repeat(43)}` } : {}, redirect: 'manual' });
+      expect(res.status).toBe(302);
+    }
+    expect(await redis.cli('DBSIZE')).toBe(before);
   });
 });
