@@ -43,11 +43,11 @@ const SUBMIT = 'document.forms[0].submit();';
 const SUBMIT_HASH = `'sha256-${createHash('sha256').update(SUBMIT).digest('base64')}'`;
 
 /** The HTTP-POST binding's page: one form, submitted by the one inline script the CSP allows. */
-export function postPage(url: string, fields: Record<string, string>): ProviderOutcome {
+export function postPage(url: string, fields: Record<string, string>, title = 'Signing in'): ProviderOutcome {
   const inputs = Object.entries(fields)
     .map(([k, v]) => `<input type="hidden" name="${html(k)}" value="${html(v)}">`)
     .join('');
-  const body = `<!DOCTYPE html><html><head><meta charset="utf-8"><title>Signing in</title></head><body><form method="post" action="${html(url)}">${inputs}<noscript><button type="submit">Continue</button></noscript></form><script>${SUBMIT}</script></body></html>`;
+  const body = `<!DOCTYPE html><html><head><meta charset="utf-8"><title>${html(title)}</title></head><body><form method="post" action="${html(url)}">${inputs}<noscript><button type="submit">Continue</button></noscript></form><script>${SUBMIT}</script></body></html>`;
   return {
     kind: 'page',
     status: 200,

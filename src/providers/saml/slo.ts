@@ -85,7 +85,7 @@ export function createSamlLogout(d: SamlLogoutDeps): ProviderLogout {
     if (!post) return { kind: 'redirect', url: signedRedirectUrl(url, kind, xml, relayState || undefined, d.keyPem) };
     const fields: Record<string, string> = { [kind]: signedPostValue(xml, d.keyPem) };
     if (relayState) fields.RelayState = relayState;
-    return postPage(url, fields);
+    return postPage(url, fields, 'Signing out');
   };
 
   const begin = async (session: LoginSession | undefined, ctx: { state: string; returnUrl: string }): Promise<ProviderOutcome | undefined> => {
@@ -144,7 +144,7 @@ export function createSamlLogout(d: SamlLogoutDeps): ProviderLogout {
     const respond = async (): Promise<ProviderOutcome> => {
       // The answer goes back by the binding the request came by when the IdP offers it (bindings §3.4.3: RelayState echoed).
       const chosen = chooseSlo(m.binding === 'post' ? POST_BINDING : '', md.slo);
-      if (!chosen) return { kind: 'page', status: 200, html: '<!DOCTYPE html><html><head><meta charset="utf-8"><title>Signed out</title></head><body><p>Signed out.</p></body></html>' };
+      if (!chosen) return { kind: 'page', status: 200, html: '<!DOCTYPE html><html><head><meta charset="utf-8"><title>Signed out</title></head><body><p>Signed out.</p></body></html>', headers: { 'Content-Security-Policy': "default-src 'none'; frame-ancestors 'none'" } };
       const to = chosen.endpoint.responseLocation ?? chosen.endpoint.location;
       const xml = logoutResponseXml({ id: `_${randomBytes(20).toString('hex')}`, now: Date.now(), destination: to, issuer: d.entityId, inResponseTo: facts.id });
       return send(chosen.post, to, 'SAMLResponse', xml, m.relayState);
