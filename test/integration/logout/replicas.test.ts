@@ -11,6 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import { hashUserId } from '../../../src/audit.js';
+import { sessionCookieName } from '../../../src/http/logout-routes.js';
 import { startTestBroker, type TestBroker } from '../../support/broker.js';
 import { CookieJar, fetchWithJar } from '../../support/cookie-jar.js';
 import { loginAtOp, oidcProfile, startTestOp, type TestOp } from '../../support/oidc-op.js';
@@ -116,7 +117,7 @@ describe('two replicas on Redis', () => {
   it('anonymous logouts (no cookie, a made-up one) store nothing', async () => {
     const before = await redis.cli('DBSIZE');
     for (let i = 0; i < 50; i++) {
-      const res = await fetch(`${b.url}/auth/keys/logout`, { headers: i % 2 ? { cookie: `tib-session-x=${'A'.repeat(43)}` } : {}, redirect: 'manual' });
+      const res = await fetch(`${b.url}/auth/keys/logout`, { headers: i % 2 ? { cookie: `${sessionCookieName('keys')}=${'A'.repeat(43)}` } : {}, redirect: 'manual' });
       expect(res.status).toBe(302);
     }
     expect(await redis.cli('DBSIZE')).toBe(before);
