@@ -99,6 +99,8 @@ export interface OktaStub {
   removeMember(groupId: string, userId: string): void;
   /** The next n API calls answer 429 with X-Rate-Limit-Reset `resetInS` seconds ahead. */
   throttle(n: number, resetInS: number): void;
+  /** The next n token requests answer 429 (Okta's E0000047, X-Rate-Limit-Reset a second ahead). */
+  throttleToken(n: number): void;
   setFault(f: OktaFault): void;
   close(): Promise<void>;
 }
@@ -137,6 +139,7 @@ export async function startOktaStub(opts: OktaStubOptions): Promise<OktaStub> {
   const calls: OktaApiCall[] = [];
   const tokenRequests: Array<{ status: number }> = [];
   let throttled = { n: 0, resetInS: 0 };
+  let tokenThrottled = 0;
   let fault: OktaFault = 'none';
   let window = { start: Date.now() };
   const delayed = new Set<NodeJS.Timeout>();
@@ -224,6 +227,9 @@ export async function startOktaStub(opts: OktaStubOptions): Promise<OktaStub> {
       stub.rateLimit = { limit, remaining: limit, resetInS };
       window = { start: Date.now() };
     },
+    throttleToken(n: number) {
+      tokenThrottled = n;
+    },
     throttle(n: number, resetInS: number) {
       throttled = { n, resetInS };
     },
@@ -247,6 +253,11 @@ export async function startOktaStub(opts: OktaStubOptions): Promise<OktaStub> {
       const record = { status: 0 };
       tokenRequests.push(record);
       res.on('finish', () => (record.status = res.statusCode));
+      if (tokenThrottled > 0) {
+        tokenThrottled--;
+        res.set({ 'X-Rate-Limit-Limit': '600', 'X-Rate-Limit-Remaining': '0', 'X-Rate-Limit-Reset': String(Math.ceil(Date.now() / 1000) + 1) });
+        return res.status(429).json(oktaError('E0000047', 'API call exceeded rate limit due to too many requests.'));
+      }
       // Okta's answer to a DPoP app's token request without a proof (oidc-provider would say invalid_grant).
       if (opts.requireDpop && !req.get('dpop')) return res.status(400).json({ error: 'invalid_dpop_proof', error_description: 'The DPoP proof JWT header is missing.' });
     }

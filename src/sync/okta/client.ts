@@ -134,6 +134,7 @@ export class OktaClient {
    */
   private async accessToken(signal?: AbortSignal): Promise<{ value: string; type: 'Bearer' | 'DPoP' }> {
     if (this.token && Date.now() < this.token.until) return this.token;
+    let busy = 0;
     for (let attempt = 0; ; attempt++) {
       this.assertion = await clientAssertion(this.o.clientId, this.tokenUrl, this.o.key);
       this.mask();
@@ -149,6 +150,11 @@ export class OktaClient {
           continue;
         }
         if (b.error === 'use_dpop_nonce' && this.dpop && nonce) continue;
+      }
+      // The token endpoint has its own rate limit and can fail like the API: waited out, a couple of times.
+      if ((res.status === 429 || res.status >= 500) && ++busy <= 2) {
+        await this.sleep(res.status === 429 ? rateWait(readRateLimit(res.headers), Date.now(), true) : 500 * 2 ** busy, signal);
+        continue;
       }
       if (res.status !== 200 || typeof b.access_token !== 'string') throw new OktaError(tokenErrorText(res.status, res.body));
       const type = typeof b.token_type === 'string' && b.token_type.toLowerCase() === 'dpop' ? 'DPoP' : 'Bearer';

@@ -35,6 +35,7 @@ let base = '';
 const LOGIN_CLIENT = { client_id: 'portal-login', client_secret: 'portal-login-client-secret' };
 let rsaPem = '';
 let wrongPem = '';
+let ecJwk: jose.JWK = {};
 const people: Record<string, OktaStubUser> = {};
 const groups: Record<string, OktaStubGroup> = {};
 
@@ -66,7 +67,8 @@ beforeAll(async () => {
   rsaPem = await jose.exportPKCS8(rsa.privateKey);
   wrongPem = await jose.exportPKCS8(wrong.privateKey);
   await fs.writeFile(path.join(dir, 'rsa.pem'), rsaPem, { mode: 0o600 });
-  await fs.writeFile(path.join(dir, 'ec.jwk'), JSON.stringify({ ...(await jose.exportJWK(ec.privateKey)), kid: 'ec-1' }), { mode: 0o600 });
+  ecJwk = { ...(await jose.exportJWK(ec.privateKey)), kid: 'ec-1' };
+  await fs.writeFile(path.join(dir, 'ec.jwk'), JSON.stringify(ecJwk), { mode: 0o600 });
   await fs.writeFile(path.join(dir, 'wrong.pem'), wrongPem, { mode: 0o600 });
   const clientKeys = [
     { ...(await jose.exportJWK(rsa.publicKey)), kid: 'rsa-1', use: 'sig' },
@@ -233,6 +235,16 @@ describe('Sync.Source "okta"', () => {
     const r2 = await sync('okta');
     expect(r2.status).toBe(200);
     expect(okta.calls.map((c) => c.status).slice(0, 2)).toEqual([500, 200]);
+  });
+
+  it('a 429 from the token endpoint is waited out too', async () => {
+    // The same key written anew: the source builds a new client, which asks for a new token.
+    await fs.writeFile(path.join(dir, 'ec.jwk'), JSON.stringify(ecJwk, null, 2), { mode: 0o600 });
+    const before = okta.tokenRequests.length;
+    okta.throttleToken(1);
+    const res = await sync('okta-filter', '?dryRun=true');
+    expect(res.status).toBe(200);
+    expect(okta.tokenRequests.slice(before)).toEqual([{ status: 429 }, { status: 200 }]);
   });
 
   it('a low X-Rate-Limit-Remaining makes the next call wait for the reset: more calls than the window allows, none refused', async () => {
