@@ -1,0 +1,111 @@
+/**
+ * `npm run bench:idle`: the broker's idle memory (issue 22, item 1), written down in docs/performance.md.
+ * 1. `node dist/main.js` with one LDAP profile, then with the sample profiles (profiles/profiles.json, as
+ *    `npm start` runs them): RSS and heap after two full collections, a second after it listens
+ *    (bench/heap-probe.ts is preloaded and answers SIGUSR2).
+ * 2. What each stack costs alone: a fresh node imports one module and reports RSS and heap after GC, less
+ *    those of a node that imported nothing.
+ * Prints a table to stdout; nothing connects anywhere but the loopback listener.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
+const probe = path.join(root, 'dist-bench/bench/heap-probe.js');
+const MB = (n: number) => (n / 1024 / 1024).toFixed(1);
+
+interface Heap {
+  rss: number;
+  heapUsed: number;
+}
+
+/** Starts the broker on these profiles, waits for it to listen and settle, asks heap-probe for its figures. */
+async function brokerIdle(profilesPath: string, configPath: string): Promise<Heap> {
+  const child = spawn(process.execPath, ['--expose-gc', '--import', probe, 'dist/main.js', '-c', configPath, '-p', profilesPath], {
+    cwd: root,
+    env: { ...process.env, TYK_IB_SESSION_SECRET: 'idle-bench-session-secret-0123456789abcdef' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const onData = (b: Buffer) => (out += b.toString());
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
+  try {
+    const deadline = Date.now() + 20_000;
+    while (!/listening/.test(out)) {
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`the broker did not start:\n${out}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+    child.kill('SIGUSR2');
+    while (!/HEAP \{.*\}/.test(out)) {
+      if (Date.now() > deadline) throw new Error(`no HEAP line:\n${out}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return JSON.parse(/HEAP (\{.*\})/.exec(out)?.[1] ?? "{}") as Heap;
+  } finally {
+    child.kill('SIGTERM');
+  }
+}
+
+/** RSS and heap after GC of a fresh node that imported `spec` (nothing when empty). */
+function importAlone(spec: string): Heap {
+  const code = `${spec ? `await import(${JSON.stringify(spec)});` : ''} gc(); gc(); const m = process.memoryUsage(); console.log(JSON.stringify({ rss: m.rss, heapUsed: m.heapUsed }));`;
+  const r = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', code], { cwd: root, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`importing ${spec} failed: ${r.stderr}`);
+  return JSON.parse(r.stdout) as Heap;
+}
+
+const samples = JSON.parse(fs.readFileSync(path.join(root, 'profiles/profiles.json'), 'utf8')) as { ProviderName: string }[];
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tib-idle-'));
+const ldapOnly = path.join(dir, 'ldap.json');
+// The sample tib.conf on a free loopback port.
+const conf = path.join(dir, 'tib.conf.json');
+const port = await new Promise<number>((resolve) => {
+  const s = net.createServer().listen(0, '127.0.0.1', () => {
+    const p = (s.address() as net.AddressInfo).port;
+    s.close(() => resolve(p));
+  });
+});
+fs.writeFileSync(conf, JSON.stringify({ ...(JSON.parse(fs.readFileSync(path.join(root, 'config/tib.conf.json'), 'utf8')) as object), Port: port, ListenAddress: '127.0.0.1' }));
+fs.writeFileSync(ldapOnly, JSON.stringify(samples.filter((p) => p.ProviderName === 'ADProvider').slice(0, 1)));
+
+console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model ?? '?'}, ${MB(os.totalmem())} MB, node ${process.version}`);
+for (const [name, file] of [
+  ['one LDAP profile', ldapOnly],
+  [`the sample profiles (${samples.length})`, path.join(root, 'profiles/profiles.json')],
+] as const) {
+  const h = await brokerIdle(file, conf);
+  console.log(`idle, ${name}: RSS ${MB(h.rss)} MB, heap ${MB(h.heapUsed)} MB`);
+}
+
+const base = importAlone('');
+console.log(`\nbare node after GC: RSS ${MB(base.rss)} MB, heap ${MB(base.heapUsed)} MB; each module imported alone, over that:`);
+const dist = (p: string) => path.join(root, 'dist', p);
+for (const spec of [
+  'express',
+  'ioredis',
+  'ldapts',
+  'openid-client',
+  '@node-saml/node-saml',
+  'passport',
+  'prom-client',
+  dist('providers/registry.js'),
+  dist('providers/ldap/ldap.js'),
+  dist('providers/social/social.js'),
+  dist('providers/saml/saml.js'),
+  dist('providers/proxy/proxy.js'),
+  dist('broker.js'),
+]) {
+  let h: Heap;
+  try {
+    h = importAlone(spec);
+  } catch {
+    continue;
+  }
+  console.log(`  ${spec.startsWith('/') ? path.relative(root, spec) : spec}: RSS +${MB(h.rss - base.rss)} MB, heap +${MB(h.heapUsed - base.heapUsed)} MB`);
+}
+fs.rmSync(dir, { recursive: true, force: true });
