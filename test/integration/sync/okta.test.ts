@@ -117,6 +117,7 @@ beforeAll(async () => {
       // An EC key as a private JWK (its kid from the JWK), and only members of groups named "Dev...".
       profile('okta-filter', { PrivateKeyFile: path.join(dir, 'ec.jwk'), KeyID: '', GroupFilter: 'profile.name sw "Dev"' }),
       profile('okta-wrong-key', { PrivateKeyFile: path.join(dir, 'wrong.pem') }),
+      profile('okta-wrong-kid', { PrivateKeyFile: path.join(dir, 'rsa.pem'), KeyID: 'not-registered' }),
       profile('okta-dpop', { PrivateKeyFile: path.join(dir, 'rsa.pem') }, dpopOrg),
     ],
   });
@@ -270,6 +271,10 @@ describe('Sync.Source "okta"', () => {
       const body = pem.split('\n').filter((l) => l && !l.startsWith('-----'));
       for (const line of body) expect(logs).not.toContain(line);
     }
+    // The right key under a kid the app does not have is refused as well.
+    const kid = await sync('okta-wrong-kid');
+    expect(kid.status).toBe(502);
+    expect(kid.body.Error).toContain("Okta's token endpoint refused the client credentials: invalid_client");
     // No JWT (an assertion) and no bearer token.
     expect(logs).not.toMatch(/eyJ[\w-]+\.eyJ[\w-]+\./);
     expect(logs).not.toMatch(/Bearer \S/);
