@@ -69,7 +69,9 @@ beforeAll(async () => {
   await fs.writeFile(path.join(dir, 'rsa.pem'), rsaPem, { mode: 0o600 });
   ecJwk = { ...(await jose.exportJWK(ec.privateKey)), kid: 'ec-1' };
   await fs.writeFile(path.join(dir, 'ec.jwk'), JSON.stringify(ecJwk), { mode: 0o600 });
-  await fs.writeFile(path.join(dir, 'wrong.pem'), wrongPem, { mode: 0o600 });
+  // Readable by others: a WARN when the source is built.
+  await fs.writeFile(path.join(dir, 'wrong.pem'), wrongPem, { mode: 0o644 });
+  await fs.chmod(path.join(dir, 'wrong.pem'), 0o644);
   const clientKeys = [
     { ...(await jose.exportJWK(rsa.publicKey)), kid: 'rsa-1', use: 'sig' },
     { ...(await jose.exportJWK(ec.publicKey)), kid: 'ec-1', use: 'sig' },
@@ -267,6 +269,8 @@ describe('Sync.Source "okta"', () => {
     expect(got.body.Data.last).toMatchObject({ outcome: 'failed', reason: expect.stringContaining('invalid_client') });
     const logs = broker.logs.join('\n');
     expect(logs).toContain('invalid_client');
+    expect(logs).toMatch(/WARN.*profile "okta-wrong-key": Sync\.Okta\.PrivateKeyFile \S+wrong\.pem holds the Okta app's private key and is readable by others \(mode 644\); chmod 600 it/);
+    expect(logs).not.toMatch(/readable by others.*rsa\.pem/);
     for (const pem of [rsaPem, wrongPem]) {
       const body = pem.split('\n').filter((l) => l && !l.startsWith('-----'));
       for (const line of body) expect(logs).not.toContain(line);
