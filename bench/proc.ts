@@ -66,3 +66,13 @@ export async function withOtherLoad<T>(pids: number[], fn: () => Promise<T>): Pr
   const seconds = (t1 - t0) / 1000;
   return { value, otherCores: Math.max(0, (busy1 - busy0 - (ours1 - ours0)) / CLK_TCK / seconds) };
 }
+
+/** Resident set size now (VmRSS) in MB. */
+export function rssMb(pid: number): number {
+  try {
+    const kb = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb ? Number(kb) / 1024 : 0;
+  } catch {
+    return 0;
+  }
+}

@@ -12,6 +12,9 @@
  * (up to twice) when the machine was busy with something else meanwhile (from /proc/stat).
  * BENCH_QUICK=1: one repetition at 16 at a time, short cells, small memory runs (for trying the bench out);
  * BENCH_BROKER_FLAGS: extra node flags for the broker (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
+ * BENCH_ONLY=memory: only the broker and its memory runs (idle RSS, bytes allocated per LDAP and OIDC login,
+ * peak RSS and heap after GC at 16 and 64 logins at a time, the heap along the login run, the burst), each
+ * figure beside the one recorded before (PREVIOUS); no baselines, no sync.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -19,7 +22,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import autocannon, { type Options, type Result } from 'autocannon';
 import { ADMIN_SECRET, CLIENT_ID, CLIENT_SECRET, CRED, ORG, type Wiring } from './common.js';
-import { CLK_TCK, cpuTicks, loadAverage, peakRssMb, resetPeakRss, withOtherLoad } from './proc.js';
+import { CLK_TCK, cpuTicks, loadAverage, peakRssMb, resetPeakRss, rssMb, withOtherLoad } from './proc.js';
 import { pinning, pinSelf, startProc, type Proc } from './spawn.js';
 import { CookieJar, fetchWithJar } from '../test/support/cookie-jar.js';
 import { loginAtOp } from '../test/support/oidc-op.js';
@@ -33,6 +36,17 @@ const REPS = num('BENCH_REPS', QUICK ? 1 : 3);
 const CONCURRENCY = (process.env.BENCH_CONCURRENCY ?? (QUICK ? '16' : '1,16,64')).split(',').map(Number);
 const HEAP_LOGINS = num('BENCH_HEAP_LOGINS', QUICK ? 8_000 : 100_000);
 const BURST = num('BENCH_BURST', QUICK ? 20_000 : 200_000);
+const ONLY_MEMORY = process.env.BENCH_ONLY === 'memory';
+/** LDAP logins whose allocations are counted (after a warm-up), and seconds of OIDC logins (16 at a time). */
+const ALLOC_LOGINS = num('BENCH_ALLOC_LOGINS', QUICK ? 3_000 : 10_000);
+const ALLOC_OIDC_SECONDS = num('BENCH_ALLOC_OIDC_SECONDS', QUICK ? 3 : 6);
+/** LDAP logins per peak-RSS run (at 16, then at 64 at a time). */
+const PEAK_LOGINS = num('BENCH_PEAK_LOGINS', QUICK ? 10_000 : 30_000);
+/**
+ * The memory figures recorded before issue 22's allocation work (docs/performance.md, "Memory per login"),
+ * printed beside this run's as "before -> now".
+ */
+const PREVIOUS = { idleRssMb: NaN, allocLdapKb: NaN, allocOidcKb: NaN, peak16Mb: NaN, peak64Mb: NaN, heap16Mb: NaN, heap64Mb: NaN, cpu16Us: NaN, cpu64Us: NaN };
 /** Other load (in cores, averaged over a cell) above which the cell is measured again. */
 const MAX_OTHER_CORES = 0.15;
 const RETRIES = 2;
@@ -51,6 +65,8 @@ interface Target {
 
 interface Sample {
   rps: number;
+  /** Expected answers. */
+  done: number;
   p50: number;
   p99: number;
   cpuUs: number;
@@ -80,7 +96,7 @@ async function measure(t: Target, request: Omit<Options, 'url'>, expected: '2xx'
   const { value: r, otherCores } = await withOtherLoad(pids, () => autocannon({ ...request, url: t.url, connections: concurrency, duration: DURATION, timeout: 20 }));
   const done = r[expected];
   const cpuUs = ((cpuTicks(t.proc.pid) - before) * 1e6) / CLK_TCK / Math.max(1, done);
-  return { rps: done / r.duration, p50: r.latency.p50, p99: r.latency.p99, cpuUs, bad: total(r) - done + r.errors + r.timeouts, otherCores };
+  return { rps: done / r.duration, done, p50: r.latency.p50, p99: r.latency.p99, cpuUs, bad: total(r) - done + r.errors + r.timeouts, otherCores };
 }
 
 const total = (r: Result) => r['1xx'] + r['2xx'] + r['3xx'] + r['4xx'] + r['5xx'];
@@ -116,7 +132,7 @@ async function measureOidc(t: Target, startPath: string, callbackPath: string, p
   const cpuUs = ((cpuTicks(t.proc.pid) - before) * 1e6) / CLK_TCK / Math.max(1, latencies.length);
   latencies.sort((a, b) => a - b);
   const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
-  return { rps: latencies.length / elapsed, p50: at(0.5), p99: at(0.99), cpuUs, bad, otherCores };
+  return { rps: latencies.length / elapsed, done: latencies.length, p50: at(0.5), p99: at(0.99), cpuUs, bad, otherCores };
 }
 
 /**
@@ -144,7 +160,7 @@ async function compare(work: string, targets: Target[], run: (t: Target, c: numb
     for (const t of targets) {
       const ss = samples.get(t.label) ?? [];
       const m = (k: keyof Sample) => median(ss.map((s) => s[k]));
-      cells.push({ work, concurrency: c, label: t.label, rps: m('rps'), p50: m('p50'), p99: m('p99'), cpuUs: m('cpuUs'), bad: ss.reduce((a, s) => a + s.bad, 0), otherCores: Math.max(...ss.map((s) => s.otherCores)), rssMb: peakRssMb(t.proc.pid), noisy: noisy.has(t.label) });
+      cells.push({ work, concurrency: c, label: t.label, rps: m('rps'), p50: m('p50'), p99: m('p99'), cpuUs: m('cpuUs'), done: m('done'), bad: ss.reduce((a, s) => a + s.bad, 0), otherCores: Math.max(...ss.map((s) => s.otherCores)), rssMb: peakRssMb(t.proc.pid), noisy: noisy.has(t.label) });
     }
     log(`${work} at ${c} done`);
   }
@@ -217,49 +233,81 @@ async function main(): Promise<void> {
         onHeap: (json) => heaps.shift()?.(json),
       }),
     );
-    const heapMb = () =>
-      new Promise<number>((resolve) => {
-        heaps.push((json) => resolve((JSON.parse(json) as { heapUsed: number }).heapUsed / 2 ** 20));
+    /** The heap after two GCs, in MB, and the bytes allocated since the previous reading (bench/heap-probe.ts). */
+    const heapRead = () =>
+      new Promise<{ heapMb: number; allocated: number }>((resolve) => {
+        heaps.push((json) => {
+          const h = JSON.parse(json) as { heapUsed: number; allocated?: number };
+          resolve({ heapMb: h.heapUsed / 2 ** 20, allocated: h.allocated ?? NaN });
+        });
         broker.child.kill('SIGUSR2');
       });
+    const heapMb = async () => (await heapRead()).heapMb;
+    // Idle: started, the profiles built, nothing served yet but the readiness check; before any other server.
+    await new Promise((r) => setTimeout(r, 3000));
+    const idleRssMb = rssMb(broker.pid);
+    log(`broker idle: ${idleRssMb.toFixed(1)} MB RSS`);
 
     const wiring: Wiring = { slapdUrl: slapd.url, serviceDn: SERVICE_DN, servicePassword: SERVICE_PW, baseDn: `ou=people,${SUFFIX}`, tykUrl, returnUrl, poolSize: POOL_SIZE, discoveryUrl, callbackUrl: `${oidcDirectUrl}/callback` };
     const env = { BENCH: JSON.stringify(wiring) };
     const baseline = async (name: string) => started(startProc(name, [server(name)], { env, measured: true }));
-    const [bare, tib, libs, lean, oidcDirect] = [await baseline('bare'), await baseline('ldap-tib'), await baseline('ldap-libs'), await baseline('ldap-lean'), await baseline('oidc-direct')];
+    const [bare, tib, libs, lean, oidcDirect] = ONLY_MEMORY ? [] : [await baseline('bare'), await baseline('ldap-tib'), await baseline('ldap-libs'), await baseline('ldap-lean'), await baseline('oidc-direct')];
     const pids = [process.pid, slapdPid, ...procs.map((p) => p.pid)];
     log(`servers up (${pinning}); ${REPS} repetition(s) of ${DURATION} s at ${CONCURRENCY.join('/')} at a time`);
 
     const target = (label: string, proc: Proc, url: string): Target => ({ label, proc, url });
     const cells: Cell[] = [];
-
-    // GET /health
-    const health: Omit<Options, 'url'> = { method: 'GET' };
-    const healthTargets = [target('broker', broker, `${brokerUrl}/health`), target('bare node:http', bare, `${String(bare.ready.url)}/health`)];
-    const warmHttp = (request: Omit<Options, 'url'>) => (t: Target, c: number) => autocannon({ ...request, url: t.url, connections: c, duration: WARMUP, timeout: 20 });
-    cells.push(...(await compare('GET /health', healthTargets, (t, c) => measure(t, health, '2xx', pids, c), warmHttp(health))));
-
-    // LDAP form login
     const form: Omit<Options, 'url'> = { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'username=alice&password=alice-pass' };
-    const ldapTargets = [
-      target('broker', broker, `${brokerUrl}/auth/bench-ldap/ldap`),
-      target('(a) TIB algorithm', tib, `${String(tib.ready.url)}/login`),
-      target('(b) same libraries', libs, `${String(libs.ready.url)}/login`),
-      target('(c) leanest', lean, `${String(lean.ready.url)}/login`),
-    ];
-    cells.push(...(await compare('LDAP login', ldapTargets, (t, c) => measure(t, form, '3xx', pids, c), warmHttp(form))));
-
-    // OIDC login
-    const oidcTargets = [target('broker', broker, brokerUrl), target('openid-client alone', oidcDirect, oidcDirectUrl)];
+    const ldapUrl = `${brokerUrl}/auth/bench-ldap/ldap`;
     const oidcPaths = (t: Target) => (t.proc === broker ? ['/auth/bench-oidc/openid-connect', '/auth/bench-oidc/openid-connect/callback'] : ['/start', '/callback']) as [string, string];
-    cells.push(
-      ...(await compare(
-        'OIDC login',
-        oidcTargets,
-        (t, c) => measureOidc(t, ...oidcPaths(t), pids, c),
-        (t, c) => measureOidc(t, ...oidcPaths(t), pids, Math.min(c, 4), WARMUP),
-      )),
-    );
+    if (!ONLY_MEMORY && bare && tib && libs && lean && oidcDirect) {
+      // GET /health
+      const health: Omit<Options, 'url'> = { method: 'GET' };
+      const healthTargets = [target('broker', broker, `${brokerUrl}/health`), target('bare node:http', bare, `${String(bare.ready.url)}/health`)];
+      const warmHttp = (request: Omit<Options, 'url'>) => (t: Target, c: number) => autocannon({ ...request, url: t.url, connections: c, duration: WARMUP, timeout: 20 });
+      cells.push(...(await compare('GET /health', healthTargets, (t, c) => measure(t, health, '2xx', pids, c), warmHttp(health))));
+
+      // LDAP form login
+      const ldapTargets = [
+        target('broker', broker, ldapUrl),
+        target('(a) TIB algorithm', tib, `${String(tib.ready.url)}/login`),
+        target('(b) same libraries', libs, `${String(libs.ready.url)}/login`),
+        target('(c) leanest', lean, `${String(lean.ready.url)}/login`),
+      ];
+      cells.push(...(await compare('LDAP login', ldapTargets, (t, c) => measure(t, form, '3xx', pids, c), warmHttp(form))));
+
+      // OIDC login
+      const oidcTargets = [target('broker', broker, brokerUrl), target('openid-client alone', oidcDirect, oidcDirectUrl)];
+      cells.push(
+        ...(await compare(
+          'OIDC login',
+          oidcTargets,
+          (t, c) => measureOidc(t, ...oidcPaths(t), pids, c),
+          (t, c) => measureOidc(t, ...oidcPaths(t), pids, Math.min(c, 4), WARMUP),
+        )),
+      );
+    }
+
+    // Memory per login, after a warm-up (JIT, pools): bytes allocated per LDAP and per OIDC login (16 at a
+    // time), then peak RSS, CPU and heap after GC through PEAK_LOGINS LDAP logins at 16 and at 64 at a time.
+    const brokerTarget = target('broker', broker, brokerUrl);
+    await autocannon({ ...form, url: ldapUrl, connections: 16, amount: 2_000, timeout: 20 });
+    await measureOidc(brokerTarget, ...oidcPaths(brokerTarget), pids, 4, 2);
+    await heapRead();
+    const ldapRun = await autocannon({ ...form, url: ldapUrl, connections: 16, amount: ALLOC_LOGINS, timeout: 20 });
+    const allocLdapKb = (await heapRead()).allocated / Math.max(1, ldapRun['3xx']) / 1024;
+    const oidcRun = await measureOidc(brokerTarget, ...oidcPaths(brokerTarget), pids, 16, ALLOC_OIDC_SECONDS);
+    const allocOidcKb = (await heapRead()).allocated / Math.max(1, oidcRun.done) / 1024;
+    log(`allocated per login: LDAP ${allocLdapKb.toFixed(1)} KB (${ldapRun['3xx']}), OIDC ${allocOidcKb.toFixed(1)} KB (${oidcRun.done})`);
+    const peaks: PeakRun[] = [];
+    for (const c of [16, 64]) {
+      resetPeakRss(broker.pid);
+      const before = cpuTicks(broker.pid);
+      const r = await autocannon({ ...form, url: ldapUrl, connections: c, amount: PEAK_LOGINS, timeout: 20 });
+      const cpuUs = ((cpuTicks(broker.pid) - before) * 1e6) / CLK_TCK / Math.max(1, r['3xx']);
+      peaks.push({ concurrency: c, logins: r['3xx'], bad: total(r) - r['3xx'] + r.errors + r.timeouts, rps: r['3xx'] / r.duration, cpuUs, rssMb: peakRssMb(broker.pid), heapMb: await heapMb() });
+      log(`${c} at a time: peak RSS ${peaks.at(-1)?.rssMb.toFixed(1)} MB, ${cpuUs.toFixed(0)} µs CPU per login`);
+    }
 
     // Memory: the heap after GC along HEAP_LOGINS logins, then a burst of login starts.
     const heapSteps: Array<{ logins: number; heapMb: number }> = [{ logins: 0, heapMb: await heapMb() }];
@@ -267,7 +315,7 @@ async function main(): Promise<void> {
     let loginsDone = 0;
     let loginsBad = 0;
     for (let step = 1; step <= 4; step++) {
-      const r = await autocannon({ ...form, url: ldapTargets[0]!.url, connections: 16, amount: HEAP_LOGINS / 4, timeout: 20 });
+      const r = await autocannon({ ...form, url: ldapUrl, connections: 16, amount: HEAP_LOGINS / 4, timeout: 20 });
       loginsDone += r['3xx'];
       loginsBad += total(r) - r['3xx'] + r.errors + r.timeouts;
       heapSteps.push({ logins: loginsDone, heapMb: await heapMb() });
@@ -285,6 +333,7 @@ async function main(): Promise<void> {
       heapSteps,
       loginsBad,
       loginsRss,
+      perLogin: { idleRssMb, allocLdapKb, allocOidcKb, peaks },
       burst: { starts: burst['3xx'], bad: total(burst) - burst['3xx'] + burst.errors + burst.timeouts, rps: burst['3xx'] / burst.duration, before: burstBefore, after: burstAfter, rss: burstRss },
       seconds: (performance.now() - startedAt) / 1000,
     });
@@ -296,7 +345,19 @@ async function main(): Promise<void> {
   }
 }
 
+/** LDAP logins at one concurrency: their peak RSS (VmHWM), CPU per login and the heap after GC at the end. */
+interface PeakRun {
+  concurrency: number;
+  logins: number;
+  bad: number;
+  rps: number;
+  cpuUs: number;
+  rssMb: number;
+  heapMb: number;
+}
+
 interface Memory {
+  perLogin: { idleRssMb: number; allocLdapKb: number; allocOidcKb: number; peaks: PeakRun[] };
   heapSteps: Array<{ logins: number; heapMb: number }>;
   loginsBad: number;
   loginsRss: number;
@@ -305,10 +366,56 @@ interface Memory {
 }
 
 function print(cells: Cell[], mem: Memory): void {
-  const find = (work: string, c: number, label: string) => cells.find((x) => x.work === work && x.concurrency === c && x.label === label);
-  const f = (n: number | undefined, d = 0) => (n === undefined || !Number.isFinite(n) ? '-' : n.toFixed(d));
   const out: string[] = [];
   out.push(`Machine: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} CPUs, ${(os.totalmem() / 2 ** 30).toFixed(1)} GB, Node ${process.version}, ${os.type()} ${os.release()}; ${pinning}; load average ${loadAverage().toFixed(2)} at the end.`);
+  out.push(...memoryPerLogin(mem.perLogin));
+  if (cells.length > 0) printCells(cells, out);
+  else out.push('', '| at a time | target | measured | met |', '|---|---|---|---|');
+  const peak = Math.max(mem.loginsRss, mem.burst.rss, ...mem.perLogin.peaks.map((p) => p.rssMb), ...cells.filter((x) => x.label === 'broker').map((x) => x.rssMb));
+  out.push(`| - | broker peak RSS < 150 MB | ${f(peak)} MB | ${peak < 150 ? 'yes' : 'no'} |`);
+  const steps = mem.heapSteps;
+  const growth = (steps.at(-1)?.heapMb ?? 0) - (steps[1]?.heapMb ?? 0);
+  out.push(`| - | no heap growth over ${f(steps.at(-1)?.logins)} logins (after GC, from the first quarter to the end) | ${growth >= 0 ? '+' : ''}${f(growth, 1)} MB | ${growth < 2 ? 'yes' : 'no'} |`);
+  out.push('');
+  out.push(`Broker heap after GC along the login run (16 at a time): ${steps.map((s) => `${f(s.logins)} logins: ${f(s.heapMb, 1)} MB`).join(', ')}; peak RSS ${f(mem.loginsRss)} MB${mem.loginsBad ? `; ${mem.loginsBad} failed` : ''}.`);
+  out.push(
+    `Burst of ${f(mem.burst.starts)} OIDC login starts (64 at a time, ${f(mem.burst.rps)}/s${mem.burst.bad ? `, ${mem.burst.bad} failed` : ''}): heap after GC ${f(mem.burst.before, 1)} MB before, ${f(mem.burst.after, 1)} MB after; peak RSS ${f(mem.burst.rss)} MB.`,
+  );
+  out.push(`Whole run: ${f(mem.seconds)} s.`);
+  console.log(`\n${out.join('\n')}`);
+}
+
+const f = (n: number | undefined, d = 0) => (n === undefined || !Number.isFinite(n) ? '-' : n.toFixed(d));
+
+/** "before -> now" for a memory figure (PREVIOUS), or just now when nothing was recorded. */
+const beside = (before: number, now: number, d = 0) => (Number.isFinite(before) ? `${f(before, d)} -> ${f(now, d)}` : f(now, d));
+
+/** The memory figures of issue 22, each beside the one recorded before, and its targets. */
+function memoryPerLogin(m: Memory['perLogin']): string[] {
+  const at = (c: number) => m.peaks.find((p) => p.concurrency === c);
+  const [p16, p64] = [at(16), at(64)];
+  const out = ['', 'Memory per login (before -> now):', '', '| figure | value | target | met |', '|---|---|---|---|'];
+  const row = (name: string, value: string, target = '', met?: boolean) => out.push(`| ${name} | ${value} | ${target} | ${met === undefined ? '' : met ? 'yes' : 'no'} |`);
+  row('idle RSS after start, MB (an LDAP and an OIDC profile)', beside(PREVIOUS.idleRssMb, m.idleRssMb, 1), '<= 70 (one LDAP profile)', m.idleRssMb <= 70);
+  const halfLdap = PREVIOUS.allocLdapKb / 2;
+  row('allocated per LDAP login, KB', beside(PREVIOUS.allocLdapKb, m.allocLdapKb, 1), Number.isFinite(halfLdap) ? `<= ${f(halfLdap, 1)} (half)` : 'half of before', Number.isFinite(halfLdap) ? m.allocLdapKb <= halfLdap : undefined);
+  row('allocated per OIDC login, KB', beside(PREVIOUS.allocOidcKb, m.allocOidcKb, 1));
+  for (const [p, rss, heap, cpu] of [
+    [p16, PREVIOUS.peak16Mb, PREVIOUS.heap16Mb, PREVIOUS.cpu16Us],
+    [p64, PREVIOUS.peak64Mb, PREVIOUS.heap64Mb, PREVIOUS.cpu64Us],
+  ] as const) {
+    if (!p) continue;
+    const fails = p.bad ? ` (${p.bad} failed)` : '';
+    row(`peak RSS over ${f(p.logins)} LDAP logins at ${p.concurrency}, MB${fails}`, beside(rss, p.rssMb), p.concurrency === 64 ? '<= 130' : '', p.concurrency === 64 ? p.rssMb <= 130 : undefined);
+    row(`heap after GC after them, MB`, beside(heap, p.heapMb, 1));
+    row(`CPU per LDAP login at ${p.concurrency}, µs (${f(p.rps)}/s)`, beside(cpu, p.cpuUs), 'not worse', Number.isFinite(cpu) ? p.cpuUs <= cpu * 1.05 : undefined);
+  }
+  return out;
+}
+
+function printCells(cells: Cell[], out: string[]): void {
+  const find = (work: string, c: number, label: string) => cells.find((x) => x.work === work && x.concurrency === c && x.label === label);
+  out.push('');
   out.push(`Each cell: ${WARMUP} s warm-up, then ${DURATION} s measured, median of ${REPS} repetition(s) in rotated order. Ratios compare the broker with the row named.`);
   out.push('');
   out.push('| work | at a time | server | req/s | p50 ms | p99 ms | CPU µs/req | peak RSS MB | broker vs this: throughput | broker vs this: CPU/req |');
@@ -339,20 +446,8 @@ function print(cells: Cell[], mem: Memory): void {
     ];
     for (const [name, v, ok] of checks) out.push(`| ${c} | ${name} | ${f(v, 2)}x | ${Number.isFinite(v) ? (ok(v) ? 'yes' : 'no') : '-'} |`);
   }
-  const peak = Math.max(mem.loginsRss, mem.burst.rss, ...cells.filter((x) => x.label === 'broker').map((x) => x.rssMb));
-  out.push(`| - | broker peak RSS < 150 MB | ${f(peak)} MB | ${peak < 150 ? 'yes' : 'no'} |`);
-  const steps = mem.heapSteps;
-  const growth = (steps.at(-1)?.heapMb ?? 0) - (steps[1]?.heapMb ?? 0);
-  out.push(`| - | no heap growth over ${f(steps.at(-1)?.logins)} logins (after GC, from the first quarter to the end) | ${growth >= 0 ? '+' : ''}${f(growth, 1)} MB | ${growth < 2 ? 'yes' : 'no'} |`);
-  out.push('');
-  out.push(`Broker heap after GC along the login run (16 at a time): ${steps.map((s) => `${f(s.logins)} logins: ${f(s.heapMb, 1)} MB`).join(', ')}; peak RSS ${f(mem.loginsRss)} MB${mem.loginsBad ? `; ${mem.loginsBad} failed` : ''}.`);
-  out.push(
-    `Burst of ${f(mem.burst.starts)} OIDC login starts (64 at a time, ${f(mem.burst.rps)}/s${mem.burst.bad ? `, ${mem.burst.bad} failed` : ''}): heap after GC ${f(mem.burst.before, 1)} MB before, ${f(mem.burst.after, 1)} MB after; peak RSS ${f(mem.burst.rss)} MB.`,
-  );
-  out.push(`Whole run: ${f(mem.seconds)} s.`);
-  console.log(`\n${out.join('\n')}`);
 }
 
 await main();
 // The directory sync bench (bench/sync.ts, also `npm run bench:sync` alone) after the rest; BENCH_SYNC=0 skips it.
-if (process.env.BENCH_SYNC !== '0') await import('./sync.js');
+if (process.env.BENCH_SYNC !== '0' && !ONLY_MEMORY) await import('./sync.js');
