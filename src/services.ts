@@ -40,7 +40,7 @@ export interface Services {
 
 /** `connect: false` (--check): build everything, connect nowhere, open no audit file. */
 export async function createServices(config: Config, opts: { connect: boolean }): Promise<Services> {
-  const redis = usesRedis(config) ? createRedisClient(config.BackEnd.IdentityBackendSettings, { connect: opts.connect }) : undefined;
+  const redis = usesRedis(config) ? await createRedisClient(config.BackEnd.IdentityBackendSettings, { connect: opts.connect }) : undefined;
   // Give Redis a moment so the first logins find it; down at start, the broker starts anyway (it reconnects).
   if (redis && opts.connect) await waitForRedis(redis, timeoutMs(config.BackEnd.IdentityBackendSettings));
   const keyPrefix = config.BackEnd.KeyPrefix;

@@ -15,9 +15,9 @@
  * writes then fail at once with "flush failed" instead of waiting. `flush()` (POST /api/profiles/save)
  * exports the set to the `-p` file with the file store's atomic save and backups (inherited).
  */
-import { Cluster, Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from '../log.js';
-import { retryDelay, type RedisClient } from '../state/redis-client.js';
+import { isCluster, loadIoredis, retryDelay, type RedisClient } from '../state/redis-client.js';
 import { jsonSyntaxProblem } from '../config/json-syntax.js';
 import { contentHash, serializeProfiles, type LoadedProfiles } from './file-store.js';
 import { orderedProfile, type Profile } from './profile.js';
@@ -102,6 +102,8 @@ export class RedisProfileStore extends ProfileStore {
   private timer?: NodeJS.Timeout;
   /** Cluster only: subscribe on the first and every later 'ready'; which node next; the pause before it. */
   private onClusterReady?: () => void;
+  /** Cluster only: ioredis's single-node client for the subscriber, imported in start() (redis-client.ts loadIoredis). */
+  private nodeClient?: typeof Redis;
   private nodeTurn = 0;
   private subscriberRetry?: NodeJS.Timeout;
   private closed = false;
@@ -170,7 +172,8 @@ export class RedisProfileStore extends ProfileStore {
    * Redis down the file's set serves and the first successful (re)connection syncs.
    */
   async start(): Promise<void> {
-    if (this.redis instanceof Cluster) {
+    if (isCluster(this.redis)) {
+      this.nodeClient = (await loadIoredis()).Redis;
       // Messages reach every node of a Cluster: one plain connection to any node hears them. Not ioredis's
       // own Cluster subscriber: while the nodes are down it reconnects in a tight loop (a core busy, and a
       // listener piled on a dead socket per attempt).
@@ -218,7 +221,7 @@ export class RedisProfileStore extends ProfileStore {
     const nodes = cluster.nodes('all');
     const node = nodes[this.nodeTurn++ % Math.max(1, nodes.length)];
     if (!node) return; // no node known yet: the next 'ready' tries again
-    const sub = new Redis({
+    const sub = new (this.nodeClient as typeof Redis)({
       ...cluster.options.redisOptions,
       host: node.options.host,
       port: node.options.port,

@@ -13,7 +13,6 @@
  * so after a migration from TIB on the same Redis the first login deletes TIB's last token.
  */
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
-import { ReplyError } from 'ioredis';
 import type { Logger } from '../log.js';
 import type { RedisClient } from './redis-client.js';
 
@@ -146,7 +145,8 @@ export interface RedisIdentityCacheOptions {
   log?: Logger;
 }
 
-const isReplyError = (err: unknown, code: string): boolean => err instanceof ReplyError && (err as Error).message.startsWith(code);
+// By name, not `instanceof` ioredis's ReplyError: importing ioredis here would load it without Redis (redis-client.ts loadIoredis).
+const isReplyError = (err: unknown, code: string): boolean => err instanceof Error && err.name === 'ReplyError' && err.message.startsWith(code);
 
 export class RedisIdentityCache implements IdentityCache {
   private readonly keys: RecordKeys;

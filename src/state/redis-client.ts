@@ -18,11 +18,26 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
-import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import type { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis';
 import type { Config, RedisSettings } from '../config/types.js';
 import { getLogger, type Logger } from '../log.js';
 
 export type RedisClient = Redis | Cluster;
+
+type Ioredis = Pick<typeof import('ioredis'), 'Cluster' | 'Redis'>;
+let ioredis: Promise<Ioredis> | undefined;
+/**
+ * ioredis, imported by the first client that needs it: a configuration without Redis never loads it (about
+ * 13 MB of a replica's idle memory, docs/performance.md "Idle memory"). The rest of the code imports its types only.
+ */
+export function loadIoredis(): Promise<Ioredis> {
+  return (ioredis ??= import('ioredis'));
+}
+
+/** A Cluster client (ioredis sets isCluster on both kinds), without importing ioredis for `instanceof`. */
+export function isCluster(client: RedisClient): client is Cluster {
+  return client.isCluster;
+}
 
 export interface RedisAddress {
   host: string;
@@ -169,7 +184,8 @@ function placeOf(err: unknown, fallback: string): string {
  * The broker's client. It starts connecting at once without waiting (Redis down at start does not stop the
  * broker); `waitForRedis` lets the caller give it a moment. `connect: false` (--check) leaves it unconnected.
  */
-export function createRedisClient(settings: RedisSettings, opts: { connect?: boolean; log?: Logger } = {}): RedisClient {
+export async function createRedisClient(settings: RedisSettings, opts: { connect?: boolean; log?: Logger } = {}): Promise<RedisClient> {
+  const { Cluster, Redis } = await loadIoredis();
   const log = opts.log ?? getLogger('REDIS');
   const plan = planRedis(settings);
   const client: RedisClient =
@@ -188,7 +204,7 @@ function watchConnection(client: RedisClient, targets: string, log: Logger): voi
     log.warn(`Redis ${placeOf(err, targets)} unreachable: ${cause(err)}; retrying in the background, logins that need Redis fail meanwhile`);
   };
   client.on('error', down);
-  if (client instanceof Cluster) client.on('node error', down);
+  if (isCluster(client)) client.on('node error', down);
   client.on('ready', () => {
     log.info(state === 'down' ? `Redis ${targets} reachable again` : `connected to Redis ${targets}`);
     state = 'up';

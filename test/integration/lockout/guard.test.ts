@@ -113,7 +113,7 @@ describe('on a Redis Cluster (three masters)', () => {
       confPath: path.join(os.tmpdir(), 'absent-brute-force.conf'),
       env: { TYK_IB_OMITCONFIGFILE: 'true', TYK_IB_BACKEND_NAME: 'redis', TYK_IB_BACKEND_IDENTITYBACKENDSETTINGS_ENABLECLUSTER: 'true', TYK_IB_BACKEND_IDENTITYBACKENDSETTINGS_ADDRS: cluster.addrs.join(',') },
     });
-    clients = [createRedisClient(config.BackEnd.IdentityBackendSettings), createRedisClient(config.BackEnd.IdentityBackendSettings)];
+    clients = [await createRedisClient(config.BackEnd.IdentityBackendSettings), await createRedisClient(config.BackEnd.IdentityBackendSettings)];
     for (const c of clients) expect(await waitForRedis(c, 10_000)).toBe(true);
   }, 60_000);
   afterAll(async () => {

@@ -123,7 +123,7 @@ describe('on a three-master Redis Cluster', () => {
   }, 60_000);
 
   it('the identity cache swaps and reads records (EVAL routed by its key)', async () => {
-    client = createRedisClient(settings(), { log: getLogger('TEST') });
+    client = await createRedisClient(settings(), { log: getLogger('TEST') });
     expect(await waitForRedis(client, 5000)).toBe(true);
     const cache = new RedisIdentityCache(client, 'c2:');
     for (let i = 0; i < 6; i++) {

@@ -80,7 +80,7 @@ function fromEnv(s: Settings): RedisSettings {
 }
 
 async function connect(settings: RedisSettings): Promise<{ client: RedisClient; ready: boolean }> {
-  const client = createRedisClient(settings);
+  const client = await createRedisClient(settings);
   clients.push(client);
   const ready = await waitForRedis(client, 10_000);
   return { client, ready };

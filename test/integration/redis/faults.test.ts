@@ -265,7 +265,7 @@ describe('values planted in the keys the broker reads', () => {
     expect(broker.logs.filter((l) => l.includes('login failed')).at(-1)).toMatch(/token exchange/);
   }, 30_000);
   it("the identity cache: a key of another type under our name is no record, and the next token replaces it", async () => {
-    const client = createRedisClient({ ...defaultConfig().BackEnd.IdentityBackendSettings, Host: '127.0.0.1', Port: redis.port }, { log: getLogger('TEST') });
+    const client = await createRedisClient({ ...defaultConfig().BackEnd.IdentityBackendSettings, Host: '127.0.0.1', Port: redis.port }, { log: getLogger('TEST') });
     try {
       expect(await waitForRedis(client, 5000)).toBe(true);
       const cache = new RedisIdentityCache(client, 'tib:');
