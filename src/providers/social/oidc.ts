@@ -71,6 +71,12 @@ interface Discovered {
   tokenEndpoint: string;
   keys: IdpKeys;
   algorithms: string[];
+  /**
+   * What logins ask of the discovery document, read once: openid-client's serverMetadata() returns a
+   * structuredClone of it on every call (node_modules/openid-client/build/index.js), ~10 KB per login.
+   */
+  pkce: boolean;
+  hasUserinfo: boolean;
 }
 
 /** The OAuth error code (e.g. invalid_client) of a token endpoint's refusal, which describe() does not say. */
@@ -133,6 +139,8 @@ export class OidcHandler implements RedirectHandler {
       tokenEndpoint: server.token_endpoint ?? '',
       keys: new IdpKeys({ uri: server.jwks_uri, timeoutMs: this.timeout * 1000, allowHttp: insecure, fetch: this.o.fetch }),
       algorithms: asymmetricAlgorithms(server.id_token_signing_alg_values_supported),
+      pkce: server.supportsPKCE('S256'),
+      hasUserinfo: server.userinfo_endpoint !== undefined,
     };
   }
 
@@ -180,7 +188,7 @@ export class OidcHandler implements RedirectHandler {
   }
 
   async usesPkce(): Promise<boolean> {
-    return (await this.discover()).config.serverMetadata().supportsPKCE('S256');
+    return (await this.discover()).pkce;
   }
 
   async authorizationUrl(redirectUri: string, s: FlowSecrets): Promise<URL> {
@@ -195,14 +203,13 @@ export class OidcHandler implements RedirectHandler {
 
   async finish(callbackUrl: URL, _redirectUri: string, s: FlowSecrets): Promise<Identity> {
     const d = await this.discover();
-    const { config, keys, algorithms } = d;
+    const { config, keys, algorithms, hasUserinfo } = d;
     const tokens = await this.exchange(d, callbackUrl, s);
     const idClaims = tokens.claims();
     if (!idClaims || !tokens.id_token) throw new FlowError('no id_token in the token response');
     await keys.verify(tokens.id_token, algorithms);
     let claims: Record<string, unknown> = { ...idClaims };
     let userinfo: Record<string, unknown> | undefined;
-    const hasUserinfo = config.serverMetadata().userinfo_endpoint !== undefined;
     if (!this.o.entry.SkipUserInfoRequest && hasUserinfo) {
       try {
         userinfo = await client.fetchUserInfo(config, tokens.access_token, idClaims.sub);
