@@ -177,13 +177,20 @@ export function createTykApi(config: Config, opts: TykApiOptions = {}): TykApi {
     // A view shares the pool: only the broker's own client closes it.
     close: () => Promise.resolve(),
   });
-  // tib.conf's targets are read at each call (tests and embedders replace them on the live config).
+  // tib.conf's targets are read at each call (tests and embedders replace them on the live config). A view
+  // reads its settings' fields at each call, so it is built again only when the settings object is replaced,
+  // not per call (an object and its closures on every login's /api/sso call).
+  let current = { settings: config.TykAPISettings, api: view(config.TykAPISettings) };
+  const live = (): TykApi => {
+    if (current.settings !== config.TykAPISettings) current = { settings: config.TykAPISettings, api: view(config.TykAPISettings) };
+    return current.api;
+  };
   return {
-    ...view(config.TykAPISettings),
-    dashboard: (path, call) => view(config.TykAPISettings).dashboard(path, call),
-    dashboardAdmin: (path, call) => view(config.TykAPISettings).dashboardAdmin(path, call),
-    gateway: (path, call) => view(config.TykAPISettings).gateway(path, call),
-    portal: (path, call) => view(config.TykAPISettings).portal(path, call),
+    ...current.api,
+    dashboard: (path, call) => live().dashboard(path, call),
+    dashboardAdmin: (path, call) => live().dashboardAdmin(path, call),
+    gateway: (path, call) => live().gateway(path, call),
+    portal: (path, call) => live().portal(path, call),
     close: () => agent.destroy(),
   };
 }
