@@ -24,6 +24,9 @@ const FORM_LIMIT = '64kb';
  * (Entra ID sends up to 150) it passes 64 KB once base64- and form-encoded.
  */
 const CALLBACK_FORM_LIMIT = '256kb';
+/** Built once: a regex literal in the parser would be a new RegExp object on every request. */
+const URLENCODED = /^application\/x-www-form-urlencoded/i;
+const MULTIPART = /^multipart\//i;
 
 /** A request body the client got wrong, in body-parser's shape (an exposed 4xx), so one check finds both. */
 class BodyError extends Error {
@@ -46,8 +49,8 @@ function formParsers(limit = FORM_LIMIT): express.RequestHandler {
   const multipart = multer({ limits: { fields: 50, fieldSize: 16 * 1024, files: 0, parts: 50 } }).none();
   return (req, res, next) => {
     const type = req.headers['content-type'] ?? '';
-    if (/^application\/x-www-form-urlencoded/i.test(type)) return urlencoded(req, res, next);
-    if (!/^multipart\//i.test(type)) return next();
+    if (URLENCODED.test(type)) return urlencoded(req, res, next);
+    if (!MULTIPART.test(type)) return next();
     // Everything multer reports is about the body (its limits, or busboy's malformed-multipart errors).
     multipart(req, res, (err?: unknown) => {
       if (err === undefined || err === null) return next();

@@ -5,7 +5,7 @@
 import type { Action, ActionResult } from '../actions/action.js';
 import { explainIdentity, type Explanation } from '../identity/explain.js';
 import type { Identity } from '../identity/identity.js';
-import type { Logger } from '../log.js';
+import { logsAt, type Logger } from '../log.js';
 import type { Profile } from '../profiles/profile.js';
 
 /** The action's result, and the explanation it was run on (the teams the audit log records). */
@@ -17,7 +17,8 @@ export interface CompletedLogin {
 export async function completeLogin(profile: Profile, identity: Identity, action: Action, log: Logger): Promise<CompletedLogin> {
   // The pipeline decides from the explanation itself, so what `explain` shows is what logins do.
   const explanation = explainIdentity(profile, identity);
-  log.debug('login explained', { profile: profile.ID, explanation });
+  // Its metadata is built only at debug: below it, every login would allocate it for nothing.
+  if (logsAt('debug')) log.debug('login explained', { profile: profile.ID, explanation });
   if (explanation.outcome === 'refused') {
     const { stage, reason } = explanation.failure;
     const constraint = stage === 'constraints';
