@@ -134,7 +134,8 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
   const services = await createServices(config, { connect: !opts.check });
   const { redis } = services;
   const runtime = new ProfileRuntime({ providers, provider: services.provider, action: services.action, log: getLogger('TIB INITIALIZER') });
-  runtime.sync(loaded.profiles);
+  // Imports only the provider stacks these profiles use (registry.ts prepare).
+  await runtime.update(loaded.profiles);
   const setupProblems = loaded.profiles
     .map((p) => runtime.get(p.ID))
     .filter((c) => c?.setupError)
@@ -158,7 +159,7 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
     await services.close();
     throw new StartupError(setupProblems);
   }
-  // runtime.sync has logged each unusable profile once already.
+  // runtime.update has logged each unusable profile once already.
 
   const storeOptions = {
     path: profilesPath,
@@ -176,7 +177,11 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
   const store = redisStore ?? new ProfileStore(loaded.profiles, storeOptions);
   store.on('warning', (w) => storeLog.warn(w));
   store.on('change', () => {
-    runtime.sync(store.list());
+    // A profile of a kind not used before loads its provider's stack first; the admin API has loaded it
+    // before writing (admin-api.ts), so its profile is live when the write is answered.
+    const loading = providers.prepare(store.list());
+    if (!loading) runtime.sync(store.list());
+    else loading.then(() => runtime.sync(store.list()), (err: unknown) => log.error('loading a provider failed', { reason: String(err) }));
     // A reload may name teams made a moment ago: the portals' team lists are read again at their next use.
     services.action.portal?.invalidate();
   });

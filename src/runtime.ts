@@ -56,7 +56,10 @@ export class ProfileRuntime {
     const { failureRedirect, ...built } = this.deps.providers.providerProfile(profile);
     const out: CompiledProfile = { profile, failureRedirect, failureClasses: this.deps.providers.failureClasses(profile) };
     try {
-      out.provider = module.create(built, this.deps.provider);
+      const create = this.deps.providers.creator(module);
+      // prepare (update) loads it first; a caller that did not gets a setup error, not a crash.
+      if (!create) throw new Error(`the ${module.name} stack is not loaded (ProviderRegistry.prepare)`);
+      out.provider = create(built, this.deps.provider);
       // Every ActionType has a factory; only a setup error leaves `action` unset.
       out.action = actionFactories[profile.ActionType](profile, actionDepsFor(profile, this.deps.action));
     } catch (err) {
@@ -67,8 +70,14 @@ export class ProfileRuntime {
     return out;
   }
 
+  /** sync, after importing the provider stacks these profiles need and have not loaded yet (registry.ts prepare). */
+  async update(profiles: readonly Profile[]): Promise<void> {
+    await this.deps.providers.prepare(profiles);
+    this.sync(profiles);
+  }
+
   /**
-   * Bring the cache in line with the current profile set: unchanged profiles keep their provider (and its
+   * Bring the cache in line with the current profile set (their provider stacks loaded: update): unchanged profiles keep their provider (and its
    * pools and caches), changed ones are rebuilt, removed ones are closed. A live profile's credentials are
    * masked in log lines; a removed or changed profile's old ones no longer are.
    */

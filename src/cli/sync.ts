@@ -88,9 +88,8 @@ export async function syncCommand(opts: CommandOptions, io: CliIo): Promise<numb
     services = await createServices(config, { connect: true });
     // Source "ldap" lists through the profile's own provider; Okta and SCIM through services.sync.
     if (profile.Sync.Source === 'ldap') {
-      const { failureRedirect: _failureRedirect, ...built } = builtinProviders.providerProfile(profile);
       try {
-        provider = builtinProviders.of(profile).create(built, services.provider);
+        provider = await builtinProviders.createProvider(profile, services.provider);
       } catch (err) {
         return fail(`${file}: profile ${quote(id)} cannot be used: ${err instanceof Error ? err.message : String(err)}`);
       }

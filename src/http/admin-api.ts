@@ -233,6 +233,8 @@ export function adminApiRouter(deps: AdminApiDeps): Router {
     const v = raw && checked(res, raw, req.params.id, 'exists');
     if (!v || !(await portalTeamsKnown(res, v.profile, v.warnings))) return;
     try {
+      // Its provider's stack first (registry.ts prepare): the profile is live when the write is answered.
+      await deps.providers.prepare([v.profile]);
       sendStored(req, res, 201, 'created', await store.create(v.profile), v.warnings);
     } catch (err) {
       storeFailure(res, err);
@@ -244,6 +246,8 @@ export function adminApiRouter(deps: AdminApiDeps): Router {
     const v = raw && checked(res, raw, req.params.id, 'missing');
     if (!v || !(await portalTeamsKnown(res, v.profile, v.warnings))) return;
     try {
+      // Its provider's stack first (registry.ts prepare): the profile is live when the write is answered.
+      await deps.providers.prepare([v.profile]);
       sendStored(req, res, 200, 'updated', await store.update(v.profile), v.warnings);
     } catch (err) {
       storeFailure(res, err);

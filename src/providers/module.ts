@@ -11,6 +11,12 @@ import type { FieldReader } from '../profiles/fields.js';
 import type { Profile } from '../profiles/profile.js';
 import type { Provider, ProviderServices } from './provider.js';
 
+/**
+ * Builds a provider from a profile version (ProviderModule.create, or what ProviderModule.load gives). Taken
+ * from a method so it is checked as `create` is: a ProviderModule<MyConfig> is still a ProviderModule.
+ */
+export type CreateProvider<C> = { create(p: ProviderProfile<C>, services: ProviderServices): Provider }['create'];
+
 /** A host a profile makes the broker connect to, with the field that names it. */
 export interface OutboundHost {
   field: string;
@@ -32,8 +38,18 @@ export interface ProviderModule<C = unknown> {
    * raw object and unknown keys are not warned about.
    */
   readConfig?(r: FieldReader): C;
-  /** Builds the provider once per profile version (not per request). May throw a ProviderSetupError. */
-  create(p: ProviderProfile<C>, services: ProviderServices): Provider;
+  /**
+   * Builds the provider once per profile version (not per request). May throw a ProviderSetupError. A module
+   * gives `create` or `load`.
+   */
+  create?(p: ProviderProfile<C>, services: ProviderServices): Provider;
+  /**
+   * Imports the provider's stack and gives its `create`, when the first profile that needs it is built
+   * (TIB's built-in modules: a broker with only LDAP profiles never loads the SAML or OpenID Connect
+   * libraries). Called once per registry (registry.ts prepare); what the module file itself imports is what
+   * validation, --check, explain and the admin API need, so it stays light.
+   */
+  load?(): Promise<CreateProvider<C>>;
   /** Every host the config makes the broker connect to (checked against tib.conf `AllowedIdPHosts`). */
   outboundHosts?(config: C): OutboundHost[];
   /** Secret values in the config, masked in every log line while the profile is live. */

@@ -7,7 +7,8 @@ import { FieldReader, type FieldError } from '../profiles/fields.js';
 import type { Profile } from '../profiles/profile.js';
 import { actionSecrets, type ProviderCatalogue } from '../profiles/validate.js';
 import { ldapModule } from './ldap/module.js';
-import { claimsIdentity, DEFAULT_FAILURE_CLASSES, type FailureClasses, type OutboundHost, type ProviderModule, type ProviderProfile } from './module.js';
+import { claimsIdentity, DEFAULT_FAILURE_CLASSES, type CreateProvider, type FailureClasses, type OutboundHost, type ProviderModule, type ProviderProfile } from './module.js';
+import type { Provider, ProviderServices } from './provider.js';
 import { proxyModule } from './proxy/module.js';
 import { samlModule } from './saml/module.js';
 import { socialModule } from './social/module.js';
@@ -28,16 +29,23 @@ export interface ParsedProviderConfig {
   knownKeys: string[];
 }
 
+/** The provider-stack import under way, if any (prepare). */
+let importing: Promise<unknown> = Promise.resolve();
+
 const NAME_RULE = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 
 export class ProviderRegistry implements ProviderCatalogue {
   private readonly modules: ReadonlyMap<string, ProviderModule>;
   /** Parsed once per ProviderConfig object: profiles are frozen, so a version is compared by reference. */
   private readonly parsed = new WeakMap<object, ParsedProviderConfig>();
+  /** Each module's `create` once its stack is imported (ProviderModule.load), so nothing is loaded twice. */
+  private readonly loaded = new Map<ProviderModule, CreateProvider<unknown>>();
+  private readonly loading = new Map<ProviderModule, Promise<void>>();
 
   constructor(extra: readonly ProviderModule[] = []) {
     const all = new Map(builtinModules.map((m) => [m.name, m]));
     for (const m of extra) {
+      if (!m.create && !m.load) throw new Error(`providers: ${JSON.stringify(m.name)} cannot be registered: its module has neither create nor load`);
       if (all.has(m.name) || !NAME_RULE.test(m.name)) {
         throw new Error(
           `providers: ${JSON.stringify(m.name)} cannot be registered: a provider's name must be 1 to 64 letters, digits, "_" or "-", starting with a letter, and not one already registered (${[...all.keys()].join(', ')})`,
@@ -61,6 +69,50 @@ export class ProviderRegistry implements ProviderCatalogue {
     const m = this.modules.get(profile.ProviderName);
     if (!m) throw new Error(`no provider module ${JSON.stringify(profile.ProviderName)}`);
     return m;
+  }
+
+  /**
+   * Imports the provider stacks these profiles need and have not loaded yet (ProviderModule.load), each once;
+   * undefined when there is nothing to load, so a caller can build at once. Awaited before `create` (runtime.ts).
+   */
+  prepare(profiles: readonly Pick<Profile, 'ProviderName'>[]): Promise<void> | undefined {
+    const waits: Promise<void>[] = [];
+    for (const m of new Set(profiles.map((p) => this.get(p.ProviderName)))) {
+      if (!m || m.create || this.loaded.has(m)) continue;
+      let w = this.loading.get(m);
+      if (!w) {
+        const load = m.load as () => Promise<CreateProvider<unknown>>;
+        // One import at a time: Jest's ESM loader fails two at once that share modules; a broker loses nothing.
+        w = importing.then(load).then(
+          (create) => void this.loaded.set(m, create),
+          (err: unknown) => {
+            // Not kept: a failed import is tried again by the next prepare.
+            this.loading.delete(m);
+            throw err;
+          },
+        );
+        importing = w.catch(() => undefined);
+        this.loading.set(m, w);
+      }
+      waits.push(w);
+    }
+    return waits.length > 0 ? Promise.all(waits).then(() => undefined) : undefined;
+  }
+
+  /** The module's `create`: its own, or what its load gave (undefined until prepare has loaded it). */
+  creator(module: ProviderModule): CreateProvider<unknown> | undefined {
+    // Bound: an embedder's create may use `this`, as when it was called as module.create(...).
+    return module.create ? (module.create.bind(module) as CreateProvider<unknown>) : this.loaded.get(module);
+  }
+
+  /** A profile's provider, its stack loaded first: for a tool that builds one outside a runtime (cli/sync.ts). */
+  async createProvider(profile: Profile, services: ProviderServices): Promise<Provider> {
+    await this.prepare([profile]);
+    const module = this.of(profile);
+    const create = this.creator(module);
+    if (!create) throw new Error(`the ${module.name} stack is not loaded`);
+    const { failureRedirect: _failureRedirect, ...built } = this.providerProfile(profile);
+    return create(built, services);
   }
 
   /** Reads a ProviderConfig as its module does; memoised per object, so a profile version is read once. */

@@ -12,7 +12,6 @@ import vm from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { defaultConfig } from '../../src/config/load.js';
 import { validateProfile } from '../../src/profiles/validate.js';
-import type { Profile } from '../../src/profiles/profile.js';
 import type { LoginRequest, ProviderOutcome } from '../../src/providers/provider.js';
 import { builtinProviders } from '../../src/providers/registry.js';
 import { createServices, type Services } from '../../src/services.js';
@@ -82,8 +81,7 @@ describe('100 000 login starts at one profile', () => {
     const config = { ...defaultConfig(), SessionSecret: SECRET };
     config.BackEnd = { ...config.BackEnd, Name: 'redis', IdentityBackendSettings: { ...config.BackEnd.IdentityBackendSettings, Host: '127.0.0.1', Port: redis.port } };
     services = await createServices(config, { connect: true });
-    const build = (p: Profile) => builtinProviders.of(p).create(builtinProviders.providerProfile(p), services!.provider);
-    const flooded = build(profile('flooded'));
+    const flooded = await builtinProviders.createProvider(profile('flooded'), services.provider);
     const keysBefore = await redis.cli('DBSIZE');
 
     // A real user starts a login at the flooded profile before the flood and comes back after it.

@@ -88,9 +88,11 @@ describe('SAMLProvider ProviderConfig', () => {
 });
 
 describe('every TIB ProviderName and ActionType has a factory (no silent 501)', () => {
-  it('every ProviderName and ActionType of TIB has a factory', () => {
+  it('every ProviderName and ActionType of TIB has a factory', async () => {
     expect(builtinProviders.names.sort()).toEqual(['ADProvider', 'ProxyProvider', 'SAMLProvider', 'SocialProvider']);
-    for (const name of builtinProviders.names) expect(typeof builtinProviders.get(name)?.create).toBe('function');
+    // Loaded when a profile needs it (ProviderModule.load, registry.ts prepare).
+    await builtinProviders.prepare(builtinProviders.names.map((ProviderName) => ({ ProviderName })));
+    for (const name of builtinProviders.names) expect(typeof builtinProviders.creator(builtinProviders.of({ ProviderName: name }))).toBe('function');
     for (const type of ACTION_TYPES) expect(typeof actionFactories[type]).toBe('function');
   });
 });

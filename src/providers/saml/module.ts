@@ -1,13 +1,13 @@
 /** SAMLProvider as the broker knows it: SAML 2.0 Web Browser SSO (docs/providers/saml.md). */
 import { ClaimsError, urlHost, type ProviderModule } from '../module.js';
-import { createSamlProvider } from './saml.js';
 import { metadataSource, readSamlConfig, type SamlConfig } from './saml-config.js';
-import { samlIdentity } from './saml-identity.js';
+import { samlIdentity } from './saml-claims.js';
 
 export const samlModule: ProviderModule<SamlConfig> = {
   name: 'SAMLProvider',
   readConfig: readSamlConfig,
-  create: createSamlProvider,
+  // node-saml and the XML stack: imported when the first SAML profile is built (registry.ts prepare).
+  load: async () => (await import('./saml.js')).createSamlProvider,
   outboundHosts: (c) => {
     // A local metadata file (absolute path or file:// URL) connects nowhere.
     const source = metadataSource(c.IDPMetadataURL);

@@ -1,12 +1,12 @@
 /** SocialProvider as the broker knows it: OpenID Connect and social OAuth (docs/providers/oidc.md, social.md). */
 import { claimsIdentity, urlHost, type ProviderModule } from '../module.js';
-import { createSocialProvider } from './social.js';
 import { readSocialConfig, type SocialConfig } from './social-config.js';
 
 export const socialModule: ProviderModule<SocialConfig> = {
   name: 'SocialProvider',
   readConfig: readSocialConfig,
-  create: createSocialProvider,
+  // openid-client and jose: imported when the first social profile is built (registry.ts prepare).
+  load: async () => (await import('./social.js')).createSocialProvider,
   outboundHosts: (c) =>
     c.UseProviders.flatMap((p, i) => (['DiscoverURL', 'AuthURL', 'TokenURL', 'ProfileURL', 'EmailURL'] as const).flatMap((k) => urlHost(`ProviderConfig.UseProviders[${i}].${k}`, p[k]))),
   secrets: (c) => c.UseProviders.map((u) => u.Secret),
