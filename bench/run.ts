@@ -44,7 +44,7 @@ const ALLOC_OIDC_SECONDS = num('BENCH_ALLOC_OIDC_SECONDS', QUICK ? 3 : 6);
 const PEAK_LOGINS = num('BENCH_PEAK_LOGINS', QUICK ? 10_000 : 30_000);
 /**
  * The memory figures recorded before issue 22 (docs/performance.md, "Memory per login": BENCH_ONLY=memory
- * BENCH_QUICK=1 at commit 76f62e3, 2026-12-06, load average ~3.5), printed beside this run's as "before -> now".
+ * BENCH_QUICK=1, the broker of commit cf61bd7, 2026-12-06, load average ~3.5), printed beside this run's as "before -> now".
  * CPU per login is the machine's of that moment: compare it only with runs of the same load.
  */
 const PREVIOUS = { idleRssMb: 98.6, allocLdapKb: 152.9, allocOidcKb: 399.9, peak16Mb: 221, peak64Mb: 227, heap16Mb: 27.4, heap64Mb: 28.4, cpu16Us: 1159, cpu64Us: 1062 };
