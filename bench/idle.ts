@@ -103,7 +103,8 @@ for (const spec of [
   let h: Heap;
   try {
     h = importAlone(spec);
-  } catch {
+  } catch (err) {
+    console.log(`  ${spec}: could not be imported alone (${String(err).split('\n')[0]})`);
     continue;
   }
   console.log(`  ${spec.startsWith('/') ? path.relative(root, spec) : spec}: RSS +${MB(h.rss - base.rss)} MB, heap +${MB(h.heapUsed - base.heapUsed)} MB`);
