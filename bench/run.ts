@@ -236,10 +236,10 @@ async function main(): Promise<void> {
     );
     /** The heap after two GCs, in MB, and the bytes allocated since the previous reading (bench/heap-probe.ts). */
     const heapRead = () =>
-      new Promise<{ heapMb: number; allocated: number }>((resolve) => {
+      new Promise<{ heapMb: number; allocated: number; gcUs: number }>((resolve) => {
         heaps.push((json) => {
-          const h = JSON.parse(json) as { heapUsed: number; allocated?: number };
-          resolve({ heapMb: h.heapUsed / 2 ** 20, allocated: h.allocated ?? NaN });
+          const h = JSON.parse(json) as { heapUsed: number; allocated?: number; gcUs?: number };
+          resolve({ heapMb: h.heapUsed / 2 ** 20, allocated: h.allocated ?? NaN, gcUs: h.gcUs ?? NaN });
         });
         broker.child.kill('SIGUSR2');
       });
@@ -306,8 +306,9 @@ async function main(): Promise<void> {
       const before = cpuTicks(broker.pid);
       const r = await autocannon({ ...form, url: ldapUrl, connections: c, amount: PEAK_LOGINS, timeout: 20 });
       const cpuUs = ((cpuTicks(broker.pid) - before) * 1e6) / CLK_TCK / Math.max(1, r['3xx']);
-      peaks.push({ concurrency: c, logins: r['3xx'], bad: total(r) - r['3xx'] + r.errors + r.timeouts, rps: r['3xx'] / r.duration, cpuUs, rssMb: peakRssMb(broker.pid), heapMb: await heapMb() });
-      log(`${c} at a time: peak RSS ${peaks.at(-1)?.rssMb.toFixed(1)} MB, ${cpuUs.toFixed(0)} µs CPU per login`);
+      const after = await heapRead();
+      peaks.push({ concurrency: c, logins: r['3xx'], bad: total(r) - r['3xx'] + r.errors + r.timeouts, rps: r['3xx'] / r.duration, cpuUs, gcUs: after.gcUs / Math.max(1, r['3xx']), rssMb: peakRssMb(broker.pid), heapMb: after.heapMb });
+      log(`${c} at a time: peak RSS ${peaks.at(-1)?.rssMb.toFixed(1)} MB, ${cpuUs.toFixed(0)} µs CPU per login, ${peaks.at(-1)?.gcUs.toFixed(0)} µs of it in GC`);
     }
 
     // Memory: the heap after GC along HEAP_LOGINS logins, then a burst of login starts.
@@ -353,6 +354,8 @@ interface PeakRun {
   bad: number;
   rps: number;
   cpuUs: number;
+  /** Of cpuUs, the time V8 spent collecting garbage (its GC profiler's cost): what GC flags change, less noisy. */
+  gcUs: number;
   rssMb: number;
   heapMb: number;
 }
@@ -410,6 +413,7 @@ function memoryPerLogin(m: Memory['perLogin']): string[] {
     row(`peak RSS over ${f(p.logins)} LDAP logins at ${p.concurrency}, MB${fails}`, beside(rss, p.rssMb), p.concurrency === 64 ? '<= 130' : '', p.concurrency === 64 ? p.rssMb <= 130 : undefined);
     row(`heap after GC after them, MB`, beside(heap, p.heapMb, 1));
     row(`CPU per LDAP login at ${p.concurrency}, µs (${f(p.rps)}/s)`, beside(cpu, p.cpuUs), 'not worse', Number.isFinite(cpu) ? p.cpuUs <= cpu * 1.05 : undefined);
+    row(`of which garbage collection, µs`, f(p.gcUs));
   }
   return out;
 }
