@@ -181,7 +181,8 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
     // before writing (admin-api.ts), so its profile is live when the write is answered.
     const loading = providers.prepare(store.list());
     if (!loading) runtime.sync(store.list());
-    else loading.then(() => runtime.sync(store.list()), (err: unknown) => log.error('loading a provider failed', { reason: String(err) }));
+    // Not after close(): a provider built then would never be closed.
+    else loading.then(() => closing ?? runtime.sync(store.list()), (err: unknown) => log.error('loading a provider failed', { reason: String(err) }));
     // A reload may name teams made a moment ago: the portals' team lists are read again at their next use.
     services.action.portal?.invalidate();
   });
