@@ -195,6 +195,9 @@ export async function createRedisClient(settings: RedisSettings, opts: { connect
   return client;
 }
 
+/** Clients closeRedis is closing: their last 'close' is a goodbye, not an outage. */
+const closing = new WeakSet<RedisClient>();
+
 /** One WARN when Redis becomes unreachable, one INFO when it answers again: no line per retry. */
 function watchConnection(client: RedisClient, targets: string, log: Logger): void {
   let state: 'starting' | 'up' | 'down' = 'starting';
@@ -210,7 +213,7 @@ function watchConnection(client: RedisClient, targets: string, log: Logger): voi
     state = 'up';
   });
   client.on('close', () => {
-    if (state === 'up') down(new Error('connection closed'));
+    if (state === 'up' && !closing.has(client)) down(new Error('connection closed'));
   });
 }
 
@@ -301,6 +304,7 @@ export function redisWriteProbe(client: RedisClient, keyPrefix: string, ms: numb
  */
 export async function closeRedis(client: RedisClient): Promise<void> {
   if (client.status === 'end') return;
+  closing.add(client);
   if (client.status === 'reconnecting' || client.status === 'wait' || client.status === 'close') {
     client.disconnect(); // no socket to wait for: this cancels the pending reconnection
     return;

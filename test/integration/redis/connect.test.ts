@@ -184,6 +184,14 @@ describe('connection problems', () => {
     }
   }, 15_000);
 
+  it('closing a connected client logs no outage (a sync command or a stopping broker said "unreachable: connection closed")', async () => {
+    const { client, ready } = await connect(fromFile({ Host: '127.0.0.1', Port: plain.port, Password: PASSWORD }));
+    expect(ready).toBe(true);
+    const before = logs.lines.length;
+    await closeRedis(client);
+    expect(logs.lines.slice(before).filter((l) => l.includes('unreachable'))).toEqual([]);
+  });
+
   it('a wrong password is reported without the password', async () => {
     const before = logs.lines.length;
     const { ready } = await connect(fromFile({ Host: '127.0.0.1', Port: plain.port, Password: 'wrong-password-never-logged-5' }));
