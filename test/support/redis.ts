@@ -44,10 +44,22 @@ export interface TestRedis {
   cli(...args: string[]): Promise<string>;
 }
 
-function waitForPort(port: number, ms = 5000): Promise<void> {
+/**
+ * Resolves once the port accepts connections; rejects early when the server exits (a port taken since freePort
+ * chose it), or after `ms` (generous: on a loaded CI machine a start can take seconds).
+ */
+function waitForPort(port: number, child: ChildProcess, logFile: string, ms = 30_000): Promise<void> {
   const until = Date.now() + ms;
   return new Promise((resolve, reject) => {
+    const lastLog = () => {
+      try {
+        return fs.readFileSync(logFile, 'utf8').trim().split('\n').slice(-2).join(' | ');
+      } catch {
+        return 'no log';
+      }
+    };
     const attempt = () => {
+      if (child.exitCode !== null || child.signalCode !== null) return reject(new ExitedEarly(`redis-server exited before listening on ${port}: ${lastLog()}`));
       const s = net.connect(port, '127.0.0.1');
       s.once('connect', () => {
         s.destroy();
@@ -55,7 +67,7 @@ function waitForPort(port: number, ms = 5000): Promise<void> {
       });
       s.once('error', () => {
         s.destroy();
-        if (Date.now() > until) reject(new Error(`redis-server did not listen on ${port}`));
+        if (Date.now() > until) reject(new Error(`redis-server did not listen on ${port} within ${ms / 1000} s: ${lastLog()}`));
         else setTimeout(attempt, 20);
       });
     };
@@ -63,9 +75,11 @@ function waitForPort(port: number, ms = 5000): Promise<void> {
   });
 }
 
+class ExitedEarly extends Error {}
+
 export async function startRedis(opts: RedisOptions = {}): Promise<TestRedis> {
   const dir = opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'redis-'));
-  const port = opts.port ?? (await freePort());
+  let port = opts.port ?? (await freePort());
   const ca = opts.tls ? makeTestCa(dir, 'redis') : undefined;
   let child: ChildProcess | undefined;
 
@@ -80,7 +94,7 @@ export async function startRedis(opts: RedisOptions = {}): Promise<TestRedis> {
 
   const start = async () => {
     child = spawn('redis-server', args(), { stdio: 'ignore' });
-    await waitForPort(port);
+    await waitForPort(port, child, path.join(dir, 'redis.log'));
   };
 
   const stop = async () => {
@@ -94,7 +108,16 @@ export async function startRedis(opts: RedisOptions = {}): Promise<TestRedis> {
     });
   };
 
-  await start();
+  // A port freePort chose can be taken by another suite before redis-server binds it: then another port.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await start();
+      break;
+    } catch (err) {
+      if (!(err instanceof ExitedEarly) || opts.port !== undefined || attempt >= 3) throw err;
+      port = await freePort();
+    }
+  }
   return {
     host: '127.0.0.1',
     port,
@@ -152,7 +175,7 @@ export async function startSentinel(opts: { master: TestRedis; masterName?: stri
   if (opts.password) lines.push(`requirepass ${opts.password}`);
   fs.writeFileSync(conf, lines.join('\n') + '\n'); // Sentinel rewrites its file: it must be writable
   const child = spawn('redis-server', [conf, '--sentinel'], { stdio: 'ignore' });
-  await waitForPort(port);
+  await waitForPort(port, child, path.join(dir, 'sentinel.log'));
   const auth = opts.password ? ['-a', opts.password, '--no-auth-warning'] : [];
   const until = Date.now() + 5000;
   for (;;) {
