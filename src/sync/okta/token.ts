@@ -8,8 +8,12 @@
  */
 import { createHash, createPrivateKey, randomUUID, type KeyObject } from 'node:crypto';
 import fs from 'node:fs';
-import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
+import type { CryptoKey, JWK } from 'jose';
 import type { OktaSyncSource } from '../../profiles/profile.js';
+
+/** jose, imported at the first token request: a broker without an Okta source never loads it (docs/performance.md "Idle memory"). */
+let joseModule: Promise<typeof import('jose')> | undefined;
+const jose = () => (joseModule ??= import('jose'));
 
 export const OKTA_SCOPES = 'okta.users.read okta.groups.read';
 const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
@@ -75,6 +79,7 @@ export function readOktaKey(profileId: string, okta: Pick<OktaSyncSource, 'Priva
 
 /** The signed client assertion for `tokenUrl` (RFC 7523 §3). */
 export async function clientAssertion(clientId: string, tokenUrl: string, k: Pick<OktaKey, 'key' | 'alg' | 'kid'>, nowS = Math.floor(Date.now() / 1000)): Promise<string> {
+  const { SignJWT } = await jose();
   return new SignJWT({})
     .setProtectedHeader({ alg: k.alg, typ: 'JWT', ...(k.kid && { kid: k.kid }) })
     .setIssuer(clientId)
@@ -121,6 +126,7 @@ export interface DpopKey {
 }
 
 export async function newDpopKey(): Promise<DpopKey> {
+  const { exportJWK, generateKeyPair } = await jose();
   const { publicKey, privateKey } = await generateKeyPair('ES256');
   return { privateKey, jwk: await exportJWK(publicKey) };
 }
@@ -130,6 +136,7 @@ export async function dpopProof(key: Pick<DpopKey, 'privateKey' | 'jwk'>, htm: s
   const htu = new URL(url);
   htu.search = '';
   htu.hash = '';
+  const { SignJWT } = await jose();
   return new SignJWT({ htm, htu: htu.toString(), ...(o.nonce && { nonce: o.nonce }), ...(o.accessToken && { ath: createHash('sha256').update(o.accessToken).digest('base64url') }) })
     .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk: key.jwk })
     .setIssuedAt(nowS)
