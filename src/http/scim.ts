@@ -16,7 +16,7 @@ import type { Logger } from '../log.js';
 import type { Profile } from '../profiles/profile.js';
 import type { ScimKind, ScimResource, ScimStore } from '../state/scim-store.js';
 import type { ScimPush } from '../sync/scim/push.js';
-import { compileFilter, ERROR_SCHEMA, groupBody, LIST_SCHEMA, patchResource, project, ScimError, userBody } from '../sync/scim/resources.js';
+import { compileFilter, ERROR_SCHEMA, groupBody, LIST_SCHEMA, loadScimLibraries, patchResource, project, ScimError, userBody } from '../sync/scim/resources.js';
 import { RESOURCE_TYPES, SCHEMAS, serviceProviderConfig } from '../sync/scim/discovery.js';
 import { groupsOf, scimIdentity } from '../sync/scim/source.js';
 import type { ScimTokens } from '../sync/scim/token.js';
@@ -129,6 +129,8 @@ export function scimRouter(deps: ScimApiDeps): Router {
         return sendError(res, new ScimError(401, 'the bearer token is missing or wrong'));
       }
       (req as Request & { scimProfile: Profile }).scimProfile = profile;
+      // The PATCH and filter libraries, loaded by a SCIM profile's first request (docs/performance.md "Idle memory").
+      await loadScimLibraries();
       next();
     } catch (err) {
       next(err);

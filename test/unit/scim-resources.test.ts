@@ -2,8 +2,11 @@
  * SCIM resources (issue 20, item 5; src/sync/scim/resources.ts): PATCH in the shapes Entra ID and Okta send
  * (test/fixtures/scim/README.md), filters with RFC 7643's case rules, and hostile input refused as SCIM 400s.
  */
-import { describe, expect, it } from '@jest/globals';
-import { compileFilter, groupBody, patchResource, project, ScimError, userBody } from '../../src/sync/scim/resources.js';
+import { beforeAll, describe, expect, it } from '@jest/globals';
+import { compileFilter, groupBody, loadScimLibraries, patchResource, project, ScimError, userBody } from '../../src/sync/scim/resources.js';
+
+// The libraries are imported on first use (the SCIM routes await this before a request, src/http/scim.ts).
+beforeAll(() => loadScimLibraries());
 
 const PATCH = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 const user = { id: 'u1', ...userBody({ userName: 'Ann@Example.org', name: { givenName: 'Ann', familyName: 'Lee' }, emails: [{ value: 'ann@example.org', type: 'work', primary: true }], active: true }) };

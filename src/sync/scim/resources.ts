@@ -8,9 +8,24 @@
  * a Group's displayName, externalId and member ids): other attributes an IdP sends (Entra's enterprise extension,
  * phone numbers, addresses) are accepted and not kept, so a PATCH of them succeeds and changes nothing.
  */
-import { scimPatch, ScimError as PatchError, type ScimPatchOperation } from 'scim-patch';
-import { parse as parseFilter, type Filter } from 'scim2-parse-filter';
+import type { ScimPatchOperation } from 'scim-patch';
+import type { Filter } from 'scim2-parse-filter';
 import type { ScimKind, ScimResource } from '../../state/scim-store.js';
+
+/**
+ * scim-patch and scim2-parse-filter, imported by loadScimLibraries(), which the SCIM routes (src/http/scim.ts)
+ * await before a SCIM profile's first request: a broker without a SCIM profile never loads them
+ * (docs/performance.md "Idle memory").
+ */
+let libraries: { patch: typeof import('scim-patch'); filter: typeof import('scim2-parse-filter') } | undefined;
+let loading: Promise<void> | undefined;
+export function loadScimLibraries(): Promise<void> {
+  return (loading ??= Promise.all([import('scim-patch'), import('scim2-parse-filter')]).then(([patch, filter]) => void (libraries = { patch, filter })));
+}
+const loaded = () => {
+  if (!libraries) throw new Error('SCIM: loadScimLibraries() was not awaited');
+  return libraries;
+};
 
 export const USER_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:User';
 export const GROUP_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:Group';
@@ -171,6 +186,7 @@ export function patchResource(kind: ScimKind, current: ScimResource, body: unkno
     return pathAttribute(kind, path) === undefined ? [] : [one(lower, path, value)];
   });
   const { id, meta, ...rest } = current;
+  const { scimPatch, ScimError: PatchError } = loaded().patch;
   let patched: Record<string, unknown>;
   try {
     patched = scimPatch({ ...structuredClone(rest), schemas: rest.schemas ?? [], meta: { resourceType: kind } } as never, operations, { mutateDocument: false, treatMissingAsAdd: true }) as unknown as Record<string, unknown>;
@@ -286,6 +302,7 @@ function depthOf(text: string): number {
 export function compileFilter(kind: ScimKind, text: string): ScimPredicate {
   if (text.length > MAX_FILTER) throw new ScimError(400, `the filter is longer than ${MAX_FILTER} characters`, 'invalidFilter');
   if (depthOf(text) > MAX_FILTER_DEPTH) throw new ScimError(400, `the filter nests deeper than ${MAX_FILTER_DEPTH}`, 'invalidFilter');
+  const parseFilter = loaded().filter.parse;
   let ast: Filter;
   try {
     ast = parseFilter(text);
