@@ -132,15 +132,22 @@ export function ldapProfile(slapd: Pick<Slapd, 'port'>, o: LdapProfileOptions): 
   };
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
+/**
+ * A port free now, below the kernel's ephemeral range (32768-60999 on Linux): a port the kernel handed out
+ * (listen on 0) is also what it hands to outgoing connections, so on a busy test run another suite's client
+ * socket could take it before the server meant for it binds (seen as "redis-server did not listen").
+ */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; ; attempt++) {
+    const port = 10_000 + Math.floor(Math.random() * 22_000);
+    const free = await new Promise<boolean>((resolve) => {
+      const s = net.createServer();
+      s.once('error', () => resolve(false));
+      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
     });
-  });
+    if (free) return port;
+    if (attempt > 50) throw new Error('no free port found below 32000');
+  }
 }
 
 const escapeDn = (v: string) => v.replace(/[,+"\\<>;=]/g, (c) => `\\${c}`);
