@@ -4,7 +4,6 @@
  * failure response; nothing here can crash the process or leave a request hanging.
  */
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
-import multer from 'multer';
 import { noAudit, type AuditLog } from '../audit.js';
 import { completeLogin } from '../login/complete.js';
 import { failureReason, type FailureStage } from '../login/failure-reason.js';
@@ -46,17 +45,26 @@ class BodyError extends Error {
  */
 function formParsers(limit = FORM_LIMIT): express.RequestHandler {
   const urlencoded = express.urlencoded({ extended: false, limit });
-  const multipart = multer({ limits: { fields: 50, fieldSize: 16 * 1024, files: 0, parts: 50 } }).none();
+  // multer, imported by the first multipart body: most brokers never see one (docs/performance.md "Idle memory").
+  let multipart: Promise<{ parse: express.RequestHandler; tooLarge: (err: unknown) => boolean }> | undefined;
+  const loadMultipart = () =>
+    (multipart ??= import('multer').then(({ default: multer }) => ({
+      parse: multer({ limits: { fields: 50, fieldSize: 16 * 1024, files: 0, parts: 50 } }).none(),
+      tooLarge: (err: unknown) => err instanceof multer.MulterError && (err.code === 'LIMIT_FIELD_VALUE' || err.code === 'LIMIT_FILE_SIZE'),
+    })));
   return (req, res, next) => {
     const type = req.headers['content-type'] ?? '';
     if (URLENCODED.test(type)) return urlencoded(req, res, next);
     if (!MULTIPART.test(type)) return next();
     // Everything multer reports is about the body (its limits, or busboy's malformed-multipart errors).
-    multipart(req, res, (err?: unknown) => {
-      if (err === undefined || err === null) return next();
-      const tooLarge = err instanceof multer.MulterError && (err.code === 'LIMIT_FIELD_VALUE' || err.code === 'LIMIT_FILE_SIZE');
-      next(new BodyError(tooLarge ? 413 : 400, err));
-    });
+    loadMultipart().then(
+      ({ parse, tooLarge }) =>
+        parse(req, res, (err?: unknown) => {
+          if (err === undefined || err === null) return next();
+          next(new BodyError(tooLarge(err) ? 413 : 400, err));
+        }),
+      next,
+    );
   };
 }
 
