@@ -93,8 +93,13 @@ export async function startRedis(opts: RedisOptions = {}): Promise<TestRedis> {
   };
 
   const start = async () => {
-    child = spawn('redis-server', args(), { stdio: 'ignore' });
-    await waitForPort(port, child, path.join(dir, 'redis.log'));
+    const c = spawn('redis-server', args(), { stdio: 'ignore' });
+    child = c;
+    // A server that never answered is stopped here: the caller gets no handle to stop it with.
+    await waitForPort(port, c, path.join(dir, 'redis.log')).catch((err: unknown) => {
+      c.kill('SIGKILL');
+      throw err;
+    });
   };
 
   const stop = async () => {
