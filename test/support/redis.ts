@@ -77,8 +77,15 @@ function waitForPort(port: number, child: ChildProcess, logFile: string, ms = 30
 
 class ExitedEarly extends Error {}
 
+/**
+ * The directories startRedis made in this test file, removed after it (test/support/setup.ts): stop() keeps its
+ * directory, since restart() (an outage and its end) needs the same one, and most tests never remove it themselves.
+ */
+const madeDirs: Set<string> = ((globalThis as { __testRedisDirs?: Set<string> }).__testRedisDirs ??= new Set());
+
 export async function startRedis(opts: RedisOptions = {}): Promise<TestRedis> {
   const dir = opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'redis-'));
+  if (opts.dir === undefined) madeDirs.add(dir);
   let port = opts.port ?? (await freePort());
   const ca = opts.tls ? makeTestCa(dir, 'redis') : undefined;
   let child: ChildProcess | undefined;

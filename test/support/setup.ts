@@ -1,5 +1,12 @@
 // Keeps the broker's console logging out of test output; tests that assert on logs use captureLogs().
+import fs from 'node:fs';
+import { afterAll } from '@jest/globals';
 import { rootLogger } from '../../src/log.js';
+
+// The directories of the Redis servers this test file started (test/support/redis.ts), gone with the file.
+afterAll(() => {
+  for (const d of (globalThis as { __testRedisDirs?: Set<string> }).__testRedisDirs ?? []) fs.rmSync(d, { recursive: true, force: true });
+});
 
 rootLogger.transports.forEach((t) => (t.silent = true));
 
