@@ -13,6 +13,8 @@ import { constants, createHash, sign as rsaSign, verify as rsaVerify } from 'nod
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { signSamlPost } from '@node-saml/node-saml/lib/saml-post-signing.js';
 import { getVerifiedXml } from '@node-saml/node-saml/lib/xml.js';
+// XML text and quoted attribute values need the same escapes as HTML's (&#39; is XML too).
+import { escapeHtml as esc } from '../../html.js';
 import { certPem } from './authn-request.js';
 import { checkAlgorithms, CLOCK_SKEW_MS } from './response-checks.js';
 import { attr, child, children, hasComment, NS, parseXml, text } from './xml-dom.js';
@@ -52,10 +54,6 @@ export interface NameId {
   format?: string;
   nameQualifier?: string;
   spNameQualifier?: string;
-}
-
-function esc(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
 }
 
 const instant = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
