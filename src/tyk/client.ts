@@ -92,10 +92,13 @@ export function listenPathPrefix(listenPath: string): string {
 
 const PROXY_VARIABLES = ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy'];
 
-/** Direct keep-alive connections, or, when a proxy variable is set, undici's reading of HTTP(S)_PROXY/NO_PROXY. */
-function dispatcher(verify: boolean, timeoutMs: number, env: NodeJS.ProcessEnv): Dispatcher {
+/**
+ * Direct keep-alive connections, or, when a proxy variable is set, undici's reading of HTTP(S)_PROXY/NO_PROXY.
+ * Also the Okta sync client's transport (src/sync/okta/client.ts), with fewer connections.
+ */
+export function dispatcher(verify: boolean, timeoutMs: number, env: NodeJS.ProcessEnv, connections = 64): Dispatcher {
   const tls = { rejectUnauthorized: verify, minVersion: 'TLSv1.2' as const };
-  const agent = { connections: 64, keepAliveTimeout: 30_000, connect: { ...tls, timeout: timeoutMs } };
+  const agent = { connections, keepAliveTimeout: 30_000, connect: { ...tls, timeout: timeoutMs } };
   // Built only when needed: undici flags its env-proxy agent experimental with a warning on first use.
   // As Go's ProxyFromEnvironment: loopback is never proxied. requestTls: the TLS to the Tyk API inside the
   // proxy's tunnel (EnvHttpProxyAgent passes it on to ProxyAgent).
@@ -110,7 +113,7 @@ function dispatcher(verify: boolean, timeoutMs: number, env: NodeJS.ProcessEnv):
 }
 
 /** undici's ways of saying "too slow": our deadline's abort (a DOMException, not always this realm's Error), or its own timeouts. */
-function isTimeout(err: unknown): boolean {
+export function isTimeout(err: unknown): boolean {
   const { name, code } = (typeof err === 'object' && err !== null ? err : {}) as { name?: unknown; code?: unknown };
   return name === 'TimeoutError' || code === 'UND_ERR_ABORTED' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT';
 }

@@ -8,9 +8,10 @@
  * timeouts retried with backoff; an app that requires DPoP gets DPoP proofs. Errors name Okta's errorCode and
  * errorSummary, never a token.
  */
-import { Agent, EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
+import { request, type Dispatcher } from 'undici';
 import { setOwnedSecrets } from '../../log.js';
 import { observeOutbound, secondsSince } from '../../metrics.js';
+import { dispatcher, isTimeout } from '../../tyk/client.js';
 import { nextLink, oktaErrorText, rateWait, readRateLimit, type RateLimit } from './paging.js';
 import { clientAssertion, dpopProof, newDpopKey, tokenErrorText, tokenRequestBody, tokenUsableUntil, type DpopKey, type OktaKey } from './token.js';
 
@@ -31,19 +32,9 @@ export interface OktaClientOptions {
 /** An answer Okta refused, or a call that failed; the message is fit for the run's reason. */
 export class OktaError extends Error {}
 
-const PROXY_VARIABLES = ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy'];
 const RETRIES_5XX = 3;
 const RETRIES_429 = 3;
 export const MAX_PAGES = 10_000;
-
-function dispatcher(verify: boolean, timeoutMs: number): Dispatcher {
-  const tls = { rejectUnauthorized: verify, minVersion: 'TLSv1.2' as const };
-  const agent = { connections: 4, keepAliveTimeout: 30_000, connect: { ...tls, timeout: timeoutMs } };
-  // As src/tyk/client.ts: the env proxy agent only when a proxy is set; loopback never proxied.
-  if (!PROXY_VARIABLES.some((v) => process.env[v])) return new Agent(agent);
-  const noProxy = process.env.no_proxy ?? process.env.NO_PROXY ?? '';
-  return new EnvHttpProxyAgent({ ...agent, noProxy: noProxy.trim() === '*' ? '*' : `${noProxy},localhost,127.0.0.1,[::1]`, requestTls: tls } as EnvHttpProxyAgent.Options);
-}
 
 /** A wait that ends early (rejecting) when the run is aborted. */
 export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -87,7 +78,8 @@ export class OktaClient {
   constructor(private readonly o: OktaClientOptions) {
     this.origin = new URL(o.orgUrl).origin;
     this.tokenUrl = `${o.orgUrl.replace(/\/+$/, '')}/oauth2/v1/token`;
-    this.agent = dispatcher(!o.insecureSkipVerify, o.timeoutMs);
+    // The Tyk client's transport (src/tyk/client.ts): TLS 1.2+, the env proxy only when one is set, loopback never proxied.
+    this.agent = dispatcher(!o.insecureSkipVerify, o.timeoutMs, process.env, 4);
     this.sleep = o.sleep ?? abortableSleep;
     this.mask();
   }
@@ -121,9 +113,8 @@ export class OktaClient {
     } catch (err) {
       observeOutbound('idp', operation, secondsSince(started), false);
       if (signal?.aborted) throw new OktaError('the run was stopped');
-      const { name, code } = (typeof err === 'object' && err !== null ? err : {}) as { name?: unknown; code?: unknown };
-      const timedOut = name === 'TimeoutError' || code === 'UND_ERR_ABORTED' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT';
-      throw new OktaError(`${method} ${new URL(url).pathname}: ${timedOut ? `no answer within ${this.o.timeoutMs} ms` : typeof code === 'string' ? code : 'the call failed'}`);
+      const code = (err as { code?: unknown } | null)?.code;
+      throw new OktaError(`${method} ${new URL(url).pathname}: ${isTimeout(err) ? `no answer within ${this.o.timeoutMs} ms` : typeof code === 'string' ? code : 'the call failed'}`);
     }
   }
 
