@@ -47,8 +47,8 @@ export const FAILURES_BEFORE_THROTTLE = 10;
 const OTHER = 'other addresses';
 
 export interface FailedAuthTable {
-  /** Records a failed authentication from `remote` (logged at warn, rate-limited). */
-  (remote: string): void;
+  /** Records a failed authentication from `remote` (logged at warn, rate-limited; `fields` join the window's first line). */
+  (remote: string, fields?: Record<string, unknown>): void;
   /** Seconds until `remote` may try again, when it failed FAILURES_BEFORE_THROTTLE times in this window. */
   throttled(remote: string): number | undefined;
 }
@@ -57,15 +57,16 @@ export interface FailedAuthTable {
  * Failed admin authentications per source, in one bounded table: logged at warn with the source address,
  * rate-limited (the first failure of a window is logged; the others are counted and their count logged
  * when the window ends, by an unref'd timer, or with the next failure if that comes first), and a source
- * that keeps failing is throttled until its window ends. The header given is never logged.
+ * that keeps failing is throttled until its window ends. The header given is never logged. `what` names the
+ * API in the log lines: the SCIM API (src/http/scim.ts) counts its bad tokens with one of these too.
  */
-export function failedAuthLogger(log: Logger, now: () => number = Date.now, windowMs = FAILURE_WINDOW_MS): FailedAuthTable {
+export function failedAuthLogger(log: Logger, now: () => number = Date.now, windowMs = FAILURE_WINDOW_MS, what = 'admin API'): FailedAuthTable {
   const sources = new Map<string, { since: number; failures: number; suppressed: number; timer: NodeJS.Timeout }>();
   const open = (remote: string) => {
     const seen = sources.get(remote);
     return seen && now() - seen.since < windowMs ? seen : undefined;
   };
-  const record = (remote: string) => {
+  const record = (remote: string, fields?: Record<string, unknown>) => {
     const t = now();
     if (!sources.has(remote) && sources.size >= MAX_SOURCES) {
       for (const [k, v] of sources) if (t - v.since >= windowMs) end(k);
@@ -78,7 +79,7 @@ export function failedAuthLogger(log: Logger, now: () => number = Date.now, wind
       return;
     }
     const earlier = sources.get(remote)?.suppressed ?? 0;
-    log.warn(`admin API authentication failed${earlier > 0 ? ` (and ${earlier} more from this source in the minute before, not logged)` : ''}`, { remote });
+    log.warn(`${what} authentication failed${earlier > 0 ? ` (and ${earlier} more from this source in the minute before, not logged)` : ''}`, { ...fields, remote });
     clearTimeout(sources.get(remote)?.timer);
     // Re-inserted, so the map's order stays oldest window first.
     sources.delete(remote);
@@ -92,7 +93,7 @@ export function failedAuthLogger(log: Logger, now: () => number = Date.now, wind
     if (!seen) return;
     clearTimeout(seen.timer);
     sources.delete(remote);
-    if (seen.suppressed > 0) log.warn(`admin API authentication failed ${seen.suppressed} more times from this source in the last minute, not logged one by one`, { remote });
+    if (seen.suppressed > 0) log.warn(`${what} authentication failed ${seen.suppressed} more times from this source in the last minute, not logged one by one`, { remote });
   };
   return Object.assign(record, {
     throttled(remote: string) {

@@ -14,6 +14,7 @@ import { clientIp, ipCounterKey, TrustedProxies } from '../client-ip.js';
 import type { Identity } from '../identity/identity.js';
 import type { Logger } from '../log.js';
 import type { Profile } from '../profiles/profile.js';
+import { failedAuthLogger } from './admin-api.js';
 import type { ScimKind, ScimResource, ScimStore } from '../state/scim-store.js';
 import type { ScimPush } from '../sync/scim/push.js';
 import { compileFilter, ERROR_SCHEMA, groupBody, LIST_SCHEMA, loadScimLibraries, patchResource, project, ScimError, userBody } from '../sync/scim/resources.js';
@@ -36,10 +37,6 @@ export interface ScimApiDeps {
 const CONTENT_TYPE = 'application/scim+json; charset=utf-8';
 /** RFC 7644 §3.4.2.4: a page is at most this long, whatever `count` asks. */
 export const MAX_PAGE = 200;
-/** Bad tokens one client may send in a minute before it is answered 429 until the minute ends. */
-export const BAD_TOKENS_PER_MINUTE = 10;
-const WINDOW_MS = 60_000;
-const MAX_CLIENTS = 10_000;
 const BODY_LIMIT = '256kb';
 
 function send(res: Response, status: number, body: unknown): void {
@@ -48,34 +45,6 @@ function send(res: Response, status: number, body: unknown): void {
 
 function sendError(res: Response, err: ScimError): void {
   send(res, err.status, { schemas: [ERROR_SCHEMA], status: String(err.status), ...(err.scimType && { scimType: err.scimType }), detail: err.message });
-}
-
-/** Failed authentications per client (an IPv6 /64 as one), in fixed minutes; bounded. */
-function badTokenLimit(now: () => number) {
-  const clients = new Map<string, { since: number; failures: number }>();
-  const open = (key: string) => {
-    const w = clients.get(key);
-    return w && now() - w.since < WINDOW_MS ? w : undefined;
-  };
-  return {
-    /** Seconds to wait, when this client is over the limit. */
-    blocked(ip: string): number | undefined {
-      const w = open(ipCounterKey(ip));
-      return w && w.failures >= BAD_TOKENS_PER_MINUTE ? Math.max(1, Math.ceil((w.since + WINDOW_MS - now()) / 1000)) : undefined;
-    },
-    failed(ip: string): boolean {
-      const key = ipCounterKey(ip);
-      const w = open(key);
-      if (w) {
-        w.failures++;
-        return false;
-      }
-      clients.delete(key);
-      if (clients.size >= MAX_CLIENTS) clients.delete(clients.keys().next().value as string);
-      clients.set(key, { since: now(), failures: 1 });
-      return true;
-    },
-  };
 }
 
 /** One change at a time per resource in this process: two PATCHes of one group must not lose each other's members. */
@@ -103,7 +72,8 @@ const intParam = (v: unknown, name: string): number | undefined => {
 export function scimRouter(deps: ScimApiDeps): Router {
   const router = express.Router({ mergeParams: true });
   const trusted = deps.trustedProxies ?? new TrustedProxies([]);
-  const limit = badTokenLimit(deps.now ?? Date.now);
+  // The admin API's bounded, log-limited table (src/http/admin-api.ts): FAILURES_BEFORE_THROTTLE bad tokens a minute.
+  const failedAuth = failedAuthLogger(deps.log, deps.now, undefined, 'SCIM');
   const serial = serialiser();
   const json = express.json({ type: ['application/scim+json', 'application/json'], limit: BODY_LIMIT, strict: true });
 
@@ -113,10 +83,11 @@ export function scimRouter(deps: ScimApiDeps): Router {
   router.use(async (req, res, next) => {
     res.set('Cache-Control', 'no-store');
     try {
-      const ip = clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for'], trusted);
-      const wait = limit.blocked(ip);
+      // Counted per client as the brute-force guard does (src/client-ip.ts ipCounterKey: an IPv6 /64 as one).
+      const client = ipCounterKey(clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for'], trusted));
+      const wait = failedAuth.throttled(client);
       if (wait !== undefined) {
-        limit.failed(ip);
+        failedAuth(client);
         res.set('Retry-After', String(wait));
         return sendError(res, new ScimError(429, 'too many failed authentications from this address; retry later'));
       }
@@ -124,7 +95,7 @@ export function scimRouter(deps: ScimApiDeps): Router {
       const profile = deps.profiles().find((p) => p.ID === id);
       if (!profile || profile.Sync?.Source !== 'scim') return sendError(res, new ScimError(404, `no profile "${id}" takes SCIM provisioning`));
       if (!(await deps.tokens.matches(profile, req.get('Authorization')))) {
-        if (limit.failed(ip)) deps.log.warn('SCIM authentication failed', { profile: id, remote: ip });
+        failedAuth(client, { profile: id });
         res.set('WWW-Authenticate', 'Bearer realm="SCIM"');
         return sendError(res, new ScimError(401, 'the bearer token is missing or wrong'));
       }

@@ -93,6 +93,8 @@ describe('authentication', () => {
     expect(blocked.status).toBe(429);
     isScimError(blocked.body, 429);
     expect((await scim('get', '/Users', SCIM_TOKEN, '10.0.0.2')).status).toBe(200);
+    // One warning for the window, in the SCIM API's words (the admin API's table, src/http/admin-api.ts failedAuthLogger).
+    expect(broker.logs.filter((l) => l.includes('authentication failed') && l.includes('10.9.9.9'))).toEqual([expect.stringMatching(/SCIM authentication failed profile="scim" remote="10\.9\.9\.9"/)]);
   });
 
   it('a profile whose token file is missing or short answers 401 and was an error at load, naming the profile and field', async () => {
