@@ -23,10 +23,6 @@ export interface OktaClientOptions {
   secretOwner: string;
   insecureSkipVerify: boolean;
   timeoutMs: number;
-  /** At most this many pages per listing (a runaway cursor fails the run instead of looping). */
-  maxPages?: number;
-  /** Waits (tests shorten nothing: the waits are real, but bounded by MAX_RATE_WAIT_MS). */
-  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
 /** An answer Okta refused, or a call that failed; the message is fit for the run's reason. */
@@ -34,10 +30,11 @@ export class OktaError extends Error {}
 
 const RETRIES_5XX = 3;
 const RETRIES_429 = 3;
-export const MAX_PAGES = 10_000;
+/** At most this many pages per listing: a runaway cursor fails the run instead of looping. */
+const MAX_PAGES = 10_000;
 
 /** A wait that ends early (rejecting) when the run is aborted. */
-export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(new OktaError('the run was stopped'));
     const timer = setTimeout(() => {
@@ -67,7 +64,6 @@ export class OktaClient {
   private readonly origin: string;
   private readonly tokenUrl: string;
   private readonly agent: Dispatcher;
-  private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   private token?: { value: string; until: number; type: 'Bearer' | 'DPoP' };
   /** Set once the app has asked for DPoP (its token endpoint answered invalid_dpop_proof without a proof). */
   private dpop?: DpopKey;
@@ -80,7 +76,6 @@ export class OktaClient {
     this.tokenUrl = `${o.orgUrl.replace(/\/+$/, '')}/oauth2/v1/token`;
     // The Tyk client's transport (src/tyk/client.ts): TLS 1.2+, the env proxy only when one is set, loopback never proxied.
     this.agent = dispatcher(!o.insecureSkipVerify, o.timeoutMs, process.env, 4);
-    this.sleep = o.sleep ?? abortableSleep;
     this.mask();
   }
 
@@ -144,7 +139,7 @@ export class OktaClient {
       }
       // The token endpoint has its own rate limit and can fail like the API: waited out, a couple of times.
       if ((res.status === 429 || res.status >= 500) && ++busy <= 2) {
-        await this.sleep(res.status === 429 ? rateWait(readRateLimit(res.headers), Date.now(), true) : 500 * 2 ** busy, signal);
+        await abortableSleep(res.status === 429 ? rateWait(readRateLimit(res.headers), Date.now(), true) : 500 * 2 ** busy, signal);
         continue;
       }
       if (res.status !== 200 || typeof b.access_token !== 'string') throw new OktaError(tokenErrorText(res.status, res.body));
@@ -164,7 +159,7 @@ export class OktaClient {
     let nonced = false;
     for (;;) {
       const pause = rateWait(this.rate, Date.now(), false);
-      if (pause > 0) await this.sleep(pause, signal);
+      if (pause > 0) await abortableSleep(pause, signal);
       const token = await this.accessToken(signal);
       const headers: Record<string, string> = { authorization: `${token.type} ${token.value}` };
       if (token.type === 'DPoP' && this.dpop) headers.dpop = await dpopProof(this.dpop, 'GET', url, { accessToken: token.value, nonce: this.dpop.apiNonce });
@@ -173,14 +168,14 @@ export class OktaClient {
         res = await this.send('GET', url, headers, undefined, signal);
       } catch (err) {
         if (signal?.aborted || ++failed > RETRIES_5XX) throw err;
-        await this.sleep(500 * 2 ** failed, signal);
+        await abortableSleep(500 * 2 ** failed, signal);
         continue;
       }
       this.rate = readRateLimit(res.headers);
       if (res.status === 200) return res;
       const what = `GET ${new URL(url).pathname}: HTTP ${res.status}${oktaErrorText(res.body) ? ` ${oktaErrorText(res.body)}` : ''}`;
       if (res.status === 429 && ++throttled <= RETRIES_429) {
-        await this.sleep(rateWait(this.rate, Date.now(), true), signal);
+        await abortableSleep(rateWait(this.rate, Date.now(), true), signal);
         continue;
       }
       const apiNonce = header(res, 'dpop-nonce');
@@ -197,7 +192,7 @@ export class OktaClient {
         continue;
       }
       if (res.status >= 500 && ++failed <= RETRIES_5XX) {
-        await this.sleep(500 * 2 ** failed, signal);
+        await abortableSleep(500 * 2 ** failed, signal);
         continue;
       }
       throw new OktaError(what);
@@ -213,10 +208,9 @@ export class OktaClient {
       .join('&');
     const first = new URL(`${path}${qs ? `?${qs}` : ''}`, this.origin);
     const items: T[] = [];
-    const maxPages = this.o.maxPages ?? MAX_PAGES;
     let url: string | undefined = first.toString();
     for (let pages = 0; url !== undefined; pages++) {
-      if (pages >= maxPages) throw new OktaError(`GET ${path}: more than ${maxPages} pages; stopped`);
+      if (pages >= MAX_PAGES) throw new OktaError(`GET ${path}: more than ${MAX_PAGES} pages; stopped`);
       const res = await this.get(url, signal);
       if (!Array.isArray(res.body)) throw new OktaError(`GET ${path}: the answer is not a JSON array`);
       items.push(...(res.body as T[]));

@@ -17,12 +17,10 @@ export interface OktaSourceDeps {
   log: Logger;
   /** tib.conf's SSLInsecureSkipVerify, as the other outbound clients. */
   insecureSkipVerify: boolean;
-  /** Per call (default 30 s). */
-  timeoutMs?: number;
-  /** Bound on pages per listing (default MAX_PAGES). */
-  maxPages?: number;
 }
 
+/** Per call to Okta. */
+const TIMEOUT_MS = 30_000;
 /** Okta's recommended page size for users and group members. */
 const PAGE = '200';
 
@@ -79,7 +77,7 @@ export function oktaSource(deps: OktaSourceDeps): OktaSourceBuilder {
       void kept?.client.close();
       kept = {
         fingerprint,
-        client: new OktaClient({ orgUrl: okta.OrgURL, clientId: okta.ClientID, key, secretOwner: `okta-sync:${profile.ID}`, insecureSkipVerify: deps.insecureSkipVerify, timeoutMs: deps.timeoutMs ?? 30_000, ...(deps.maxPages !== undefined && { maxPages: deps.maxPages }) }),
+        client: new OktaClient({ orgUrl: okta.OrgURL, clientId: okta.ClientID, key, secretOwner: `okta-sync:${profile.ID}`, insecureSkipVerify: deps.insecureSkipVerify, timeoutMs: TIMEOUT_MS }),
       };
       clients.set(profile.ID, kept);
     }
