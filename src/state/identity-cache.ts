@@ -12,9 +12,10 @@
  * some TIB versions, a JSON-quoted one). TIB itself could never read it back (docs/tib-behaviour.md §9.2 #1),
  * so after a migration from TIB on the same Redis the first login deletes TIB's last token.
  */
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { createHmac, hkdfSync } from 'node:crypto';
 import type { Logger } from '../log.js';
 import type { RedisClient } from './redis-client.js';
+import { seal, unseal } from './sealed.js';
 
 export interface TokenRecord {
   /** The key id or access token. */
@@ -105,30 +106,17 @@ export function sealedKey(keys: RecordKeys, keyPrefix: string, profileId: string
 }
 
 const SEALED = 'v1.';
-const IV_BYTES = 12;
-const TAG_BYTES = 16;
 
 /** `v1.<base64url(iv | ciphertext | tag)>`, bound to its Redis key (additional data): a value moved under another user's key does not open. */
 export function sealRecord(keys: RecordKeys, redisKey: string, r: TokenRecord): string {
-  const iv = randomBytes(IV_BYTES);
-  const c = createCipheriv('aes-256-gcm', keys.seal, iv).setAAD(Buffer.from(redisKey, 'utf8'));
-  const body = Buffer.concat([c.update(serialiseRecord(r), 'utf8'), c.final()]);
-  return SEALED + Buffer.concat([iv, body, c.getAuthTag()]).toString('base64url');
+  return SEALED + seal(keys.seal, redisKey, serialiseRecord(r));
 }
 
 /** The record, or `null` when the value does not open (another secret, or tampered); undefined when there is none. */
 export function openRecord(keys: RecordKeys, redisKey: string, raw: string | null): TokenRecord | null | undefined {
   if (raw === null) return undefined;
-  const bytes = raw.startsWith(SEALED) ? Buffer.from(raw.slice(SEALED.length), 'base64url') : Buffer.alloc(0);
-  if (bytes.length < IV_BYTES + TAG_BYTES) return null;
-  try {
-    const d = createDecipheriv('aes-256-gcm', keys.seal, bytes.subarray(0, IV_BYTES)).setAAD(Buffer.from(redisKey, 'utf8'));
-    d.setAuthTag(bytes.subarray(bytes.length - TAG_BYTES));
-    const plain = Buffer.concat([d.update(bytes.subarray(IV_BYTES, bytes.length - TAG_BYTES)), d.final()]).toString('utf8');
-    return parseRecord(plain) ?? null;
-  } catch {
-    return null;
-  }
+  const plain = raw.startsWith(SEALED) ? unseal(keys.seal, redisKey, raw.slice(SEALED.length)) : undefined;
+  return plain === undefined ? null : (parseRecord(plain) ?? null);
 }
 
 const ttl = (seconds: number) => Math.max(1, Math.ceil(seconds));

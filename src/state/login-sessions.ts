@@ -9,9 +9,10 @@
  * the login's lifetime as TTL. Keys and HMACs come from TYK_IB_SESSION_SECRET (HKDF), so Redis holds neither a
  * subject, nor an id token, nor a cookie's id in clear (as src/state/identity-cache.ts does for tokens).
  */
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import type { IdpSession } from '../identity/identity.js';
 import type { RedisClient } from './redis-client.js';
+import { seal, unseal } from './sealed.js';
 
 /**
  * A kept login: the IdP's session, for which profile and user, since when; `ssoKey` (src/actions/key-session.ts)
@@ -136,22 +137,12 @@ export class RedisLoginSessions implements LoginSessions {
     ];
   }
 
-  private seal(key: string, s: LoginSession): string {
-    const iv = randomBytes(12);
-    const c = createCipheriv('aes-256-gcm', this.keys.seal, iv).setAAD(Buffer.from(key, 'utf8'));
-    const body = Buffer.concat([c.update(JSON.stringify(s), 'utf8'), c.final()]);
-    return Buffer.concat([iv, body, c.getAuthTag()]).toString('base64url');
-  }
-
   /** The login sealed under `key`, or undefined (absent, another secret, another key's value, tampered). */
   private open(key: string, raw: string | null, profile: string): LoginSession | undefined {
-    if (raw === null) return undefined;
-    const b = Buffer.from(raw, 'base64url');
-    if (b.length <= 28) return undefined;
+    const plain = raw === null ? undefined : unseal(this.keys.seal, key, raw);
+    if (plain === undefined) return undefined;
     try {
-      const d = createDecipheriv('aes-256-gcm', this.keys.seal, b.subarray(0, 12)).setAAD(Buffer.from(key, 'utf8'));
-      d.setAuthTag(b.subarray(b.length - 16));
-      const s = JSON.parse(Buffer.concat([d.update(b.subarray(12, b.length - 16)), d.final()]).toString('utf8')) as LoginSession;
+      const s = JSON.parse(plain) as LoginSession;
       return typeof s === 'object' && s !== null && s.profile === profile ? s : undefined;
     } catch {
       return undefined;
@@ -162,7 +153,7 @@ export class RedisLoginSessions implements LoginSessions {
     const id = newId();
     const key = this.recordKey(s.profile, id);
     const ttl = Math.max(1000, Math.ceil(ttlMs));
-    await this.redis.set(key, this.seal(key, s), 'PX', ttl);
+    await this.redis.set(key, seal(this.keys.seal, key, JSON.stringify(s)), 'PX', ttl);
     // One command per key (no MULTI): with Redis Cluster the keys live in different slots.
     for (const index of this.indexKeys(s)) {
       await this.redis.sadd(index, key);
