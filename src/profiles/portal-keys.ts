@@ -3,6 +3,7 @@
  * `TykAPISettings`, and the team references of a portal profile's `UserGroupMapping` and `DefaultUserGroupID`
  * (src/portal/team-ref.ts). Each is kept only when set, so a profile without them stays TIB's on disk and on the wire.
  */
+import { isLoopbackOnly } from '../config/listen.js';
 import { isPortalEndpoint } from '../config/load.js';
 import { didYouMean } from '../config/suggest.js';
 import { isTeamId, parseTeamRef } from '../portal/team-ref.js';
@@ -90,9 +91,6 @@ function readSync(r: FieldReader, actionType: string, membership: Membership | u
   return Object.freeze(out);
 }
 
-/** True for loopback hosts, where plain http is allowed (a stand-in, a local proxy). */
-const loopback = (host: string) => host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
-
 function readOkta(y: FieldReader): OktaSyncSource {
   if (!y.has('Okta')) y.error('Okta', 'is required with Source "okta": {"OrgURL", "ClientID", "PrivateKeyFile", "KeyID", "UserSearch", "GroupFilter"} of an Okta API Services app');
   const o = y.object('Okta');
@@ -106,7 +104,8 @@ function readOkta(y: FieldReader): OktaSyncSource {
   };
   if (out.OrgURL !== '') {
     const u = new URL(out.OrgURL);
-    if (u.protocol !== 'https:' && !loopback(u.hostname)) o.error('OrgURL', `must be https (the client assertion and the tokens cross it), got ${JSON.stringify(out.OrgURL)}`);
+    // Plain http only to a loopback host (a stand-in, a local proxy): the listener's own test (src/config/listen.ts).
+    if (u.protocol !== 'https:' && !isLoopbackOnly(u.hostname.replace(/^\[|\]$/g, ''))) o.error('OrgURL', `must be https (the client assertion and the tokens cross it), got ${JSON.stringify(out.OrgURL)}`);
     else if (u.pathname !== '/' || u.search !== '' || u.hash !== '') o.error('OrgURL', `must be the org's base URL such as "https://example.okta.com", without a path, got ${JSON.stringify(out.OrgURL)}`);
   }
   if (out.ClientID === '') o.error('ClientID', "is required: the API Services app's client ID");
