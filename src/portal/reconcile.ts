@@ -64,8 +64,11 @@ export async function findByEmail(api: PortalApi, email: string): Promise<Portal
   return hit ? api.getUser(hit.ID) : undefined;
 }
 
-/** The person's account: by the kept link (if it still exists), else the first user with their email. */
-async function findAccount(t: PortalTarget, links: PortalLinks, input: ReconcileInput, log: Logger): Promise<PortalAccount | undefined> {
+/**
+ * The person's account: by the kept link (if it still exists), else the first user with their email (none for
+ * no email). The login's lookup, and a SCIM push's (src/sync/engine.ts reconcilePeople, deprovisionPerson).
+ */
+export async function findAccount(t: PortalTarget, links: PortalLinks, input: Pick<ReconcileInput, 'ssoKey' | 'email'>, log: Logger): Promise<PortalAccount | undefined> {
   const linked = await links.get(t.portal, input.ssoKey).catch((err: unknown) => {
     log.debug('portal link not readable: looking the account up by email', { reason: String(err) });
     return undefined;
@@ -75,7 +78,7 @@ async function findAccount(t: PortalTarget, links: PortalLinks, input: Reconcile
     if (a) return a;
     await links.forget(t.portal, input.ssoKey).catch(() => undefined);
   }
-  return findByEmail(t.api, input.email);
+  return input.email === '' ? undefined : findByEmail(t.api, input.email);
 }
 
 /**

@@ -11,7 +11,7 @@ import type { Logger } from '../log.js';
 import type { PortalAccount } from '../portal/api.js';
 import { PortalApiError } from '../portal/api.js';
 import { desiredMembership } from '../portal/membership.js';
-import { createAccount, findByEmail, isConsumer, teamRefs, updateBody, type PortalTarget } from '../portal/reconcile.js';
+import { createAccount, findAccount, isConsumer, teamRefs, updateBody, type PortalTarget } from '../portal/reconcile.js';
 import type { Profile } from '../profiles/profile.js';
 import type { PortalLinks } from '../state/portal-links.js';
 import type { ManagedAccounts } from '../state/portal-managed.js';
@@ -209,13 +209,9 @@ export async function runSync(profile: Profile, deps: SyncDeps, opts: SyncOption
 /** What a targeted reconcile needs: a full run's deps without the lister (the people are given). */
 export type PeopleDeps = Omit<SyncDeps, 'people' | 'stillOwner'>;
 
-/** The account of a person: by the kept link (if it still exists), else the first user with their email. */
-async function accountOf(t: PortalTarget, links: PortalLinks, ssoKey: string, email: string): Promise<PortalAccount | undefined> {
-  const linked = await links.get(t.portal, ssoKey).catch(() => undefined);
-  const byLink = linked !== undefined ? await withRetry(() => t.api.getUser(linked)) : undefined;
-  if (byLink) return byLink;
-  return email === '' ? undefined : withRetry(() => findByEmail(t.api, email));
-}
+/** The account of a person as the login finds it (src/portal/reconcile.ts findAccount), retried as a run's calls are. */
+const accountOf = (t: PortalTarget, deps: PeopleDeps, ssoKey: string, email: string): Promise<PortalAccount | undefined> =>
+  withRetry(() => findAccount(t, deps.links, { ssoKey, email }, deps.log));
 
 /**
  * Reconciles these people only (issue 20, item 5: a SCIM push): each in scope is created, updated or left as a
@@ -235,7 +231,7 @@ export async function reconcilePeople(profile: Profile, deps: PeopleDeps, identi
   for (const person of people) {
     let kind: SyncChange['kind'] = 'update';
     try {
-      const account = await accountOf(t, deps.links, person.ssoKey, person.email);
+      const account = await accountOf(t, deps, person.ssoKey, person.email);
       const links = new Map(account ? [[person.ssoKey, account.ID]] : []);
       const [c] = planSync({ people: [person], accounts: account ? [account] : [], managed: new Map(), links, settings, force: true }).changes;
       if (!c) continue;
@@ -282,7 +278,7 @@ export async function deprovisionPerson(profile: Profile, deps: PeopleDeps, iden
   const ssoKey = `${userId}@${identity.provider}.com`;
   const email = x.email?.value || identity.email;
   try {
-    const account = await accountOf(t, deps.links, ssoKey, email);
+    const account = await accountOf(t, deps, ssoKey, email);
     if (!account || !isConsumer(account)) return undefined;
     const managed = await deps.managed.load(t.portal, profile.ID);
     if (!managed.has(account.ID)) return undefined;
