@@ -72,11 +72,13 @@ interface Discovered {
   keys: IdpKeys;
   algorithms: string[];
   /**
-   * What logins ask of the discovery document, read once: openid-client's serverMetadata() returns a
+   * What logins and logouts ask of the discovery document, read once: openid-client's serverMetadata() returns a
    * structuredClone of it on every call (node_modules/openid-client/build/index.js), ~10 KB per login.
    */
   pkce: boolean;
   hasUserinfo: boolean;
+  issuer: string;
+  hasEndSession: boolean;
 }
 
 /** The OAuth error code (e.g. invalid_client) of a token endpoint's refusal, which describe() does not say. */
@@ -141,6 +143,8 @@ export class OidcHandler implements RedirectHandler {
       algorithms: asymmetricAlgorithms(server.id_token_signing_alg_values_supported),
       pkce: server.supportsPKCE('S256'),
       hasUserinfo: server.userinfo_endpoint !== undefined,
+      issuer: server.issuer,
+      hasEndSession: Boolean(server.end_session_endpoint),
     };
   }
 
@@ -240,9 +244,8 @@ export class OidcHandler implements RedirectHandler {
    * logout_hint, post_logout_redirect_uri, state) and our client_id; undefined when discovery lists none.
    */
   async endSessionUrl(params: Record<string, string>): Promise<URL | undefined> {
-    const { config } = await this.discover();
-    if (!config.serverMetadata().end_session_endpoint) return undefined;
-    return client.buildEndSessionUrl(config, params);
+    const { config, hasEndSession } = await this.discover();
+    return hasEndSession ? client.buildEndSessionUrl(config, params) : undefined;
   }
 
   /**
@@ -259,7 +262,7 @@ export class OidcHandler implements RedirectHandler {
       throw new LogoutTokenError(describe(err));
     }
     return verifyLogoutToken(signed, {
-      issuer: d.config.serverMetadata().issuer,
+      issuer: d.issuer,
       clientId: this.o.entry.Key,
       algorithms: d.algorithms,
       verifySignature: (jws, algorithms) => d.keys.verify(jws, algorithms),
