@@ -4,18 +4,15 @@
  * scim2-parse-filter, multer or jose; a multipart login body loads multer; a SCIM profile added through the admin
  * API loads the PATCH and filter libraries at its first request, which works. jose stays unloaded (only OpenID
  * Connect, back-channel logout and the Okta source use it). The child preloads test/support/module-log.js, which
- * writes every module the ESM loader resolves to a file (as test/integration/saml/lazy-stacks.test.ts does).
+ * writes every module the ESM loader resolves to a file (test/support/module-log-broker.ts, shared with test/integration/saml/lazy-stacks.test.ts).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { startModuleLogBroker, type ModuleLogBroker } from '../../support/module-log-broker.js';
 import { startPortalStub, type PortalStub } from '../../support/portal-stub.js';
 import { bareLdapProfile } from '../../support/profiles.js';
-import { freePort } from '../../support/slapd.js';
 
-const root = path.resolve(import.meta.dirname, '../../..');
 const SECRET = 'lazy-libraries-admin-secret-0123456789abcdef';
 const PORTAL_SECRET = 'portal-api-secret-for-lazy-libraries';
 const TOKEN = 'portal-admin-token-for-lazy-libraries';
@@ -24,53 +21,34 @@ const LIBS = { scimPatch: '/node_modules/scim-patch/', scimFilter: '/node_module
 
 let dir: string;
 let portal: PortalStub;
-let child: ChildProcess;
-let output = '';
+let broker: ModuleLogBroker;
 let base: string;
 
 const loaded = async () => {
-  const log = await fs.readFile(path.join(dir, 'modules.log'), 'utf8');
+  const log = await broker.modules();
   return Object.fromEntries(Object.entries(LIBS).map(([k, v]) => [k, log.includes(v)]));
 };
 
 beforeAll(async () => {
-  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'lazy-libraries-'));
   portal = await startPortalStub({ portalApiSecret: PORTAL_SECRET, adminToken: TOKEN });
   portal.addTeam(portal.addOrganisation('Acme').ID, 'Everyone');
-  await fs.writeFile(path.join(dir, 'scim.token'), SCIM_TOKEN, { mode: 0o600 });
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
   const conf = {
-    Port: port,
-    ListenAddress: '127.0.0.1',
     Secret: SECRET,
     TykAPISettings: { DashboardConfig: { Endpoint: portal.endpoint, Port: portal.port, AdminSecret: '' }, PortalAPIConfig: { Endpoint: portal.url, AdminToken: TOKEN } },
   };
-  await fs.writeFile(path.join(dir, 'tib.conf'), JSON.stringify(conf));
-  await fs.writeFile(path.join(dir, 'profiles.json'), JSON.stringify([bareLdapProfile('ldap-only', { ReturnURL: 'http://dash.example.com/tap', IdentityHandlerConfig: { DashboardCredential: PORTAL_SECRET } })]));
-  const env: NodeJS.ProcessEnv = { ...process.env, MODULE_LOG: path.join(dir, 'modules.log'), TYK_IB_SESSION_SECRET: 'lazy-libraries-session-secret-0123456789abcdef', TYK_LOGLEVEL: 'info' };
-  for (const k of Object.keys(env)) if (k.startsWith('TYK_IB_') && k !== 'TYK_IB_SESSION_SECRET') delete env[k];
-  child = spawn(process.execPath, ['--import', path.join(root, 'test/support/module-log.js'), path.join(root, 'dist/main.js'), '-c', path.join(dir, 'tib.conf'), '-p', path.join(dir, 'profiles.json')], { stdio: ['ignore', 'pipe', 'pipe'], env });
-  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-  // A wait, not a timing assertion: a loaded machine may take a while to start a process.
-  for (let i = 0; i < 800 && !output.includes('admin API: ') && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 50));
-  if (!output.includes('admin API: ')) throw new Error(`the broker did not start:\n${output}`);
+  broker = await startModuleLogBroker('lazy-libraries', conf, [bareLdapProfile('ldap-only', { ReturnURL: 'http://dash.example.com/tap', IdentityHandlerConfig: { DashboardCredential: PORTAL_SECRET } })]);
+  ({ base, dir } = broker);
+  await fs.writeFile(path.join(dir, 'scim.token'), SCIM_TOKEN, { mode: 0o600 });
 }, 90_000);
 
 afterAll(async () => {
-  if (child && child.exitCode === null) {
-    const exit = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    await exit;
-  }
+  await broker?.close();
   await portal?.close();
-  if (dir) await fs.rm(dir, { recursive: true, force: true });
 });
 
 describe('the SCIM, multipart and JOSE libraries are loaded by the first request that needs them', () => {
   it('one LDAP profile: none of scim-patch, scim2-parse-filter, multer or jose is loaded', async () => {
-    expect(await fs.readFile(path.join(dir, 'modules.log'), 'utf8')).toContain('/node_modules/ldapts/');
+    expect(await broker.modules()).toContain('/node_modules/ldapts/');
     expect(await loaded()).toEqual({ scimPatch: false, scimFilter: false, multer: false, jose: false });
   });
 
