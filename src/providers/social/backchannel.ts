@@ -19,6 +19,8 @@ export const SKEW_MS = 30_000;
  * refused, which also bounds how long its `jti` must be remembered.
  */
 export const MAX_AGE_MS = 10 * 60 * 1000;
+/** The key management algorithms of the profile's JWE key, for id_tokens (oidc.ts) and logout tokens alike. */
+export const JWE_KEY_ALGORITHMS = ['RSA-OAEP-256', 'RSA-OAEP'];
 /** Far beyond any logout token (a few claims and a signature); the form limit of the route is larger. */
 const MAX_TOKEN_LENGTH = 16 * 1024;
 
@@ -121,14 +123,14 @@ export function readLogoutToken(token: string, rules: LogoutTokenRules): ReadLog
 
 /**
  * §2.4: an IdP that encrypts its id_tokens for the client (a profile with JWE.Enabled) encrypts its logout
- * tokens too, signed then encrypted. Opened with the profile's JWE key (the algorithms oidc.ts accepts for
- * id_tokens): the signed token inside. Anything else passes unchanged, to be checked by verifyLogoutToken.
+ * tokens too, signed then encrypted. Opened with the profile's JWE key (JWE_KEY_ALGORITHMS, as id_tokens
+ * are): the signed token inside. Anything else passes unchanged, to be checked by verifyLogoutToken.
  */
 export async function openLogoutToken(token: string, jweKey: KeyObject | undefined): Promise<string> {
   if (!jweKey || token.split('.').length !== 5) return token;
   if (token.length > MAX_TOKEN_LENGTH) fail('the logout_token is too long');
   try {
-    const { plaintext } = await jose.compactDecrypt(token, jweKey, { keyManagementAlgorithms: ['RSA-OAEP-256', 'RSA-OAEP'] });
+    const { plaintext } = await jose.compactDecrypt(token, jweKey, { keyManagementAlgorithms: JWE_KEY_ALGORITHMS });
     return new TextDecoder().decode(plaintext);
   } catch {
     fail("the logout_token does not decrypt with the profile's JWE key");

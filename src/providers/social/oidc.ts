@@ -22,7 +22,7 @@ import { describe, FlowError, type FlowSecrets, type RedirectHandler } from './h
 import type { IdpFetch } from './idp-fetch.js';
 import { oidcEmail } from './email-verified.js';
 import { asymmetricAlgorithms, IdpKeys } from './jwks.js';
-import { LogoutTokenError, openLogoutToken, verifyLogoutToken, type LogoutMatch, type LogoutTokenCheck } from './backchannel.js';
+import { JWE_KEY_ALGORITHMS, LogoutTokenError, openLogoutToken, verifyLogoutToken, type LogoutMatch, type LogoutTokenCheck } from './backchannel.js';
 
 const REFRESH_MS = 60 * 60 * 1000;
 const PROTECTED = ['iss', 'aud', 'azp', 'exp', 'iat', 'nbf', 'nonce', 'sub', 'auth_time', 'acr', 'amr', 'at_hash', 'c_hash'];
@@ -280,7 +280,7 @@ export class OidcHandler implements RedirectHandler {
     const body = (await res.json()) as Record<string, unknown>;
     if (typeof body.id_token === 'string' && body.id_token.split('.').length === 5) {
       try {
-        const { plaintext } = await jose.compactDecrypt(body.id_token, this.o.jweKey, { keyManagementAlgorithms: ['RSA-OAEP-256', 'RSA-OAEP'] });
+        const { plaintext } = await jose.compactDecrypt(body.id_token, this.o.jweKey, { keyManagementAlgorithms: JWE_KEY_ALGORITHMS });
         body.id_token = new TextDecoder().decode(plaintext);
       } catch (err) {
         throw new FlowError(`error decrypting JWE: ${describe(err)}`);
