@@ -3,20 +3,15 @@
  * `BackChannelLogout`, top level beside ReturnURL. Each is kept only when set, so a profile without them stays
  * TIB's on disk and on the wire.
  */
-import type { FieldError, FieldReader } from './fields.js';
+import { isHttpUrl, type FieldError, type FieldReader } from './fields.js';
 import type { Profile } from './profile.js';
 
 type LogoutKeys = Pick<Profile, 'TykLogoutURL' | 'LogoutRedirectURLs' | 'BackChannelLogout'>;
 
 /** An absolute http(s) URL with no credentials in it and no fragment, else why not. */
 export function logoutUrlProblem(value: string): string | undefined {
-  let u: URL;
-  try {
-    u = new URL(value);
-  } catch {
-    return `must be an absolute http or https URL, got ${JSON.stringify(value)}`;
-  }
-  if ((u.protocol !== 'http:' && u.protocol !== 'https:') || u.host === '') return `must be an absolute http or https URL, got ${JSON.stringify(value)}`;
+  if (!isHttpUrl(value)) return `must be an absolute http or https URL, got ${JSON.stringify(value)}`;
+  const u = new URL(value);
   if (u.username !== '' || u.password !== '') return `must not carry a user name or password, got ${JSON.stringify(value)}`;
   // WHATWG URL takes "*" in a host; an allow-list entry is an exact URL, so a "*" is a mistaken wildcard.
   if (value.includes('*')) return `must be an exact URL (no "*" wildcards), got ${JSON.stringify(value)}`;
