@@ -9,6 +9,7 @@
  */
 import { createHash, type KeyObject } from 'node:crypto';
 import * as jose from 'jose';
+import type { SessionMatch } from '../../state/login-sessions.js';
 
 export const BACKCHANNEL_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
 
@@ -24,11 +25,8 @@ export const JWE_KEY_ALGORITHMS = ['RSA-OAEP-256', 'RSA-OAEP'];
 /** Far beyond any logout token (a few claims and a signature); the form limit of the route is larger. */
 const MAX_TOKEN_LENGTH = 16 * 1024;
 
-/** Which of the broker's sessions the IdP ended: its subject, its session, or both. */
-export interface LogoutMatch {
-  sub?: string;
-  sid?: string;
-}
+/** Which of the broker's sessions the IdP ended: its subject, its session, or both (SessionMatch's rule). */
+export type LogoutMatch = SessionMatch;
 
 /** A logout token that is refused; its message is the `error_description` (never the token itself). */
 export class LogoutTokenError extends Error {}
