@@ -35,5 +35,6 @@ USER node
 EXPOSE 3010
 # /health on the broker's own port (TYK_IB_PORT, else tib.conf's Port, else 3010), with node: no curl in the image.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=10s --retries=3 CMD ["node", "/opt/identity-broker/healthcheck.mjs"]
-ENTRYPOINT ["node", "/opt/identity-broker/dist/main.js"]
+# --max-semi-space-size=8: V8's young generation sized for logins (src/heap.ts NODE_FLAGS, docs/performance.md).
+ENTRYPOINT ["node", "--max-semi-space-size=8", "/opt/identity-broker/dist/main.js"]
 CMD ["--conf=/opt/tyk-identity-broker/tib.conf"]

@@ -11,4 +11,5 @@ if [ -z "${TYK_IB_SESSION_SECRET:-}" ] && [ -z "${SESSION_SECRET:-}" ]; then
 fi
 # A newcomer's first run: the samples are templates for real servers, so their logins fail on this machine.
 echo "npm start: as shipped, the sample profiles are templates: they point at a directory (ldap://localhost:389) and an OpenID Provider (idp.example.com) that are not set up here, so their logins fail; for a sign-in that works on this machine, run npm run demo" >&2
-exec node dist/main.js -c config/tib.conf.json -p profiles/profiles.json "$@"
+# --max-semi-space-size=8: V8's young generation sized for logins (src/heap.ts NODE_FLAGS, docs/performance.md).
+exec node --max-semi-space-size=8 dist/main.js -c config/tib.conf.json -p profiles/profiles.json "$@"

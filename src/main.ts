@@ -15,6 +15,7 @@ import { COMMANDS_USAGE, isToolCommand, runToolCommand } from './cli/cli.js';
 import { describeConfig } from './config/load.js';
 import { sampleSecretFinding } from './config/sample-secrets.js';
 import type { Config } from './config/types.js';
+import { tuneHeap } from './heap.js';
 import { configureLogging, getLogger, logToStderr, type Logger } from './log.js';
 import type { Profile } from './profiles/profile.js';
 import { preflight, report } from './preflight.js';
@@ -129,6 +130,8 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
 
+  // A serving broker only: --check and the commands above keep V8's own sizing.
+  tuneHeap();
   try {
     const server = await broker.listen();
     const management = await broker.listenManagement();

@@ -34,7 +34,7 @@ function importsOf(file: string): Array<{ target: string; typeOnly: boolean }> {
  */
 const LAYERS: string[][] = [
   // The Profile type is the shared vocabulary of every layer.
-  ['log.ts', 'html.ts', 'metrics.ts', 'client-ip.ts', 'config', 'profiles/profile.ts'],
+  ['log.ts', 'html.ts', 'metrics.ts', 'client-ip.ts', 'heap.ts', 'config', 'profiles/profile.ts'],
   ['identity', 'state', 'tyk'],
   ['profiles', 'portal'],
   ['providers', 'actions'],
