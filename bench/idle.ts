@@ -1,8 +1,10 @@
 /**
  * `npm run bench:idle`: the broker's idle memory (issue 22, item 1), written down in docs/performance.md.
  * 1. `node dist/main.js` with one LDAP profile, then with the sample profiles (profiles/profiles.json, as
- *    `npm start` runs them): RSS and heap after two full collections, a second after it listens
- *    (bench/heap-probe.ts is preloaded and answers SIGUSR2).
+ *    `npm start` runs them, with the launchers' node flags, src/heap.ts NODE_FLAGS): RSS and heap after two
+ *    full collections a second after it listens, and again once settled, 30 s later (V8's memory reducer
+ *    shrinks the young generation that loading the modules grew; bench/heap-probe.ts is preloaded and answers
+ *    SIGUSR2).
  * 2. What each stack costs alone: a fresh node imports one module and reports RSS and heap after GC, less
  *    those of a node that imported nothing.
  * Prints a table to stdout; nothing connects anywhere but the loopback listener.
@@ -12,6 +14,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { NODE_FLAGS } from '../src/heap.js';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
 const probe = path.join(root, 'dist-bench/bench/heap-probe.js');
@@ -22,9 +25,12 @@ interface Heap {
   heapUsed: number;
 }
 
-/** Starts the broker on these profiles, waits for it to listen and settle, asks heap-probe for its figures. */
-async function brokerIdle(profilesPath: string, configPath: string): Promise<Heap> {
-  const child = spawn(process.execPath, ['--expose-gc', '--import', probe, 'dist/main.js', '-c', configPath, '-p', profilesPath], {
+/** How long an idle broker is left before its settled reading. */
+const SETTLE_MS = 30_000;
+
+/** Starts the broker on these profiles, waits for it to listen, asks heap-probe for its figures a second later and once settled. */
+async function brokerIdle(profilesPath: string, configPath: string): Promise<{ started: Heap; settled: Heap }> {
+  const child = spawn(process.execPath, [...NODE_FLAGS, '--expose-gc', '--import', probe, 'dist/main.js', '-c', configPath, '-p', profilesPath], {
     cwd: root,
     env: { ...process.env, TYK_IB_SESSION_SECRET: 'idle-bench-session-secret-0123456789abcdef' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -39,13 +45,20 @@ async function brokerIdle(profilesPath: string, configPath: string): Promise<Hea
       if (Date.now() > deadline || child.exitCode !== null) throw new Error(`the broker did not start:\n${out}`);
       await new Promise((r) => setTimeout(r, 50));
     }
-    await new Promise((r) => setTimeout(r, 1000));
-    child.kill('SIGUSR2');
-    while (!/HEAP \{.*\}/.test(out)) {
-      if (Date.now() > deadline) throw new Error(`no HEAP line:\n${out}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    return JSON.parse(/HEAP (\{.*\})/.exec(out)?.[1] ?? "{}") as Heap;
+    const read = async (afterMs: number): Promise<Heap> => {
+      await new Promise((r) => setTimeout(r, afterMs));
+      const seen = out.length;
+      child.kill('SIGUSR2');
+      const until = Date.now() + 10_000;
+      let line: RegExpExecArray | null;
+      while (!(line = /HEAP (\{.*\})/.exec(out.slice(seen)))) {
+        if (Date.now() > until) throw new Error(`no HEAP line:\n${out}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      return JSON.parse(line[1]!) as Heap;
+    };
+    const started = await read(1000);
+    return { started, settled: await read(SETTLE_MS) };
   } finally {
     child.kill('SIGTERM');
   }
@@ -78,8 +91,8 @@ for (const [name, file] of [
   ['one LDAP profile', ldapOnly],
   [`the sample profiles (${samples.length})`, path.join(root, 'profiles/profiles.json')],
 ] as const) {
-  const h = await brokerIdle(file, conf);
-  console.log(`idle, ${name}: RSS ${MB(h.rss)} MB, heap ${MB(h.heapUsed)} MB`);
+  const { started, settled } = await brokerIdle(file, conf);
+  console.log(`idle, ${name}: RSS ${MB(started.rss)} MB, heap ${MB(started.heapUsed)} MB a second after listening; settled (${SETTLE_MS / 1000} s later): RSS ${MB(settled.rss)} MB, heap ${MB(settled.heapUsed)} MB`);
 }
 
 const base = importAlone('');
