@@ -128,6 +128,11 @@ export function createRouter(deps: RouterDeps): Router {
   const router = express.Router();
   const trustedProxies = deps.trustedProxies ?? new TrustedProxies([]);
   router.use(baseHeaders, requestId(trustedProxies), httpMetrics, accessLog(deps.log.http));
+  // The logins first: each layer before them is matched against every login request (all of them are below
+  // /auth/, which nothing else here serves; docs/performance.md, "Memory per login").
+  // The redirect logins (the login cookie's providers, as the registry knows them) are the ones anyone can start.
+  const loginStarts = { limit: new LoginStartLimit(deps.loginStartsPerMinute ?? 0), providers: deps.providers.cookieProviders };
+  router.use(authRouter(deps.runtime, deps.log.auth, { audit: deps.audit, trustedProxies, loginStarts }));
 
   probeRoutes(router, deps.ready);
   versionRoute(router);
@@ -138,9 +143,6 @@ export function createRouter(deps: RouterDeps): Router {
   if (deps.sync) router.use('/api', syncApiRouter(deps.sync, deps.log.api));
   // Not behind the admin Secret: the IdP authenticates with the profile's own SCIM token.
   if (deps.scim) router.use('/scim/v2/:profile', scimRouter({ trustedProxies, ...deps.scim }));
-  // The redirect logins (the login cookie's providers, as the registry knows them) are the ones anyone can start.
-  const loginStarts = { limit: new LoginStartLimit(deps.loginStartsPerMinute ?? 0), providers: deps.providers.cookieProviders };
-  router.use(authRouter(deps.runtime, deps.log.auth, { audit: deps.audit, trustedProxies, loginStarts }));
   // No demo in front: `/` says what this is and where the docs are, instead of a bare 404.
   router.get('/', rootPage);
 

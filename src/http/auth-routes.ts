@@ -213,7 +213,7 @@ export function authRouter(runtime: ProfileRuntime, log: Logger, recording: Logi
   });
   const parsers = formParsers();
   // Before `/auth/:id/:provider`: `logout` is never a provider segment (docs/logout.md).
-  router.use(logoutRouter(runtime, { log, audit, trusted, loginRequest: (req, res, client) => loginRequest(req, res, client, trusted), forms: formParsers(CALLBACK_FORM_LIMIT) }));
+  logoutRouter(runtime, { log, audit, trusted, loginRequest: (req, res, client) => loginRequest(req, res, client, trusted), forms: formParsers(CALLBACK_FORM_LIMIT) }, router);
   router.all('/auth/:id/:provider/callback', formParsers(CALLBACK_FORM_LIMIT), run('callback'));
   router.all('/auth/:id/:provider', parsers, run('start'));
   // A malformed or oversized form is the client's error; answer with TIB's envelope. Anything else is

@@ -149,8 +149,8 @@ export function tykStepPage(tykLogoutUrl: string, returnTo: string, title: strin
   return { html, headers: { 'Content-Security-Policy': csp, 'X-Frame-Options': 'DENY', 'Referrer-Policy': 'no-referrer' } };
 }
 
-export function logoutRouter(runtime: ProfileRuntime, deps: LogoutDeps): Router {
-  const router = express.Router();
+/** The logout routes, on `router` when given (the login routes' own, src/http/auth-routes.ts: one router less per login request). */
+export function logoutRouter(runtime: ProfileRuntime, deps: LogoutDeps, router: Router = express.Router()): Router {
   const audit = deps.audit ?? noAudit;
   const { log } = deps;
   const sessions = () => runtime.providerServices.loginSessions;
