@@ -1,7 +1,7 @@
 /**
- * The server's heap sizing (src/heap.ts): the flag it sets unless the operator chose one, the launchers passing
- * the same start flags, and a node that knows both flags (V8 only prints "unrecognized flag" for a flag set
- * from inside, so a Node release dropping one would otherwise go unnoticed). Its effect on memory is measured by
+ * The server's heap sizing (src/heap.ts): the flag it sets unless the operator chose one, the launchers (image,
+ * compose stack, npm start) passing the same start flags, and a node that knows both flags (V8 only prints
+ * "unrecognized flag" for a flag set from inside, so a Node release dropping one would otherwise go unnoticed). Its effect on memory is measured by
  * `BENCH_ONLY=memory npm run bench`, never asserted (docs/performance.md).
  */
 import { spawnSync } from 'node:child_process';
@@ -30,6 +30,12 @@ describe('the launchers start node with NODE_FLAGS', () => {
     expect(entrypoint).not.toBeNull();
     const argv = JSON.parse(entrypoint![1]!) as string[];
     expect(argv).toEqual(['node', ...NODE_FLAGS, '/opt/identity-broker/dist/main.js']);
+  });
+
+  it("the compose stack's broker", () => {
+    const entrypoint = /^ {2}entrypoint: (\[.*\])$/m.exec(read('docker-compose.yml'));
+    expect(entrypoint).not.toBeNull();
+    expect(JSON.parse(entrypoint![1]!)).toEqual(['node', ...NODE_FLAGS, '/etc/identity-broker/compose-broker.mjs']);
   });
 
   it('scripts/start.sh (npm start)', () => {
