@@ -11,8 +11,9 @@ import v8 from 'node:v8';
 
 /**
  * What the broker's own launchers pass to node: the Dockerfile's ENTRYPOINT, the compose stack's broker,
- * scripts/start.sh (`npm start`) and the bench (bench/run.ts). V8 fixes the young generation's largest size when the process starts, so this one
- * cannot be set from inside; test/unit/heap.test.ts keeps the launchers in step with it.
+ * scripts/start.sh (`npm start`) and the bench (bench/run.ts). V8 fixes the young generation's largest size
+ * when the process starts, so this one cannot be set from inside; test/unit/heap.test.ts keeps the launchers
+ * in step with it.
  */
 export const NODE_FLAGS: readonly string[] = ['--max-semi-space-size=8'];
 
