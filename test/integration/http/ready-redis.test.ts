@@ -62,11 +62,15 @@ describe('/ready writes to Redis', () => {
 
     await new Promise((resolve) => setTimeout(resolve, 1100));
     const before = await setCalls();
+    const started = Date.now();
     const answers = await Promise.all(Array.from({ length: 50 }, () => ready()));
+    const seconds = Math.ceil((Date.now() - started) / 1000);
     expect(answers.every((a) => a.status === 200)).toBe(true);
-    // One SET for the 50 (two if they straddled the second).
-    expect((await setCalls()) - before).toBeGreaterThanOrEqual(1);
-    expect((await setCalls()) - before).toBeLessThanOrEqual(2);
+    // At most one SET per second the 50 took (one, or two if they straddled a second, on an idle machine; a
+    // loaded one may stretch them over more seconds), never one per call.
+    const sets = (await setCalls()) - before;
+    expect(sets).toBeGreaterThanOrEqual(1);
+    expect(sets).toBeLessThanOrEqual(Math.min(seconds + 1, 49));
     expect(await raw.keys('tib:ready:*')).toEqual(keys);
   });
 
