@@ -4,7 +4,7 @@
  * A login allocates ~150 KB that nearly all dies young, and the live heap stays ~25 MB. With V8's defaults the
  * young generation grows to 2 x 16 MB (Node 20; more on Node 24) and the old generation to 2-4 times its live
  * size before a full collection, so a busy replica's RSS rose to ~210 MB (Node 20) and ~290 MB (Node 24) for a
- * live heap of 25 MB. Both limits below brought it to ~120-140 MB at the same CPU per login
+ * live heap of 25 MB. Both limits below brought it to ~125-140 MB for about the same CPU per login
  * (docs/performance.md, "Heap sizing"; `BENCH_ONLY=memory npm run bench`).
  */
 import v8 from 'node:v8';
