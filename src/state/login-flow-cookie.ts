@@ -5,14 +5,13 @@
  * from TYK_IB_SESSION_SECRET (HKDF-SHA256), the cookie name and profile ID as additional data, the profile's
  * version and the flow's expiry inside. A cookie that does not open is no cookie: never an error.
  */
-import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
+import { createHash, hkdfSync } from 'node:crypto';
 import { cookiePairs } from './cookie-header.js';
+import { seal, unseal } from './sealed.js';
 
 const PREFIX = 'tib_flow_';
 /** A browser holds at most this many flow cookies (tabs in flight); a start beyond it drops the oldest. */
 export const MAX_FLOW_COOKIES = 8;
-const IV_BYTES = 12;
-const TAG_BYTES = 16;
 /** A flow is a few hundred bytes; a cookie far larger is not ours and is not decrypted. */
 const MAX_COOKIE_CHARS = 4096;
 
@@ -41,13 +40,10 @@ export function profileVersion(profile: unknown): string {
   return createHash('sha256').update(JSON.stringify(profile)).digest('base64url');
 }
 
-const aad = (name: string, profileId: string) => Buffer.from(`${name}\n${profileId}`);
+const aad = (name: string, profileId: string) => `${name}\n${profileId}`;
 
 export function sealFlow(b: FlowBinding, name: string, flow: unknown, expiresAt: number): string {
-  const iv = randomBytes(IV_BYTES);
-  const cipher = createCipheriv('aes-256-gcm', keyFor(b.secret), iv).setAAD(aad(name, b.profileId));
-  const body = Buffer.concat([cipher.update(JSON.stringify({ v: b.version, e: expiresAt, f: flow })), cipher.final()]);
-  return Buffer.concat([iv, body, cipher.getAuthTag()]).toString('base64url');
+  return seal(keyFor(b.secret), aad(name, b.profileId), JSON.stringify({ v: b.version, e: expiresAt, f: flow }));
 }
 
 export interface OpenedFlow {
@@ -58,17 +54,15 @@ export interface OpenedFlow {
 /** The flow sealed in `value` for this cookie name, profile and version, unexpired; else undefined. */
 export function openFlow(b: FlowBinding, name: string, value: string, now = Date.now()): OpenedFlow | undefined {
   if (value.length > MAX_COOKIE_CHARS || !/^[\w-]+$/.test(value)) return undefined;
-  const raw = Buffer.from(value, 'base64url');
-  if (raw.length <= IV_BYTES + TAG_BYTES) return undefined;
+  // Another key, another profile or name, or tampered: no flow.
+  const plain = unseal(keyFor(b.secret), aad(name, b.profileId), value);
+  if (plain === undefined) return undefined;
   try {
-    const decipher = createDecipheriv('aes-256-gcm', keyFor(b.secret), raw.subarray(0, IV_BYTES)).setAAD(aad(name, b.profileId));
-    decipher.setAuthTag(raw.subarray(raw.length - TAG_BYTES));
-    const plain = Buffer.concat([decipher.update(raw.subarray(IV_BYTES, raw.length - TAG_BYTES)), decipher.final()]).toString('utf8');
     const sealed = JSON.parse(plain) as { v?: unknown; e?: unknown; f?: unknown };
     if (sealed.v !== b.version || typeof sealed.e !== 'number' || sealed.e <= now) return undefined;
     return { flow: sealed.f, expiresAt: sealed.e };
   } catch {
-    return undefined; // another key, another profile or name, or tampered: no flow
+    return undefined;
   }
 }
 

@@ -1,7 +1,8 @@
 /**
  * AES-256-GCM sealing of what the broker keeps outside itself (Redis values: state/identity-cache.ts,
- * state/login-sessions.ts): base64url of `iv | ciphertext | tag`, bound by additional data to where it is kept
- * (its Redis key), so a value copied under another key does not open. Keys come from TYK_IB_SESSION_SECRET (HKDF).
+ * state/login-sessions.ts; login flow cookies: state/login-flow-cookie.ts): base64url of `iv | ciphertext | tag`,
+ * bound by additional data to where it is kept (its Redis key, its cookie name and profile), so a value copied
+ * elsewhere does not open. Keys come from TYK_IB_SESSION_SECRET (HKDF).
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 
